@@ -1,0 +1,37 @@
+# The two commands: `make run` (the whole local stack, until Ctrl-C) and `make test` (the whole suite).
+# Everything they need is installed from the project's own files; a second run re-downloads nothing.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+KAFKA_JARS := var/kafka/jars
+
+.PHONY: run test bench install kafka-jars clean
+
+install: $(VENV)/.installed kafka-jars
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+kafka-jars: $(KAFKA_JARS)/.resolved
+
+$(KAFKA_JARS)/.resolved: deploy/kafka/pom.xml
+	mkdir -p $(KAFKA_JARS)
+	rm -f $(KAFKA_JARS)/*.jar
+	mvn -B -q -f deploy/kafka/pom.xml org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+	    -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(KAFKA_JARS)
+	touch $@
+
+run: install
+	$(BIN)/seva run
+
+test: install
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: install
+	$(BIN)/seva bench
+
+clean:
+	rm -rf var/run

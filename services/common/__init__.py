@@ -1,0 +1,1 @@
+"""The shared kernel: what every service needs, written once."""

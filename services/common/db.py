@@ -1,0 +1,43 @@
+"""PostgreSQL: one asyncpg pool per process, and each service's versioned migrations (yoyo)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger("seva.db")
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for pg_type in ("json", "jsonb"):
+        await conn.set_type_codec(pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    return await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, init=_init_connection)
+
+
+def _yoyo_url(database_url: str) -> str:
+    scheme, rest = database_url.split("://", 1)
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else database_url
+
+
+def apply_migrations_sync(database_url: str, service: str, migrations_dir: Path) -> int:
+    """Apply the service's pending migrations; each service keeps its own migration table."""
+    from yoyo import get_backend, read_migrations
+
+    backend = get_backend(_yoyo_url(database_url), migration_table=f"_yoyo_migration_{service}")
+    migrations = read_migrations(str(migrations_dir))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    if pending:
+        log.info("%s: applied %d migration(s)", service, len(pending))
+    return len(pending)
+
+
+async def apply_migrations(database_url: str, service: str, migrations_dir: Path) -> int:
+    return await asyncio.to_thread(apply_migrations_sync, database_url, service, migrations_dir)

@@ -1,0 +1,58 @@
+"""Every error an API returns: an HTTP 4xx, a stable machine-readable code and one plain sentence."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("seva.errors")
+
+
+class ApiError(Exception):
+    """Raise from any route: becomes {"code": ..., "message": ...} with the given status."""
+
+    def __init__(self, status: int, code: str, message: str, **details):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def not_found(code: str, message: str) -> ApiError:
+    return ApiError(404, code, message)
+
+
+def _body(code: str, message: str, **details) -> dict:
+    body = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return body
+
+
+def _field_sentence(err: dict) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+    return f"{where or 'request'}: {err.get('msg', 'is not valid')}"
+
+
+_HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError):
+        return JSONResponse(_body(exc.code, exc.message, **exc.details), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        problems = [_field_sentence(e) for e in exc.errors()]
+        message = "The request is not valid: " + "; ".join(problems) + "."
+        return JSONResponse(_body("invalid_request", message, fields=problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "The request could not be served."
+        if exc.status_code == 404 and message == "Not Found":
+            message = "There is no such address on this service."
+        return JSONResponse(_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None))

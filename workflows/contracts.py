@@ -1,0 +1,153 @@
+"""Types that cross the line between the case workflow and the services' activities and signals.
+Plain dataclasses only: imported by deterministic workflow code."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Optional
+
+CASES_TASK_QUEUE = "cases"
+OTP_QUEUE, APPLICATIONS_QUEUE, VERIFICATION_QUEUE, ORDERS_QUEUE = "otp", "applications", "verification", "orders"
+
+# Steps of the season calendar, in order. Each is the deadline by which that step must be done.
+REGISTRATION_CLOSE = "registration_close"
+DDO_VERIFICATION = "ddo_verification"
+POST_CREATION = "post_creation"
+ORDER_ISSUE = "order_issue"
+DEADLINE_STEPS = (REGISTRATION_CLOSE, DDO_VERIFICATION, POST_CREATION, ORDER_ISSUE)
+
+
+class Stage:
+    """The named stages of a case; the value of the CaseStage search attribute."""
+    AWAITING_REGISTRATION = "awaiting_registration"
+    AWAITING_APPLICATION = "awaiting_application"
+    AWAITING_DDO_VERIFICATION = "awaiting_ddo_verification"
+    VERIFICATION_OVERDUE = "verification_overdue"
+    AWAITING_POST_CREATION = "awaiting_post_creation"
+    POST_CREATION_OVERDUE = "post_creation_overdue"
+    AWAITING_HOD_APPROVAL = "awaiting_hod_approval"
+    HOD_APPROVAL_OVERDUE = "hod_approval_overdue"
+    ORDER_ISSUED = "order_issued"
+    REJECTED = "rejected"
+    LAPSED_UNREGISTERED = "lapsed_unregistered"
+    LAPSED_NO_APPLICATION = "lapsed_no_application"
+
+    FINAL = (ORDER_ISSUED, REJECTED, LAPSED_UNREGISTERED, LAPSED_NO_APPLICATION)
+
+
+class EventType:
+    """Domain events that the cases worker turns into signals on the case workflow."""
+    OTP_VERIFIED = "otp.verified"
+    APPLICATION_SUBMITTED = "application.submitted"
+    VERIFICATION_DECIDED = "verification.decided"
+    POST_CREATED = "post.created"
+    ORDER_APPROVED = "order.approved"
+
+    CASE_SIGNALS = (OTP_VERIFIED, APPLICATION_SUBMITTED, VERIFICATION_DECIDED, POST_CREATED, ORDER_APPROVED)
+
+
+@dataclass
+class SeasonCalendar:
+    season_id: str
+    version: int
+    registration_open: datetime
+    registration_close: datetime
+    ddo_verification: datetime
+    post_creation: datetime
+    order_issue: datetime
+
+    def deadline(self, step: str) -> datetime:
+        return getattr(self, step)
+
+
+@dataclass
+class CaseInput:
+    employee_id: str
+    season_id: str
+    employee_group: str          # part1 (HKRN) | part2 (Treasury) | hartron
+    department: str
+    district: str
+    ddo_code: str
+
+
+@dataclass
+class CaseEvent:
+    """A domain event delivered as a signal; event_id makes a redelivery harmless."""
+    event_id: str
+    type: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class VerificationTask:
+    employee_id: str
+    application_no: str
+    ddo_code: str
+    department: str
+    district: str
+    due_at: datetime
+
+
+@dataclass
+class PostRequest:
+    employee_id: str
+    application_no: str
+    department: str
+    district: str
+    post_code: str
+    due_at: datetime
+
+
+@dataclass
+class OrderRequest:
+    employee_id: str
+    application_no: str
+    post_id: str
+
+
+@dataclass
+class IssuedOrder:
+    order_no: str
+    post_id: str
+    issued_at: datetime
+
+
+@dataclass
+class MissedDeadline:
+    """Accountability: who (officer role and reference) missed which step of which case, and when."""
+    employee_id: str
+    application_no: Optional[str]
+    step: str
+    officer_role: str
+    officer_ref: str
+    deadline: datetime
+    noticed_at: datetime
+
+
+@dataclass
+class SmsRequest:
+    employee_id: str
+    template: str
+    params: dict = field(default_factory=dict)
+    dedupe_key: str = ""
+
+
+@dataclass
+class StageChange:
+    at: datetime
+    stage: str
+    note: str = ""
+
+
+@dataclass
+class CaseStatus:
+    employee_id: str
+    stage: str
+    application_no: Optional[str] = None
+    post_id: Optional[str] = None
+    order_no: Optional[str] = None
+    next_step: Optional[str] = None
+    next_deadline: Optional[datetime] = None
+    calendar_version: int = 0
+    history: list[StageChange] = field(default_factory=list)
+    missed_deadlines: list[MissedDeadline] = field(default_factory=list)
