@@ -20,20 +20,27 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
     return await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, init=_init_connection)
 
 
-def _yoyo_url(database_url: str) -> str:
+def _yoyo_url(database_url: str, schema: str) -> str:
     scheme, rest = database_url.split("://", 1)
-    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else database_url
+    joiner = "&" if "?" in rest else "?"
+    return f"postgresql+psycopg://{rest}{joiner}schema={schema}"
 
 
 def apply_migrations_sync(database_url: str, service: str, migrations_dir: Path) -> int:
-    """Apply the service's pending migrations; each service keeps its own migration table."""
+    """Apply the service's pending migrations. The service's schema holds its own migration bookkeeping;
+    a session advisory lock serialises services that start together."""
+    import psycopg
     from yoyo import get_backend, read_migrations
 
-    backend = get_backend(_yoyo_url(database_url), migration_table=f"_yoyo_migration_{service}")
-    migrations = read_migrations(str(migrations_dir))
-    with backend.lock():
-        pending = backend.to_apply(migrations)
-        backend.apply_migrations(pending)
+    with psycopg.connect(database_url, autocommit=True) as guard:
+        guard.execute("SELECT pg_advisory_lock(hashtext('seva-migrations'))")
+        guard.execute(f'CREATE SCHEMA IF NOT EXISTS "{service}"')
+        backend = get_backend(_yoyo_url(database_url, service))
+        migrations = read_migrations(str(migrations_dir))
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+        backend.connection.close()
     if pending:
         log.info("%s: applied %d migration(s)", service, len(pending))
     return len(pending)

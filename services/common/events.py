@@ -21,6 +21,11 @@ CASES_DLQ_TOPIC = "cases.dlq"
 ALL_TOPICS = [*TOPICS.values(), SMS_TOPIC, CASES_DLQ_TOPIC]
 
 
+def stable_event_id(*parts: str) -> str:
+    """An event id derived from what the event is about, so a retried activity writes the same event."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "seva:" + "/".join(parts)))
+
+
 def envelope(event_type: str, source: str, employee_id: str, data: dict[str, Any], event_id: str | None = None) -> dict:
     return {
         "event_id": event_id or str(uuid.uuid4()),
@@ -33,11 +38,13 @@ def envelope(event_type: str, source: str, employee_id: str, data: dict[str, Any
 
 
 async def write_event(conn: asyncpg.Connection, schema: str, topic: str, event: dict) -> str:
-    """Insert the event into the service's outbox. Call inside the transaction of the state change."""
+    """Insert the event into the service's outbox. Call inside the transaction of the state change.
+    Writing the same event id twice (a retried activity) keeps the first."""
     headers: dict[str, str] = {}
     propagate.inject(headers)  # the trace continues through Kafka
     await conn.execute(
-        f"INSERT INTO {schema}.outbox (event_id, topic, key, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5, $6)",
+        f"INSERT INTO {schema}.outbox (event_id, topic, key, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5, $6) "
+        f"ON CONFLICT (event_id) DO NOTHING",
         uuid.UUID(event["event_id"]), topic, event["employee_id"], event["type"], event, headers,
     )
     await conn.execute("SELECT pg_notify($1, '')", f"{schema}_outbox")

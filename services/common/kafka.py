@@ -19,6 +19,10 @@ tracer = trace.get_tracer("seva.kafka")
 Handler = Callable[[dict], Awaitable[None]]
 
 
+class DeadLetter(Exception):
+    """Raised by a handler for an event that can never be handled: it goes to the dead-letter topic at once."""
+
+
 async def start_producer(bootstrap: str) -> AIOKafkaProducer:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
                                 value_serializer=lambda v: json.dumps(v).encode(), key_serializer=str.encode)
@@ -147,6 +151,9 @@ class EventConsumer:
                     break
                 except asyncio.CancelledError:
                     raise
+                except DeadLetter as exc:
+                    await self._dead_letter(msg, exc)
+                    break
                 except Exception as exc:
                     log.warning("%s: event %s failed (attempt %d): %r", self.group_id,
                                 msg.value.get("event_id"), attempt, exc)

@@ -1,0 +1,134 @@
+"""Loads synthetic master data into the services' schemas, writes a season calendar and starts the cases.
+Safe to run again: rows already there are kept, and no case is started twice."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from pathlib import Path
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from tqdm import tqdm
+
+from services.applications.calendar import OFFICIAL_2025_26, shifted
+from services.common.db import apply_migrations
+from workflows.case import CaseWorkflow
+from workflows.contracts import CASES_TASK_QUEUE, CaseInput, SeasonCalendar
+from workflows.event_router import case_workflow_id
+
+from .synthetic import MasterData
+
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+SERVICE_NAMES = ("otp", "applications", "verification", "orders")
+
+
+async def migrate_all(database_url: str) -> None:
+    for name in SERVICE_NAMES:
+        await apply_migrations(database_url, name, SERVICES_DIR / name / "migrations")
+
+
+async def _copy_new(conn: asyncpg.Connection, table: str, columns: list[str], records: list[tuple]) -> None:
+    """Bulk insert through a temporary table, keeping rows that already exist."""
+    tmp = "seed_" + table.replace(".", "_")
+    await conn.execute(f"CREATE TEMP TABLE {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    schema, name = table.split(".")
+    await conn.copy_records_to_table(tmp, records=records, columns=columns)
+    cols = ", ".join(columns)
+    await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} ON CONFLICT DO NOTHING")
+
+
+async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await _copy_new(conn, "applications.department", ["code", "name"], list(data.departments.items()))
+        await _copy_new(conn, "applications.district", ["name"], [(d,) for d in data.districts])
+        await _copy_new(conn, "applications.post", ["code", "name"], list(data.posts.items()))
+        await _copy_new(conn, "applications.ddo", ["ddo_code", "department_code", "district", "office_name"],
+                        [(d["ddo_code"], d["department_code"], d["district"], d["office_name"]) for d in data.ddos])
+        officer_cols = ["officer_id", "name", "role", "ddo_code", "department"]
+        await _copy_new(conn, "verification.officer", officer_cols,
+                        [tuple(o[c] for c in officer_cols) for o in data.officers])
+        master_cols = ["employee_id", "employee_group", "data_owner", "name", "father_name", "date_of_birth", "mobile",
+                       "family_id", "department_code", "district", "post_code", "ddo_code", "date_of_joining",
+                       "service_periods", "sanctioned_post", "pay_head", "status"]
+        await _copy_new(conn, "otp.employee_master", master_cols,
+                        [tuple(e.master[c] for c in master_cols) for e in data.employees])
+        ppp_cols = ["family_id", "name", "father_name", "date_of_birth"]
+        await _copy_new(conn, "applications.ppp_registry", ppp_cols,
+                        [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
+
+
+async def put_calendar(pool: asyncpg.Pool, calendar: SeasonCalendar, changed_by: str, reason: str) -> SeasonCalendar:
+    """Store a season's calendar as its next version."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", calendar.season_id)
+        version = await conn.fetchval("SELECT coalesce(max(version), 0) + 1 FROM applications.season_calendar "
+                                      "WHERE season_id = $1", calendar.season_id)
+        await conn.execute(
+            "INSERT INTO applications.season_calendar (season_id, version, registration_open, registration_close, "
+            "ddo_verification, post_creation, order_issue, changed_by, reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            calendar.season_id, version, calendar.registration_open, calendar.registration_close,
+            calendar.ddo_verification, calendar.post_creation, calendar.order_issue, changed_by, reason)
+    calendar.version = version
+    return calendar
+
+
+async def ensure_rehearsal_season(pool: asyncpg.Pool, season_id: str, opens_at: datetime | None = None) -> None:
+    """A season for the local stack: the 2025-26 calendar moved so registration opens now."""
+    exists = await pool.fetchval("SELECT 1 FROM applications.season_calendar WHERE season_id = $1", season_id)
+    if not exists:
+        await put_calendar(pool, shifted(OFFICIAL_2025_26, season_id, opens_at or datetime.now(timezone.utc)),
+                           "seed", "rehearsal season for the local stack: the 2025-26 dates moved to today")
+
+
+async def start_cases(client: Client, data: MasterData, season_id: str, concurrency: int = 64,
+                      show_progress: bool = True) -> int:
+    """Start one case workflow per employee; an id already in use (open or closed) is left as it is."""
+    started = 0
+    gate = asyncio.Semaphore(concurrency)
+    bar = tqdm(total=len(data.employees), desc="starting cases", unit="case", disable=not show_progress)
+
+    async def start_one(e) -> None:
+        nonlocal started
+        m = e.master
+        async with gate:
+            try:
+                await client.start_workflow(
+                    CaseWorkflow.run,
+                    CaseInput(employee_id=m["employee_id"], season_id=season_id, employee_group=m["employee_group"],
+                              department=m["department_code"], district=m["district"], ddo_code=m["ddo_code"]),
+                    id=case_workflow_id(m["employee_id"]), task_queue=CASES_TASK_QUEUE,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+                started += 1
+            except WorkflowAlreadyStartedError:
+                pass
+            bar.update(1)
+
+    await asyncio.gather(*(start_one(e) for e in data.employees))
+    bar.close()
+    return started
+
+
+async def seed(database_url: str, temporal: Client, season_id: str, size: int, seed_value: int = 2025,
+               fault_share: float = 0.1, show_progress: bool = True) -> tuple[MasterData | None, int]:
+    """What a fresh local stack needs: migrations, a rehearsal season, master data and one case per
+    employee. A stack that already holds employees is left as it is."""
+    from services.common.db import create_pool
+
+    from .synthetic import generate
+
+    await migrate_all(database_url)
+    pool = await create_pool(database_url)
+    try:
+        await ensure_rehearsal_season(pool, season_id)
+        if await pool.fetchval("SELECT count(*) FROM otp.employee_master"):
+            return None, 0
+        bar = tqdm(total=size, desc="generating employees", unit="employee", disable=not show_progress)
+        data = generate(size, seed_value, fault_share, progress=bar.update)
+        bar.close()
+        await load_master_data(pool, data)
+    finally:
+        await pool.close()
+    return data, await start_cases(temporal, data, season_id, show_progress=show_progress)

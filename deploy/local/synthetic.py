@@ -1,0 +1,136 @@
+"""Synthetic master data for a season: seeded and reproducible, with a configurable share of the faults
+the real portal met (changed mobile, PPP mismatch, wrong pay head, under five years, a service gap, 58+)."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Iterator
+
+DISTRICTS = ["Ambala", "Bhiwani", "Charkhi Dadri", "Faridabad", "Fatehabad", "Gurugram", "Hisar", "Jhajjar", "Jind",
+             "Kaithal", "Karnal", "Kurukshetra", "Mahendragarh", "Nuh", "Palwal", "Panchkula", "Panipat", "Rewari",
+             "Rohtak", "Sirsa", "Sonipat", "Yamunanagar"]
+DEPARTMENTS = {
+    "HEALTH": "Health Department", "SCHOOLEDU": "School Education Department",
+    "HIGHEREDU": "Higher Education Department", "PWD": "Public Works (Buildings & Roads) Department",
+    "IRRIGATION": "Irrigation & Water Resources Department", "AGRI": "Agriculture & Farmers Welfare Department",
+    "REVENUE": "Revenue & Disaster Management Department", "POLICE": "Haryana Police",
+    "ULB": "Urban Local Bodies Department", "PANCHAYAT": "Development & Panchayats Department",
+    "WCD": "Women & Child Development Department", "SJE": "Social Justice, Empowerment & Antyodaya (SEWA) Department",
+    "PHED": "Public Health Engineering Department", "UHBVN": "Uttar Haryana Bijli Vitran Nigam",
+    "DHBVN": "Dakshin Haryana Bijli Vitran Nigam", "TRANSPORT": "Transport Department", "FOREST": "Forests & Wildlife Department",
+    "FOOD": "Food, Civil Supplies & Consumer Affairs Department", "ANIMALHUS": "Animal Husbandry & Dairying Department",
+    "TECHEDU": "Technical Education Department",
+}
+POSTS = {
+    "DEO": "Data Entry Operator", "CLERK": "Clerk", "MTS": "Multi-Tasking Staff", "DRIVER": "Driver",
+    "NURSE": "Staff Nurse", "LABTECH": "Laboratory Technician", "COMPTEACH": "Computer Teacher",
+    "JE": "Junior Engineer", "LINEMAN": "Lineman", "ACCOUNTANT": "Accountant", "GUARD": "Security Guard",
+    "SWEEPER": "Safai Karamchari", "MALI": "Mali", "PHARMACIST": "Pharmacist", "STENO": "Stenographer",
+    "PUMPOP": "Pump Operator",
+}
+FIRST = ["Ramesh", "Suresh", "Sunita", "Anita", "Rajesh", "Pooja", "Sandeep", "Neha", "Vikas", "Kavita", "Amit", "Rekha",
+         "Manoj", "Priyanka", "Deepak", "Seema", "Naresh", "Monika", "Vinod", "Sarita", "Jagdish", "Meena", "Satish",
+         "Babita", "Rakesh", "Kamlesh", "Ravinder", "Geeta", "Mukesh", "Savita", "Pardeep", "Anju", "Sunil", "Renu"]
+FATHER = ["Ram Kumar", "Om Prakash", "Satbir Singh", "Raj Singh", "Krishan Lal", "Dharambir", "Jai Bhagwan", "Mahabir",
+          "Rajender", "Balwan Singh", "Subhash Chand", "Ishwar Singh", "Ranbir", "Hawa Singh", "Chander Bhan", "Sultan Singh"]
+SURNAMES = ["Sharma", "Kumar", "Devi", "Singh", "Yadav", "Malik", "Dahiya", "Saini", "Jangra", "Rani", "Verma", "Goyat",
+            "Sangwan", "Punia", "Bishnoi", "Rathee", "Hooda", "Kadian"]
+CONTRACTUAL_HEAD = "2202-01-101-99-51-Contractual Services"
+WRONG_HEADS = ["2202-01-101-99-01-Salaries", "2210-01-110-99-98-Office Expenses"]
+CUTOFF = date(2024, 8, 15)          # five years of continuous service are counted on this date
+GROUP_OWNER = {"part1": "HKRN", "part2": "TREASURY", "hartron": "HARTRON"}
+FAULTS = ["wrong_mobile", "ppp_mismatch", "wrong_pay_head", "under_five_years", "service_gap", "age_58_plus"]
+
+
+@dataclass
+class SyntheticEmployee:
+    """One employee: the master record as the data owner holds it, and what the generator knows beside it."""
+    master: dict
+    ppp: dict                       # the Family ID registry's view of the same person
+    actual_mobile: str              # the mobile the employee really has (differs under wrong_mobile)
+    fault: str | None = None
+
+
+@dataclass
+class MasterData:
+    departments: dict[str, str]
+    districts: list[str]
+    posts: dict[str, str]
+    ddos: list[dict]
+    officers: list[dict]
+    employees: list[SyntheticEmployee] = field(default_factory=list)
+
+
+def ddo_code(department: str, district: str) -> str:
+    return f"DDO-{department}-{district.upper().replace(' ', '')[:6]}"
+
+
+def _mobiles(rng: random.Random) -> Iterator[str]:
+    seen: set[str] = set()
+    while True:
+        m = f"{rng.choice('6789')}{rng.randrange(10**9):09d}"
+        if m not in seen:
+            seen.add(m)
+            yield m
+
+
+def _family_id(rng: random.Random, n: int) -> str:
+    return f"{rng.choice('123456789')}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{n:06d}"
+
+
+def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=None) -> MasterData:
+    if not 1 <= size <= 200_000:
+        raise ValueError("size must be between 1 and 200,000")
+    rng = random.Random(seed)
+    ddos = [{"ddo_code": ddo_code(d, dist), "department_code": d, "district": dist,
+             "office_name": f"{DEPARTMENTS[d]}, {dist}"} for d in DEPARTMENTS for dist in DISTRICTS]
+    officers = [{"officer_id": f"OFF-{x['ddo_code']}", "name": f"DDO {x['office_name']}", "role": "ddo",
+                 "ddo_code": x["ddo_code"], "department": x["department_code"]} for x in ddos]
+    officers += [{"officer_id": f"HOD-{d}", "name": f"Head of {name}", "role": "hod", "ddo_code": None, "department": d}
+                 for d, name in DEPARTMENTS.items()]
+    officers += [{"officer_id": f"AS-{d}", "name": f"Administrative Secretary, {name}", "role": "admin_secretary",
+                  "ddo_code": None, "department": d} for d, name in DEPARTMENTS.items()]
+    officers += [{"officer_id": "FIN-1", "name": "Finance Department officer", "role": "finance", "ddo_code": None,
+                  "department": None},
+                 {"officer_id": "ADMIN-HR", "name": "Human Resources Department administrator", "role": "administrator",
+                  "ddo_code": None, "department": None}]
+    data = MasterData(dict(DEPARTMENTS), list(DISTRICTS), dict(POSTS), ddos, officers)
+    mobiles = _mobiles(rng)
+    departments, posts = list(DEPARTMENTS), list(POSTS)
+    for n in range(1, size + 1):
+        group = rng.choices(["part1", "part2", "hartron"], weights=[60, 32, 8])[0]
+        dept, district, post = rng.choice(departments), rng.choice(DISTRICTS), rng.choice(posts)
+        fault = rng.choice(FAULTS) if rng.random() < fault_share else None
+        first, surname = rng.choice(FIRST), rng.choice(SURNAMES)
+        name, father = f"{first} {surname}", f"{rng.choice(FATHER)} {surname}"
+        born = CUTOFF - timedelta(days=rng.randrange(25 * 365, 52 * 365))
+        if fault == "age_58_plus":
+            born = date(2026, 4, 30) - timedelta(days=58 * 365 + rng.randrange(15, 800))
+        joined = CUTOFF - timedelta(days=rng.randrange(5 * 366, 15 * 365))
+        if fault == "under_five_years":
+            joined = CUTOFF - timedelta(days=rng.randrange(200, 5 * 365 - 10))
+        periods = [{"from": joined.isoformat(), "to": None}]
+        if fault == "service_gap":
+            gap_start = joined + timedelta(days=rng.randrange(200, 900))
+            periods = [{"from": joined.isoformat(), "to": gap_start.isoformat()},
+                       {"from": (gap_start + timedelta(days=rng.randrange(2, 120))).isoformat(), "to": None}]
+        actual_mobile = next(mobiles)
+        record_mobile = next(mobiles) if fault == "wrong_mobile" else actual_mobile
+        family_id = _family_id(rng, n)
+        master = {
+            "employee_id": f"EMP{n:07d}", "employee_group": group, "data_owner": GROUP_OWNER[group],
+            "name": name, "father_name": father, "date_of_birth": born, "mobile": record_mobile,
+            "family_id": family_id, "department_code": dept, "district": district, "post_code": post,
+            "ddo_code": ddo_code(dept, district), "date_of_joining": joined, "service_periods": periods,
+            "sanctioned_post": True, "status": "active",
+            "pay_head": rng.choice(WRONG_HEADS) if fault == "wrong_pay_head" else CONTRACTUAL_HEAD,
+        }
+        ppp = {"family_id": family_id, "name": name, "father_name": father, "date_of_birth": born}
+        if fault == "ppp_mismatch":
+            ppp["name"] = f"{first} {rng.choice([s for s in SURNAMES if s != surname])}"
+            ppp["date_of_birth"] = born + timedelta(days=rng.choice([-366, 31, 365]))
+        data.employees.append(SyntheticEmployee(master, ppp, actual_mobile, fault))
+        if progress is not None:
+            progress(1)
+    return data

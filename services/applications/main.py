@@ -1,0 +1,11 @@
+"""The applications service: PPP auto-fill, the application form, the deadline calendar, application numbers."""
+from pathlib import Path
+
+from services.common.runtime import ServiceDefinition, build_app
+
+from .activities import activities
+from .router import router
+
+definition = ServiceDefinition(name="applications", title="Seva Suraksha: applications service", routers=[router],
+                               migrations=Path(__file__).parent / "migrations", activities=activities)
+app = build_app(definition)

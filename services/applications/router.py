@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from temporalio.service import RPCError
+
+from services.common.auth import EMPLOYEE, Principal, require_roles
+from services.common.errors import ApiError
+from services.common.runtime import ServiceContext, context
+from workflows.contracts import CaseStatus
+
+from . import service
+from .schemas import ApplicationForm, ApplicationReceipt, ApplicationStatus, CalendarOut
+
+router = APIRouter(tags=["applications"])
+
+
+@router.post("/applications", status_code=201, response_model=ApplicationReceipt)
+async def submit_application(form: ApplicationForm, ctx: ServiceContext = Depends(context),
+                             employee: Principal = Depends(require_roles(EMPLOYEE))):
+    """Submit the application; the application number is the receipt."""
+    application_no, submitted_at = await service.submit(ctx, employee.subject, form)
+    return ApplicationReceipt(application_no=application_no, employee_id=employee.subject, submitted_at=submitted_at,
+                              message=f"Application {application_no} received. Keep this number to check its status.")
+
+
+@router.get("/applications/{application_no}", response_model=ApplicationStatus)
+async def application_status(application_no: str, ctx: ServiceContext = Depends(context),
+                             employee: Principal = Depends(require_roles(EMPLOYEE))):
+    """Where the application stands, read from the employee's case."""
+    row = await ctx.pool.fetchrow("SELECT employee_id, submitted_at FROM applications.application "
+                                  "WHERE application_no = $1", application_no)
+    if row is None or row["employee_id"] != employee.subject:  # another's number looks the same as none
+        raise ApiError(404, "application_not_found", f"There is no application {application_no} in your name.")
+    try:
+        case: CaseStatus = await ctx.temporal.get_workflow_handle(f"case-{employee.subject}").query(
+            "status", result_type=CaseStatus)
+    except RPCError:
+        raise ApiError(503, "case_unavailable", "The status of this application cannot be read just now; try again shortly.")
+    return ApplicationStatus(application_no=application_no, submitted_at=row["submitted_at"], stage=case.stage,
+                             next_step=case.next_step, next_deadline=case.next_deadline, order_no=case.order_no)
+
+
+@router.get("/calendar", response_model=CalendarOut, tags=["deadline calendar"])
+async def calendar(ctx: ServiceContext = Depends(context)):
+    """The deadlines in force for this season."""
+    async with ctx.pool.acquire() as conn:
+        cal = await service.calendar_in_force(conn, ctx.settings.season_id)
+    return CalendarOut(**cal.__dict__)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class ApplicationForm(BaseModel):
+    department_code: str = Field(min_length=1, max_length=32)
+    district: str = Field(min_length=1, max_length=64)
+    post_code: str = Field(min_length=1, max_length=32)
+    ddo_code: str = Field(min_length=1, max_length=64)
+    date_of_joining: date
+
+
+class ApplicationReceipt(BaseModel):
+    application_no: str
+    employee_id: str
+    submitted_at: datetime
+    message: str
+
+
+class ApplicationStatus(BaseModel):
+    application_no: str
+    submitted_at: datetime
+    stage: str
+    next_step: str | None
+    next_deadline: datetime | None
+    order_no: str | None
+
+
+class CalendarOut(BaseModel):
+    season_id: str
+    version: int
+    registration_open: datetime
+    registration_close: datetime
+    ddo_verification: datetime
+    post_creation: datetime
+    order_issue: datetime

@@ -1,0 +1,70 @@
+"""The application: checked against master data and the registration window, numbered, and announced."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import asyncpg
+
+from services.common.errors import ApiError
+from services.common.events import publish
+from services.common.runtime import ServiceContext
+from workflows.contracts import EventType, SeasonCalendar
+
+from .schemas import ApplicationForm
+
+_CALENDAR_COLUMNS = "season_id, version, registration_open, registration_close, ddo_verification, post_creation, order_issue"
+
+
+async def calendar_in_force(conn: asyncpg.Connection, season_id: str) -> SeasonCalendar:
+    row = await conn.fetchrow(f"SELECT {_CALENDAR_COLUMNS} FROM applications.season_calendar WHERE season_id = $1 "
+                              "ORDER BY version DESC LIMIT 1", season_id)
+    if row is None:
+        raise LookupError(f"no calendar for season {season_id}")
+    return SeasonCalendar(**dict(row))
+
+
+async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
+    season_id = ctx.settings.season_id
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        calendar = await calendar_in_force(conn, season_id)
+        now = datetime.now(timezone.utc)
+        if now < calendar.registration_open:
+            raise ApiError(409, "registration_not_open",
+                           f"Applications open on {calendar.registration_open:%d %b %Y}.")
+        if now > calendar.registration_close:
+            raise ApiError(409, "registration_closed",
+                           f"Applications closed on {calendar.registration_close:%d %b %Y %H:%M} and can no longer be submitted.")
+        existing = await conn.fetchval("SELECT application_no FROM applications.application "
+                                       "WHERE employee_id = $1 AND season_id = $2", employee_id, season_id)
+        if existing:
+            raise ApiError(409, "application_exists", f"You have already submitted application {existing}.",
+                           application_no=existing)
+        await _check_choices(conn, form)
+        seq = await conn.fetchval("SELECT nextval('applications.application_no_seq')")
+        application_no = f"SS-{season_id.upper()}-{seq:07d}"
+        submitted_at = await conn.fetchval(
+            "INSERT INTO applications.application (application_no, employee_id, season_id, status, department_code, "
+            "district, post_code, ddo_code, date_of_joining) VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7, $8) "
+            "RETURNING submitted_at",
+            application_no, employee_id, season_id, form.department_code, form.district, form.post_code,
+            form.ddo_code, form.date_of_joining)
+        await publish(conn, "applications", EventType.APPLICATION_SUBMITTED, employee_id, {
+            "application_no": application_no, "department_code": form.department_code, "district": form.district,
+            "post_code": form.post_code, "ddo_code": form.ddo_code})
+    return application_no, submitted_at
+
+
+async def _check_choices(conn: asyncpg.Connection, form: ApplicationForm) -> None:
+    """Each drop-down choice must exist, and the DDO must belong to the chosen department and district."""
+    if not await conn.fetchval("SELECT 1 FROM applications.department WHERE code = $1", form.department_code):
+        raise ApiError(422, "unknown_department", f"Department {form.department_code!r} is not in the list.")
+    if not await conn.fetchval("SELECT 1 FROM applications.district WHERE name = $1", form.district):
+        raise ApiError(422, "unknown_district", f"District {form.district!r} is not one of Haryana's districts.")
+    if not await conn.fetchval("SELECT 1 FROM applications.post WHERE code = $1", form.post_code):
+        raise ApiError(422, "unknown_post", f"Post {form.post_code!r} is not in the list.")
+    ddo = await conn.fetchrow("SELECT department_code, district FROM applications.ddo WHERE ddo_code = $1", form.ddo_code)
+    if ddo is None:
+        raise ApiError(422, "unknown_ddo", f"DDO {form.ddo_code!r} is not in the list.")
+    if (ddo["department_code"], ddo["district"]) != (form.department_code, form.district):
+        raise ApiError(422, "ddo_mismatch", f"DDO {form.ddo_code} belongs to {ddo['department_code']} in "
+                                            f"{ddo['district']}, not to the department and district you chose.")

@@ -1,0 +1,100 @@
+"""`seva`: one command for the whole system (the local stack, master data, a case's story)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Seva Suraksha: Haryana contractual employees' job-security process.", no_args_is_help=True)
+
+
+@app.command()
+def run(size: int = typer.Option(200, help="employees of synthetic master data to load into a fresh stack"),
+        seed: int = typer.Option(2025, help="random seed of the synthetic data")):
+    """Start the whole local stack, load synthetic data once, and keep running until Ctrl-C."""
+    from deploy.local.seed import seed as seed_stack
+    from deploy.local.stack import DEV_PORTS, LocalStack
+    from services.common.settings import get_settings
+    from services.common.temporal import connect
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    stack = LocalStack(Path(settings.data_dir), DEV_PORTS, database_url=os.environ.get("DATABASE_URL"),
+                       season_id=settings.season_id)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo("starting PostgreSQL, Kafka, Temporal, the four services and the cases worker ...")
+    stack.start()
+    try:
+        async def _seed():
+            os.environ.update({k: v for k, v in stack.environment().items() if k.startswith("SEVA_")})
+            get_settings.cache_clear()
+            return await seed_stack(stack.database_url, await connect(get_settings()), stack.season_id, size, seed)
+        data, started = asyncio.run(_seed())
+        if data is not None:
+            typer.echo(f"loaded {len(data.employees)} synthetic employees and started {started} cases")
+        typer.echo("\nSeva Suraksha is running:")
+        for name in ("otp", "applications", "verification", "orders"):
+            typer.echo(f"  {name:<13} {stack.url(name)}/docs")
+        typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}")
+        typer.echo(f"  logs          {stack.logs}\nPress Ctrl-C to stop.")
+        while not stop.is_set():
+            for name, proc in stack.procs:
+                if proc.poll() is not None:
+                    typer.echo(f"{name} exited with code {proc.returncode}; see {stack.logs / (name + '.log')}", err=True)
+                    stop.set()
+            stop.wait(1.0)
+    finally:
+        typer.echo("stopping ...")
+        stack.stop()
+
+
+@app.command()
+def generate(size: int = typer.Option(1000, min=100, max=120_000), seed: int = 2025,
+             fault_share: float = typer.Option(0.1, min=0.0, max=1.0),
+             out: Path = typer.Option(Path("var/synthetic/employees.jsonl"))):
+    """Write synthetic master data (reproducible for a seed) as JSON lines."""
+    from tqdm import tqdm
+
+    from deploy.local.synthetic import generate as gen
+
+    with tqdm(total=size, desc="generating", unit="employee") as bar:
+        data = gen(size, seed, fault_share, progress=bar.update)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w") as f:
+        for e in data.employees:
+            f.write(json.dumps({"master": e.master, "ppp": e.ppp, "actual_mobile": e.actual_mobile, "fault": e.fault},
+                               default=str) + "\n")
+    typer.echo(f"wrote {size} employees to {out}")
+
+
+@app.command()
+def case(employee_id: str):
+    """Print one case's stage, history and pending deadline."""
+    from services.common.settings import get_settings
+    from services.common.temporal import connect
+    from workflows.contracts import CaseStatus
+
+    async def _status() -> CaseStatus:
+        client = await connect(get_settings())
+        return await client.get_workflow_handle(f"case-{employee_id}").query("status", result_type=CaseStatus)
+
+    status = asyncio.run(_status())
+    typer.echo(f"case-{employee_id}: {status.stage}")
+    if status.next_step:
+        typer.echo(f"  next deadline: {status.next_step} at {status.next_deadline:%d %b %Y %H:%M %Z}")
+    for h in status.history:
+        typer.echo(f"  {h.at:%Y-%m-%d %H:%M}  {h.stage:<28} {h.note}")
+    for m in status.missed_deadlines:
+        typer.echo(f"  MISSED {m.step} by {m.officer_role} {m.officer_ref} (due {m.deadline:%d %b %Y})")
+
+
+if __name__ == "__main__":
+    app()

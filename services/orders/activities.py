@@ -1,0 +1,43 @@
+"""Activities the case workflow runs in the orders service's process (task queue `orders`)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import activity
+
+from services.common.events import publish, stable_event_id
+from services.common.runtime import ServiceContext
+from workflows.contracts import IssuedOrder, OrderRequest, PostRequest
+
+
+def activities(ctx: ServiceContext) -> list:
+    @activity.defn(name="open_post_request")
+    async def open_post_request(req: PostRequest) -> None:
+        """Put the verified case in Finance's list (once, however often retried)."""
+        await ctx.pool.execute(
+            "INSERT INTO orders.case_request (application_no, employee_id, department, district, post_code, post_due_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO NOTHING",
+            req.application_no, req.employee_id, req.department, req.district, req.post_code, req.due_at)
+
+    @activity.defn(name="issue_service_security_order")
+    async def issue_service_security_order(req: OrderRequest) -> IssuedOrder:
+        """Issue the order once: a retry returns the order already issued."""
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM orders.case_request WHERE application_no = $1 FOR UPDATE", req.application_no)
+            row = await conn.fetchrow("SELECT order_no, post_id, issued_at FROM orders.service_security_order "
+                                      "WHERE application_no = $1", req.application_no)
+            if row is None:
+                department = await conn.fetchval("SELECT department FROM orders.supernumerary_post WHERE post_id = $1",
+                                                  req.post_id)
+                seq = await conn.fetchval("SELECT nextval('orders.order_seq')")
+                order_no = f"SSO/{datetime.now().year}/{department}/{seq:06d}"
+                row = await conn.fetchrow(
+                    "INSERT INTO orders.service_security_order (order_no, application_no, employee_id, post_id, department) "
+                    "VALUES ($1, $2, $3, $4, $5) RETURNING order_no, post_id, issued_at",
+                    order_no, req.application_no, req.employee_id, req.post_id, department)
+                await publish(conn, "orders", "order.issued", req.employee_id,
+                              {"application_no": req.application_no, "order_no": order_no},
+                              event_id=stable_event_id("order.issued", req.application_no))
+        return IssuedOrder(order_no=row["order_no"], post_id=row["post_id"], issued_at=row["issued_at"])
+
+    return [open_post_request, issue_service_security_order]

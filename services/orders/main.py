@@ -1,0 +1,11 @@
+"""The orders service: Finance supernumerary posts, HoD approval, service-security orders."""
+from pathlib import Path
+
+from services.common.runtime import ServiceDefinition, build_app
+
+from .activities import activities
+from .router import router
+
+definition = ServiceDefinition(name="orders", title="Seva Suraksha: orders service", routers=[router],
+                               migrations=Path(__file__).parent / "migrations", activities=activities)
+app = build_app(definition)

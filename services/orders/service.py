@@ -1,0 +1,53 @@
+"""Finance creates supernumerary posts; the HoD approves; the order is issued once per case."""
+from __future__ import annotations
+
+import uuid
+
+from services.common.auth import Principal
+from services.common.errors import ApiError
+from services.common.events import publish
+from services.common.runtime import ServiceContext
+from workflows.contracts import EventType
+
+
+async def create_posts(ctx: ServiceContext, finance: Principal, application_nos: list[str]) -> tuple[str, list[dict]]:
+    """Create a post for each verified case in the batch; a case that already has one keeps it."""
+    batch_id = uuid.uuid4()
+    created = []
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        for application_no in dict.fromkeys(application_nos):
+            req = await conn.fetchrow("SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE",
+                                      application_no)
+            if req is None:
+                raise ApiError(404, "case_not_awaiting_post",
+                               f"Application {application_no} is not verified and waiting for a post.")
+            post = await conn.fetchrow("SELECT post_id, created_at FROM orders.supernumerary_post "
+                                       "WHERE application_no = $1", application_no)
+            if post is None:
+                seq = await conn.fetchval("SELECT nextval('orders.post_seq')")
+                post_id = f"SNP-{req['department']}-{seq:06d}"
+                post = await conn.fetchrow(
+                    "INSERT INTO orders.supernumerary_post (post_id, application_no, employee_id, department, post_code, "
+                    "batch_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING post_id, created_at",
+                    post_id, application_no, req["employee_id"], req["department"], req["post_code"], batch_id,
+                    finance.subject)
+                await publish(conn, "orders", EventType.POST_CREATED, req["employee_id"], {
+                    "application_no": application_no, "post_id": post_id, "batch_id": str(batch_id)})
+            created.append({"application_no": application_no, **dict(post)})
+    return str(batch_id), created
+
+
+async def approve(ctx: ServiceContext, hod: Principal, application_no: str) -> dict:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        req = await conn.fetchrow("SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE", application_no)
+        if req is None or req["department"] != hod.scope.get("department"):
+            raise ApiError(404, "case_not_in_department", f"Application {application_no} is not one of your department's cases.")
+        if req["approved_at"] is not None:
+            return {"application_no": application_no, "approved_by": req["approved_by"], "approved_at": req["approved_at"]}
+        if not await conn.fetchval("SELECT 1 FROM orders.supernumerary_post WHERE application_no = $1", application_no):
+            raise ApiError(409, "post_not_created", f"Finance has not yet created a supernumerary post for {application_no}.")
+        approved_at = await conn.fetchval("UPDATE orders.case_request SET approved_by = $2, approved_at = now() "
+                                          "WHERE application_no = $1 RETURNING approved_at", application_no, hod.subject)
+        await publish(conn, "orders", EventType.ORDER_APPROVED, req["employee_id"], {
+            "application_no": application_no, "approved_by": hod.subject})
+    return {"application_no": application_no, "approved_by": hod.subject, "approved_at": approved_at}

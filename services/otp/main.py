@@ -1,0 +1,14 @@
+"""The OTP service: mobile OTP, employee master records, sessions, and the SMS gateway adapter."""
+from pathlib import Path
+
+from services.common.runtime import ServiceDefinition, build_app
+
+from .activities import activities
+from .router import dev_router, router
+from .sms import sms_consumer
+
+definition = ServiceDefinition(
+    name="otp", title="Seva Suraksha: OTP service", routers=[router, dev_router],
+    migrations=Path(__file__).parent / "migrations", activities=activities,
+    consumers=[("sms-gateway", sms_consumer)])
+app = build_app(definition)

@@ -1,0 +1,84 @@
+"""Mobile OTP: issue a code for the mobile on record, verify it, open a session. Only a keyed hash of a
+code is stored; the answer to a request never says whether the number is on record."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from services.common.auth import EMPLOYEE, Principal, issue_token
+from services.common.errors import ApiError
+from services.common.events import SMS_TOPIC, envelope, publish, write_event
+from services.common.runtime import ServiceContext
+from workflows.contracts import EventType
+
+MAX_FAILED_TRIES = 5
+RESEND_GAP = timedelta(seconds=60)
+
+
+def code_hash(key: str, challenge_id: uuid.UUID, code: str) -> bytes:
+    return hmac.new(key.encode(), f"{challenge_id}:{code}".encode(), hashlib.sha256).digest()
+
+
+async def request_otp(ctx: ServiceContext, mobile: str) -> tuple[str, int]:
+    ttl = ctx.settings.otp_ttl_seconds
+    challenge_id = uuid.uuid4()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        employee_id = await conn.fetchval(
+            "SELECT employee_id FROM otp.employee_master WHERE mobile = $1 AND status = 'active' "
+            "ORDER BY employee_id LIMIT 1", mobile)
+        last = await conn.fetchval(
+            "SELECT created_at FROM otp.otp_challenge WHERE mobile = $1 ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
+            mobile)
+        now = datetime.now(timezone.utc)
+        if last is not None and now - last < RESEND_GAP:
+            wait = int((RESEND_GAP - (now - last)).total_seconds()) + 1
+            raise ApiError(429, "otp_resend_too_soon", f"An OTP was sent less than a minute ago; try again in {wait} seconds.",
+                           retry_after_seconds=wait)
+        if employee_id is None:
+            # Same answer as for a number on record; "Why no OTP?" tells the employee the cause.
+            return str(challenge_id), ttl
+        code = f"{secrets.randbelow(10**6):06d}"
+        expires_at = now + timedelta(seconds=ttl)
+        await conn.execute("UPDATE otp.otp_challenge SET status = 'replaced' WHERE mobile = $1 AND status = 'active'",
+                           mobile)
+        await conn.execute(
+            "INSERT INTO otp.otp_challenge (challenge_id, mobile, employee_id, code_hash, created_at, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            challenge_id, mobile, employee_id, code_hash(ctx.settings.otp_hmac_key, challenge_id, code), now, expires_at)
+        await write_event(conn, "otp", SMS_TOPIC, envelope("sms.requested", "otp", employee_id, {
+            "template": "otp", "mobile": mobile, "params": {"code": code, "minutes": ttl // 60},
+            "expires_at": expires_at.isoformat()}))
+    return str(challenge_id), ttl
+
+
+async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, str]:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT challenge_id, employee_id, code_hash, expires_at, failed_tries, status FROM otp.otp_challenge "
+            "WHERE mobile = $1 ORDER BY created_at DESC LIMIT 1 FOR UPDATE", mobile)
+        if row is None or row["status"] in ("used", "replaced"):
+            raise ApiError(400, "otp_invalid", "This code is not valid. Request a new OTP and enter the latest code.")
+        if row["status"] == "exhausted":
+            raise ApiError(400, "otp_attempts_exhausted", "Too many wrong codes were entered. Request a new OTP.")
+        if row["expires_at"] <= datetime.now(timezone.utc):
+            raise ApiError(400, "otp_expired", "This OTP has expired. Request a new one; each code is valid for "
+                                               f"{ctx.settings.otp_ttl_seconds // 60} minutes.")
+        expected = code_hash(ctx.settings.otp_hmac_key, row["challenge_id"], code)
+        if not hmac.compare_digest(expected, bytes(row["code_hash"])):
+            tries = row["failed_tries"] + 1
+            status = "exhausted" if tries >= MAX_FAILED_TRIES else "active"
+            await conn.execute("UPDATE otp.otp_challenge SET failed_tries = $2, status = $3 WHERE challenge_id = $1",
+                               row["challenge_id"], tries, status)
+            left = MAX_FAILED_TRIES - tries
+            if left == 0:
+                raise ApiError(400, "otp_attempts_exhausted", "Too many wrong codes were entered. Request a new OTP.")
+            raise ApiError(400, "otp_invalid", f"The code is wrong. You have {left} more tries for this code.",
+                           tries_left=left)
+        await conn.execute("UPDATE otp.otp_challenge SET status = 'used' WHERE challenge_id = $1", row["challenge_id"])
+        employee_id = row["employee_id"]
+        await publish(conn, "otp", EventType.OTP_VERIFIED, employee_id, {"challenge_id": str(row["challenge_id"])})
+    token = issue_token(Principal(subject=employee_id, role=EMPLOYEE))
+    return employee_id, token

@@ -1,0 +1,63 @@
+"""SMS: templates in English and Hindi with their registered template ids, and the gateway adapter that
+consumes sms.outbound. In dev the gateway is a table that tests and developers read back."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+from services.common.events import SMS_TOPIC, claim_event
+from services.common.runtime import ServiceContext
+
+log = logging.getLogger("seva.sms")
+
+# template -> (DLT template id, English, Hindi)
+TEMPLATES: dict[str, tuple[str, str, str]] = {
+    "otp": ("1107000000000000001",
+            "{code} is your Seva Suraksha OTP. It is valid for {minutes} minutes. Do not share it. - Govt of Haryana",
+            "{code} आपका सेवा सुरक्षा ओटीपी है। यह {minutes} मिनट तक मान्य है। किसी को न बताएं। - हरियाणा सरकार"),
+    "registration_lapsed": ("1107000000000000002",
+            "Seva Suraksha: registration has closed and no registration was received for you.",
+            "सेवा सुरक्षा: पंजीकरण बंद हो गया है, आपका पंजीकरण प्राप्त नहीं हुआ।"),
+    "application_rejected": ("1107000000000000003",
+            "Seva Suraksha: your application was not accepted by your DDO. Log in to see the reasons.",
+            "सेवा सुरक्षा: आपका आवेदन डीडीओ द्वारा स्वीकार नहीं किया गया। कारण देखने के लिए लॉगिन करें।"),
+    "order_issued": ("1107000000000000004",
+            "Seva Suraksha: your service-security order {order_no} has been issued.",
+            "सेवा सुरक्षा: आपका सेवा सुरक्षा आदेश {order_no} जारी कर दिया गया है।"),
+}
+
+
+def render(template: str, params: dict, language: str = "en") -> tuple[str, str]:
+    template_id, en, hi = TEMPLATES[template]
+    return template_id, (hi if language == "hi" else en).format(**params)
+
+
+def sms_consumer(ctx: ServiceContext):
+    """The gateway adapter: idempotent by event id; an OTP that would arrive after it expires is dropped."""
+
+    async def handle(event: dict) -> None:
+        data = event["data"]
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            if not await claim_event(conn, "otp", "sms-gateway", event["event_id"]):
+                return
+            mobile = data.get("mobile") or await conn.fetchval(
+                "SELECT mobile FROM otp.employee_master WHERE employee_id = $1", event["employee_id"])
+            language = data.get("language", "en")
+            template_id, body = render(data["template"], data.get("params", {}), language)
+            expires_at = data.get("expires_at")
+            if mobile is None:
+                outcome = "dropped_no_mobile"
+            elif expires_at and datetime.fromisoformat(expires_at) <= datetime.now(timezone.utc):
+                outcome = "dropped_expired"
+            else:
+                outcome = "delivered"   # a real gateway is called here, chosen by configuration
+            await conn.execute(
+                "INSERT INTO otp.sms_delivery (event_id, employee_id, mobile, template, template_id, language, body, outcome) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                uuid.UUID(event["event_id"]), event["employee_id"], mobile, data["template"], template_id,
+                language, body, outcome)
+            if outcome != "delivered":
+                log.warning("sms %s for %s not sent: %s", event["event_id"], event["employee_id"], outcome)
+
+    return [SMS_TOPIC], handle

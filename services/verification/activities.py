@@ -1,0 +1,28 @@
+"""Activities the case workflow runs in the verification service's process (task queue `verification`)."""
+from __future__ import annotations
+
+from temporalio import activity
+
+from services.common.runtime import ServiceContext
+from workflows.contracts import MissedDeadline, VerificationTask
+
+
+def activities(ctx: ServiceContext) -> list:
+    @activity.defn(name="open_verification_task")
+    async def open_verification_task(task: VerificationTask) -> None:
+        """Put the application in its DDO's queue (once, however often retried)."""
+        await ctx.pool.execute(
+            "INSERT INTO verification.task (application_no, employee_id, ddo_code, department, district, due_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO NOTHING",
+            task.application_no, task.employee_id, task.ddo_code, task.department, task.district, task.due_at)
+
+    @activity.defn(name="record_missed_deadline")
+    async def record_missed_deadline(missed: MissedDeadline) -> None:
+        """Record the missed deadline against the officer responsible (once per case and step)."""
+        await ctx.pool.execute(
+            "INSERT INTO verification.missed_deadline (employee_id, step, application_no, officer_role, officer_ref, "
+            "deadline, noticed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            missed.employee_id, missed.step, missed.application_no, missed.officer_role, missed.officer_ref,
+            missed.deadline, missed.noticed_at)
+
+    return [open_verification_task, record_missed_deadline]

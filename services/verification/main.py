@@ -1,0 +1,12 @@
+"""The verification service: DDO verification, verification certificates, escalations and accountability."""
+from pathlib import Path
+
+from services.common.runtime import ServiceDefinition, build_app
+
+from .activities import activities
+from .router import dev_router, router
+
+definition = ServiceDefinition(name="verification", title="Seva Suraksha: verification service",
+                               routers=[router, dev_router], migrations=Path(__file__).parent / "migrations",
+                               activities=activities)
+app = build_app(definition)

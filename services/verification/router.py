@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from services.common.auth import DDO, Principal, issue_token, require_roles
+from services.common.errors import ApiError
+from services.common.runtime import ServiceContext, context
+
+from . import service
+from .schemas import Decision, DecisionOut, OfficerLogin, OfficerToken, QueueItem
+
+router = APIRouter(prefix="/verification", tags=["DDO verification"])
+dev_router = APIRouter(prefix="/dev", tags=["dev only"])
+
+
+@router.get("/queue", response_model=list[QueueItem])
+async def my_queue(status: Literal["pending", "verified", "rejected"] = "pending",
+                   limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+                   ctx: ServiceContext = Depends(context), ddo: Principal = Depends(require_roles(DDO))):
+    """The DDO's own queue, earliest deadline first."""
+    return await service.queue(ctx, ddo, status, limit, offset)
+
+
+@router.post("/applications/{application_no}/decision", response_model=DecisionOut)
+async def decide(application_no: str, body: Decision, ctx: ServiceContext = Depends(context),
+                 ddo: Principal = Depends(require_roles(DDO))):
+    """Verify the service record, or reject with reason codes. Repeating the same decision is harmless."""
+    return await service.decide(ctx, ddo, application_no, body)
+
+
+@dev_router.post("/officer-token", response_model=OfficerToken)
+async def officer_token(body: OfficerLogin, ctx: ServiceContext = Depends(context)):
+    """Dev only: a token for a seeded officer (production tokens come from the state's identity provider)."""
+    if not ctx.settings.is_dev:
+        raise ApiError(404, "not_found", "There is no such address on this service.")
+    row = await ctx.pool.fetchrow("SELECT officer_id, role, ddo_code, department FROM verification.officer "
+                                  "WHERE officer_id = $1 AND active", body.officer_id)
+    if row is None:
+        raise ApiError(404, "officer_not_found", f"There is no active officer {body.officer_id}.")
+    scope = {k: row[k] for k in ("ddo_code", "department") if row[k]}
+    token = issue_token(Principal(subject=row["officer_id"], role=row["role"], scope=scope))
+    return OfficerToken(token=token, role=row["role"], scope=scope)

@@ -1,0 +1,39 @@
+"""DDO verification: each DDO decides only the applications in their own queue."""
+from __future__ import annotations
+
+from services.common.auth import Principal
+from services.common.errors import ApiError
+from services.common.events import publish
+from services.common.runtime import ServiceContext
+from workflows.contracts import EventType
+
+from .schemas import Decision
+
+
+async def queue(ctx: ServiceContext, ddo: Principal, status: str, limit: int, offset: int) -> list[dict]:
+    rows = await ctx.pool.fetch(
+        "SELECT application_no, employee_id, department, district, due_at, status FROM verification.task "
+        "WHERE ddo_code = $1 AND status = $2 ORDER BY due_at, application_no LIMIT $3 OFFSET $4",
+        ddo.scope.get("ddo_code"), status, limit, offset)
+    return [dict(r) for r in rows]
+
+
+async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decision: Decision) -> dict:
+    if decision.decision == "rejected" and not decision.reasons:
+        raise ApiError(422, "reasons_required", "A rejection must give at least one reason code.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        task = await conn.fetchrow("SELECT * FROM verification.task WHERE application_no = $1 FOR UPDATE", application_no)
+        if task is None or task["ddo_code"] != ddo.scope.get("ddo_code"):
+            raise ApiError(404, "application_not_in_queue", f"Application {application_no} is not in your queue.")
+        if task["status"] != "pending":
+            if task["status"] == decision.decision:  # the same decision again: answered as before
+                return {"application_no": application_no, "status": task["status"], "decided_at": task["decided_at"]}
+            raise ApiError(409, "already_decided", f"Application {application_no} was already {task['status']}.")
+        decided_at = await conn.fetchval(
+            "UPDATE verification.task SET status = $2, decided_by = $3, decided_at = now(), reasons = $4 "
+            "WHERE application_no = $1 RETURNING decided_at",
+            application_no, decision.decision, ddo.subject, decision.reasons)
+        await publish(conn, "verification", EventType.VERIFICATION_DECIDED, task["employee_id"], {
+            "application_no": application_no, "decision": decision.decision, "reasons": decision.reasons,
+            "decided_by": ddo.subject})
+    return {"application_no": application_no, "status": decision.decision, "decided_at": decided_at}

@@ -1,0 +1,37 @@
+"""Kafka -> case workflow. Each domain event a case must hear becomes a `case_event` signal on
+`case-<employee id>`. Redelivery is harmless: the workflow ignores an event id it has seen."""
+from __future__ import annotations
+
+import logging
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.common.events import TOPICS
+from services.common.kafka import DeadLetter
+from workflows.case import CaseWorkflow
+from workflows.contracts import CaseEvent, EventType
+
+log = logging.getLogger("seva.cases.router")
+
+CASE_TOPICS = [TOPICS[s] for s in ("otp", "applications", "verification", "orders")]
+
+
+def case_workflow_id(employee_id: str) -> str:
+    return f"case-{employee_id}"
+
+
+def event_router(client: Client):
+    async def handle(event: dict) -> None:
+        if event.get("type") not in EventType.CASE_SIGNALS:
+            return  # events no case waits for (e.g. order.issued) pass by
+        handle_ = client.get_workflow_handle(case_workflow_id(event["employee_id"]))
+        try:
+            await handle_.signal(CaseWorkflow.case_event,
+                                 CaseEvent(event_id=event["event_id"], type=event["type"], data=event.get("data", {})))
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise DeadLetter(f"no open case for {event['employee_id']}: {err.message}") from err
+            raise
+
+    return handle
