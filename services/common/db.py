@@ -12,8 +12,10 @@ log = logging.getLogger("seva.db")
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for pg_type in ("json", "jsonb"):
-        await conn.set_type_codec(pg_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    """jsonb as Python values, in the binary format (version byte 1, then the text) so COPY works too."""
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("jsonb", encoder=lambda v: b"\x01" + json.dumps(v).encode(),
+                              decoder=lambda b: json.loads(b[1:]), schema="pg_catalog", format="binary")
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -1,0 +1,69 @@
+"""The real local stack (PostgreSQL, Kafka, Temporal dev server, four services, cases worker), started
+once for the session on its own ports and data folder, with a small synthetic data set."""
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from deploy.local.seed import seed
+from deploy.local.stack import TEST_PORTS, LocalStack
+from services.common.db import create_pool
+from services.common.settings import Settings
+from services.common.temporal import connect
+
+SEASON = "e2e"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    data_dir = Path(tmp_path_factory.mktemp("stack"))
+    s = LocalStack(data_dir, TEST_PORTS, database_url=os.environ.get("SEVA_TEST_DATABASE_URL"), season_id=SEASON)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal(stack):
+    return await connect(Settings(temporal_address=stack.temporal_address))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def master(stack, temporal):
+    data, started = await seed(stack.database_url, temporal, SEASON, size=60, seed_value=7, fault_share=0.2,
+                               show_progress=False)
+    assert data is not None and started == 60
+    return data
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(stack):
+    pool = await create_pool(stack.database_url)
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http():
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+async def eventually(probe, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
+    """Poll until probe() returns something truthy: the pipeline crosses Kafka and Temporal asynchronously."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"{what} not reached in {timeout}s (last: {last!r})")
