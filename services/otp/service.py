@@ -55,30 +55,35 @@ async def request_otp(ctx: ServiceContext, mobile: str) -> tuple[str, int]:
 
 
 async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, str]:
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT challenge_id, employee_id, code_hash, expires_at, failed_tries, status FROM otp.otp_challenge "
-            "WHERE mobile = $1 ORDER BY created_at DESC LIMIT 1 FOR UPDATE", mobile)
-        if row is None or row["status"] in ("used", "replaced"):
-            raise ApiError(400, "otp_invalid", "This code is not valid. Request a new OTP and enter the latest code.")
-        if row["status"] == "exhausted":
-            raise ApiError(400, "otp_attempts_exhausted", "Too many wrong codes were entered. Request a new OTP.")
-        if row["expires_at"] <= datetime.now(timezone.utc):
-            raise ApiError(400, "otp_expired", "This OTP has expired. Request a new one; each code is valid for "
-                                               f"{ctx.settings.otp_ttl_seconds // 60} minutes.")
-        expected = code_hash(ctx.settings.otp_hmac_key, row["challenge_id"], code)
-        if not hmac.compare_digest(expected, bytes(row["code_hash"])):
-            tries = row["failed_tries"] + 1
-            status = "exhausted" if tries >= MAX_FAILED_TRIES else "active"
-            await conn.execute("UPDATE otp.otp_challenge SET failed_tries = $2, status = $3 WHERE challenge_id = $1",
-                               row["challenge_id"], tries, status)
+    async with ctx.pool.acquire() as conn:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT challenge_id, employee_id, code_hash, expires_at, failed_tries, status FROM otp.otp_challenge "
+                "WHERE mobile = $1 ORDER BY created_at DESC LIMIT 1 FOR UPDATE", mobile)
+            if row is None or row["status"] in ("used", "replaced"):
+                raise ApiError(400, "otp_invalid", "This code is not valid. Request a new OTP and enter the latest code.")
+            if row["status"] == "exhausted":
+                raise ApiError(400, "otp_attempts_exhausted", "Too many wrong codes were entered. Request a new OTP.")
+            if row["expires_at"] <= datetime.now(timezone.utc):
+                raise ApiError(400, "otp_expired", "This OTP has expired. Request a new one; each code is valid for "
+                                                   f"{ctx.settings.otp_ttl_seconds // 60} minutes.")
+            expected = code_hash(ctx.settings.otp_hmac_key, row["challenge_id"], code)
+            right = hmac.compare_digest(expected, bytes(row["code_hash"]))
+            if right:
+                await conn.execute("UPDATE otp.otp_challenge SET status = 'used' WHERE challenge_id = $1",
+                                   row["challenge_id"])
+                employee_id = row["employee_id"]
+                await publish(conn, "otp", EventType.OTP_VERIFIED, employee_id, {"challenge_id": str(row["challenge_id"])})
+            else:
+                tries = row["failed_tries"] + 1
+                await conn.execute("UPDATE otp.otp_challenge SET failed_tries = $2, status = $3 WHERE challenge_id = $1",
+                                   row["challenge_id"], tries, "exhausted" if tries >= MAX_FAILED_TRIES else "active")
+        # The wrong try is committed before it is reported.
+        if not right:
             left = MAX_FAILED_TRIES - tries
             if left == 0:
                 raise ApiError(400, "otp_attempts_exhausted", "Too many wrong codes were entered. Request a new OTP.")
             raise ApiError(400, "otp_invalid", f"The code is wrong. You have {left} more tries for this code.",
                            tries_left=left)
-        await conn.execute("UPDATE otp.otp_challenge SET status = 'used' WHERE challenge_id = $1", row["challenge_id"])
-        employee_id = row["employee_id"]
-        await publish(conn, "otp", EventType.OTP_VERIFIED, employee_id, {"challenge_id": str(row["challenge_id"])})
     token = issue_token(Principal(subject=employee_id, role=EMPLOYEE))
     return employee_id, token

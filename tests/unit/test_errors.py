@@ -1,0 +1,43 @@
+"""The error contract on a bare app: ApiError, validation and unknown routes all answer {code, message}."""
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from services.common.auth import EMPLOYEE, Principal, issue_token, require_roles
+from services.common.errors import ApiError, install_error_handlers
+
+
+class Body(BaseModel):
+    count: int
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/things")
+    def things(body: Body):
+        if body.count > 3:
+            raise ApiError(409, "too_many", "At most three things may be asked for.")
+        return {"ok": True}
+
+    @app.get("/ddo-only")
+    def ddo_only(_=__import__("fastapi").Depends(require_roles("ddo"))):
+        return {"ok": True}
+
+    return app
+
+
+def test_error_shapes():
+    client = TestClient(make_app())
+    r = client.post("/things", json={"count": 9})
+    assert r.status_code == 409 and r.json() == {"code": "too_many", "message": "At most three things may be asked for."}
+    r = client.post("/things", json={"count": "many"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request" and "count" in r.json()["message"]
+    r = client.get("/nowhere")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = client.get("/ddo-only")
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+    token = issue_token(Principal("EMP1", EMPLOYEE))
+    r = client.get("/ddo-only", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
