@@ -3,7 +3,7 @@ Safe to run again: rows already there are kept, and no case is started twice."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -12,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from tqdm import tqdm
 
-from services.applications.calendar import OFFICIAL_2025_26, shifted
+from services.applications.calendar import IST, OFFICIAL_2025_26, shifted
 from services.common.db import apply_migrations
 from workflows.case import CaseWorkflow
 from workflows.contracts import CASES_TASK_QUEUE, CaseInput, SeasonCalendar
@@ -75,10 +75,11 @@ async def put_calendar(pool: asyncpg.Pool, calendar: SeasonCalendar, changed_by:
 
 
 async def ensure_rehearsal_season(pool: asyncpg.Pool, season_id: str, opens_at: datetime | None = None) -> None:
-    """A season for the local stack: the 2025-26 calendar moved so registration opens now."""
+    """A season for the local stack: the 2025-26 calendar moved so registration opened at midnight today (IST)."""
     exists = await pool.fetchval("SELECT 1 FROM applications.season_calendar WHERE season_id = $1", season_id)
     if not exists:
-        await put_calendar(pool, shifted(OFFICIAL_2025_26, season_id, opens_at or datetime.now(timezone.utc)),
+        today = datetime.now(IST).replace(hour=0, minute=0, second=0, microsecond=0)
+        await put_calendar(pool, shifted(OFFICIAL_2025_26, season_id, opens_at or today),
                            "seed", "rehearsal season for the local stack: the 2025-26 dates moved to today")
 
 

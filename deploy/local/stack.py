@@ -248,9 +248,12 @@ class LocalStack:
         classpath = f"{jars}/*"
         base = [java, "-Xms256M", "-Xmx512M", "-cp", classpath, f"-Dlog4j2.configurationFile={log4j}"]
         if not (data / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-            subprocess.run(base + ["kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                                   "-c", str(props), "-g"], check=True, stdout=subprocess.DEVNULL)
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # as Kafka's own Uuid.randomUuid: never read as a flag
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            with (self.logs / "kafka-format.log").open("ab") as out:
+                subprocess.run(base + ["kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
+                                       "-c", str(props), "-g"], check=True, stdout=out, stderr=subprocess.STDOUT)
         proc = self._spawn("kafka", base + ["kafka.Kafka", str(props)])
         _wait("kafka", lambda: _port_open(self.ports.kafka), 90, proc, self.logs / "kafka.log")
         _wait("kafka topics", lambda: asyncio.run(ensure_topics(self.kafka_bootstrap, ALL_TOPICS)) or True, 90, proc,

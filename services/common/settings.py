@@ -15,9 +15,9 @@ class Settings(BaseSettings):
 
     env: str = Field("dev", description="dev or production; dev-only endpoints (SMS sink, officer login) exist only in dev")
     data_dir: Path = Path("var")
-    database_url: str = "postgresql://postgres@127.0.0.1:55432/seva"
-    kafka_bootstrap: str = "127.0.0.1:59092"
-    temporal_address: str = "127.0.0.1:57233"
+    database_url: str = "postgresql://postgres@127.0.0.1:54329/seva"  # the local stack's defaults (deploy/local/stack.py DEV_PORTS)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     cases_task_queue: str = "cases"
     season_id: str = "demo"
