@@ -86,14 +86,16 @@ def case(employee_id: str):
         client = await connect(get_settings())
         return await client.get_workflow_handle(f"case-{employee_id}").query("status", result_type=CaseStatus)
 
+    from services.applications.calendar import IST
+
     status = asyncio.run(_status())
     typer.echo(f"case-{employee_id}: {status.stage}")
     if status.next_step:
-        typer.echo(f"  next deadline: {status.next_step} at {status.next_deadline:%d %b %Y %H:%M %Z}")
+        typer.echo(f"  next deadline: {status.next_step} at {status.next_deadline.astimezone(IST):%d %b %Y %H:%M} IST")
     for h in status.history:
-        typer.echo(f"  {h.at:%Y-%m-%d %H:%M}  {h.stage:<28} {h.note}")
+        typer.echo(f"  {h.at.astimezone(IST):%Y-%m-%d %H:%M}  {h.stage:<28} {h.note}")
     for m in status.missed_deadlines:
-        typer.echo(f"  MISSED {m.step} by {m.officer_role} {m.officer_ref} (due {m.deadline:%d %b %Y})")
+        typer.echo(f"  MISSED {m.step} by {m.officer_role} {m.officer_ref} (due {m.deadline.astimezone(IST):%d %b %Y})")
 
 
 if __name__ == "__main__":
