@@ -6,10 +6,10 @@ from temporalio.service import RPCError
 from services.common.auth import EMPLOYEE, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, context
-from workflows.contracts import CaseStatus
+from workflows.contracts import CaseStatus, SeasonCalendar
 
 from . import service
-from .schemas import ApplicationForm, ApplicationReceipt, ApplicationStatus, CalendarOut
+from .schemas import ApplicationForm, ApplicationReceipt, ApplicationStatus
 
 router = APIRouter(tags=["applications"])
 
@@ -40,9 +40,8 @@ async def application_status(application_no: str, ctx: ServiceContext = Depends(
                              next_step=case.next_step, next_deadline=case.next_deadline, order_no=case.order_no)
 
 
-@router.get("/calendar", response_model=CalendarOut, tags=["deadline calendar"])
+@router.get("/calendar", response_model=SeasonCalendar, tags=["deadline calendar"])
 async def calendar(ctx: ServiceContext = Depends(context)):
     """The deadlines in force for this season."""
     async with ctx.pool.acquire() as conn:
-        cal = await service.calendar_in_force(conn, ctx.settings.season_id)
-    return CalendarOut(**cal.__dict__)
+        return await service.calendar_in_force(conn, ctx.settings.season_id)

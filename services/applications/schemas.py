@@ -27,13 +27,3 @@ class ApplicationStatus(BaseModel):
     next_step: str | None
     next_deadline: datetime | None
     order_no: str | None
-
-
-class CalendarOut(BaseModel):
-    season_id: str
-    version: int
-    registration_open: datetime
-    registration_close: datetime
-    ddo_verification: datetime
-    post_creation: datetime
-    order_issue: datetime
