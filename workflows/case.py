@@ -62,6 +62,12 @@ class CaseWorkflow:
             self._post_id = event.data["post_id"]
         elif event.type == EventType.ORDER_APPROVED:
             self._order_approved = True
+        elif event.type == EventType.CERTIFICATE_ISSUED:
+            self._note(f"verification certificate issued by {event.data.get('issued_by')} "
+                       f"({event.data.get('issuer_role')})")
+        elif event.type == EventType.RECORD_CORRECTED:
+            self._note(f"service record corrected by {event.data.get('data_owner')}: "
+                       + ", ".join(event.data.get("fields") or []))
         else:
             workflow.logger.warning("case %s ignored unknown event type %s", self._employee_id, event.type)
 
@@ -145,6 +151,10 @@ class CaseWorkflow:
 
     def _next_deadline(self) -> Optional[datetime]:
         return self._deadline(self._next_step) if self._next_step and self._calendar else None
+
+    def _note(self, note: str) -> None:
+        """Something the case must remember that does not change its stage."""
+        self._history.append(StageChange(at=workflow.now(), stage=self._stage, note=note))
 
     def _enter(self, stage: str, next_step: Optional[str], note: str) -> None:
         self._stage, self._next_step = stage, next_step

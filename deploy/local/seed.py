@@ -46,7 +46,7 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
         await _copy_new(conn, "applications.post", ["code", "name"], list(data.posts.items()))
         await _copy_new(conn, "applications.ddo", ["ddo_code", "department_code", "district", "office_name"],
                         [(d["ddo_code"], d["department_code"], d["district"], d["office_name"]) for d in data.ddos])
-        officer_cols = ["officer_id", "name", "role", "ddo_code", "department"]
+        officer_cols = ["officer_id", "name", "role", "ddo_code", "department", "data_owner"]
         await _copy_new(conn, "verification.officer", officer_cols,
                         [tuple(o[c] for c in officer_cols) for o in data.officers])
         master_cols = ["employee_id", "employee_group", "data_owner", "name", "father_name", "date_of_birth", "mobile",
@@ -55,7 +55,7 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
         await _copy_new(conn, "otp.employee_master", master_cols,
                         [tuple(e.master[c] for c in master_cols) for e in data.employees])
         ppp_cols = ["family_id", "name", "father_name", "date_of_birth"]
-        await _copy_new(conn, "applications.ppp_registry", ppp_cols,
+        await _copy_new(conn, "otp.ppp_registry", ppp_cols,
                         [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
 
 

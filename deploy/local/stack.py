@@ -81,12 +81,13 @@ def _wait(what: str, check, timeout: float, proc: subprocess.Popen | None = None
 
 class LocalStack:
     def __init__(self, data_dir: Path, ports: Ports = DEV_PORTS, database_url: str | None = None,
-                 season_id: str = "demo", env: str = "dev"):
+                 season_id: str = "demo", env: str = "dev", extra_env: dict[str, str] | None = None):
         self.data_dir = data_dir.resolve()
         self.ports = ports
         self.external_db = database_url
         self.season_id = season_id
         self.seva_env = env
+        self.extra_env = extra_env or {}
         self.logs = self.data_dir / "logs"
         self.procs: list[tuple[str, subprocess.Popen]] = []
 
@@ -111,7 +112,7 @@ class LocalStack:
         return {**os.environ, "SEVA_ENV": self.seva_env, "SEVA_DATA_DIR": str(self.data_dir),
                 "SEVA_DATABASE_URL": self.database_url, "SEVA_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
                 "SEVA_TEMPORAL_ADDRESS": self.temporal_address, "SEVA_SEASON_ID": self.season_id,
-                "PYTHONUNBUFFERED": "1"}
+                "PYTHONUNBUFFERED": "1", **self.extra_env}
 
     # ---- lifecycle ---------------------------------------------------------------------------
 

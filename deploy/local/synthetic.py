@@ -85,16 +85,19 @@ def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=Non
     rng = random.Random(seed)
     ddos = [{"ddo_code": ddo_code(d, dist), "department_code": d, "district": dist,
              "office_name": f"{DEPARTMENTS[d]}, {dist}"} for d in DEPARTMENTS for dist in DISTRICTS]
-    officers = [{"officer_id": f"OFF-{x['ddo_code']}", "name": f"DDO {x['office_name']}", "role": "ddo",
-                 "ddo_code": x["ddo_code"], "department": x["department_code"]} for x in ddos]
-    officers += [{"officer_id": f"HOD-{d}", "name": f"Head of {name}", "role": "hod", "ddo_code": None, "department": d}
+    def officer(officer_id, name, role, ddo=None, department=None, data_owner=None) -> dict:
+        return {"officer_id": officer_id, "name": name, "role": role, "ddo_code": ddo, "department": department,
+                "data_owner": data_owner}
+
+    officers = [officer(f"OFF-{x['ddo_code']}", f"DDO {x['office_name']}", "ddo", x["ddo_code"], x["department_code"])
+                for x in ddos]
+    officers += [officer(f"HOD-{d}", f"Head of {name}", "hod", department=d) for d, name in DEPARTMENTS.items()]
+    officers += [officer(f"AS-{d}", f"Administrative Secretary, {name}", "admin_secretary", department=d)
                  for d, name in DEPARTMENTS.items()]
-    officers += [{"officer_id": f"AS-{d}", "name": f"Administrative Secretary, {name}", "role": "admin_secretary",
-                  "ddo_code": None, "department": d} for d, name in DEPARTMENTS.items()]
-    officers += [{"officer_id": "FIN-1", "name": "Finance Department officer", "role": "finance", "ddo_code": None,
-                  "department": None},
-                 {"officer_id": "ADMIN-HR", "name": "Human Resources Department administrator", "role": "administrator",
-                  "ddo_code": None, "department": None}]
+    officers += [officer("FIN-1", "Finance Department officer", "finance"),
+                 officer("ADMIN-HR", "Human Resources Department administrator", "administrator")]
+    officers += [officer(f"DATA-{owner}", f"Data officer, {owner}", "data_officer", data_owner=owner)
+                 for owner in ("HKRN", "TREASURY", "HARTRON")]
     data = MasterData(dict(DEPARTMENTS), list(DISTRICTS), dict(POSTS), ddos, officers)
     mobiles = _mobiles(rng)
     departments, posts = list(DEPARTMENTS), list(POSTS)

@@ -17,8 +17,9 @@ TOPICS = {
     "orders": "orders.events",
 }
 SMS_TOPIC = "sms.outbound"
+MASTERDATA_TOPIC = "masterdata.corrections"   # data owners (HKRN, Treasury, HARTRON) push corrections here
 CASES_DLQ_TOPIC = "cases.dlq"
-ALL_TOPICS = [*TOPICS.values(), SMS_TOPIC, CASES_DLQ_TOPIC]
+ALL_TOPICS = [*TOPICS.values(), SMS_TOPIC, MASTERDATA_TOPIC, CASES_DLQ_TOPIC]
 
 
 def stable_event_id(*parts: str) -> str:

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     jwt_secret: str = DEV_SECRET
     otp_hmac_key: str = DEV_SECRET
     otp_ttl_seconds: int = 600
+    otp_resend_gap_seconds: int = 60
+    otp_max_per_mobile_hour: int = 5
+    otp_max_per_mobile_day: int = 10
+    otp_max_per_client_hour: int = 30
+    otp_lockout_after_exhausted: int = 3      # codes used up by wrong tries within a day lock the mobile
+    otp_lockout_hours: int = 24
     session_ttl_seconds: int = 3600
     otel_exporter_otlp_endpoint: str | None = None
     trace_file: Path | None = None

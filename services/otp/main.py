@@ -4,11 +4,13 @@ from pathlib import Path
 from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
-from .router import dev_router, router
+from .masterdata import certificates_consumer, corrections_consumer
+from .router import dev_router, master_router, router
 from .sms import sms_consumer
 
 definition = ServiceDefinition(
-    name="otp", title="Seva Suraksha: OTP service", routers=[router, dev_router],
+    name="otp", title="Seva Suraksha: OTP service", routers=[router, master_router, dev_router],
     migrations=Path(__file__).parent / "migrations", activities=activities,
-    consumers=[("sms-gateway", sms_consumer)])
+    consumers=[("sms-gateway", sms_consumer), ("masterdata-corrections", corrections_consumer),
+               ("certificates", certificates_consumer)])
 app = build_app(definition)

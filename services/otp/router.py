@@ -1,23 +1,27 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
+from services.common.auth import DATA_OFFICER, DDO, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, context
 
-from . import service
+from . import diagnosis, masterdata, service
 from .mobile import normalise_mobile
-from .schemas import OtpRequest, OtpRequested, OtpVerify, Session, SmsMessage
+from .schemas import (
+    Correction, CorrectionOut, CorrectionRequestOut, DiagnosisOut, MasterChange, OtpRequest, OtpRequested, OtpVerify,
+    Session, SmsMessage, WhyNoOtpAnswer, WhyNoOtpRequest,
+)
 
 router = APIRouter(prefix="/otp", tags=["registration by mobile OTP"])
 dev_router = APIRouter(prefix="/dev", tags=["dev only"])
 
 
 @router.post("/request", status_code=202, response_model=OtpRequested)
-async def request_otp(body: OtpRequest, ctx: ServiceContext = Depends(context)):
+async def request_otp(body: OtpRequest, request: Request, ctx: ServiceContext = Depends(context)):
     """Send an OTP to the mobile on the employee's HKRN / Treasury record."""
     mobile = normalise_mobile(body.mobile)
-    challenge_id, ttl = await service.request_otp(ctx, mobile)
+    challenge_id, ttl = await service.request_otp(ctx, mobile, request.client.host if request.client else "unknown")
     return OtpRequested(challenge_id=challenge_id, expires_in_seconds=ttl,
                         message="If this mobile number is on a government service record, an OTP has been sent to it. "
                                 "No SMS within a few minutes? Use 'Why no OTP?' to find out why and what to do.")
@@ -40,3 +44,66 @@ async def dev_sms(mobile: str = Query(...), ctx: ServiceContext = Depends(contex
         "SELECT mobile, template, template_id, body, outcome, handled_at FROM otp.sms_delivery WHERE mobile = $1 "
         "ORDER BY handled_at", normalise_mobile(mobile))
     return [SmsMessage(**{**dict(r), "handled_at": r["handled_at"].isoformat()}) for r in rows]
+
+
+# ---- "Why no OTP?" -------------------------------------------------------------------------------
+
+@router.post("/why-no-otp", response_model=WhyNoOtpAnswer)
+async def why_no_otp(body: WhyNoOtpRequest, ctx: ServiceContext = Depends(context)):
+    """The exact reason an OTP does not reach you, and what to do, with personal data masked."""
+    mobile = normalise_mobile(body.mobile)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        found = await diagnosis.diagnose(conn, body.family_id.strip().upper(), body.date_of_birth, mobile)
+        await diagnosis.record(conn, found)
+    return found.public()
+
+
+@router.get("/diagnoses", response_model=list[DiagnosisOut], tags=["officers"])
+async def ddo_diagnoses(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+                        ctx: ServiceContext = Depends(context), ddo: Principal = Depends(require_roles(DDO))):
+    """A DDO sees the 'Why no OTP?' diagnoses of their own employees, newest first."""
+    rows = await ctx.pool.fetch("SELECT employee_id, causes, diagnosed_at FROM otp.diagnosis WHERE ddo_code = $1 "
+                                "ORDER BY diagnosed_at DESC LIMIT $2 OFFSET $3", ddo.scope.get("ddo_code"), limit, offset)
+    return [DiagnosisOut(**dict(r)) for r in rows]
+
+
+# ---- master records: the data owners' corrections ----------------------------------------------
+
+master_router = APIRouter(prefix="/master", tags=["master records (data owners)"])
+
+
+def _owner(officer: Principal) -> str:
+    owner = officer.scope.get("data_owner")
+    if not owner:
+        raise ApiError(403, "forbidden", "Your login is not tied to a data owner (HKRN, Treasury or HARTRON).")
+    return owner
+
+
+@master_router.patch("/employees/{employee_id}", response_model=CorrectionOut)
+async def correct_record(employee_id: str, body: Correction, ctx: ServiceContext = Depends(context),
+                         officer: Principal = Depends(require_roles(DATA_OFFICER))):
+    """Correct a record your organisation holds; each change is kept with who, when and why."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        changed = await masterdata.apply_correction(
+            conn, employee_id, body.changes, changed_by=officer.subject, data_owner=_owner(officer), source="api",
+            reason=body.reason, certificate_id=body.certificate_id)
+    return CorrectionOut(employee_id=employee_id, changed=changed)
+
+
+@master_router.get("/employees/{employee_id}/changes", response_model=list[MasterChange])
+async def record_changes(employee_id: str, ctx: ServiceContext = Depends(context),
+                         officer: Principal = Depends(require_roles(DATA_OFFICER))):
+    rows = await ctx.pool.fetch(
+        "SELECT field, old_value, new_value, changed_by, source, reason, certificate_id::text, changed_at "
+        "FROM otp.master_change WHERE employee_id = $1 AND data_owner = $2 ORDER BY id", employee_id, _owner(officer))
+    return [MasterChange(**dict(r)) for r in rows]
+
+
+@master_router.get("/correction-requests", response_model=list[CorrectionRequestOut])
+async def correction_requests(ctx: ServiceContext = Depends(context),
+                              officer: Principal = Depends(require_roles(DATA_OFFICER))):
+    """Open requests from verification certificates, for your organisation to correct."""
+    rows = await ctx.pool.fetch(
+        "SELECT certificate_id::text, employee_id, issued_by, remarks, requested_at FROM otp.correction_request "
+        "WHERE data_owner = $1 AND corrected_at IS NULL ORDER BY requested_at", _owner(officer))
+    return [CorrectionRequestOut(**dict(r)) for r in rows]

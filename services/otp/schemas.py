@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -31,3 +33,55 @@ class SmsMessage(BaseModel):
     body: str
     outcome: str
     handled_at: str
+
+
+class WhyNoOtpRequest(BaseModel):
+    family_id: str = Field(min_length=4, max_length=20, description="Family ID (Parivar Pehchan Patra)")
+    date_of_birth: date
+    mobile: str = Field(description="The mobile number you tried")
+
+
+class CauseOut(BaseModel):
+    code: str
+    message: str
+    remedy: str
+
+
+class WhyNoOtpAnswer(BaseModel):
+    causes: list[CauseOut]
+
+
+class DiagnosisOut(BaseModel):
+    employee_id: str | None
+    causes: list[CauseOut]
+    diagnosed_at: datetime
+
+
+class Correction(BaseModel):
+    changes: dict[str, str | bool] = Field(description="field -> corrected value")
+    reason: str = Field(min_length=3, max_length=500)
+    certificate_id: str | None = Field(None, description="the verification certificate this correction answers")
+
+
+class CorrectionOut(BaseModel):
+    employee_id: str
+    changed: dict[str, str]
+
+
+class MasterChange(BaseModel):
+    field: str
+    old_value: str | None
+    new_value: str | None
+    changed_by: str
+    source: str
+    reason: str
+    certificate_id: str | None
+    changed_at: datetime
+
+
+class CorrectionRequestOut(BaseModel):
+    certificate_id: str
+    employee_id: str
+    issued_by: str
+    remarks: str
+    requested_at: datetime

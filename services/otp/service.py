@@ -15,28 +15,55 @@ from services.common.runtime import ServiceContext
 from workflows.contracts import EventType
 
 MAX_FAILED_TRIES = 5
-RESEND_GAP = timedelta(seconds=60)
 
 
 def code_hash(key: str, challenge_id: uuid.UUID, code: str) -> bytes:
     return hmac.new(key.encode(), f"{challenge_id}:{code}".encode(), hashlib.sha256).digest()
 
 
-async def request_otp(ctx: ServiceContext, mobile: str) -> tuple[str, int]:
+async def _check_limits(conn, settings, mobile: str, client_addr: str, now: datetime) -> None:
+    """The same limits for every number, on record or not; counted in PostgreSQL so that every
+    replica of the service sees them (an in-process limiter would not)."""
+    locked_until = await conn.fetchval("SELECT locked_until FROM otp.mobile_lockout WHERE mobile = $1", mobile)
+    if locked_until and locked_until > now:
+        raise ApiError(429, "mobile_locked", f"Too many wrong codes were entered for this number. OTPs can be "
+                                             f"requested again after {locked_until:%d %b %Y %H:%M} UTC.",
+                       retry_after_seconds=int((locked_until - now).total_seconds()) + 1)
+    counts = await conn.fetchrow(
+        "SELECT max(requested_at) FILTER (WHERE mobile = $1) AS last, "
+        "count(*) FILTER (WHERE mobile = $1 AND requested_at > $3::timestamptz - interval '1 hour') AS hour, "
+        "count(*) FILTER (WHERE mobile = $1) AS day, "
+        "count(*) FILTER (WHERE client_addr = $2 AND requested_at > $3::timestamptz - interval '1 hour') AS client_hour "
+        "FROM otp.send_log WHERE (mobile = $1 OR client_addr = $2) AND requested_at > $3::timestamptz - interval '1 day'",
+        mobile, client_addr, now)
+    gap = timedelta(seconds=settings.otp_resend_gap_seconds)
+    if counts["last"] is not None and now - counts["last"] < gap:
+        wait = int((gap - (now - counts["last"])).total_seconds()) + 1
+        raise ApiError(429, "otp_resend_too_soon", f"An OTP was sent less than a minute ago; try again in {wait} seconds.",
+                       retry_after_seconds=wait)
+    if counts["hour"] >= settings.otp_max_per_mobile_hour:
+        raise ApiError(429, "otp_hourly_limit", f"At most {settings.otp_max_per_mobile_hour} OTPs can be sent to a "
+                                                "number in an hour; try again later.", retry_after_seconds=3600)
+    if counts["day"] >= settings.otp_max_per_mobile_day:
+        raise ApiError(429, "otp_daily_limit", f"At most {settings.otp_max_per_mobile_day} OTPs can be sent to a "
+                                               "number in a day; try again tomorrow.", retry_after_seconds=86400)
+    if counts["client_hour"] >= settings.otp_max_per_client_hour:
+        raise ApiError(429, "client_limit", "Too many OTP requests have come from your network in the last hour; "
+                                            "try again later.", retry_after_seconds=3600)
+
+
+async def request_otp(ctx: ServiceContext, mobile: str, client_addr: str) -> tuple[str, int]:
     ttl = ctx.settings.otp_ttl_seconds
     challenge_id = uuid.uuid4()
     async with ctx.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('otp:' || $1))", mobile)
+        now = datetime.now(timezone.utc)
+        await _check_limits(conn, ctx.settings, mobile, client_addr, now)
+        await conn.execute("INSERT INTO otp.send_log (mobile, client_addr, requested_at) VALUES ($1, $2, $3)",
+                           mobile, client_addr, now)
         employee_id = await conn.fetchval(
             "SELECT employee_id FROM otp.employee_master WHERE mobile = $1 AND status = 'active' "
             "ORDER BY employee_id LIMIT 1", mobile)
-        last = await conn.fetchval(
-            "SELECT created_at FROM otp.otp_challenge WHERE mobile = $1 ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
-            mobile)
-        now = datetime.now(timezone.utc)
-        if last is not None and now - last < RESEND_GAP:
-            wait = int((RESEND_GAP - (now - last)).total_seconds()) + 1
-            raise ApiError(429, "otp_resend_too_soon", f"An OTP was sent less than a minute ago; try again in {wait} seconds.",
-                           retry_after_seconds=wait)
         if employee_id is None:
             # Same answer as for a number on record; "Why no OTP?" tells the employee the cause.
             return str(challenge_id), ttl
@@ -78,6 +105,8 @@ async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, 
                 tries = row["failed_tries"] + 1
                 await conn.execute("UPDATE otp.otp_challenge SET failed_tries = $2, status = $3 WHERE challenge_id = $1",
                                    row["challenge_id"], tries, "exhausted" if tries >= MAX_FAILED_TRIES else "active")
+                if tries >= MAX_FAILED_TRIES:
+                    await _lock_if_repeated(conn, ctx.settings, mobile)
         # The wrong try is committed before it is reported.
         if not right:
             left = MAX_FAILED_TRIES - tries
@@ -87,3 +116,14 @@ async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, 
                            tries_left=left)
     token = issue_token(Principal(subject=employee_id, role=EMPLOYEE))
     return employee_id, token
+
+
+async def _lock_if_repeated(conn, settings, mobile: str) -> None:
+    """Several codes used up by wrong tries within a day lock the number for a while."""
+    exhausted = await conn.fetchval("SELECT count(*) FROM otp.otp_challenge WHERE mobile = $1 AND status = 'exhausted' "
+                                    "AND created_at > now() - interval '1 day'", mobile)
+    if exhausted >= settings.otp_lockout_after_exhausted:
+        await conn.execute(
+            "INSERT INTO otp.mobile_lockout (mobile, locked_until, reason) VALUES ($1, now() + $2 * interval '1 hour', $3) "
+            "ON CONFLICT (mobile) DO UPDATE SET locked_until = excluded.locked_until, reason = excluded.reason",
+            mobile, settings.otp_lockout_hours, f"{exhausted} codes used up by wrong tries within a day")

@@ -4,12 +4,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from services.common.auth import DDO, Principal, issue_token, require_roles
+from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal, issue_token, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, context
 
-from . import service
-from .schemas import Decision, DecisionOut, OfficerLogin, OfficerToken, QueueItem
+from . import certificates, service
+from .schemas import CertificateIn, CertificateOut, Decision, DecisionOut, OfficerLogin, OfficerToken, QueueItem
 
 router = APIRouter(prefix="/verification", tags=["DDO verification"])
 dev_router = APIRouter(prefix="/dev", tags=["dev only"])
@@ -30,15 +30,22 @@ async def decide(application_no: str, body: Decision, ctx: ServiceContext = Depe
     return await service.decide(ctx, ddo, application_no, body)
 
 
+@router.post("/certificates", status_code=201, response_model=CertificateOut, tags=["verification certificates"])
+async def issue_certificate(body: CertificateIn, ctx: ServiceContext = Depends(context),
+                            officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY))):
+    """Certify an employee whose record kept them from registering; the data owner is asked to correct it."""
+    return await certificates.issue(ctx, officer, body)
+
+
 @dev_router.post("/officer-token", response_model=OfficerToken)
 async def officer_token(body: OfficerLogin, ctx: ServiceContext = Depends(context)):
     """Dev only: a token for a seeded officer (production tokens come from the state's identity provider)."""
     if not ctx.settings.is_dev:
         raise ApiError(404, "not_found", "There is no such address on this service.")
-    row = await ctx.pool.fetchrow("SELECT officer_id, role, ddo_code, department FROM verification.officer "
+    row = await ctx.pool.fetchrow("SELECT officer_id, role, ddo_code, department, data_owner FROM verification.officer "
                                   "WHERE officer_id = $1 AND active", body.officer_id)
     if row is None:
         raise ApiError(404, "officer_not_found", f"There is no active officer {body.officer_id}.")
-    scope = {k: row[k] for k in ("ddo_code", "department") if row[k]}
+    scope = {k: row[k] for k in ("ddo_code", "department", "data_owner") if row[k]}
     token = issue_token(Principal(subject=row["officer_id"], role=row["role"], scope=scope))
     return OfficerToken(token=token, role=row["role"], scope=scope)

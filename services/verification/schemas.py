@@ -34,3 +34,19 @@ class DecisionOut(BaseModel):
     application_no: str
     status: str
     decided_at: datetime
+
+
+class CertificateIn(BaseModel):
+    """The three attestations the government's letter asks for; each must be given as true."""
+    employee_id: str = Field(min_length=3, max_length=32)
+    genuine_contractual_employee: Literal[True]
+    full_service_record_available: Literal[True]
+    pay_from_contractual_head: Literal[True]
+    remarks: str = Field(min_length=3, max_length=1000, description="what is wrong with the record, e.g. the new mobile")
+
+
+class CertificateOut(BaseModel):
+    certificate_id: str
+    employee_id: str
+    issued_by: str
+    issued_at: datetime

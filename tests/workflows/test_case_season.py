@@ -124,3 +124,19 @@ async def test_an_extended_registration_deadline_reaches_a_waiting_case_without_
     await sleep_until(env, cal.registration_close + timedelta(days=6))
     assert await stage_of(handle) == Stage.AWAITING_APPLICATION
     await handle.terminate("test done")
+
+
+async def test_a_certificate_and_a_record_correction_are_kept_in_the_case_history(env, season):
+    handle = await start(env, "T-CERT-1")
+    await handle.signal(CaseWorkflow.case_event, event(EventType.CERTIFICATE_ISSUED, issued_by="OFF-DDO-X",
+                                                       issuer_role="ddo"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.RECORD_CORRECTED, data_owner="HKRN",
+                                                       fields=["mobile"]))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await sleep_until(env, season.calendar.registration_open + timedelta(days=1))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    notes = [h.note for h in status.history]
+    assert "verification certificate issued by OFF-DDO-X (ddo)" in notes
+    assert "service record corrected by HKRN: mobile" in notes
+    assert status.stage == Stage.AWAITING_APPLICATION
+    await handle.terminate("test done")

@@ -1,0 +1,46 @@
+"""Verification certificates: a DDO (for their DDO code), an HoD or Administrative Secretary (for their
+department) attests that the employee is genuine, the service record complete and the pay head right."""
+from __future__ import annotations
+
+import uuid
+
+from temporalio.service import RPCError
+
+from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal
+from services.common.errors import ApiError
+from services.common.events import publish
+from services.common.runtime import ServiceContext
+from workflows.event_router import case_workflow_id
+
+from .schemas import CertificateIn
+
+
+async def _case_scope(ctx: ServiceContext, employee_id: str) -> dict:
+    """The employee's DDO code and department, as the case carries them (its search attributes)."""
+    try:
+        desc = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).describe()
+    except RPCError:
+        raise ApiError(404, "employee_not_found", f"There is no case for employee {employee_id}.")
+    attrs = desc.typed_search_attributes
+    from workflows import search_attributes as sa
+    return {"ddo_code": attrs.get(sa.DDO_CODE), "department": attrs.get(sa.DEPARTMENT)}
+
+
+async def issue(ctx: ServiceContext, officer: Principal, body: CertificateIn) -> dict:
+    scope = await _case_scope(ctx, body.employee_id)
+    allowed = ((officer.role == DDO and officer.scope.get("ddo_code") == scope["ddo_code"]) or
+               (officer.role in (HOD, ADMIN_SECRETARY) and officer.scope.get("department") == scope["department"]))
+    if not allowed:
+        raise ApiError(404, "employee_not_found", f"Employee {body.employee_id} is not within your charge.")
+    certificate_id = uuid.uuid4()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        issued_at = await conn.fetchval(
+            "INSERT INTO verification.certificate (certificate_id, employee_id, issued_by, issuer_role, "
+            "genuine_contractual_employee, full_service_record_available, pay_from_contractual_head, remarks) "
+            "VALUES ($1, $2, $3, $4, true, true, true, $5) RETURNING issued_at",
+            certificate_id, body.employee_id, officer.subject, officer.role, body.remarks)
+        await publish(conn, "verification", "certificate.issued", body.employee_id, {
+            "certificate_id": str(certificate_id), "issued_by": officer.subject, "issuer_role": officer.role,
+            "remarks": body.remarks})
+    return {"certificate_id": str(certificate_id), "employee_id": body.employee_id, "issued_by": officer.subject,
+            "issued_at": issued_at}
