@@ -17,10 +17,13 @@ with workflow.unsafe.imports_passed_through():
     from . import search_attributes as sa
     from .contracts import (
         APPLICATIONS_QUEUE, DDO_VERIFICATION, ORDER_ISSUE, ORDERS_QUEUE, OTP_QUEUE, POST_CREATION,
-        REGISTRATION_CLOSE, VERIFICATION_QUEUE, CaseEvent, CaseInput, CaseStatus, EventType, IssuedOrder,
-        MissedDeadline, OrderRequest, PostRequest, SeasonCalendar, SmsRequest, Stage, StageChange,
-        VerificationTask,
+        REGISTRATION_CLOSE, VERIFICATION_QUEUE, CaseEvent, CaseInput, CaseStatus, EligibilityDecision,
+        EligibilityRequest, EventType, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, SeasonCalendar,
+        ServiceRecord, SmsRequest, Stage, StageChange, VerificationTask,
     )
+
+# Patches: each marks a change of the case's commands, so that cases started before it still replay.
+ELIGIBILITY_PATCH = "eligibility-before-ddo"
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Retried until the owning service is back: a service that is down delays a case, never loses it.
@@ -43,6 +46,7 @@ class CaseWorkflow:
         self._post_id: Optional[str] = None
         self._order_approved = False
         self._order_no: Optional[str] = None
+        self._eligibility: Optional[EligibilityDecision] = None
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -78,7 +82,7 @@ class CaseWorkflow:
             application_no=self._application_no, post_id=self._post_id, order_no=self._order_no,
             next_step=self._next_step, next_deadline=self._next_deadline(),
             calendar_version=self._calendar.version if self._calendar else 0,
-            history=list(self._history), missed_deadlines=list(self._missed),
+            history=list(self._history), missed_deadlines=list(self._missed), eligibility=self._eligibility,
         )
 
     # ---- the journey -------------------------------------------------------------------------
@@ -102,6 +106,17 @@ class CaseWorkflow:
         if not await self._wait_until(lambda: self._application is not None, REGISTRATION_CLOSE):
             return await self._close(Stage.LAPSED_NO_APPLICATION, "registration closed before an application was submitted",
                                      "registration_lapsed")
+
+        if workflow.patched(ELIGIBILITY_PATCH):
+            record: ServiceRecord = await self._activity("get_service_record", case.employee_id, OTP_QUEUE,
+                                                         result_type=ServiceRecord)
+            self._eligibility = await self._activity(
+                "decide_eligibility", EligibilityRequest(case.employee_id, self._application_no, record),
+                APPLICATIONS_QUEUE, result_type=EligibilityDecision)
+            if not self._eligibility.eligible:
+                reasons = [r.reason for r in self._eligibility.results if not r.passed]
+                return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(reasons), "application_ineligible")
+            self._note("eligible: every rule passed")
 
         self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION, f"application {self._application_no} submitted")
         await self._activity("open_verification_task", VerificationTask(

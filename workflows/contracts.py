@@ -29,10 +29,11 @@ class Stage:
     HOD_APPROVAL_OVERDUE = "hod_approval_overdue"
     ORDER_ISSUED = "order_issued"
     REJECTED = "rejected"
+    INELIGIBLE = "ineligible"
     LAPSED_UNREGISTERED = "lapsed_unregistered"
     LAPSED_NO_APPLICATION = "lapsed_no_application"
 
-    FINAL = (ORDER_ISSUED, REJECTED, LAPSED_UNREGISTERED, LAPSED_NO_APPLICATION)
+    FINAL = (ORDER_ISSUED, REJECTED, INELIGIBLE, LAPSED_UNREGISTERED, LAPSED_NO_APPLICATION)
 
 
 class EventType:
@@ -136,6 +137,46 @@ class SmsRequest:
 
 
 @dataclass
+class ServiceRecord:
+    """The master record's facts that eligibility is decided on (no Aadhaar, no mobile). Dates are ISO
+    strings: the payload converter carries datetimes, not dates."""
+    employee_id: str
+    employee_group: str
+    date_of_birth: str
+    date_of_joining: str
+    service_periods: list[dict]
+    sanctioned_post: bool
+    pay_head: str
+    post_code: str
+    status: str
+
+
+@dataclass
+class RuleResult:
+    code: str
+    passed: bool
+    reason: str
+
+
+@dataclass
+class EligibilityRequest:
+    employee_id: str
+    application_no: str
+    record: ServiceRecord
+
+
+@dataclass
+class EligibilityDecision:
+    application_no: str
+    eligible: bool
+    results: list[RuleResult] = field(default_factory=list)
+
+    @property
+    def failed_reasons(self) -> list[str]:
+        return [r.reason for r in self.results if not r.passed]
+
+
+@dataclass
 class StageChange:
     at: datetime
     stage: str
@@ -154,3 +195,4 @@ class CaseStatus:
     calendar_version: int = 0
     history: list[StageChange] = field(default_factory=list)
     missed_deadlines: list[MissedDeadline] = field(default_factory=list)
+    eligibility: Optional[EligibilityDecision] = None

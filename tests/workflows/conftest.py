@@ -17,8 +17,9 @@ from services.applications.calendar import OFFICIAL_2025_26, shifted
 from services.common.temporal import register_search_attributes
 from workflows.case import CaseWorkflow
 from workflows.contracts import (
-    APPLICATIONS_QUEUE, CASES_TASK_QUEUE, ORDERS_QUEUE, OTP_QUEUE, VERIFICATION_QUEUE, IssuedOrder,
-    MissedDeadline, OrderRequest, PostRequest, SeasonCalendar, SmsRequest, VerificationTask,
+    APPLICATIONS_QUEUE, CASES_TASK_QUEUE, ORDERS_QUEUE, OTP_QUEUE, VERIFICATION_QUEUE, EligibilityDecision,
+    EligibilityRequest, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, RuleResult, SeasonCalendar,
+    ServiceRecord, SmsRequest, VerificationTask,
 )
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -38,6 +39,7 @@ class FakeServices:
     def __init__(self, calendar: SeasonCalendar):
         self.calendar = calendar
         self.calls: list[tuple[str, object]] = []
+        self.ineligible: dict[str, str] = {}   # employee id -> the reason the fake rules engine gives
 
     def named(self, name: str) -> list:
         return [arg for n, arg in self.calls if n == name]
@@ -66,14 +68,27 @@ class FakeServices:
             return IssuedOrder(order_no=f"SSO/TEST/{req.application_no}", post_id=req.post_id,
                                issued_at=activity.info().current_attempt_scheduled_time)
 
+        @activity.defn(name="get_service_record")
+        async def get_service_record(employee_id: str) -> ServiceRecord:
+            self.calls.append(("get_service_record", employee_id))
+            return ServiceRecord(employee_id, "part1", "1980-01-01", "2012-04-01",
+                                 [{"from": "2012-04-01", "to": None}], True, "Contractual", "DEO", "active")
+
+        @activity.defn(name="decide_eligibility")
+        async def decide_eligibility(req: EligibilityRequest) -> EligibilityDecision:
+            self.calls.append(("decide_eligibility", req))
+            reason = self.ineligible.get(req.employee_id)
+            return EligibilityDecision(req.application_no, reason is None,
+                                       [RuleResult("five_years_continuous", reason is None, reason or "ok")])
+
         @activity.defn(name="send_sms")
         async def send_sms(req: SmsRequest) -> None:
             self.calls.append(("send_sms", req))
 
-        return {APPLICATIONS_QUEUE: [load_season_calendar],
+        return {APPLICATIONS_QUEUE: [load_season_calendar, decide_eligibility],
                 VERIFICATION_QUEUE: [open_verification_task, record_missed_deadline],
                 ORDERS_QUEUE: [open_post_request, issue_service_security_order],
-                OTP_QUEUE: [send_sms]}
+                OTP_QUEUE: [send_sms, get_service_record]}
 
 
 @pytest_asyncio.fixture

@@ -50,7 +50,8 @@ async def test_happy_path_runs_the_whole_season_to_an_order(env, season):
     result: CaseStatus = await handle.result()
     assert result.stage == Stage.ORDER_ISSUED
     assert result.order_no == "SSO/TEST/SS-T-1"
-    assert [h.stage for h in result.history] == [
+    assert "eligible: every rule passed" in [h.note for h in result.history]
+    assert list(dict.fromkeys(h.stage for h in result.history)) == [
         Stage.AWAITING_REGISTRATION, Stage.AWAITING_APPLICATION, Stage.AWAITING_DDO_VERIFICATION,
         Stage.AWAITING_POST_CREATION, Stage.AWAITING_HOD_APPROVAL, Stage.ORDER_ISSUED]
     assert result.missed_deadlines == []
@@ -140,3 +141,16 @@ async def test_a_certificate_and_a_record_correction_are_kept_in_the_case_histor
     assert "service record corrected by HKRN: mobile" in notes
     assert status.stage == Stage.AWAITING_APPLICATION
     await handle.terminate("test done")
+
+
+async def test_an_ineligible_case_ends_with_its_reasons_before_reaching_the_ddo(env, season):
+    season.ineligible["T-INELIGIBLE-1"] = "Continuity is broken by a gap in service on 1 Jul 2018."
+    handle = await start(env, "T-INELIGIBLE-1")
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-9"))
+    result: CaseStatus = await handle.result()
+    assert result.stage == Stage.INELIGIBLE
+    assert "gap in service on 1 Jul 2018" in result.history[-1].note
+    assert result.eligibility is not None and result.eligibility.eligible is False
+    assert season.named("open_verification_task") == []
+    assert [s.template for s in season.named("send_sms")] == ["application_ineligible"]

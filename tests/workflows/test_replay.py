@@ -14,7 +14,8 @@ RECORDED = sorted(HISTORIES.glob("*.json"))
 
 
 def test_recorded_histories_exist():
-    assert {p.stem for p in RECORDED} >= {"case_happy_path", "case_ddo_missed_deadline"}
+    assert {p.stem for p in RECORDED} >= {"case_happy_path", "case_ddo_missed_deadline",
+                                          "case_happy_path_v1_before_eligibility"}
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])

@@ -1,0 +1,137 @@
+"""Eligibility, explained: each rule (its parameters are data in applications.eligibility_rule) gives
+pass or fail and the reason in plain words. The decision is the list, not a bare yes or no."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable
+
+from workflows.contracts import RuleResult, ServiceRecord
+
+
+@dataclass
+class Rule:
+    code: str
+    enabled: bool
+    params: dict
+    description: str
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:                      # 29 Feb in a year that has none
+        return day.replace(year=day.year - years, day=28)
+
+
+def _fmt(d: date) -> str:
+    return d.strftime("%d %b %Y").lstrip("0")
+
+
+def continuous_since(periods: list[dict], as_on: date) -> tuple[date | None, list[tuple[date, date]]]:
+    """The start of the unbroken run of service that covers `as_on`, and the gaps before it.
+    A period's `to` is its last working day (None: still serving); the next must start the day after."""
+    spans = sorted((date.fromisoformat(p["from"]), date.fromisoformat(p["to"]) if p.get("to") else None)
+                   for p in periods)
+    gaps: list[tuple[date, date]] = []
+    start: date | None = None
+    end: date | None = None            # None while the current run is still open
+    for frm, to in spans:
+        if frm > as_on:
+            break
+        if start is None:
+            start, end = frm, to
+        elif end is None:
+            continue
+        elif frm > end + timedelta(days=1):
+            gaps.append((end + timedelta(days=1), frm - timedelta(days=1)))
+            start, end = frm, to
+        else:
+            end = None if to is None else max(end, to)
+    if start is None or (end is not None and end < as_on):
+        return None, gaps
+    return start, gaps
+
+
+def _covered_group(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    names = {"part1": "Part-1 (HKRN)", "part2": "Part-2 (Treasury & Accounts)", "hartron": "HARTRON"}
+    if record.employee_group in params.get("groups", []):
+        return True, f"You are covered as a {names.get(record.employee_group, record.employee_group)} employee."
+    return False, "Only employees engaged through HKRN (Part-1), Outsourcing Policy Part-2 or HARTRON are covered."
+
+
+def _five_years(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    as_on = date.fromisoformat(params.get("as_on", "2024-08-15"))
+    years = int(params.get("years", 5))
+    needed_from = _years_before(as_on, years)
+    start, gaps = continuous_since(record.service_periods, as_on)
+    gap_text = "; ".join(f"a gap in service from {_fmt(a)} to {_fmt(b)}" if a != b else f"a gap in service on {_fmt(a)}"
+                         for a, b in gaps)
+    if start is None:
+        return False, f"Your service record shows no service on {_fmt(as_on)}."
+    if start <= needed_from:
+        return True, (f"You have continuous service since {_fmt(start)}: at least {years} years as on {_fmt(as_on)}.")
+    reason = (f"You need {years} years of continuous service as on {_fmt(as_on)} (service from {_fmt(needed_from)} "
+              f"or earlier); your continuous service starts on {_fmt(start)}.")
+    if gaps:
+        reason += f" Continuity is broken by {gap_text}."
+    return False, reason
+
+
+def _sanctioned(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    if record.sanctioned_post:
+        return True, "You are engaged against a sanctioned post."
+    return False, "Your record shows you are not engaged against a sanctioned post."
+
+
+def _pay_head(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    mark = params.get("head_contains", "Contractual")
+    if mark.lower() in record.pay_head.lower():
+        return True, "Your pay is drawn from the contractual budget head."
+    return False, (f"Your pay is drawn from head {record.pay_head}, not the contractual head. Your DDO can certify "
+                   "the correct head.")
+
+
+def _below_age(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    age = int(params.get("age", 58))
+    born = date.fromisoformat(record.date_of_birth)
+    birthday = date(born.year + age, 3, 1) if (born.month, born.day) == (2, 29) else born.replace(year=born.year + age)
+    if today < birthday:
+        return True, f"You are below {age} (you turn {age} on {_fmt(birthday)})."
+    return False, f"You turned {age}, the retirement age, on {_fmt(birthday)}."
+
+
+def _nature_of_post(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    excluded = params.get("excluded_posts", [])
+    if record.post_code in excluded:
+        return False, f"The post {record.post_code} is not covered by the policy."
+    return True, "The nature of your post is covered."
+
+
+def _annual_income(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    limit = params.get("max_annual_income")
+    income = getattr(record, "annual_income", None)
+    if limit is None or income is None:
+        return True, "No income limit applies."
+    return (income <= limit, f"Annual income {income} {'is within' if income <= limit else 'exceeds'} the limit {limit}.")
+
+
+EVALUATORS: dict[str, Callable[[ServiceRecord, dict, date], tuple[bool, str]]] = {
+    "covered_group": _covered_group,
+    "five_years_continuous": _five_years,
+    "sanctioned_post": _sanctioned,
+    "contractual_pay_head": _pay_head,
+    "below_retirement_age": _below_age,
+    "nature_of_post": _nature_of_post,
+    "annual_income": _annual_income,
+}
+
+
+def evaluate(rules: list[Rule], record: ServiceRecord, today: date) -> list[RuleResult]:
+    results = []
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        passed, reason = EVALUATORS[rule.code](record, rule.params, today)
+        results.append(RuleResult(code=rule.code, passed=passed, reason=reason))
+    return results
