@@ -4,8 +4,13 @@ from __future__ import annotations
 from temporalio import activity
 
 from services.common.runtime import ServiceContext
-from workflows.contracts import SeasonCalendar
+from dataclasses import asdict
+from datetime import datetime
 
+from services.applications.calendar import IST
+from workflows.contracts import EligibilityDecision, EligibilityRequest, SeasonCalendar
+
+from .eligibility import Rule, evaluate
 from .service import calendar_in_force
 
 
@@ -16,4 +21,18 @@ def activities(ctx: ServiceContext) -> list:
         async with ctx.pool.acquire() as conn:
             return await calendar_in_force(conn, season_id)
 
-    return [load_season_calendar]
+    @activity.defn(name="decide_eligibility")
+    async def decide_eligibility(req: EligibilityRequest) -> EligibilityDecision:
+        """Every enabled rule with its reason; stored with the application (a retry stores the same)."""
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            rules = [Rule(r["code"], r["enabled"], r["params"], r["description"]) for r in await conn.fetch(
+                "SELECT code, enabled, params, description FROM applications.eligibility_rule ORDER BY ordinal")]
+            results = evaluate(rules, req.record, datetime.now(IST).date())
+            decision = EligibilityDecision(req.application_no, all(r.passed for r in results), results)
+            await conn.execute(
+                "INSERT INTO applications.eligibility_decision (application_no, eligible, results) VALUES ($1, $2, $3) "
+                "ON CONFLICT (application_no) DO UPDATE SET eligible = excluded.eligible, results = excluded.results, "
+                "decided_at = now()", req.application_no, decision.eligible, [asdict(r) for r in results])
+        return decision
+
+    return [load_season_calendar, decide_eligibility]

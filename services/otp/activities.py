@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from services.common.events import SMS_TOPIC, envelope, stable_event_id, write_event
 from services.common.runtime import ServiceContext
-from workflows.contracts import SmsRequest
+from workflows.contracts import ServiceRecord, SmsRequest
 
 
 def activities(ctx: ServiceContext) -> list:
@@ -18,4 +19,15 @@ def activities(ctx: ServiceContext) -> list:
                 "sms.requested", "otp", req.employee_id, {"template": req.template, "params": req.params},
                 event_id=event_id))
 
-    return [send_sms]
+    @activity.defn(name="get_service_record")
+    async def get_service_record(employee_id: str) -> ServiceRecord:
+        """The facts of the master record that eligibility is decided on."""
+        r = await ctx.pool.fetchrow(
+            "SELECT employee_id, employee_group, date_of_birth, date_of_joining, service_periods, sanctioned_post, "
+            "pay_head, post_code, status FROM otp.employee_master WHERE employee_id = $1", employee_id)
+        if r is None:
+            raise ApplicationError(f"no master record for {employee_id}", non_retryable=True)
+        return ServiceRecord(**{**dict(r), "date_of_birth": r["date_of_birth"].isoformat(),
+                                "date_of_joining": r["date_of_joining"].isoformat()})
+
+    return [send_sms, get_service_record]
