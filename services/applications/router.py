@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from temporalio.service import RPCError
 
 from services.common.auth import EMPLOYEE, Principal, require_roles
@@ -8,8 +8,8 @@ from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, context
 from workflows.contracts import CaseStatus, SeasonCalendar
 
-from . import service
-from .schemas import ApplicationForm, ApplicationReceipt, ApplicationStatus
+from . import documents, service
+from .schemas import ApplicationForm, ApplicationReceipt, ApplicationStatus, DocumentOut, IdentityIn, IdentityOut
 
 router = APIRouter(tags=["applications"])
 
@@ -21,6 +21,28 @@ async def submit_application(form: ApplicationForm, ctx: ServiceContext = Depend
     application_no, submitted_at = await service.submit(ctx, employee.subject, form)
     return ApplicationReceipt(application_no=application_no, employee_id=employee.subject, submitted_at=submitted_at,
                               message=f"Application {application_no} received. Keep this number to check its status.")
+
+
+@router.put("/applications/documents/{kind}", response_model=DocumentOut, tags=["documents"],
+            openapi_extra={"requestBody": {"required": True, "content": {
+                mt: {"schema": {"type": "string", "format": "binary"}} for mt in documents.ALLOWED}}})
+async def upload_document(kind: str, request: Request, ctx: ServiceContext = Depends(context),
+                          employee: Principal = Depends(require_roles(EMPLOYEE))):
+    """Upload a document as the raw request body (PDF, JPEG or PNG, at most 5 MB); each upload is a new version."""
+    return await documents.store_document(ctx, employee.subject, kind, await documents.read_capped(request))
+
+
+@router.get("/applications/documents", response_model=list[DocumentOut], tags=["documents"])
+async def my_documents(ctx: ServiceContext = Depends(context), employee: Principal = Depends(require_roles(EMPLOYEE))):
+    async with ctx.pool.acquire() as conn:
+        return await documents.latest_documents(conn, employee.subject)
+
+
+@router.put("/applications/identity", response_model=IdentityOut, tags=["documents"])
+async def set_identity(body: IdentityIn, ctx: ServiceContext = Depends(context),
+                       employee: Principal = Depends(require_roles(EMPLOYEE))):
+    """Aadhaar (checked by its Verhoeff digit, kept encrypted, shown by its last four) and PAN."""
+    return await documents.store_identity(ctx, employee.subject, body.aadhaar_number, body.pan)
 
 
 @router.get("/applications/{application_no}", response_model=ApplicationStatus)

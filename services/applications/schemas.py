@@ -27,3 +27,21 @@ class ApplicationStatus(BaseModel):
     next_step: str | None
     next_deadline: datetime | None
     order_no: str | None
+
+
+class DocumentOut(BaseModel):
+    kind: str
+    version: int
+    media_type: str
+    size_bytes: int
+    sha256: str
+
+
+class IdentityIn(BaseModel):
+    aadhaar_number: str = Field(min_length=12, max_length=14, description="12 digits; shown back only as its last four")
+    pan: str = Field(min_length=10, max_length=10)
+
+
+class IdentityOut(BaseModel):
+    aadhaar: str
+    pan: str

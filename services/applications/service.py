@@ -40,6 +40,7 @@ async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -
             raise ApiError(409, "application_exists", f"You have already submitted application {existing}.",
                            application_no=existing)
         await _check_choices(conn, form)
+        docs = await _check_documents(conn, employee_id)
         seq = await conn.fetchval("SELECT nextval('applications.application_no_seq')")
         application_no = f"SS-{season_id.upper()}-{seq:07d}"
         submitted_at = await conn.fetchval(
@@ -48,10 +49,26 @@ async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -
             "RETURNING submitted_at",
             application_no, employee_id, season_id, form.department_code, form.district, form.post_code,
             form.ddo_code, form.date_of_joining)
+        await conn.execute("INSERT INTO applications.submission (application_no, number, form, documents) "
+                           "VALUES ($1, 1, $2, $3)", application_no, form.model_dump(mode="json"), docs)
         await publish(conn, "applications", EventType.APPLICATION_SUBMITTED, employee_id, {
             "application_no": application_no, "department_code": form.department_code, "district": form.district,
             "post_code": form.post_code, "ddo_code": form.ddo_code})
     return application_no, submitted_at
+
+
+async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[dict]:
+    """The required documents and the identity numbers must be there before submission."""
+    from .documents import REQUIRED, latest_documents
+
+    docs = await latest_documents(conn, employee_id)
+    missing = [k for k in REQUIRED if k not in {d["kind"] for d in docs}]
+    if missing:
+        raise ApiError(422, "documents_missing", "Upload these documents before submitting: " + ", ".join(missing) + ".",
+                       missing=missing)
+    if not await conn.fetchval("SELECT 1 FROM applications.identity WHERE employee_id = $1", employee_id):
+        raise ApiError(422, "identity_missing", "Enter your Aadhaar number and PAN before submitting.")
+    return [{"kind": d["kind"], "version": d["version"], "sha256": d["sha256"]} for d in docs]
 
 
 async def _check_choices(conn: asyncpg.Connection, form: ApplicationForm) -> None:

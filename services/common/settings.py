@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     season_id: str = "demo"
     jwt_secret: str = DEV_SECRET
     otp_hmac_key: str = DEV_SECRET
+    vault_key: str = Field(DEV_SECRET, description="key for the Aadhaar vault (Fernet key derived from it)")
     otp_ttl_seconds: int = 600
     otp_resend_gap_seconds: int = 60
     otp_max_per_mobile_hour: int = 5
@@ -36,8 +37,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> "Settings":
-        if self.env == "production" and DEV_SECRET in (self.jwt_secret, self.otp_hmac_key):
-            raise ValueError("SEVA_JWT_SECRET and SEVA_OTP_HMAC_KEY must be set in production")
+        if self.env == "production" and DEV_SECRET in (self.jwt_secret, self.otp_hmac_key, self.vault_key):
+            raise ValueError("SEVA_JWT_SECRET, SEVA_OTP_HMAC_KEY and SEVA_VAULT_KEY must be set in production")
         return self
 
     @property

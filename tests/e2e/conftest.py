@@ -69,3 +69,32 @@ async def eventually(probe, timeout: float = 60, interval: float = 0.25, what: s
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"{what} not reached in {timeout}s (last: {last!r})")
+
+
+# Every full Aadhaar number the suite enters, so the leak test can look for each of them everywhere.
+AADHAAR_USED: list[str] = []
+
+TINY_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def aadhaar_for(employee_id: str) -> str:
+    from stdnum import verhoeff
+
+    base = "2" + f"{int(employee_id[3:]):010d}"
+    number = base + verhoeff.calc_check_digit(base)
+    AADHAAR_USED.append(number)
+    return number
+
+
+async def prepare_application(stack, http, auth: dict, employee_id: str) -> None:
+    """What an employee does before submitting: the six required documents, Aadhaar and PAN."""
+    from services.applications.documents import REQUIRED
+
+    base = stack.url("applications")
+    for kind in REQUIRED:
+        r = await http.put(f"{base}/applications/documents/{kind}", content=TINY_PDF, headers={**auth,
+                           "content-type": "application/pdf"})
+        assert r.status_code == 200, r.text
+    r = await http.put(f"{base}/applications/identity", json={"aadhaar_number": aadhaar_for(employee_id),
+                                                             "pan": "ABCPE1234F"}, headers=auth)
+    assert r.status_code == 200, r.text

@@ -13,7 +13,7 @@ from services.common.events import ALL_TOPICS
 from workflows.case import CaseWorkflow
 from workflows.contracts import CaseStatus, Stage
 
-from .conftest import eventually
+from .conftest import eventually, prepare_application
 
 pytestmark = pytest.mark.stack
 
@@ -57,6 +57,7 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     await eventually(lambda: _stage_is(temporal, eid, Stage.AWAITING_APPLICATION), what="registered")
 
     # The application.
+    await prepare_application(stack, http, employee_auth, m["employee_id"])
     form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
             "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=employee_auth)

@@ -12,7 +12,7 @@ from services.otp.service import _check_limits
 from services.common.errors import ApiError
 from workflows.contracts import Stage
 
-from .conftest import eventually
+from .conftest import eventually, prepare_application
 from .test_bad_input import assert_error
 from .test_employee_case_end_to_end import case_stage, officer_headers, read_otp
 
@@ -97,6 +97,7 @@ async def test_changed_mobile_is_diagnosed_certified_corrected_and_the_employee_
     r = await http.post(f"{otp}/otp/verify", json={"mobile": mobile, "code": code})
     assert r.status_code == 200, r.text
     auth = {"Authorization": f"Bearer {r.json()['token']}"}
+    await prepare_application(stack, http, auth, m["employee_id"])
     form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
             "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)
