@@ -4,8 +4,9 @@ from pathlib import Path
 from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
+from .dropdowns import router as dropdown_router
 from .router import router
 
-definition = ServiceDefinition(name="applications", title="Seva Suraksha: applications service", routers=[router],
+definition = ServiceDefinition(name="applications", title="Seva Suraksha: applications service", routers=[router, dropdown_router],
                                migrations=Path(__file__).parent / "migrations", activities=activities)
 app = build_app(definition)

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.common.auth import DATA_OFFICER, DDO, Principal, require_roles
+from services.common.auth import DATA_OFFICER, DDO, EMPLOYEE, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, context
 
 from . import diagnosis, masterdata, service
 from .mobile import normalise_mobile
 from .schemas import (
-    Correction, CorrectionOut, CorrectionRequestOut, DiagnosisOut, MasterChange, OtpRequest, OtpRequested, OtpVerify,
-    Session, SmsMessage, WhyNoOtpAnswer, WhyNoOtpRequest,
+    Correction, CorrectionOut, CorrectionRequestOut, DiagnosisOut, FieldMismatch, MasterChange, OtpRequest, OtpRequested,
+    OtpVerify, Prefill, Session, SmsMessage, WhyNoOtpAnswer, WhyNoOtpRequest,
 )
 
 router = APIRouter(prefix="/otp", tags=["registration by mobile OTP"])
@@ -107,3 +107,23 @@ async def correction_requests(ctx: ServiceContext = Depends(context),
         "SELECT certificate_id::text, employee_id, issued_by, remarks, requested_at FROM otp.correction_request "
         "WHERE data_owner = $1 AND corrected_at IS NULL ORDER BY requested_at", _owner(officer))
     return [CorrectionRequestOut(**dict(r)) for r in rows]
+
+
+@master_router.get("/me", response_model=Prefill, tags=["registration by mobile OTP"])
+async def my_prefill(ctx: ServiceContext = Depends(context), employee: Principal = Depends(require_roles(EMPLOYEE))):
+    """The form's auto-fill from Family ID (PPP), beside the service record, with each mismatch shown."""
+    rec = await ctx.pool.fetchrow("SELECT * FROM otp.employee_master WHERE employee_id = $1", employee.subject)
+    if rec is None:
+        raise ApiError(404, "record_not_found", "There is no service record for your login.")
+    ppp = await ctx.pool.fetchrow("SELECT name, father_name, date_of_birth FROM otp.ppp_registry WHERE family_id = $1",
+                                  rec["family_id"])
+    fields = ("name", "father_name", "date_of_birth")
+    labels = {"name": "name", "father_name": "father's name", "date_of_birth": "date of birth"}
+    mismatches = [] if ppp is None else [
+        FieldMismatch(field=f, label=labels[f], family_id_value=str(ppp[f]), service_record_value=str(rec[f]))
+        for f in fields if ppp[f] != rec[f]]
+    return Prefill(
+        family_id=rec["family_id"], family_id_details={f: str(ppp[f]) for f in fields} if ppp else None,
+        service_record={k: str(rec[k]) for k in (*fields, "department_code", "district", "post_code", "ddo_code",
+                                                 "date_of_joining")},
+        mismatches=mismatches)

@@ -85,3 +85,17 @@ class CorrectionRequestOut(BaseModel):
     issued_by: str
     remarks: str
     requested_at: datetime
+
+
+class FieldMismatch(BaseModel):
+    field: str
+    label: str
+    family_id_value: str
+    service_record_value: str
+
+
+class Prefill(BaseModel):
+    family_id: str
+    family_id_details: dict[str, str] | None
+    service_record: dict[str, str]
+    mismatches: list[FieldMismatch]
