@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
 
 # Patches: each marks a change of the case's commands, so that cases started before it still replay.
 ELIGIBILITY_PATCH = "eligibility-before-ddo"
+RETURN_PATCH = "ddo-return-for-correction"
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Retried until the owning service is back: a service that is down delays a case, never loses it.
@@ -47,6 +48,7 @@ class CaseWorkflow:
         self._order_approved = False
         self._order_no: Optional[str] = None
         self._eligibility: Optional[EligibilityDecision] = None
+        self._resubmissions = 0
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -60,6 +62,9 @@ class CaseWorkflow:
             self._registered = True
         elif event.type == EventType.APPLICATION_SUBMITTED:
             self._application = dict(event.data)
+        elif event.type == EventType.APPLICATION_RESUBMITTED:
+            self._application = dict(event.data)
+            self._resubmissions += 1
         elif event.type == EventType.VERIFICATION_DECIDED:
             self._ddo_decision = dict(event.data)
         elif event.type == EventType.POST_CREATED:
@@ -107,25 +112,39 @@ class CaseWorkflow:
             return await self._close(Stage.LAPSED_NO_APPLICATION, "registration closed before an application was submitted",
                                      "registration_lapsed")
 
-        if workflow.patched(ELIGIBILITY_PATCH):
-            record: ServiceRecord = await self._activity("get_service_record", case.employee_id, OTP_QUEUE,
-                                                         result_type=ServiceRecord)
-            self._eligibility = await self._activity(
-                "decide_eligibility", EligibilityRequest(case.employee_id, self._application_no, record),
-                APPLICATIONS_QUEUE, result_type=EligibilityDecision)
-            if not self._eligibility.eligible:
-                reasons = [r.reason for r in self._eligibility.results if not r.passed]
-                return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(reasons), "application_ineligible")
-            self._note("eligible: every rule passed")
+        if workflow.patched(ELIGIBILITY_PATCH) and not await self._eligible():
+            return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(self._failed_reasons()),
+                                     "application_ineligible")
 
         self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION, f"application {self._application_no} submitted")
         await self._activity("open_verification_task", VerificationTask(
             employee_id=case.employee_id, application_no=self._application_no, ddo_code=case.ddo_code,
             department=case.department, district=case.district, due_at=self._deadline(DDO_VERIFICATION)),
             VERIFICATION_QUEUE)
-        await self._officer_step(lambda: self._ddo_decision is not None, DDO_VERIFICATION, "ddo", case.ddo_code,
-                                 Stage.VERIFICATION_OVERDUE)
-        assert self._ddo_decision is not None
+        while True:
+            await self._officer_step(lambda: self._ddo_decision is not None, DDO_VERIFICATION, "ddo", case.ddo_code,
+                                     Stage.VERIFICATION_OVERDUE)
+            assert self._ddo_decision is not None
+            if self._ddo_decision.get("decision") != "returned" or not workflow.patched(RETURN_PATCH):
+                break
+            # Returned for correction: the employee may resubmit until the DDO's own deadline.
+            remarks = self._ddo_decision.get("remarks") or {}
+            self._enter(Stage.RETURNED_FOR_CORRECTION, DDO_VERIFICATION,
+                        "returned by the DDO for correction of: " + ", ".join(sorted(remarks)))
+            await self._sms("application_returned", {}, f"returned-{self._resubmissions}")
+            self._ddo_decision, seen = None, self._resubmissions
+            if not await self._wait_until(lambda: self._resubmissions > seen, DDO_VERIFICATION):
+                return await self._close(Stage.LAPSED_NOT_RESUBMITTED, "not resubmitted before the verification "
+                                         "deadline", "resubmission_lapsed")
+            if not await self._eligible():
+                return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(self._failed_reasons()),
+                                         "application_ineligible")
+            self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION,
+                        f"application {self._application_no} resubmitted ({self._resubmissions})")
+            await self._activity("open_verification_task", VerificationTask(
+                employee_id=case.employee_id, application_no=self._application_no, ddo_code=case.ddo_code,
+                department=case.department, district=case.district, due_at=self._deadline(DDO_VERIFICATION)),
+                VERIFICATION_QUEUE)
         if self._ddo_decision.get("decision") != "verified":
             return await self._close(Stage.REJECTED, "rejected by the DDO: " + ", ".join(
                 self._ddo_decision.get("reasons") or ["no reason given"]), "application_rejected")
@@ -181,10 +200,28 @@ class CaseWorkflow:
 
     async def _close(self, stage: str, note: str, sms_template: str, params: Optional[dict] = None) -> CaseStatus:
         self._enter(stage, None, note)
-        await self._activity("send_sms", SmsRequest(
-            employee_id=self._employee_id, template=sms_template, params=params or {},
-            dedupe_key=f"{workflow.info().workflow_id}/{stage}"), OTP_QUEUE)
+        await self._sms(sms_template, params or {}, stage)
         return self.status()
+
+    async def _sms(self, template: str, params: dict, dedupe: str) -> None:
+        await self._activity("send_sms", SmsRequest(
+            employee_id=self._employee_id, template=template, params=params,
+            dedupe_key=f"{workflow.info().workflow_id}/{dedupe}"), OTP_QUEUE)
+
+    async def _eligible(self) -> bool:
+        """Decide eligibility on the master record and the application as it stands now."""
+        assert self._input is not None
+        record: ServiceRecord = await self._activity("get_service_record", self._input.employee_id, OTP_QUEUE,
+                                                     result_type=ServiceRecord)
+        self._eligibility = await self._activity(
+            "decide_eligibility", EligibilityRequest(self._input.employee_id, self._application_no, record),
+            APPLICATIONS_QUEUE, result_type=EligibilityDecision)
+        if self._eligibility.eligible:
+            self._note("eligible: every rule passed")
+        return self._eligibility.eligible
+
+    def _failed_reasons(self) -> list[str]:
+        return [r.reason for r in self._eligibility.results if not r.passed] if self._eligibility else []
 
     async def _activity(self, name: str, arg, task_queue: str, result_type=None):
         return await workflow.execute_activity(

@@ -22,6 +22,7 @@ class Stage:
     AWAITING_REGISTRATION = "awaiting_registration"
     AWAITING_APPLICATION = "awaiting_application"
     AWAITING_DDO_VERIFICATION = "awaiting_ddo_verification"
+    RETURNED_FOR_CORRECTION = "returned_for_correction"
     VERIFICATION_OVERDUE = "verification_overdue"
     AWAITING_POST_CREATION = "awaiting_post_creation"
     POST_CREATION_OVERDUE = "post_creation_overdue"
@@ -32,21 +33,23 @@ class Stage:
     INELIGIBLE = "ineligible"
     LAPSED_UNREGISTERED = "lapsed_unregistered"
     LAPSED_NO_APPLICATION = "lapsed_no_application"
+    LAPSED_NOT_RESUBMITTED = "lapsed_not_resubmitted"
 
-    FINAL = (ORDER_ISSUED, REJECTED, INELIGIBLE, LAPSED_UNREGISTERED, LAPSED_NO_APPLICATION)
+    FINAL = (ORDER_ISSUED, REJECTED, INELIGIBLE, LAPSED_UNREGISTERED, LAPSED_NO_APPLICATION, LAPSED_NOT_RESUBMITTED)
 
 
 class EventType:
     """Domain events that the cases worker turns into signals on the case workflow."""
     OTP_VERIFIED = "otp.verified"
     APPLICATION_SUBMITTED = "application.submitted"
+    APPLICATION_RESUBMITTED = "application.resubmitted"
     VERIFICATION_DECIDED = "verification.decided"
     POST_CREATED = "post.created"
     ORDER_APPROVED = "order.approved"
     CERTIFICATE_ISSUED = "certificate.issued"
     RECORD_CORRECTED = "master.corrected"
 
-    CASE_SIGNALS = (OTP_VERIFIED, APPLICATION_SUBMITTED, VERIFICATION_DECIDED, POST_CREATED, ORDER_APPROVED,
+    CASE_SIGNALS = (OTP_VERIFIED, APPLICATION_SUBMITTED, APPLICATION_RESUBMITTED, VERIFICATION_DECIDED, POST_CREATED, ORDER_APPROVED,
                     CERTIFICATE_ISSUED, RECORD_CORRECTED)
 
 

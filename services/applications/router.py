@@ -49,8 +49,9 @@ async def set_identity(body: IdentityIn, ctx: ServiceContext = Depends(context),
 async def application_status(application_no: str, ctx: ServiceContext = Depends(context),
                              employee: Principal = Depends(require_roles(EMPLOYEE))):
     """Where the application stands, read from the employee's case."""
-    row = await ctx.pool.fetchrow("SELECT employee_id, submitted_at FROM applications.application "
-                                  "WHERE application_no = $1", application_no)
+    row = await ctx.pool.fetchrow("SELECT employee_id, submitted_at, status, remarks, (SELECT count(*) FROM "
+                                  "applications.submission s WHERE s.application_no = a.application_no) AS submissions "
+                                  "FROM applications.application a WHERE application_no = $1", application_no)
     if row is None or row["employee_id"] != employee.subject:  # another's number looks the same as none
         raise ApiError(404, "application_not_found", f"There is no application {application_no} in your name.")
     try:
@@ -58,8 +59,20 @@ async def application_status(application_no: str, ctx: ServiceContext = Depends(
             "status", result_type=CaseStatus)
     except RPCError:
         raise ApiError(503, "case_unavailable", "The status of this application cannot be read just now; try again shortly.")
-    return ApplicationStatus(application_no=application_no, submitted_at=row["submitted_at"], stage=case.stage,
-                             next_step=case.next_step, next_deadline=case.next_deadline, order_no=case.order_no)
+    return ApplicationStatus(
+        application_no=application_no, submitted_at=row["submitted_at"], status=row["status"], stage=case.stage,
+        next_step=case.next_step, next_deadline=case.next_deadline, order_no=case.order_no, remarks=row["remarks"],
+        submissions=row["submissions"],
+        eligibility=[r.__dict__ for r in case.eligibility.results] if case.eligibility else None)
+
+
+@router.put("/applications/{application_no}", response_model=ApplicationReceipt)
+async def resubmit_application(application_no: str, form: ApplicationForm, ctx: ServiceContext = Depends(context),
+                               employee: Principal = Depends(require_roles(EMPLOYEE))):
+    """Correct and resubmit an application the DDO returned; every submission is kept."""
+    submitted_at = await service.resubmit(ctx, employee.subject, application_no, form)
+    return ApplicationReceipt(application_no=application_no, employee_id=employee.subject, submitted_at=submitted_at,
+                              message=f"Application {application_no} resubmitted to your DDO.")
 
 
 @router.get("/calendar", response_model=SeasonCalendar, tags=["deadline calendar"])

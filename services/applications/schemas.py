@@ -20,13 +20,23 @@ class ApplicationReceipt(BaseModel):
     message: str
 
 
+class RuleOutcome(BaseModel):
+    code: str
+    passed: bool
+    reason: str
+
+
 class ApplicationStatus(BaseModel):
     application_no: str
     submitted_at: datetime
+    status: str
     stage: str
     next_step: str | None
     next_deadline: datetime | None
     order_no: str | None
+    remarks: dict[str, str] = Field(default_factory=dict, description="what the DDO asked to correct, if returned")
+    eligibility: list[RuleOutcome] | None = None
+    submissions: int = 1
 
 
 class DocumentOut(BaseModel):

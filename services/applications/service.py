@@ -57,6 +57,54 @@ async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -
     return application_no, submitted_at
 
 
+async def resubmit(ctx: ServiceContext, employee_id: str, application_no: str, form: ApplicationForm) -> datetime:
+    """A returned application, corrected: kept as the next submission and sent back to the DDO."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        app = await conn.fetchrow("SELECT * FROM applications.application WHERE application_no = $1 FOR UPDATE",
+                                  application_no)
+        if app is None or app["employee_id"] != employee_id:
+            raise ApiError(404, "application_not_found", f"There is no application {application_no} in your name.")
+        if app["status"] != "returned":
+            raise ApiError(409, "not_returned", f"Application {application_no} has not been returned for correction, "
+                                                "so it cannot be changed now.")
+        calendar = await calendar_in_force(conn, app["season_id"])
+        if datetime.now(timezone.utc) > calendar.ddo_verification:
+            raise ApiError(409, "correction_window_closed", "The window for corrections closed on "
+                                                            f"{calendar.ddo_verification:%d %b %Y}.")
+        await _check_choices(conn, form)
+        docs = await _check_documents(conn, employee_id)
+        number = await conn.fetchval("SELECT max(number) + 1 FROM applications.submission WHERE application_no = $1",
+                                     application_no)
+        await conn.execute(
+            "UPDATE applications.application SET status = 'resubmitted', department_code = $2, district = $3, "
+            "post_code = $4, ddo_code = $5, date_of_joining = $6, remarks = '{}' WHERE application_no = $1",
+            application_no, form.department_code, form.district, form.post_code, form.ddo_code, form.date_of_joining)
+        submitted_at = await conn.fetchval(
+            "INSERT INTO applications.submission (application_no, number, form, documents) VALUES ($1, $2, $3, $4) "
+            "RETURNING submitted_at", application_no, number, form.model_dump(mode="json"), docs)
+        await publish(conn, "applications", EventType.APPLICATION_RESUBMITTED, employee_id, {
+            "application_no": application_no, "submission": number, "department_code": form.department_code,
+            "district": form.district, "post_code": form.post_code, "ddo_code": form.ddo_code})
+    return submitted_at
+
+
+def returns_consumer(ctx: ServiceContext):
+    """The DDO's return reaches the application (status and remarks), once per event."""
+    from services.common.events import TOPICS, claim_event
+
+    async def handle(event: dict) -> None:
+        data = event.get("data", {})
+        if event.get("type") != EventType.VERIFICATION_DECIDED or data.get("decision") != "returned":
+            return
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            if await claim_event(conn, "applications", "returns", event["event_id"]):
+                await conn.execute("UPDATE applications.application SET status = 'returned', remarks = $2, "
+                                   "returned_at = now() WHERE application_no = $1",
+                                   data["application_no"], data.get("remarks") or {})
+
+    return [TOPICS["verification"]], handle
+
+
 async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[dict]:
     """The required documents and the identity numbers must be there before submission."""
     from .documents import REQUIRED, latest_documents

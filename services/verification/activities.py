@@ -10,10 +10,13 @@ from workflows.contracts import MissedDeadline, VerificationTask
 def activities(ctx: ServiceContext) -> list:
     @activity.defn(name="open_verification_task")
     async def open_verification_task(task: VerificationTask) -> None:
-        """Put the application in its DDO's queue (once, however often retried)."""
+        """Put the application in its DDO's queue (once, however often retried); a returned application
+        that has been resubmitted comes back as a new round."""
         await ctx.pool.execute(
             "INSERT INTO verification.task (application_no, employee_id, ddo_code, department, district, due_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO NOTHING",
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO UPDATE SET status = 'pending', "
+            "round = verification.task.round + 1, decided_by = NULL, decided_at = NULL, due_at = excluded.due_at "
+            "WHERE verification.task.status = 'returned'",
             task.application_no, task.employee_id, task.ddo_code, task.department, task.district, task.due_at)
 
     @activity.defn(name="record_missed_deadline")

@@ -26,8 +26,10 @@ class QueueItem(BaseModel):
 
 
 class Decision(BaseModel):
-    decision: Literal["verified", "rejected"]
-    reasons: list[str] = Field(default_factory=list, max_length=20)
+    decision: Literal["verified", "rejected", "returned"]
+    reasons: list[str] = Field(default_factory=list, max_length=20, description="reason codes for a rejection")
+    remarks: dict[str, str] = Field(default_factory=dict, max_length=30,
+                                    description="for a return: field or document -> what to correct")
 
 
 class DecisionOut(BaseModel):

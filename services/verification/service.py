@@ -21,6 +21,9 @@ async def queue(ctx: ServiceContext, ddo: Principal, status: str, limit: int, of
 async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decision: Decision) -> dict:
     if decision.decision == "rejected" and not decision.reasons:
         raise ApiError(422, "reasons_required", "A rejection must give at least one reason code.")
+    if decision.decision == "returned" and not decision.remarks:
+        raise ApiError(422, "remarks_required", "A return must say, field by field or document by document, "
+                                                "what the employee has to correct.")
     async with ctx.pool.acquire() as conn, conn.transaction():
         task = await conn.fetchrow("SELECT * FROM verification.task WHERE application_no = $1 FOR UPDATE", application_no)
         if task is None or task["ddo_code"] != ddo.scope.get("ddo_code"):
@@ -30,10 +33,13 @@ async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decis
                 return {"application_no": application_no, "status": task["status"], "decided_at": task["decided_at"]}
             raise ApiError(409, "already_decided", f"Application {application_no} was already {task['status']}.")
         decided_at = await conn.fetchval(
-            "UPDATE verification.task SET status = $2, decided_by = $3, decided_at = now(), reasons = $4 "
+            "UPDATE verification.task SET status = $2, decided_by = $3, decided_at = now(), reasons = $4, remarks = $5 "
             "WHERE application_no = $1 RETURNING decided_at",
-            application_no, decision.decision, ddo.subject, decision.reasons)
+            application_no, decision.decision, ddo.subject, decision.reasons, decision.remarks)
+        await conn.execute("INSERT INTO verification.decision (application_no, round, decision, reasons, remarks, "
+                           "decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", application_no, task["round"],
+                           decision.decision, decision.reasons, decision.remarks, ddo.subject, decided_at)
         await publish(conn, "verification", EventType.VERIFICATION_DECIDED, task["employee_id"], {
             "application_no": application_no, "decision": decision.decision, "reasons": decision.reasons,
-            "decided_by": ddo.subject})
+            "remarks": decision.remarks, "round": task["round"], "decided_by": ddo.subject})
     return {"application_no": application_no, "status": decision.decision, "decided_at": decided_at}

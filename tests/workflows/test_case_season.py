@@ -154,3 +154,38 @@ async def test_an_ineligible_case_ends_with_its_reasons_before_reaching_the_ddo(
     assert result.eligibility is not None and result.eligibility.eligible is False
     assert season.named("open_verification_task") == []
     assert [s.template for s in season.named("send_sms")] == ["application_ineligible"]
+
+
+async def test_a_returned_application_waits_for_the_resubmission_and_goes_back_to_the_ddo(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-RETURN-1")
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-R1"))
+    await sleep_until(env, cal.registration_close + timedelta(days=1))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="returned",
+                                                       remarks={"bank_passbook": "scan is not legible"}))
+    await sleep_until(env, cal.registration_close + timedelta(days=2))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.RETURNED_FOR_CORRECTION and "bank_passbook" in status.history[-1].note
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_RESUBMITTED, application_no="SS-T-R1"))
+    await sleep_until(env, cal.registration_close + timedelta(days=3))
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    assert len(season.named("open_verification_task")) == 2 and len(season.named("decide_eligibility")) == 2
+    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.POST_CREATED, post_id="SNP-R1"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.ORDER_APPROVED))
+    result: CaseStatus = await handle.result()
+    assert result.stage == Stage.ORDER_ISSUED
+    assert [s.template for s in season.named("send_sms")] == ["application_returned", "order_issued"]
+    await record_history_if_asked(handle, "case_returned_and_resubmitted")
+
+
+async def test_a_returned_application_not_resubmitted_by_the_ddo_deadline_lapses(env, season):
+    handle = await start(env, "T-RETURN-2")
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-R2"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="returned",
+                                                       remarks={"date_of_joining": "does not match the record"}))
+    result: CaseStatus = await handle.result()
+    assert result.stage == Stage.LAPSED_NOT_RESUBMITTED
+    assert result.history[-1].at >= season.calendar.ddo_verification

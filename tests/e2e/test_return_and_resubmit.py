@@ -1,0 +1,87 @@
+"""The DDO returns an application with remarks; the employee sees them, corrects and resubmits; the DDO
+verifies the new round. Submissions close with the registration deadline of the calendar in force."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from workflows.contracts import Stage
+
+from .conftest import SEASON, eventually, prepare_application
+from .test_bad_input import _employee_session, assert_error
+from .test_employee_case_end_to_end import _stage_is, officer_headers
+
+pytestmark = pytest.mark.stack
+
+
+def form_of(m: dict) -> dict:
+    return {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
+            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
+
+
+async def test_returned_for_correction_then_resubmitted_and_verified(stack, master, temporal, http):
+    employee = [e for e in master.employees if e.fault is None][10]
+    m = employee.master
+    auth = await _employee_session(stack, http, employee)
+    await prepare_application(stack, http, auth, m["employee_id"])
+    apps = stack.url("applications")
+    r = await http.post(f"{apps}/applications", json=form_of(m), headers=auth)
+    assert r.status_code == 201, r.text
+    application_no = r.json()["application_no"]
+    assert_error(await http.put(f"{apps}/applications/{application_no}", json=form_of(m), headers=auth), 409, "not_returned")
+
+    ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
+    decision = f"{stack.url('verification')}/verification/applications/{application_no}/decision"
+    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="in the queue")
+    assert_error(await http.post(decision, json={"decision": "returned"}, headers=ddo), 422, "remarks_required")
+    r = await http.post(decision, json={"decision": "returned", "remarks": {"bank_passbook": "the scan is not legible"}},
+                        headers=ddo)
+    assert r.status_code == 200, r.text
+
+    async def returned():
+        r = await http.get(f"{apps}/applications/{application_no}", headers=auth)
+        body = r.json()
+        return body["status"] == "returned" and body["stage"] == Stage.RETURNED_FOR_CORRECTION and body
+    body = await eventually(returned, what="the return reaching the employee")
+    assert body["remarks"] == {"bank_passbook": "the scan is not legible"}
+    assert all(rule["passed"] for rule in body["eligibility"])
+
+    r = await http.put(f"{apps}/applications/documents/bank_passbook", content=b"%PDF-1.4\n% clearer scan\n%%EOF\n",
+                       headers={**auth, "content-type": "application/pdf"})
+    assert r.json()["version"] == 2
+    r = await http.put(f"{apps}/applications/{application_no}", json=form_of(m), headers=auth)
+    assert r.status_code == 200, r.text
+    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="back at the DDO")
+
+    async def pending_again():
+        r = await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo)
+        return any(i["application_no"] == application_no for i in r.json())
+    await eventually(pending_again, what="round 2 in the DDO's queue")
+    assert (await http.post(decision, json={"decision": "verified"}, headers=ddo)).status_code == 200
+    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_POST_CREATION), what="verified")
+    r = await http.get(f"{apps}/applications/{application_no}", headers=auth)
+    assert r.json()["submissions"] == 2 and r.json()["status"] == "resubmitted"
+
+
+async def test_after_the_registration_deadline_submission_is_refused_clearly(stack, master, http, db):
+    employee = [e for e in master.employees if e.fault is None][11]
+    m = employee.master
+    auth = await _employee_session(stack, http, employee)
+    await prepare_application(stack, http, auth, m["employee_id"])
+    current = await db.fetchrow("SELECT * FROM applications.season_calendar WHERE season_id = $1 "
+                                "ORDER BY version DESC LIMIT 1", SEASON)
+    now = datetime.now(timezone.utc)
+    columns = "season_id, version, registration_open, registration_close, ddo_verification, post_creation, order_issue, " \
+              "changed_by, reason"
+    await db.execute(f"INSERT INTO applications.season_calendar ({columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', "
+                     "'registration closed yesterday')", SEASON, current["version"] + 1, now - timedelta(days=2),
+                     now - timedelta(days=1), current["ddo_verification"], current["post_creation"], current["order_issue"])
+    try:
+        r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
+        assert_error(r, 409, "registration_closed")
+    finally:
+        await db.execute(f"INSERT INTO applications.season_calendar ({columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                         "'test', 'restored')", SEASON, current["version"] + 2, current["registration_open"],
+                         current["registration_close"], current["ddo_verification"], current["post_creation"],
+                         current["order_issue"])
