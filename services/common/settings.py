@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     otp_hmac_key: str = DEV_SECRET
     vault_key: str = Field(DEV_SECRET, description="key for the Aadhaar vault (Fernet key derived from it)")
     otp_ttl_seconds: int = 600
+    sms_gateway: str = "services.otp.sms:DevSinkGateway"
     otp_resend_gap_seconds: int = 60
     otp_max_per_mobile_hour: int = 5
     otp_max_per_mobile_day: int = 10

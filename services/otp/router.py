@@ -10,7 +10,7 @@ from . import diagnosis, masterdata, service
 from .mobile import normalise_mobile
 from .schemas import (
     Correction, CorrectionOut, CorrectionRequestOut, DiagnosisOut, FieldMismatch, MasterChange, OtpRequest, OtpRequested,
-    OtpVerify, Prefill, Session, SmsMessage, WhyNoOtpAnswer, WhyNoOtpRequest,
+    LanguageChoice, OtpVerify, Prefill, Session, SmsMessage, WhyNoOtpAnswer, WhyNoOtpRequest,
 )
 
 router = APIRouter(prefix="/otp", tags=["registration by mobile OTP"])
@@ -41,7 +41,7 @@ async def dev_sms(mobile: str = Query(...), ctx: ServiceContext = Depends(contex
     if not ctx.settings.is_dev:
         raise ApiError(404, "not_found", "There is no such address on this service.")
     rows = await ctx.pool.fetch(
-        "SELECT mobile, template, template_id, body, outcome, handled_at FROM otp.sms_delivery WHERE mobile = $1 "
+        "SELECT mobile, template, language, template_id, body, outcome, handled_at FROM otp.sms_delivery WHERE mobile = $1 "
         "ORDER BY handled_at", normalise_mobile(mobile))
     return [SmsMessage(**{**dict(r), "handled_at": r["handled_at"].isoformat()}) for r in rows]
 
@@ -127,3 +127,12 @@ async def my_prefill(ctx: ServiceContext = Depends(context), employee: Principal
         service_record={k: str(rec[k]) for k in (*fields, "department_code", "district", "post_code", "ddo_code",
                                                  "date_of_joining")},
         mismatches=mismatches)
+
+
+@master_router.put("/me/sms-language", response_model=LanguageChoice, tags=["registration by mobile OTP"])
+async def set_sms_language(body: LanguageChoice, ctx: ServiceContext = Depends(context),
+                           employee: Principal = Depends(require_roles(EMPLOYEE))):
+    """SMS in Hindi (the default) or English."""
+    await ctx.pool.execute("UPDATE otp.employee_master SET sms_language = $2 WHERE employee_id = $1",
+                           employee.subject, body.language)
+    return body

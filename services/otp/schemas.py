@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -29,6 +30,7 @@ class Session(BaseModel):
 class SmsMessage(BaseModel):
     mobile: str | None
     template: str
+    language: str
     template_id: str
     body: str
     outcome: str
@@ -99,3 +101,7 @@ class Prefill(BaseModel):
     family_id_details: dict[str, str] | None
     service_record: dict[str, str]
     mismatches: list[FieldMismatch]
+
+
+class LanguageChoice(BaseModel):
+    language: Literal["en", "hi"]

@@ -2,6 +2,7 @@
 consumes sms.outbound. In dev the gateway is a table that tests and developers read back."""
 from __future__ import annotations
 
+import importlib
 import logging
 import uuid
 from datetime import datetime, timezone
@@ -45,25 +46,46 @@ def render(template: str, params: dict, language: str = "en") -> tuple[str, str]
     return template_id, (hi if language == "hi" else en).format(**params)
 
 
+class DevSinkGateway:
+    """Dev: the message is 'delivered' into otp.sms_delivery, where tests and developers read it back.
+    A real gateway is a class with the same `send` (returning True when the gateway accepted the message),
+    named by SEVA_SMS_GATEWAY as module:Class."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    async def send(self, mobile: str, template_id: str, body: str) -> bool:
+        return True
+
+
+def load_gateway(settings):
+    module_name, _, class_name = settings.sms_gateway.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)(settings)
+
+
 def sms_consumer(ctx: ServiceContext):
     """The gateway adapter: idempotent by event id; an OTP that would arrive after it expires is dropped."""
+    gateway = load_gateway(ctx.settings)
 
     async def handle(event: dict) -> None:
         data = event["data"]
         async with ctx.pool.acquire() as conn, conn.transaction():
             if not await claim_event(conn, "otp", "sms-gateway", event["event_id"]):
                 return
-            mobile = data.get("mobile") or await conn.fetchval(
-                "SELECT mobile FROM otp.employee_master WHERE employee_id = $1", event["employee_id"])
-            language = data.get("language", "en")
+            employee = await conn.fetchrow("SELECT mobile, sms_language FROM otp.employee_master WHERE employee_id = $1",
+                                           event["employee_id"])
+            mobile = data.get("mobile") or (employee["mobile"] if employee else None)
+            language = data.get("language") or (employee["sms_language"] if employee else "hi")
             template_id, body = render(data["template"], data.get("params", {}), language)
             expires_at = data.get("expires_at")
             if mobile is None:
                 outcome = "dropped_no_mobile"
             elif expires_at and datetime.fromisoformat(expires_at) <= datetime.now(timezone.utc):
                 outcome = "dropped_expired"
+            elif await gateway.send(mobile, template_id, body):
+                outcome = "delivered"
             else:
-                outcome = "delivered"   # a real gateway is called here, chosen by configuration
+                raise RuntimeError("the SMS gateway did not accept the message")  # retried, then dead-lettered
             await conn.execute(
                 "INSERT INTO otp.sms_delivery (event_id, employee_id, mobile, template, template_id, language, body, outcome) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

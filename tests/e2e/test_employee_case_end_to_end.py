@@ -34,6 +34,7 @@ async def read_otp(stack, http, mobile: str, after: int = 0) -> str:
         otps = [m for m in r.json() if m["template"] == "otp" and m["outcome"] == "delivered"]
         return otps[after:] and otps[-1]
     message = await eventually(probe, what=f"OTP SMS #{after + 1} for {mobile[-2:]}")
+    assert message["template_id"] and message["language"] in ("hi", "en")
     return re.search(r"\b(\d{6})\b", message["body"]).group(1)
 
 
@@ -112,7 +113,8 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     async def order_sms():
         r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": employee.actual_mobile})
         return [x for x in r.json() if x["template"] == "order_issued" and result.order_no in x["body"]]
-    await eventually(order_sms, what="order SMS")
+    [sms] = await eventually(order_sms, what="order SMS")
+    assert sms["language"] == "hi" and "सेवा सुरक्षा आदेश" in sms["body"]  # Hindi unless the employee chose English
 
 
 async def _stage_is(temporal, employee_id: str, stage: str) -> bool:

@@ -24,6 +24,8 @@ async def test_returned_for_correction_then_resubmitted_and_verified(stack, mast
     employee = [e for e in master.employees if e.fault is None][10]
     m = employee.master
     auth = await _employee_session(stack, http, employee)
+    r = await http.put(f"{stack.url('otp')}/master/me/sms-language", json={"language": "en"}, headers=auth)
+    assert r.status_code == 200
     await prepare_application(stack, http, auth, m["employee_id"])
     apps = stack.url("applications")
     r = await http.post(f"{apps}/applications", json=form_of(m), headers=auth)
@@ -46,6 +48,12 @@ async def test_returned_for_correction_then_resubmitted_and_verified(stack, mast
     body = await eventually(returned, what="the return reaching the employee")
     assert body["remarks"] == {"bank_passbook": "the scan is not legible"}
     assert all(rule["passed"] for rule in body["eligibility"])
+
+    async def told_in_english():
+        r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": employee.actual_mobile})
+        return [x for x in r.json() if x["template"] == "application_returned"]
+    [sms] = await eventually(told_in_english, what="the return SMS")
+    assert sms["language"] == "en" and sms["body"].startswith("Seva Suraksha: your DDO returned")
 
     r = await http.put(f"{apps}/applications/documents/bank_passbook", content=b"%PDF-1.4\n% clearer scan\n%%EOF\n",
                        headers={**auth, "content-type": "application/pdf"})
