@@ -98,5 +98,33 @@ def case(employee_id: str):
         typer.echo(f"  MISSED {m.step} by {m.officer_role} {m.officer_ref} (due {m.deadline.astimezone(IST):%d %b %Y})")
 
 
+audit_app = typer.Typer(help="The officers' audit log.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL")):
+    """Check the hash chain of every service's audit log; exit 1 if any entry was changed or removed."""
+    from services.common.audit import verify
+    from services.common.settings import get_settings
+
+    async def _check():
+        import asyncpg
+        conn = await asyncpg.connect(database_url or get_settings().database_url)
+        try:
+            return [await verify(conn, schema) for schema in ("otp", "applications", "verification", "orders")]
+        finally:
+            await conn.close()
+
+    broken = False
+    for check in asyncio.run(_check()):
+        if check.ok:
+            typer.echo(f"{check.schema:<13} ok ({check.entries} entries)")
+        else:
+            broken = True
+            typer.echo(f"{check.schema:<13} BROKEN at entry {check.broken_at}: {check.problem}")
+    raise typer.Exit(1 if broken else 0)
+
+
 if __name__ == "__main__":
     app()

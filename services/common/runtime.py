@@ -53,6 +53,11 @@ def context(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
+def client_addr(request: Request) -> str:
+    """Where a request came from, for the audit log and per-address limits."""
+    return request.client.host if request.client else "unknown"
+
+
 def build_app(defn: ServiceDefinition) -> FastAPI:
     settings = get_settings()
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from services.common.auth import FINANCE, HOD, Principal, require_roles
 from services.common.errors import ApiError
-from services.common.runtime import ServiceContext, context
+from services.common.runtime import ServiceContext, client_addr, context
 
 from . import service
 from .schemas import ApprovalOut, CreatedPost, OrderCheck, PostBatch, PostBatchOut
@@ -13,18 +13,18 @@ router = APIRouter(tags=["supernumerary posts and service-security orders"])
 
 
 @router.post("/posts", response_model=PostBatchOut)
-async def create_posts(body: PostBatch, ctx: ServiceContext = Depends(context),
+async def create_posts(body: PostBatch, request: Request, ctx: ServiceContext = Depends(context),
                        finance: Principal = Depends(require_roles(FINANCE))):
     """Finance: create supernumerary posts for a batch of verified cases."""
-    batch_id, posts = await service.create_posts(ctx, finance, body.application_nos)
+    batch_id, posts = await service.create_posts(ctx, finance, body.application_nos, client_addr(request))
     return PostBatchOut(batch_id=batch_id, posts=[CreatedPost(**p) for p in posts])
 
 
 @router.post("/orders/{application_no}/approve", response_model=ApprovalOut)
-async def approve(application_no: str, ctx: ServiceContext = Depends(context),
+async def approve(application_no: str, request: Request, ctx: ServiceContext = Depends(context),
                   hod: Principal = Depends(require_roles(HOD))):
     """HoD: final approval; the service-security order is then issued for the case."""
-    return await service.approve(ctx, hod, application_no)
+    return await service.approve(ctx, hod, application_no, client_addr(request))
 
 
 @router.get("/orders/{order_no:path}/verify", response_model=OrderCheck, tags=["public"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
@@ -10,7 +11,8 @@ from services.common.runtime import ServiceContext
 from workflows.contracts import EventType
 
 
-async def create_posts(ctx: ServiceContext, finance: Principal, application_nos: list[str]) -> tuple[str, list[dict]]:
+async def create_posts(ctx: ServiceContext, finance: Principal, application_nos: list[str],
+                       from_addr: str | None = None) -> tuple[str, list[dict]]:
     """Create a post for each verified case in the batch; a case that already has one keeps it."""
     batch_id = uuid.uuid4()
     created = []
@@ -33,11 +35,14 @@ async def create_posts(ctx: ServiceContext, finance: Principal, application_nos:
                     finance.subject)
                 await publish(conn, "orders", EventType.POST_CREATED, req["employee_id"], {
                     "application_no": application_no, "post_id": post_id, "batch_id": str(batch_id)})
+                await audit.append(conn, "orders", finance, "post.create", application_no, from_addr=from_addr,
+                                   before="awaiting_post_creation", after="post_created",
+                                   details={"post_id": post_id, "batch_id": str(batch_id)})
             created.append({"application_no": application_no, **dict(post)})
     return str(batch_id), created
 
 
-async def approve(ctx: ServiceContext, hod: Principal, application_no: str) -> dict:
+async def approve(ctx: ServiceContext, hod: Principal, application_no: str, from_addr: str | None = None) -> dict:
     async with ctx.pool.acquire() as conn, conn.transaction():
         req = await conn.fetchrow("SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE", application_no)
         if req is None or req["department"] != hod.scope.get("department"):
@@ -50,4 +55,6 @@ async def approve(ctx: ServiceContext, hod: Principal, application_no: str) -> d
                                           "WHERE application_no = $1 RETURNING approved_at", application_no, hod.subject)
         await publish(conn, "orders", EventType.ORDER_APPROVED, req["employee_id"], {
             "application_no": application_no, "approved_by": hod.subject})
+        await audit.append(conn, "orders", hod, "order.approve", application_no, from_addr=from_addr,
+                           before="awaiting_hod_approval", after="approved")
     return {"application_no": application_no, "approved_by": hod.subject, "approved_at": approved_at}

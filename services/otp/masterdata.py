@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from services.common import audit
+from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, envelope, publish, write_event
 from services.common.runtime import ServiceContext
@@ -38,7 +40,8 @@ def _clean(field: str, value: Any) -> Any:
 
 
 async def apply_correction(conn: asyncpg.Connection, employee_id: str, changes: dict, *, changed_by: str,
-                           data_owner: str, source: str, reason: str, certificate_id: str | None) -> dict:
+                           data_owner: str, source: str, reason: str, certificate_id: str | None,
+                           from_addr: str | None = None) -> dict:
     """Apply one owner's correction in the caller's transaction; returns the fields that changed."""
     unknown = set(changes) - CORRECTABLE
     if unknown or not changes:
@@ -76,6 +79,9 @@ async def apply_correction(conn: asyncpg.Connection, employee_id: str, changes: 
                        employee_id, *changed.values())
     if cert is not None:
         await conn.execute("UPDATE otp.correction_request SET corrected_at = now() WHERE certificate_id = $1", cert)
+    await audit.append(conn, "otp", Principal(changed_by, "data_officer", {"data_owner": data_owner}),
+                       "master.correct", employee_id, from_addr=from_addr or source, before=None, after=None,
+                       details={"fields": sorted(changed), "certificate_id": str(cert) if cert else None})
     await publish(conn, "otp", "master.corrected", employee_id, {
         "fields": sorted(changed), "data_owner": data_owner, "changed_by": changed_by, "source": source,
         "certificate_id": str(cert) if cert else None})

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.common.auth import DATA_OFFICER, DDO, EMPLOYEE, Principal, require_roles
 from services.common.errors import ApiError
-from services.common.runtime import ServiceContext, context
+from services.common.runtime import ServiceContext, client_addr, context
 
 from . import diagnosis, masterdata, service
 from .mobile import normalise_mobile
@@ -80,13 +80,13 @@ def _owner(officer: Principal) -> str:
 
 
 @master_router.patch("/employees/{employee_id}", response_model=CorrectionOut)
-async def correct_record(employee_id: str, body: Correction, ctx: ServiceContext = Depends(context),
+async def correct_record(employee_id: str, body: Correction, request: Request, ctx: ServiceContext = Depends(context),
                          officer: Principal = Depends(require_roles(DATA_OFFICER))):
     """Correct a record your organisation holds; each change is kept with who, when and why."""
     async with ctx.pool.acquire() as conn, conn.transaction():
         changed = await masterdata.apply_correction(
             conn, employee_id, body.changes, changed_by=officer.subject, data_owner=_owner(officer), source="api",
-            reason=body.reason, certificate_id=body.certificate_id)
+            reason=body.reason, certificate_id=body.certificate_id, from_addr=client_addr(request))
     return CorrectionOut(employee_id=employee_id, changed=changed)
 
 

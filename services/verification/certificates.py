@@ -6,6 +6,7 @@ import uuid
 
 from temporalio.service import RPCError
 
+from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
@@ -26,7 +27,7 @@ async def _case_scope(ctx: ServiceContext, employee_id: str) -> dict:
     return {"ddo_code": attrs.get(sa.DDO_CODE), "department": attrs.get(sa.DEPARTMENT)}
 
 
-async def issue(ctx: ServiceContext, officer: Principal, body: CertificateIn) -> dict:
+async def issue(ctx: ServiceContext, officer: Principal, body: CertificateIn, from_addr: str | None = None) -> dict:
     scope = await _case_scope(ctx, body.employee_id)
     allowed = ((officer.role == DDO and officer.scope.get("ddo_code") == scope["ddo_code"]) or
                (officer.role in (HOD, ADMIN_SECRETARY) and officer.scope.get("department") == scope["department"]))
@@ -42,5 +43,7 @@ async def issue(ctx: ServiceContext, officer: Principal, body: CertificateIn) ->
         await publish(conn, "verification", "certificate.issued", body.employee_id, {
             "certificate_id": str(certificate_id), "issued_by": officer.subject, "issuer_role": officer.role,
             "remarks": body.remarks})
+        await audit.append(conn, "verification", officer, "certificate.issue", body.employee_id, from_addr=from_addr,
+                           before=None, after="certified", details={"certificate_id": str(certificate_id)})
     return {"certificate_id": str(certificate_id), "employee_id": body.employee_id, "issued_by": officer.subject,
             "issued_at": issued_at}

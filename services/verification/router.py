@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal, issue_token, require_roles
 from services.common.errors import ApiError
-from services.common.runtime import ServiceContext, context
+from services.common.runtime import ServiceContext, client_addr, context
 
 from . import certificates, service
 from .schemas import CertificateIn, CertificateOut, Decision, DecisionOut, OfficerLogin, OfficerToken, QueueItem
@@ -24,17 +24,18 @@ async def my_queue(status: Literal["pending", "verified", "rejected"] = "pending
 
 
 @router.post("/applications/{application_no}/decision", response_model=DecisionOut)
-async def decide(application_no: str, body: Decision, ctx: ServiceContext = Depends(context),
+async def decide(application_no: str, body: Decision, request: Request, ctx: ServiceContext = Depends(context),
                  ddo: Principal = Depends(require_roles(DDO))):
-    """Verify the service record, or reject with reason codes. Repeating the same decision is harmless."""
-    return await service.decide(ctx, ddo, application_no, body)
+    """Verify the service record, return it for correction, or reject it with reason codes. Repeating the
+    same decision is harmless."""
+    return await service.decide(ctx, ddo, application_no, body, client_addr(request))
 
 
 @router.post("/certificates", status_code=201, response_model=CertificateOut, tags=["verification certificates"])
-async def issue_certificate(body: CertificateIn, ctx: ServiceContext = Depends(context),
+async def issue_certificate(body: CertificateIn, request: Request, ctx: ServiceContext = Depends(context),
                             officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY))):
     """Certify an employee whose record kept them from registering; the data owner is asked to correct it."""
-    return await certificates.issue(ctx, officer, body)
+    return await certificates.issue(ctx, officer, body, client_addr(request))
 
 
 @dev_router.post("/officer-token", response_model=OfficerToken)

@@ -1,6 +1,7 @@
 """DDO verification: each DDO decides only the applications in their own queue."""
 from __future__ import annotations
 
+from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
@@ -18,7 +19,8 @@ async def queue(ctx: ServiceContext, ddo: Principal, status: str, limit: int, of
     return [dict(r) for r in rows]
 
 
-async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decision: Decision) -> dict:
+async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decision: Decision,
+                 from_addr: str | None = None) -> dict:
     if decision.decision == "rejected" and not decision.reasons:
         raise ApiError(422, "reasons_required", "A rejection must give at least one reason code.")
     if decision.decision == "returned" and not decision.remarks:
@@ -42,4 +44,7 @@ async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decis
         await publish(conn, "verification", EventType.VERIFICATION_DECIDED, task["employee_id"], {
             "application_no": application_no, "decision": decision.decision, "reasons": decision.reasons,
             "remarks": decision.remarks, "round": task["round"], "decided_by": ddo.subject})
+        await audit.append(conn, "verification", ddo, f"verification.{decision.decision}", application_no,
+                           from_addr=from_addr, before=task["status"], after=decision.decision,
+                           details={"reasons": decision.reasons, "remarks": decision.remarks, "round": task["round"]})
     return {"application_no": application_no, "status": decision.decision, "decided_at": decided_at}

@@ -1,5 +1,5 @@
-"""The outbox and inbox tables every service needs, written once; each service's first migration
-creates them in its own schema (see services/<name>/migrations/0000_outbox.py)."""
+"""Tables every service needs, written once and created by each service's migrations in its own schema:
+the transactional outbox and inbox, and the hash-chained audit log."""
 from __future__ import annotations
 
 
@@ -29,3 +29,24 @@ CREATE TABLE {schema}.inbox (
     PRIMARY KEY (consumer, event_id)
 );
 """, f"DROP TABLE {schema}.inbox; DROP TABLE {schema}.outbox;")]
+
+
+def audit_steps(schema: str) -> list:
+    """The append-only, hash-chained audit log of officers' decisions in this schema: a trigger refuses
+    UPDATE and DELETE, and each row's hash covers the previous row's hash (services/common/audit.py)."""
+    from yoyo import step
+
+    return [step(f"""
+CREATE TABLE {schema}.audit_log (
+    seq        bigint PRIMARY KEY,
+    body       text NOT NULL,
+    prev_hash  text NOT NULL,
+    hash       text NOT NULL
+);
+CREATE FUNCTION {schema}.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit log is append-only';
+END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {schema}.audit_log
+    FOR EACH ROW EXECUTE FUNCTION {schema}.audit_log_append_only();
+""", f"DROP TABLE {schema}.audit_log; DROP FUNCTION {schema}.audit_log_append_only();")]
