@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
 # Patches: each marks a change of the case's commands, so that cases started before it still replay.
 ELIGIBILITY_PATCH = "eligibility-before-ddo"
 RETURN_PATCH = "ddo-return-for-correction"
+ORDER_PARTICULARS_PATCH = "order-particulars"
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Retried until the owning service is back: a service that is down delays a case, never loses it.
@@ -49,6 +50,7 @@ class CaseWorkflow:
         self._order_no: Optional[str] = None
         self._eligibility: Optional[EligibilityDecision] = None
         self._resubmissions = 0
+        self._record: Optional[ServiceRecord] = None
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -74,6 +76,9 @@ class CaseWorkflow:
         elif event.type == EventType.CERTIFICATE_ISSUED:
             self._note(f"verification certificate issued by {event.data.get('issued_by')} "
                        f"({event.data.get('issuer_role')})")
+        elif event.type == EventType.PHYSICAL_ORDER_VOIDED:
+            self._note(f"physical order {event.data.get('reference')} declared void: this case is processed on "
+                       "the portal")
         elif event.type == EventType.RECORD_CORRECTED:
             self._note(f"service record corrected by {event.data.get('data_owner')}: "
                        + ", ".join(event.data.get("fields") or []))
@@ -161,9 +166,15 @@ class CaseWorkflow:
         await self._officer_step(lambda: self._order_approved, ORDER_ISSUE, "hod", f"hod:{case.department}",
                                  Stage.HOD_APPROVAL_OVERDUE)
 
+        record = self._record
+        if (record is None or not record.name) and workflow.patched(ORDER_PARTICULARS_PATCH):
+            record = await self._activity("get_service_record", case.employee_id, OTP_QUEUE, result_type=ServiceRecord)
         issued: IssuedOrder = await self._activity(
             "issue_service_security_order",
-            OrderRequest(employee_id=case.employee_id, application_no=self._application_no, post_id=self._post_id),
+            OrderRequest(employee_id=case.employee_id, application_no=self._application_no, post_id=self._post_id,
+                         name=record.name if record else "", father_name=record.father_name if record else "",
+                         date_of_birth=record.date_of_birth if record else "",
+                         post_code=record.post_code if record else ""),
             ORDERS_QUEUE, result_type=IssuedOrder)
         self._order_no = issued.order_no
         return await self._close(Stage.ORDER_ISSUED, f"service-security order {issued.order_no} issued", "order_issued",
@@ -211,10 +222,10 @@ class CaseWorkflow:
     async def _eligible(self) -> bool:
         """Decide eligibility on the master record and the application as it stands now."""
         assert self._input is not None
-        record: ServiceRecord = await self._activity("get_service_record", self._input.employee_id, OTP_QUEUE,
-                                                     result_type=ServiceRecord)
+        self._record = await self._activity("get_service_record", self._input.employee_id, OTP_QUEUE,
+                                            result_type=ServiceRecord)
         self._eligibility = await self._activity(
-            "decide_eligibility", EligibilityRequest(self._input.employee_id, self._application_no, record),
+            "decide_eligibility", EligibilityRequest(self._input.employee_id, self._application_no, self._record),
             APPLICATIONS_QUEUE, result_type=EligibilityDecision)
         if self._eligibility.eligible:
             self._note("eligible: every rule passed")

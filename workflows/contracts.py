@@ -48,9 +48,10 @@ class EventType:
     ORDER_APPROVED = "order.approved"
     CERTIFICATE_ISSUED = "certificate.issued"
     RECORD_CORRECTED = "master.corrected"
+    PHYSICAL_ORDER_VOIDED = "physical_order.voided"
 
     CASE_SIGNALS = (OTP_VERIFIED, APPLICATION_SUBMITTED, APPLICATION_RESUBMITTED, VERIFICATION_DECIDED, POST_CREATED, ORDER_APPROVED,
-                    CERTIFICATE_ISSUED, RECORD_CORRECTED)
+                    CERTIFICATE_ISSUED, RECORD_CORRECTED, PHYSICAL_ORDER_VOIDED)
 
 
 @dataclass
@@ -110,6 +111,10 @@ class OrderRequest:
     employee_id: str
     application_no: str
     post_id: str
+    name: str = ""                 # the particulars printed on the order
+    father_name: str = ""
+    date_of_birth: str = ""        # ISO date
+    post_code: str = ""
 
 
 @dataclass
@@ -152,6 +157,8 @@ class ServiceRecord:
     pay_head: str
     post_code: str
     status: str
+    name: str = ""
+    father_name: str = ""
 
 
 @dataclass

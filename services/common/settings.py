@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     season_id: str = "demo"
     jwt_secret: str = DEV_SECRET
     otp_hmac_key: str = DEV_SECRET
+    order_signing_seed: str = Field(DEV_SECRET, description="seed of the Ed25519 key that signs order QR codes")
     vault_key: str = Field(DEV_SECRET, description="key for the Aadhaar vault (Fernet key derived from it)")
     otp_ttl_seconds: int = 600
     sms_gateway: str = "services.otp.sms:DevSinkGateway"
@@ -38,8 +39,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> "Settings":
-        if self.env == "production" and DEV_SECRET in (self.jwt_secret, self.otp_hmac_key, self.vault_key):
-            raise ValueError("SEVA_JWT_SECRET, SEVA_OTP_HMAC_KEY and SEVA_VAULT_KEY must be set in production")
+        if self.env == "production" and DEV_SECRET in (self.jwt_secret, self.otp_hmac_key, self.vault_key,
+                                                       self.order_signing_seed):
+            raise ValueError("SEVA_JWT_SECRET, SEVA_OTP_HMAC_KEY, SEVA_VAULT_KEY and SEVA_ORDER_SIGNING_SEED "
+                             "must be set in production")
         return self
 
     @property

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
-from services.common.auth import FINANCE, HOD, Principal, require_roles
-from services.common.errors import ApiError
+from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, EMPLOYEE, FINANCE, HOD, Principal, require_roles
 from services.common.runtime import ServiceContext, client_addr, context
 
-from . import service
-from .schemas import ApprovalOut, CreatedPost, OrderCheck, PostBatch, PostBatchOut
+from . import order_acts, service
+from .order_document import public_key_b64, public_key_pem, signing_key
+from .schemas import (
+    ApprovalOut, CreatedPost, OrderCheck, PhysicalOrderIn, PhysicalOrderOut, PostBatch, PostBatchOut, PublicKey, QrCheck,
+    Withdrawal,
+)
 
 router = APIRouter(tags=["supernumerary posts and service-security orders"])
 
@@ -27,11 +30,45 @@ async def approve(application_no: str, request: Request, ctx: ServiceContext = D
     return await service.approve(ctx, hod, application_no, client_addr(request))
 
 
+@router.get("/orders/public-key", response_model=PublicKey, tags=["public"])
+async def public_key(ctx: ServiceContext = Depends(context)):
+    """The Ed25519 key that signs every order's QR code."""
+    key = signing_key(ctx.settings.order_signing_seed)
+    return PublicKey(algorithm="EdDSA (Ed25519), compact JWS", public_key_pem=public_key_pem(key),
+                     public_key_b64=public_key_b64(key))
+
+
+@router.post("/orders/verify-qr", response_model=OrderCheck, tags=["public"])
+async def verify_qr(body: QrCheck, ctx: ServiceContext = Depends(context)):
+    """Public: is the order behind this QR code genuine, and still current?"""
+    return await order_acts.check_qr(ctx, body.payload)
+
+
+@router.post("/orders/physical", status_code=201, response_model=PhysicalOrderOut)
+async def register_physical_order(body: PhysicalOrderIn, request: Request, ctx: ServiceContext = Depends(context),
+                                  officer: Principal = Depends(require_roles(HOD, ADMINISTRATOR))):
+    """Declare a paper order void; the employee's case is flagged for processing on the portal."""
+    return await order_acts.register_physical(ctx, officer, body, client_addr(request))
+
+
 @router.get("/orders/{order_no:path}/verify", response_model=OrderCheck, tags=["public"])
 async def verify_order(order_no: str, ctx: ServiceContext = Depends(context)):
-    """Public: is this order number genuine?"""
-    row = await ctx.pool.fetchrow("SELECT order_no, department, issued_at FROM orders.service_security_order "
-                                  "WHERE order_no = $1", order_no)
-    if row is None:
-        raise ApiError(404, "order_not_found", f"No service-security order {order_no} was issued on this portal.")
-    return OrderCheck(genuine=True, **dict(row))
+    """Public: is this order number genuine, and still current?"""
+    return await order_acts.check_number(ctx, order_no)
+
+
+@router.get("/orders/{order_no:path}/pdf", response_class=Response, tags=["orders"],
+            responses={200: {"content": {"application/pdf": {}}}})
+async def order_pdf(order_no: str, ctx: ServiceContext = Depends(context),
+                    who: Principal = Depends(require_roles(EMPLOYEE, HOD, ADMIN_SECRETARY, ADMINISTRATOR))):
+    """The order as issued, for the employee and the department's officers."""
+    content = await order_acts.pdf(ctx, who, order_no)
+    return Response(content, media_type="application/pdf",
+                    headers={"content-disposition": f'attachment; filename="{order_no.replace("/", "-")}.pdf"'})
+
+
+@router.post("/orders/{order_no:path}/withdraw", response_model=OrderCheck, tags=["orders"])
+async def withdraw_order(order_no: str, body: Withdrawal, request: Request, ctx: ServiceContext = Depends(context),
+                         officer: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY, ADMINISTRATOR))):
+    """Withdraw an order: a new recorded act; the order itself is never changed."""
+    return await order_acts.withdraw(ctx, officer, order_no, body.reason, client_addr(request))

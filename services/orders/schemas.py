@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -29,5 +29,36 @@ class ApprovalOut(BaseModel):
 class OrderCheck(BaseModel):
     order_no: str
     genuine: bool
+    current: bool
     department: str
     issued_at: datetime
+    secure_until: date | None
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str | None = None
+
+
+class QrCheck(BaseModel):
+    payload: str = Field(min_length=20, max_length=2000, description="the text inside the order's QR code")
+
+
+class PublicKey(BaseModel):
+    algorithm: str
+    public_key_pem: str
+    public_key_b64: str
+
+
+class Withdrawal(BaseModel):
+    reason: str = Field(min_length=5, max_length=1000)
+
+
+class PhysicalOrderIn(BaseModel):
+    employee_id: str = Field(min_length=3, max_length=32)
+    department: str = Field(min_length=2, max_length=32)
+    reference: str = Field(min_length=2, max_length=100, description="the number on the paper order")
+    issued_on: date
+
+
+class PhysicalOrderOut(PhysicalOrderIn):
+    status: str
+    registered_by: str
+    registered_at: datetime

@@ -24,7 +24,7 @@ def activities(ctx: ServiceContext) -> list:
         """The facts of the master record that eligibility is decided on."""
         r = await ctx.pool.fetchrow(
             "SELECT employee_id, employee_group, date_of_birth, date_of_joining, service_periods, sanctioned_post, "
-            "pay_head, post_code, status FROM otp.employee_master WHERE employee_id = $1", employee_id)
+            "pay_head, post_code, status, name, father_name FROM otp.employee_master WHERE employee_id = $1", employee_id)
         if r is None:
             raise ApplicationError(f"no master record for {employee_id}", non_retryable=True)
         return ServiceRecord(**{**dict(r), "date_of_birth": r["date_of_birth"].isoformat(),

@@ -1,0 +1,130 @@
+"""The service-security order as issued: a PDF with the particulars and a QR code whose signed payload
+anyone can verify; a tampered payload is refused; withdrawal is a new act; paper orders are void."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pypdf
+import pytest
+import pytest_asyncio
+import zxingcpp
+from PIL import Image
+
+from workflows.case import CaseWorkflow
+from workflows.contracts import Stage
+
+from .conftest import eventually, prepare_application
+from .test_bad_input import _employee_session, assert_error
+from .test_employee_case_end_to_end import _stage_is, officer_headers
+
+pytestmark = pytest.mark.stack
+
+
+@pytest_asyncio.fixture(scope="module")
+async def issued(stack, master, temporal, http):
+    """One employee driven from OTP to an issued order through the APIs."""
+    employee = [e for e in master.employees if e.fault is None][12]
+    m = employee.master
+    auth = await _employee_session(stack, http, employee)
+    await prepare_application(stack, http, auth, m["employee_id"])
+    form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
+            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
+    application_no = (await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)).json()[
+        "application_no"]
+    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
+    ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
+    await http.post(f"{stack.url('verification')}/verification/applications/{application_no}/decision",
+                    json={"decision": "verified"}, headers=ddo)
+    finance = await officer_headers(stack, http, "FIN-1")
+
+    async def post():
+        r = await http.post(f"{stack.url('orders')}/posts", json={"application_nos": [application_no]}, headers=finance)
+        return r.status_code == 200
+    await eventually(post, what="post")
+    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="at the HoD")
+    hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
+    await http.post(f"{stack.url('orders')}/orders/{application_no}/approve", headers=hod)
+    result = await temporal.get_workflow_handle_for(CaseWorkflow.run, f"case-{m['employee_id']}").result()
+    return {"employee": employee, "auth": auth, "hod": hod, "order_no": result.order_no}
+
+
+def qr_payload_of(pdf_bytes: bytes) -> tuple[str, str]:
+    reader = pypdf.PdfReader(io.BytesIO(pdf_bytes))
+    page = reader.pages[0]
+    [image] = page.images
+    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.data)))
+    return page.extract_text(), code.text
+
+
+async def test_the_pdf_carries_the_particulars_and_a_verifiable_qr_code(stack, http, issued):
+    m, orders = issued["employee"].master, stack.url("orders")
+    r = await http.get(f"{orders}/orders/{issued['order_no']}/pdf", headers=issued["auth"])
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text, payload = qr_payload_of(r.content)
+    born = m["date_of_birth"]
+    for expected in (issued["order_no"], m["name"], m["father_name"], m["employee_id"], m["department_code"],
+                     str(date(born.year + 58, born.month, born.day) if (born.month, born.day) != (2, 29) else "")):
+        assert expected in text, f"{expected!r} missing from the order PDF"
+
+    r = await http.post(f"{orders}/orders/verify-qr", json={"payload": payload})
+    assert r.status_code == 200 and r.json()["genuine"] and r.json()["current"]
+    assert r.json()["order_no"] == issued["order_no"]
+
+    header, claims, signature = payload.split(".")
+    import base64, json
+    forged_claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    forged_claims["until"] = "2099-12-31"
+    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).decode().rstrip("="),
+                       signature])
+    assert_error(await http.post(f"{orders}/orders/verify-qr", json={"payload": forged}), 422, "qr_not_genuine")
+    flipped = payload[:-3] + ("A" if payload[-3] != "A" else "B") + payload[-2:]
+    assert_error(await http.post(f"{orders}/orders/verify-qr", json={"payload": flipped}), 422, "qr_not_genuine")
+
+    key = (await http.get(f"{orders}/orders/public-key")).json()
+    assert "BEGIN PUBLIC KEY" in key["public_key_pem"]
+
+
+async def test_only_the_employee_and_the_department_see_the_pdf(stack, http, master, issued):
+    m, orders = issued["employee"].master, stack.url("orders")
+    other_department = next(d for d in master.departments if d != m["department_code"])
+    other_hod = await officer_headers(stack, http, f"HOD-{other_department}")
+    assert_error(await http.get(f"{orders}/orders/{issued['order_no']}/pdf", headers=other_hod), 404, "order_not_found")
+    finance = await officer_headers(stack, http, "FIN-1")
+    assert_error(await http.get(f"{orders}/orders/{issued['order_no']}/pdf", headers=finance), 403, "forbidden")
+    assert (await http.get(f"{orders}/orders/{issued['order_no']}/pdf", headers=issued["hod"])).status_code == 200
+
+
+async def test_an_order_is_immutable_and_withdrawal_is_a_new_act(stack, http, db, issued):
+    orders, order_no = stack.url("orders"), issued["order_no"]
+    with pytest.raises(Exception, match="cannot be changed"):
+        await db.execute("UPDATE orders.service_security_order SET secure_until = '2099-01-01' WHERE order_no = $1",
+                         order_no)
+    assert_error(await http.post(f"{orders}/orders/{order_no}/withdraw", json={"reason": "x"}, headers=issued["hod"]),
+                 422, "invalid_request")
+    r = await http.post(f"{orders}/orders/{order_no}/withdraw", json={"reason": "issued on a forged record"},
+                        headers=issued["hod"])
+    assert r.status_code == 200 and r.json()["genuine"] and not r.json()["current"]
+    assert_error(await http.post(f"{orders}/orders/{order_no}/withdraw", json={"reason": "again, by mistake"},
+                                 headers=issued["hod"]), 409, "already_withdrawn")
+    r = await http.get(f"{orders}/orders/{order_no}/verify")
+    assert r.json()["current"] is False and r.json()["withdrawal_reason"] == "issued on a forged record"
+
+
+async def test_a_paper_order_is_declared_void_and_the_case_flagged(stack, http, master, temporal):
+    employee = [e for e in master.employees if e.fault is None][13]
+    m, orders = employee.master, stack.url("orders")
+    hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
+    body = {"employee_id": m["employee_id"], "department": m["department_code"], "reference": "HR/2025/1234",
+            "issued_on": "2025-11-02"}
+    r = await http.post(f"{orders}/orders/physical", json=body, headers=hod)
+    assert r.status_code == 201 and r.json()["status"] == "void"
+    assert_error(await http.post(f"{orders}/orders/physical", json=body, headers=hod), 409, "already_registered")
+    other = next(d for d in master.departments if d != m["department_code"])
+    assert_error(await http.post(f"{orders}/orders/physical", json={**body, "department": other}, headers=hod),
+                 403, "forbidden")
+
+    async def flagged():
+        status = await temporal.get_workflow_handle(f"case-{m['employee_id']}").query("status")
+        return any("physical order HR/2025/1234 declared void" in h["note"] for h in status["history"])
+    await eventually(flagged, what="the case flagged")
