@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from .contracts import (
         APPLICATIONS_QUEUE, DDO_VERIFICATION, ORDER_ISSUE, ORDERS_QUEUE, OTP_QUEUE, POST_CREATION,
         REGISTRATION_CLOSE, VERIFICATION_QUEUE, CaseEvent, CaseInput, CaseStatus, EligibilityDecision,
-        EligibilityRequest, EventType, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, SeasonCalendar,
+        EligibilityRequest, Escalation, EventType, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, SeasonCalendar,
         ServiceRecord, SmsRequest, Stage, StageChange, VerificationTask,
     )
 
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 ELIGIBILITY_PATCH = "eligibility-before-ddo"
 RETURN_PATCH = "ddo-return-for-correction"
 ORDER_PARTICULARS_PATCH = "order-particulars"
+ESCALATION_PATCH = "escalation-chain"
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Retried until the owning service is back: a service that is down delays a case, never loses it.
@@ -51,6 +52,7 @@ class CaseWorkflow:
         self._eligibility: Optional[EligibilityDecision] = None
         self._resubmissions = 0
         self._record: Optional[ServiceRecord] = None
+        self._escalated = False
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -93,6 +95,7 @@ class CaseWorkflow:
             next_step=self._next_step, next_deadline=self._next_deadline(),
             calendar_version=self._calendar.version if self._calendar else 0,
             history=list(self._history), missed_deadlines=list(self._missed), eligibility=self._eligibility,
+            escalated=self._escalated,
         )
 
     # ---- the journey -------------------------------------------------------------------------
@@ -260,16 +263,48 @@ class CaseWorkflow:
                     deadline = self._next_deadline()
                     workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(deadline)] if deadline else [])
 
-    async def _officer_step(self, done: Callable[[], bool], step: str, officer_role: str, officer_ref: str,
-                            overdue_stage: str) -> None:
-        """An officer's step: if its deadline passes, the miss is recorded against the officer and the
-        case waits on, marked overdue (escalation to the next level builds on this record)."""
-        if await self._wait_until(done, step):
-            return
+    def _escalation_chain(self, step: str) -> list[tuple[str, str]]:
+        """Who a missed step goes to, level by level (DDO -> HoD -> Administrative Secretary)."""
+        assert self._input is not None
+        department = self._input.department
+        if step == DDO_VERIFICATION:
+            return [("hod", f"hod:{department}"), ("admin_secretary", f"as:{department}")]
+        if step == POST_CREATION:
+            return [("admin_secretary", "as:FINANCE")]
+        return [("admin_secretary", f"as:{department}")]
+
+    async def _record_miss(self, step: str, role: str, ref: str, deadline: datetime) -> None:
         missed = MissedDeadline(employee_id=self._employee_id, application_no=self._application_no, step=step,
-                                officer_role=officer_role, officer_ref=officer_ref, deadline=self._deadline(step),
-                                noticed_at=workflow.now())
+                                officer_role=role, officer_ref=ref, deadline=deadline, noticed_at=workflow.now())
         self._missed.append(missed)
         await self._activity("record_missed_deadline", missed, VERIFICATION_QUEUE)
+
+    async def _officer_step(self, done: Callable[[], bool], step: str, officer_role: str, officer_ref: str,
+                            overdue_stage: str) -> None:
+        """An officer's step: if its deadline passes, the miss is recorded against the officer and the case
+        escalates a level at a time, each level given the calendar's escalation window before the next."""
+        if await self._wait_until(done, step):
+            return
+        await self._record_miss(step, officer_role, officer_ref, self._deadline(step))
         self._enter(overdue_stage, None, f"{officer_role} {officer_ref} missed the {step} deadline")
+        if workflow.patched(ESCALATION_PATCH):
+            assert self._calendar is not None
+            from_role, from_ref = officer_role, officer_ref
+            for level, (role, ref) in enumerate(self._escalation_chain(step), start=1):
+                now = workflow.now()
+                respond_by = now + timedelta(days=self._calendar.escalation_days)
+                days_overdue = (now - self._deadline(step)).days
+                await self._activity("escalate_case", Escalation(
+                    employee_id=self._employee_id, application_no=self._application_no, step=step, level=level,
+                    from_role=from_role, from_ref=from_ref, to_role=role, to_ref=ref, deadline=self._deadline(step),
+                    days_overdue=days_overdue, escalated_at=now, respond_by=respond_by), VERIFICATION_QUEUE)
+                self._escalated = True
+                workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
+                self._note(f"escalated to {role} {ref}, {days_overdue} days after the {step} deadline")
+                try:
+                    await workflow.wait_condition(done, timeout=respond_by - now)
+                    return
+                except asyncio.TimeoutError:
+                    await self._record_miss(f"{step}/escalation-{level}", role, ref, respond_by)
+                    from_role, from_ref = role, ref
         await workflow.wait_condition(done)

@@ -63,6 +63,7 @@ class SeasonCalendar:
     ddo_verification: datetime
     post_creation: datetime
     order_issue: datetime
+    escalation_days: int = 7       # how long each next level has before the case escalates again
 
     def deadline(self, step: str) -> datetime:
         return getattr(self, step)
@@ -137,6 +138,23 @@ class MissedDeadline:
 
 
 @dataclass
+class Escalation:
+    """A pending case handed up a level because the officer below missed the deadline."""
+    employee_id: str
+    application_no: Optional[str]
+    step: str
+    level: int                     # 1: the next level up, 2: the one above that
+    from_role: str
+    from_ref: str
+    to_role: str
+    to_ref: str
+    deadline: datetime
+    days_overdue: int
+    escalated_at: datetime
+    respond_by: datetime
+
+
+@dataclass
 class SmsRequest:
     employee_id: str
     template: str
@@ -206,3 +224,4 @@ class CaseStatus:
     history: list[StageChange] = field(default_factory=list)
     missed_deadlines: list[MissedDeadline] = field(default_factory=list)
     eligibility: Optional[EligibilityDecision] = None
+    escalated: bool = False

@@ -12,7 +12,8 @@ from workflows.contracts import EventType, SeasonCalendar
 
 from .schemas import ApplicationForm
 
-_CALENDAR_COLUMNS = "season_id, version, registration_open, registration_close, ddo_verification, post_creation, order_issue"
+_CALENDAR_COLUMNS = ("season_id, version, registration_open, registration_close, ddo_verification, post_creation, "
+                     "order_issue, escalation_days")
 
 
 async def calendar_in_force(conn: asyncpg.Connection, season_id: str) -> SeasonCalendar:

@@ -4,7 +4,9 @@ from __future__ import annotations
 from temporalio import activity
 
 from services.common.runtime import ServiceContext
-from workflows.contracts import MissedDeadline, VerificationTask
+from workflows.contracts import Escalation, MissedDeadline, VerificationTask
+
+from .escalation import escalate
 
 
 def activities(ctx: ServiceContext) -> list:
@@ -28,4 +30,9 @@ def activities(ctx: ServiceContext) -> list:
             missed.employee_id, missed.step, missed.application_no, missed.officer_role, missed.officer_ref,
             missed.deadline, missed.noticed_at)
 
-    return [open_verification_task, record_missed_deadline]
+    @activity.defn(name="escalate_case")
+    async def escalate_case(esc: Escalation) -> None:
+        """Hand the pending case a level up and tell both officers (once per case, step and level)."""
+        await escalate(ctx, esc)
+
+    return [open_verification_task, record_missed_deadline, escalate_case]

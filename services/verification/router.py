@@ -4,28 +4,48 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal, issue_token, require_roles
+from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, DDO, FINANCE, HOD, Principal, issue_token, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, client_addr, context
 
-from . import certificates, service
-from .schemas import CertificateIn, CertificateOut, Decision, DecisionOut, OfficerLogin, OfficerToken, QueueItem
+from . import certificates, escalation, service
+from .schemas import (
+    CertificateIn, CertificateOut, Decision, DecisionOut, Notification, OfficerLogin, OfficerToken, QueueItem, ReportRow,
+)
 
 router = APIRouter(prefix="/verification", tags=["DDO verification"])
 dev_router = APIRouter(prefix="/dev", tags=["dev only"])
 
 
 @router.get("/queue", response_model=list[QueueItem])
-async def my_queue(status: Literal["pending", "verified", "rejected"] = "pending",
-                   limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
-                   ctx: ServiceContext = Depends(context), ddo: Principal = Depends(require_roles(DDO))):
-    """The DDO's own queue, earliest deadline first."""
-    return await service.queue(ctx, ddo, status, limit, offset)
+async def my_queue(status: Literal["pending", "verified", "rejected", "returned"] = "pending",
+                   department: str | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+                   ctx: ServiceContext = Depends(context),
+                   officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY))):
+    """The officer's own queue, earliest deadline first: a DDO's applications, or those escalated to an HoD
+    or Administrative Secretary."""
+    return await service.queue(ctx, officer, status, department, limit, offset)
+
+
+@router.get("/notifications", response_model=list[Notification])
+async def my_notifications(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+                           ctx: ServiceContext = Depends(context),
+                           officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY, FINANCE))):
+    """Missed deadlines and escalations that concern you, newest first."""
+    return await escalation.notifications(ctx, officer, limit, offset)
+
+
+@router.get("/reports/accountability", response_model=list[ReportRow], tags=["reports"])
+async def accountability_report(group_by: Literal["stage", "department", "district", "ddo", "officer"] = "department",
+                                ctx: ServiceContext = Depends(context),
+                                _: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY))):
+    """Pending and overdue verifications, escalations, and missed deadlines by officer or stage."""
+    return await escalation.report(ctx, group_by)
 
 
 @router.post("/applications/{application_no}/decision", response_model=DecisionOut)
 async def decide(application_no: str, body: Decision, request: Request, ctx: ServiceContext = Depends(context),
-                 ddo: Principal = Depends(require_roles(DDO))):
+                 ddo: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY))):
     """Verify the service record, return it for correction, or reject it with reason codes. Repeating the
     same decision is harmless."""
     return await service.decide(ctx, ddo, application_no, body, client_addr(request))

@@ -23,6 +23,25 @@ class QueueItem(BaseModel):
     district: str
     due_at: datetime
     status: str
+    escalation_level: int = 0
+    round: int = 1
+
+
+class Notification(BaseModel):
+    officer_ref: str
+    kind: str
+    employee_id: str
+    application_no: str | None
+    message: str
+    created_at: datetime
+
+
+class ReportRow(BaseModel):
+    key: str
+    pending: int
+    overdue: int
+    escalated: int
+    max_days_overdue: int
 
 
 class Decision(BaseModel):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.common import audit
-from services.common.auth import Principal
+from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
@@ -11,11 +11,29 @@ from workflows.contracts import EventType
 from .schemas import Decision
 
 
-async def queue(ctx: ServiceContext, ddo: Principal, status: str, limit: int, offset: int) -> list[dict]:
+def may_decide(officer: Principal, task) -> bool:
+    """The DDO of the task's code; once escalated, the department's HoD (level 1) or Secretary (level 2)."""
+    if officer.role == DDO:
+        return task["ddo_code"] == officer.scope.get("ddo_code")
+    if officer.role == HOD:
+        return task["escalation_level"] >= 1 and task["department"] == officer.scope.get("department")
+    if officer.role == ADMIN_SECRETARY:
+        return task["escalation_level"] >= 2 and task["department"] == officer.scope.get("department")
+    return False
+
+
+async def queue(ctx: ServiceContext, officer: Principal, status: str, department: str | None, limit: int,
+                offset: int) -> list[dict]:
+    """The officer's own queue: a DDO's by DDO code; an HoD's or Secretary's, the cases escalated to them."""
+    if officer.role == DDO:
+        where, arg = "ddo_code = $1", officer.scope.get("ddo_code")
+    else:
+        level = 1 if officer.role == HOD else 2
+        where, arg = f"department = $1 AND escalation_level >= {level}", officer.scope.get("department")
     rows = await ctx.pool.fetch(
-        "SELECT application_no, employee_id, department, district, due_at, status FROM verification.task "
-        "WHERE ddo_code = $1 AND status = $2 ORDER BY due_at, application_no LIMIT $3 OFFSET $4",
-        ddo.scope.get("ddo_code"), status, limit, offset)
+        "SELECT application_no, employee_id, department, district, due_at, status, escalation_level, round "
+        f"FROM verification.task WHERE {where} AND status = $2 AND ($3::text IS NULL OR department = $3) "
+        "ORDER BY due_at, application_no LIMIT $4 OFFSET $5", arg, status, department, limit, offset)
     return [dict(r) for r in rows]
 
 
@@ -28,7 +46,7 @@ async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decis
                                                 "what the employee has to correct.")
     async with ctx.pool.acquire() as conn, conn.transaction():
         task = await conn.fetchrow("SELECT * FROM verification.task WHERE application_no = $1 FOR UPDATE", application_no)
-        if task is None or task["ddo_code"] != ddo.scope.get("ddo_code"):
+        if task is None or not may_decide(ddo, task):
             raise ApiError(404, "application_not_in_queue", f"Application {application_no} is not in your queue.")
         if task["status"] != "pending":
             if task["status"] == decision.decision:  # the same decision again: answered as before

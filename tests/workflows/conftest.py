@@ -18,7 +18,7 @@ from services.common.temporal import register_search_attributes
 from workflows.case import CaseWorkflow
 from workflows.contracts import (
     APPLICATIONS_QUEUE, CASES_TASK_QUEUE, ORDERS_QUEUE, OTP_QUEUE, VERIFICATION_QUEUE, EligibilityDecision,
-    EligibilityRequest, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, RuleResult, SeasonCalendar,
+    EligibilityRequest, Escalation, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, RuleResult, SeasonCalendar,
     ServiceRecord, SmsRequest, VerificationTask,
 )
 
@@ -58,6 +58,10 @@ class FakeServices:
         async def record_missed_deadline(missed: MissedDeadline) -> None:
             self.calls.append(("record_missed_deadline", missed))
 
+        @activity.defn(name="escalate_case")
+        async def escalate_case(esc: Escalation) -> None:
+            self.calls.append(("escalate_case", esc))
+
         @activity.defn(name="open_post_request")
         async def open_post_request(req: PostRequest) -> None:
             self.calls.append(("open_post_request", req))
@@ -86,7 +90,7 @@ class FakeServices:
             self.calls.append(("send_sms", req))
 
         return {APPLICATIONS_QUEUE: [load_season_calendar, decide_eligibility],
-                VERIFICATION_QUEUE: [open_verification_task, record_missed_deadline],
+                VERIFICATION_QUEUE: [open_verification_task, record_missed_deadline, escalate_case],
                 ORDERS_QUEUE: [open_post_request, issue_service_security_order],
                 OTP_QUEUE: [send_sms, get_service_record]}
 

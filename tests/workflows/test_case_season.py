@@ -189,3 +189,44 @@ async def test_a_returned_application_not_resubmitted_by_the_ddo_deadline_lapses
     result: CaseStatus = await handle.result()
     assert result.stage == Stage.LAPSED_NOT_RESUBMITTED
     assert result.history[-1].at >= season.calendar.ddo_verification
+
+
+async def test_a_season_where_one_ddo_misses_28_february_escalates_to_the_hod_then_the_secretary(env, season):
+    cal = season.calendar
+    on_time = await start(env, "T-ESC-ONTIME")
+    late = await start(env, "T-ESC-LATE")
+    for i, h in enumerate((on_time, late)):
+        await h.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+        await h.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no=f"SS-ESC-{i}"))
+    await sleep_until(env, cal.ddo_verification - timedelta(days=3))
+    await on_time.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
+
+    # 28 Feb passes: the late DDO's case goes to the HoD, and the DDO is on record.
+    await sleep_until(env, cal.ddo_verification + timedelta(days=1))
+    assert await stage_of(on_time) == Stage.AWAITING_POST_CREATION
+    status: CaseStatus = await late.query(CaseWorkflow.status)
+    assert status.stage == Stage.VERIFICATION_OVERDUE
+    [to_hod] = [e for e in season.named("escalate_case") if e.employee_id == "T-ESC-LATE"]
+    assert (to_hod.level, to_hod.from_role, to_hod.from_ref, to_hod.to_role, to_hod.to_ref) == (
+        1, "ddo", "DDO-HEALTH-HISAR-1", "hod", "hod:HEALTH")
+    assert to_hod.respond_by == to_hod.escalated_at + timedelta(days=cal.escalation_days)
+    assert status.escalated is True  # and the Escalated search attribute (checked on the real server in e2e)
+    assert (await on_time.query(CaseWorkflow.status)).escalated is False
+
+    # The HoD lets the escalation window pass too: on to the Administrative Secretary, 8 days overdue.
+    await sleep_until(env, cal.ddo_verification + timedelta(days=cal.escalation_days + 2))
+    escalations = [e for e in season.named("escalate_case") if e.employee_id == "T-ESC-LATE"]
+    assert [(e.level, e.to_role, e.from_ref) for e in escalations] == [(1, "hod", "DDO-HEALTH-HISAR-1"),
+                                                                          (2, "admin_secretary", "hod:HEALTH")]
+    assert escalations[1].days_overdue == cal.escalation_days
+    status = await late.query(CaseWorkflow.status)
+    assert [(m.step, m.officer_ref) for m in status.missed_deadlines] == [
+        ("ddo_verification", "DDO-HEALTH-HISAR-1"), ("ddo_verification/escalation-1", "hod:HEALTH")]
+
+    # The Secretary decides; the case goes on.
+    await late.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
+    await sleep_until(env, cal.ddo_verification + timedelta(days=cal.escalation_days + 3))
+    assert await stage_of(late) == Stage.AWAITING_POST_CREATION
+    await record_history_if_asked(late, "case_escalated_to_secretary")
+    for h in (on_time, late):
+        await h.terminate("test done")
