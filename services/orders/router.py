@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, EMPLOYEE, FINANCE, HOD, Principal, require_roles
+from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, client_addr, context
 
 from . import order_acts, service
 from .order_document import public_key_b64, public_key_pem, signing_key
 from .schemas import (
-    ApprovalOut, CreatedPost, OrderCheck, PhysicalOrderIn, PhysicalOrderOut, PostBatch, PostBatchOut, PublicKey, QrCheck,
+    ApprovalOut, AwaitingApproval, AwaitingPost, BulkApproval, CreatedPost, ItemResult, StageReport, OrderCheck, PhysicalOrderIn, PhysicalOrderOut, PostBatch, PostBatchOut, PublicKey, QrCheck,
     Withdrawal,
 )
 
@@ -21,6 +22,43 @@ async def create_posts(body: PostBatch, request: Request, ctx: ServiceContext = 
     """Finance: create supernumerary posts for a batch of verified cases."""
     batch_id, posts = await service.create_posts(ctx, finance, body.application_nos, client_addr(request))
     return PostBatchOut(batch_id=batch_id, posts=[CreatedPost(**p) for p in posts])
+
+
+@router.get("/posts/awaiting", response_model=list[AwaitingPost])
+async def cases_awaiting_posts(department: str | None = None, post_code: str | None = None,
+                               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+                               ctx: ServiceContext = Depends(context), _: Principal = Depends(require_roles(FINANCE))):
+    """Finance: verified, eligible cases without a supernumerary post, by department and post."""
+    return await service.awaiting_posts(ctx, department, post_code, limit, offset)
+
+
+@router.get("/orders/awaiting-approval", response_model=list[AwaitingApproval])
+async def cases_awaiting_approval(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+                                  ctx: ServiceContext = Depends(context),
+                                  hod: Principal = Depends(require_roles(HOD))):
+    """HoD: the department's cases with a post, waiting for final approval."""
+    return await service.awaiting_approval(ctx, hod, limit, offset)
+
+
+@router.post("/orders/approvals", response_model=list[ItemResult])
+async def bulk_approve(body: BulkApproval, request: Request, ctx: ServiceContext = Depends(context),
+                       hod: Principal = Depends(require_roles(HOD))):
+    """HoD: approve many at once; each is checked on its own and its outcome reported."""
+    results = []
+    for application_no in dict.fromkeys(body.application_nos):
+        try:
+            await service.approve(ctx, hod, application_no, client_addr(request))
+            results.append(ItemResult(application_no=application_no, ok=True))
+        except ApiError as err:
+            results.append(ItemResult(application_no=application_no, ok=False, code=err.code, message=err.message))
+    return results
+
+
+@router.get("/reports/stages", response_model=list[StageReport], tags=["reports"])
+async def stage_report(ctx: ServiceContext = Depends(context),
+                       _: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY, FINANCE))):
+    """Pending and overdue supernumerary posts and approvals by department."""
+    return await service.report(ctx)
 
 
 @router.post("/orders/{application_no}/approve", response_model=ApprovalOut)

@@ -20,6 +20,43 @@ class PostBatchOut(BaseModel):
     posts: list[CreatedPost]
 
 
+class AwaitingPost(BaseModel):
+    application_no: str
+    employee_id: str
+    department: str
+    district: str
+    post_code: str
+    post_due_at: datetime
+
+
+class AwaitingApproval(BaseModel):
+    application_no: str
+    employee_id: str
+    department: str
+    district: str
+    post_code: str
+    post_id: str
+
+
+class BulkApproval(BaseModel):
+    application_nos: list[str] = Field(min_length=1, max_length=500)
+
+
+class ItemResult(BaseModel):
+    application_no: str
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+
+
+class StageReport(BaseModel):
+    key: str
+    awaiting_post: int
+    post_overdue: int
+    awaiting_approval: int
+    orders_issued: int
+
+
 class ApprovalOut(BaseModel):
     application_no: str
     approved_by: str

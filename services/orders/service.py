@@ -17,6 +17,8 @@ async def create_posts(ctx: ServiceContext, finance: Principal, application_nos:
     batch_id = uuid.uuid4()
     created = []
     async with ctx.pool.acquire() as conn, conn.transaction():
+        await conn.execute("INSERT INTO orders.post_batch (batch_id, created_by) VALUES ($1, $2)", batch_id,
+                           finance.subject)
         for application_no in dict.fromkeys(application_nos):
             req = await conn.fetchrow("SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE",
                                       application_no)
@@ -39,7 +41,42 @@ async def create_posts(ctx: ServiceContext, finance: Principal, application_nos:
                                    before="awaiting_post_creation", after="post_created",
                                    details={"post_id": post_id, "batch_id": str(batch_id)})
             created.append({"application_no": application_no, **dict(post)})
+        await conn.execute("UPDATE orders.post_batch SET posts = (SELECT count(*) FROM orders.supernumerary_post "
+                           "WHERE batch_id = $1) WHERE batch_id = $1", batch_id)
     return str(batch_id), created
+
+
+async def awaiting_posts(ctx: ServiceContext, department: str | None, post_code: str | None, limit: int,
+                         offset: int) -> list[dict]:
+    """Verified, eligible cases still without a supernumerary post, earliest deadline first."""
+    rows = await ctx.pool.fetch(
+        "SELECT r.application_no, r.employee_id, r.department, r.district, r.post_code, r.post_due_at "
+        "FROM orders.case_request r LEFT JOIN orders.supernumerary_post p USING (application_no) "
+        "WHERE p.post_id IS NULL AND ($1::text IS NULL OR r.department = $1) AND ($2::text IS NULL OR r.post_code = $2) "
+        "ORDER BY r.post_due_at, r.application_no LIMIT $3 OFFSET $4", department, post_code, limit, offset)
+    return [dict(r) for r in rows]
+
+
+async def awaiting_approval(ctx: ServiceContext, hod: Principal, limit: int, offset: int) -> list[dict]:
+    rows = await ctx.pool.fetch(
+        "SELECT r.application_no, r.employee_id, r.department, r.district, r.post_code, p.post_id "
+        "FROM orders.case_request r JOIN orders.supernumerary_post p USING (application_no) "
+        "WHERE r.approved_at IS NULL AND r.department = $1 ORDER BY p.created_at, r.application_no LIMIT $2 OFFSET $3",
+        hod.scope.get("department"), limit, offset)
+    return [dict(r) for r in rows]
+
+
+async def report(ctx: ServiceContext) -> list[dict]:
+    """Pending and overdue posts and approvals by department (the Finance and HoD stages)."""
+    rows = await ctx.pool.fetch(
+        "SELECT r.department AS key, "
+        "count(*) FILTER (WHERE p.post_id IS NULL) AS awaiting_post, "
+        "count(*) FILTER (WHERE p.post_id IS NULL AND r.post_due_at < now()) AS post_overdue, "
+        "count(*) FILTER (WHERE p.post_id IS NOT NULL AND r.approved_at IS NULL) AS awaiting_approval, "
+        "count(o.order_no) AS orders_issued FROM orders.case_request r "
+        "LEFT JOIN orders.supernumerary_post p USING (application_no) "
+        "LEFT JOIN orders.service_security_order o USING (application_no) GROUP BY r.department ORDER BY r.department")
+    return [dict(r) for r in rows]
 
 
 async def approve(ctx: ServiceContext, hod: Principal, application_no: str, from_addr: str | None = None) -> dict:

@@ -10,7 +10,7 @@ from services.common.runtime import ServiceContext, client_addr, context
 
 from . import certificates, escalation, service
 from .schemas import (
-    CertificateIn, CertificateOut, Decision, DecisionOut, Notification, OfficerLogin, OfficerToken, QueueItem, ReportRow,
+    BulkDecision, CertificateIn, CertificateOut, Decision, DecisionOut, ItemResult, Notification, OfficerLogin, OfficerToken, QueueItem, ReportRow,
 )
 
 router = APIRouter(prefix="/verification", tags=["DDO verification"])
@@ -56,6 +56,21 @@ async def issue_certificate(body: CertificateIn, request: Request, ctx: ServiceC
                             officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY))):
     """Certify an employee whose record kept them from registering; the data owner is asked to correct it."""
     return await certificates.issue(ctx, officer, body, client_addr(request))
+
+
+@router.post("/decisions/bulk", response_model=list[ItemResult])
+async def bulk_verify(body: BulkDecision, request: Request, ctx: ServiceContext = Depends(context),
+                      officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY))):
+    """Verify many applications at once; each is checked and decided on its own, and its outcome reported."""
+    results = []
+    for application_no in dict.fromkeys(body.application_nos):
+        try:
+            done = await service.decide(ctx, officer, application_no, Decision(decision=body.decision),
+                                        client_addr(request))
+            results.append(ItemResult(application_no=application_no, ok=True, status=done["status"]))
+        except ApiError as err:
+            results.append(ItemResult(application_no=application_no, ok=False, code=err.code, message=err.message))
+    return results
 
 
 @dev_router.post("/officer-token", response_model=OfficerToken)

@@ -57,6 +57,20 @@ class DecisionOut(BaseModel):
     decided_at: datetime
 
 
+class BulkDecision(BaseModel):
+    application_nos: list[str] = Field(min_length=1, max_length=500)
+    decision: Literal["verified"] = "verified"
+
+
+class ItemResult(BaseModel):
+    """One item of a bulk action: done, or the error it met (the others go on)."""
+    application_no: str
+    ok: bool
+    status: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
 class CertificateIn(BaseModel):
     """The three attestations the government's letter asks for; each must be given as true."""
     employee_id: str = Field(min_length=3, max_length=32)
