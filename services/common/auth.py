@@ -49,7 +49,9 @@ def current_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthenticated", "This action needs you to log in (an Authorization: Bearer token).")
-    return decode_token(token.strip())
+    principal = decode_token(token.strip())
+    request.state.principal = principal
+    return principal
 
 
 def require_roles(*roles: str):

@@ -38,9 +38,19 @@ def _field_sentence(err: dict) -> str:
 _HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
+def _log_denial(request: Request, status: int, code: str) -> None:
+    """Every refusal is logged with who asked (never the request body: it may hold personal data)."""
+    principal = getattr(request.state, "principal", None)
+    who = f"{principal.subject} ({principal.role})" if principal else "anonymous"
+    client = request.client.host if request.client else "unknown"
+    log.warning("denied %s %s to %s from %s: %d %s", request.method, request.url.path, who, client, status, code)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError):
+    async def _api_error(request: Request, exc: ApiError):
+        if exc.status in (401, 403, 404):
+            _log_denial(request, exc.status, exc.code)
         return JSONResponse(_body(exc.code, exc.message, **exc.details), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)

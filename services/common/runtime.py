@@ -60,6 +60,8 @@ def client_addr(request: Request) -> str:
 
 def build_app(defn: ServiceDefinition) -> FastAPI:
     settings = get_settings()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("seva").setLevel(logging.INFO)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

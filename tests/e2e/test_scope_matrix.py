@@ -1,0 +1,118 @@
+"""A generated matrix of officers x actions on one employee's case: only the officer whose scope covers
+the case may read or decide it; everyone else gets 403 or 404, the refusal is logged, nothing changes."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import pytest_asyncio
+
+from workflows.contracts import Stage
+
+from .conftest import eventually, prepare_application
+from .test_bad_input import _employee_session
+from .test_employee_case_end_to_end import _stage_is, officer_headers
+
+pytestmark = pytest.mark.stack
+
+ACTORS = ["ddo_own", "ddo_other", "hod_own", "hod_other", "as_own", "as_other", "finance", "owner_right",
+          "owner_wrong", "administrator", "employee_own", "employee_other", "anonymous"]
+
+# action -> the actors whose scope covers it (everyone else must be refused)
+ALLOWED = {
+    "see_in_ddo_queue": {"ddo_own"},
+    "decide": {"ddo_own"},
+    "bulk_verify": {"ddo_own"},
+    "review": {"ddo_own", "hod_own", "as_own"},
+    "download_document": {"ddo_own", "hod_own", "as_own"},
+    "certify": {"ddo_own", "hod_own", "as_own"},
+    "create_post": {"finance"},
+    "approve": {"hod_own"},
+    "correct_record": {"owner_right"},
+    "record_history": {"owner_right"},
+    "application_status": {"employee_own"},
+    "accountability_report": {"administrator", "as_own", "as_other"},
+    "prefill": {"employee_own", "employee_other"},
+}
+MATRIX = [(actor, action) for actor, action in itertools.product(ACTORS, ALLOWED) if actor not in ALLOWED[action]]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def world(stack, master, temporal, http):
+    own, other = [e for e in master.employees if e.fault is None][16:18]
+    m = own.master
+    employee_own = await _employee_session(stack, http, own)
+    await prepare_application(stack, http, employee_own, m["employee_id"])
+    form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
+            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
+    application_no = (await http.post(f"{stack.url('applications')}/applications", json=form,
+                                      headers=employee_own)).json()["application_no"]
+    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
+    other_dept = next(d for d in master.departments if d != m["department_code"])
+    other_ddo = next(d["ddo_code"] for d in master.ddos if d["ddo_code"] != m["ddo_code"])
+    wrong_owner = next(o for o in ("HKRN", "TREASURY", "HARTRON") if o != m["data_owner"])
+    officers = {"ddo_own": f"OFF-{m['ddo_code']}", "ddo_other": f"OFF-{other_ddo}", "hod_own": f"HOD-{m['department_code']}",
+                "hod_other": f"HOD-{other_dept}", "as_own": f"AS-{m['department_code']}", "as_other": f"AS-{other_dept}",
+                "finance": "FIN-1", "owner_right": f"DATA-{m['data_owner']}", "owner_wrong": f"DATA-{wrong_owner}",
+                "administrator": "ADMIN-HR"}
+    headers = {name: await officer_headers(stack, http, oid) for name, oid in officers.items()}
+    headers["employee_own"] = employee_own
+    headers["employee_other"] = await _employee_session(stack, http, other)
+    headers["anonymous"] = {}
+    return {"m": m, "application_no": application_no, "headers": headers}
+
+
+def request_for(stack, world, action: str):
+    m, no = world["m"], world["application_no"]
+    v, a, o, otp = stack.url("verification"), stack.url("applications"), stack.url("orders"), stack.url("otp")
+    cert = {"employee_id": m["employee_id"], "genuine_contractual_employee": True, "full_service_record_available": True,
+            "pay_from_contractual_head": True, "remarks": "matrix probe"}
+    return {
+        "see_in_ddo_queue": ("GET", f"{v}/verification/queue", None),
+        "decide": ("POST", f"{v}/verification/applications/{no}/decision", {"decision": "rejected", "reasons": ["probe"]}),
+        "bulk_verify": ("POST", f"{v}/verification/decisions/bulk", {"application_nos": [no]}),
+        "review": ("GET", f"{a}/review/applications/{no}", None),
+        "download_document": ("GET", f"{a}/review/applications/{no}/documents/pan", None),
+        "certify": ("POST", f"{v}/verification/certificates", cert),
+        "create_post": ("POST", f"{o}/posts", {"application_nos": [no]}),
+        "approve": ("POST", f"{o}/orders/{no}/approve", None),
+        "correct_record": ("PATCH", f"{otp}/master/employees/{m['employee_id']}",
+                           {"changes": {"post_code": "MTS"}, "reason": "matrix probe"}),
+        "record_history": ("GET", f"{otp}/master/employees/{m['employee_id']}/changes", None),
+        "application_status": ("GET", f"{a}/applications/{no}", None),
+        "accountability_report": ("GET", f"{v}/verification/reports/accountability", None),
+        "prefill": ("GET", f"{otp}/master/me", None),
+    }[action]
+
+
+@pytest.mark.parametrize("actor, action", MATRIX, ids=[f"{a}-{b}" for a, b in MATRIX])
+async def test_outside_scope_is_refused(stack, http, world, actor, action):
+    method, url, body = request_for(stack, world, action)
+    r = await http.request(method, url, json=body, headers=world["headers"][actor])
+    if r.status_code == 200 and action in ("see_in_ddo_queue", "bulk_verify", "record_history"):
+        # list endpoints answer, but must not show or touch the case
+        if action == "see_in_ddo_queue":
+            assert world["application_no"] not in r.text
+        elif action == "bulk_verify":
+            assert r.json()[0]["ok"] is False
+        else:
+            assert r.json() == []
+        return
+    assert r.status_code in (401, 403, 404), f"{actor} {action}: {r.status_code} {r.text[:200]}"
+    assert r.json()["code"] and r.json()["message"]
+
+
+async def test_nothing_changed_and_the_refusals_were_logged(stack, http, db, temporal, world):
+    m, no = world["m"], world["application_no"]
+    assert await db.fetchval("SELECT status FROM verification.task WHERE application_no = $1", no) == "pending"
+    assert await db.fetchval("SELECT count(*) FROM verification.certificate WHERE employee_id = $1", m["employee_id"]) == 0
+    assert await db.fetchval("SELECT count(*) FROM otp.master_change WHERE employee_id = $1", m["employee_id"]) == 0
+    assert await db.fetchval("SELECT count(*) FROM orders.case_request WHERE application_no = $1", no) == 0
+    assert await _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION)
+    log = (stack.logs / "verification.log").read_text()
+    assert f"denied POST /verification/applications/{no}/decision to OFF-" in log
+    assert "denied GET /verification/queue to FIN-1 (finance)" in log
+
+    # and the officer in scope can do it (one action, to show the matrix is not refusing everyone)
+    r = await http.get(f"{stack.url('applications')}/review/applications/{no}", headers=world["headers"]["ddo_own"])
+    assert r.status_code == 200
