@@ -35,6 +35,12 @@ async def issue(ctx: ServiceContext, officer: Principal, body: CertificateIn, fr
         raise ApiError(404, "employee_not_found", f"Employee {body.employee_id} is not within your charge.")
     certificate_id = uuid.uuid4()
     async with ctx.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('cert:' || $1))", body.employee_id)
+        same = await conn.fetchrow("SELECT certificate_id, issued_at FROM verification.certificate WHERE employee_id = $1 "
+                                   "AND issued_by = $2 AND remarks = $3", body.employee_id, officer.subject, body.remarks)
+        if same is not None:  # the same certificate asked for again (a retry): the one already issued
+            return {"certificate_id": str(same["certificate_id"]), "employee_id": body.employee_id,
+                    "issued_by": officer.subject, "issued_at": same["issued_at"]}
         issued_at = await conn.fetchval(
             "INSERT INTO verification.certificate (certificate_id, employee_id, issued_by, issuer_role, "
             "genuine_contractual_employee, full_service_record_available, pay_from_contractual_head, remarks) "

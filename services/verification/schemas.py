@@ -44,9 +44,15 @@ class ReportRow(BaseModel):
     max_days_overdue: int
 
 
+RejectionReason = Literal[
+    "not_in_service_record", "service_not_continuous", "under_five_years", "not_sanctioned_post", "wrong_pay_head",
+    "over_retirement_age", "not_covered_group", "documents_not_genuine", "particulars_mismatch", "duplicate_application",
+]
+
+
 class Decision(BaseModel):
     decision: Literal["verified", "rejected", "returned"]
-    reasons: list[str] = Field(default_factory=list, max_length=20, description="reason codes for a rejection")
+    reasons: list[RejectionReason] = Field(default_factory=list, max_length=10, description="reason codes for a rejection")
     remarks: dict[str, str] = Field(default_factory=dict, max_length=30,
                                     description="for a return: field or document -> what to correct")
 

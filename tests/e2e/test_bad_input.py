@@ -127,6 +127,12 @@ async def test_officers_are_held_to_their_roles_and_scope(stack, master, http):
     r = await http.post(f"{base}/verification/applications/SS-E2E-0000001/decision", json={"decision": "maybe"},
                         headers=ddo)
     assert_error(r, 422, "invalid_request")
+    r = await http.post(f"{base}/verification/applications/SS-E2E-0000001/decision",
+                        json={"decision": "rejected", "reasons": ["looks_odd"]}, headers=ddo)
+    assert_error(r, 422, "invalid_request")
+    r = await http.post(f"{base}/verification/applications/SS-E2E-0000001/decision",
+                        json={"decision": "rejected", "reasons": []}, headers=ddo)
+    assert r.status_code in (404, 422)
     assert_error(await http.post(f"{base}/dev/officer-token", json={"officer_id": "NOBODY"}), 404, "officer_not_found")
     orders = stack.url("orders")
     assert_error(await http.post(f"{orders}/posts", json={"application_nos": ["SS-X"]}, headers=ddo), 403, "forbidden")

@@ -38,7 +38,7 @@ async def read_otp(stack, http, mobile: str, after: int = 0) -> str:
     return re.search(r"\b(\d{6})\b", message["body"]).group(1)
 
 
-async def test_happy_path_from_otp_to_service_security_order(stack, master, temporal, http):
+async def test_happy_path_from_otp_to_service_security_order(stack, master, temporal, http, db):
     employee = next(e for e in master.employees if e.fault is None)
     m = employee.master
     eid = m["employee_id"]
@@ -94,6 +94,8 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
     r = await http.post(f"{stack.url('orders')}/orders/{application_no}/approve", headers=hod)
     assert r.status_code == 200, r.text
+    again = await http.post(f"{stack.url('orders')}/orders/{application_no}/approve", headers=hod)
+    assert again.status_code == 200 and again.json()["approved_at"] == r.json()["approved_at"]  # approved once
 
     # The order is issued and the case ends.
     result: CaseStatus = await temporal.get_workflow_handle_for(CaseWorkflow.run, f"case-{eid}").result()
@@ -104,6 +106,10 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     assert r.status_code == 200 and r.json()["genuine"] is True
     r = await http.get(f"{stack.url('applications')}/applications/{application_no}", headers=employee_auth)
     assert r.status_code == 200 and r.json()["stage"] == Stage.ORDER_ISSUED and r.json()["order_no"] == result.order_no
+
+    assert await db.fetchval("SELECT count(*) FROM orders.service_security_order WHERE application_no = $1",
+                             application_no) == 1
+    assert await db.fetchval("SELECT count(*) FROM orders.outbox WHERE event_type = 'order.issued' AND key = $1", eid) == 1
 
     # Every step crossed Kafka, and the employee got the order SMS.
     types = await _event_types_for(stack, eid, until="order.issued")

@@ -73,6 +73,10 @@ async def test_changed_mobile_is_diagnosed_certified_corrected_and_the_employee_
     r = await http.post(f"{verification}/verification/certificates", json=cert, headers=ddo)
     assert r.status_code == 201, r.text
     certificate_id = r.json()["certificate_id"]
+    retry = await http.post(f"{verification}/verification/certificates", json=cert, headers=ddo)
+    assert retry.json()["certificate_id"] == certificate_id  # a retry issues nothing new
+    assert await db.fetchval("SELECT count(*) FROM verification.certificate WHERE employee_id = $1",
+                             m["employee_id"]) == 1
 
     # 6. The request reaches the data owner (through Kafka), who corrects the record.
     async def requested():

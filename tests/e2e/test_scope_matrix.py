@@ -69,7 +69,7 @@ def request_for(stack, world, action: str):
             "pay_from_contractual_head": True, "remarks": "matrix probe"}
     return {
         "see_in_ddo_queue": ("GET", f"{v}/verification/queue", None),
-        "decide": ("POST", f"{v}/verification/applications/{no}/decision", {"decision": "rejected", "reasons": ["probe"]}),
+        "decide": ("POST", f"{v}/verification/applications/{no}/decision", {"decision": "rejected", "reasons": ["duplicate_application"]}),
         "bulk_verify": ("POST", f"{v}/verification/decisions/bulk", {"application_nos": [no]}),
         "review": ("GET", f"{a}/review/applications/{no}", None),
         "download_document": ("GET", f"{a}/review/applications/{no}/documents/pan", None),
