@@ -98,6 +98,53 @@ def case(employee_id: str):
         typer.echo(f"  MISSED {m.step} by {m.officer_role} {m.officer_ref} (due {m.deadline.astimezone(IST):%d %b %Y})")
 
 
+calendar_app = typer.Typer(help="The season's deadline calendar.")
+app.add_typer(calendar_app, name="calendar")
+
+
+def _admin_token(login_api: str, token: str | None) -> str:
+    """SEVA_ADMIN_TOKEN in production; in dev, the seeded administrator's token from the dev login."""
+    import httpx
+
+    if token:
+        return token
+    r = httpx.post(f"{login_api}/dev/officer-token", json={"officer_id": "ADMIN-HR"}, timeout=10)
+    if r.status_code != 200:
+        raise typer.BadParameter("set SEVA_ADMIN_TOKEN (no dev login on this stack)")
+    return r.json()["token"]
+
+
+@calendar_app.command("extend")
+def calendar_extend(step: str = typer.Option(..., help="registration_close, ddo_verification, post_creation or order_issue"),
+                    to: str = typer.Option(..., help="the new deadline, e.g. 2026-02-20T23:59:59+05:30"),
+                    reason: str = typer.Option(..., help="why (kept with the new version)"),
+                    season: str = typer.Option(None, help="defaults to the stack's season"),
+                    api: str = typer.Option("http://127.0.0.1:8002", help="the applications service"),
+                    login_api: str = typer.Option("http://127.0.0.1:8003", help="dev login (verification service)"),
+                    token: str = typer.Option(None, envvar="SEVA_ADMIN_TOKEN")):
+    """Move one deadline; every open case runs under the new calendar without a redeploy."""
+    import httpx
+
+    r = httpx.post(f"{api}/calendar/changes", params={"season_id": season} if season else None, timeout=30,
+                   json={"step": step, "new_deadline": to, "reason": reason},
+                   headers={"Authorization": f"Bearer {_admin_token(login_api, token)}"})
+    body = r.json()
+    if r.status_code != 201:
+        typer.echo(f"refused ({body.get('code')}): {body.get('message')}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"season {body['season_id']} calendar version {body['version']}: {step} is now {body[step]}")
+
+
+@calendar_app.command("show")
+def calendar_show(api: str = typer.Option("http://127.0.0.1:8002"), season: str = typer.Option(None)):
+    """Every version of the calendar: who changed what, when and why."""
+    import httpx
+
+    for v in httpx.get(f"{api}/calendar/versions", params={"season_id": season} if season else None, timeout=30).json():
+        typer.echo(f"v{v['version']}  close {v['registration_close']}  ddo {v['ddo_verification']}  post "
+                   f"{v['post_creation']}  order {v['order_issue']}  by {v['changed_by']}: {v['reason']}")
+
+
 audit_app = typer.Typer(help="The officers' audit log.")
 app.add_typer(audit_app, name="audit")
 

@@ -27,10 +27,16 @@ ELIGIBILITY_PATCH = "eligibility-before-ddo"
 RETURN_PATCH = "ddo-return-for-correction"
 ORDER_PARTICULARS_PATCH = "order-particulars"
 ESCALATION_PATCH = "escalation-chain"
+REOPEN_PATCH = "reminders-and-reopening"
+REMINDER_DAYS = (7, 1)   # SMS reminders this many days before registration closes
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Retried until the owning service is back: a service that is down delays a case, never loses it.
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+def _ist(moment: datetime) -> str:
+    return (moment + timedelta(hours=5, minutes=30)).strftime("%d %b %Y %H:%M IST")
 
 
 @workflow.defn(name="CaseWorkflow")
@@ -53,6 +59,8 @@ class CaseWorkflow:
         self._resubmissions = 0
         self._record: Optional[ServiceRecord] = None
         self._escalated = False
+        self._acts = 0                      # registrations and submissions heard, for reopening a lapsed case
+        self._reminded: set[str] = set()    # reminders sent, by deadline and days before it
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -64,8 +72,10 @@ class CaseWorkflow:
         self._seen_events.add(event.event_id)
         if event.type == EventType.OTP_VERIFIED:
             self._registered = True
+            self._acts += 1
         elif event.type == EventType.APPLICATION_SUBMITTED:
             self._application = dict(event.data)
+            self._acts += 1
         elif event.type == EventType.APPLICATION_RESUBMITTED:
             self._application = dict(event.data)
             self._resubmissions += 1
@@ -110,15 +120,26 @@ class CaseWorkflow:
         ])
         self._calendar = await self._load_calendar()
 
+        remind = workflow.patched(REOPEN_PATCH)
         self._enter(Stage.AWAITING_REGISTRATION, REGISTRATION_CLOSE, "case opened")
-        if not await self._wait_until(lambda: self._registered, REGISTRATION_CLOSE):
-            return await self._close(Stage.LAPSED_UNREGISTERED, "registration closed before the employee registered",
-                                     "registration_lapsed")
+        while not await self._wait_until(lambda: self._registered, REGISTRATION_CLOSE, remind):
+            note = "registration closed before the employee registered"
+            if not remind:
+                return await self._close(Stage.LAPSED_UNREGISTERED, note, "registration_lapsed")
+            if not await self._lapsed_until_reopened(Stage.LAPSED_UNREGISTERED, note):
+                return self._end_season(Stage.LAPSED_UNREGISTERED)
 
-        self._enter(Stage.AWAITING_APPLICATION, REGISTRATION_CLOSE, "registered with mobile OTP")
-        if not await self._wait_until(lambda: self._application is not None, REGISTRATION_CLOSE):
-            return await self._close(Stage.LAPSED_NO_APPLICATION, "registration closed before an application was submitted",
-                                     "registration_lapsed")
+        while True:
+            self._enter(Stage.AWAITING_APPLICATION, REGISTRATION_CLOSE, "registered with mobile OTP")
+            if await self._wait_until(lambda: self._application is not None, REGISTRATION_CLOSE, remind):
+                break
+            note = "registration closed before an application was submitted"
+            if not remind:
+                return await self._close(Stage.LAPSED_NO_APPLICATION, note, "registration_lapsed")
+            if not await self._lapsed_until_reopened(Stage.LAPSED_NO_APPLICATION, note):
+                return self._end_season(Stage.LAPSED_NO_APPLICATION)
+            if self._application is not None:
+                break
 
         if workflow.patched(ELIGIBILITY_PATCH) and not await self._eligible():
             return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(self._failed_reasons()),
@@ -247,21 +268,62 @@ class CaseWorkflow:
         return await self._activity("load_season_calendar", self._input.season_id, APPLICATIONS_QUEUE,
                                     result_type=SeasonCalendar)
 
-    async def _wait_until(self, done: Callable[[], bool], step: str) -> bool:
-        """Wait for `done` until the step's deadline. When the timer fires, re-read the calendar: if the
-        deadline has been extended, keep waiting under the new date."""
+    async def _wait_until(self, done: Callable[[], bool], step: str, remind: bool = False) -> bool:
+        """Wait for `done` until the step's deadline. When a timer fires, re-read the calendar: if the
+        deadline has been extended, keep waiting under the new date. With `remind`, wake 7 days and 1 day
+        before the deadline in force and send the employee a reminder."""
         while True:
-            remaining = self._deadline(step) - workflow.now()
-            if remaining <= timedelta(0):
+            deadline = self._deadline(step)
+            now = workflow.now()
+            if deadline - now <= timedelta(0):
                 return done()
+            wake, reminder = deadline, None
+            if remind:
+                for days in REMINDER_DAYS:
+                    key = f"{deadline.isoformat()}/{days}"
+                    if deadline - timedelta(days=days) > now and key not in self._reminded:
+                        wake, reminder = deadline - timedelta(days=days), (days, key)
+                        break
             try:
-                await workflow.wait_condition(done, timeout=remaining)
+                await workflow.wait_condition(done, timeout=wake - now)
                 return True
             except asyncio.TimeoutError:
                 self._calendar = await self._load_calendar()
+                if reminder and self._deadline(step) == deadline:
+                    self._reminded.add(reminder[1])
+                    await self._sms("registration_reminder", {"days": reminder[0], "closes": _ist(deadline)},
+                                    f"reminder/{reminder[1]}")
                 if self._next_step:
-                    deadline = self._next_deadline()
-                    workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(deadline)] if deadline else [])
+                    next_deadline = self._next_deadline()
+                    workflow.upsert_search_attributes(
+                        [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else [])
+
+    async def _lapsed_until_reopened(self, stage: str, note: str) -> bool:
+        """A lapsed case stays open until the season ends: if the registration deadline is extended and the
+        employee then acts (registers or submits), the case reopens under the new calendar."""
+        assert self._calendar is not None
+        self._enter(stage, None, note)
+        await self._sms("registration_lapsed", {}, f"{stage}/{self._deadline(REGISTRATION_CLOSE).isoformat()}")
+        while True:
+            seen = self._acts
+            season_end = self._deadline(ORDER_ISSUE)
+            try:
+                await workflow.wait_condition(lambda: self._acts > seen, timeout=season_end - workflow.now())
+            except asyncio.TimeoutError:
+                self._calendar = await self._load_calendar()
+                if workflow.now() < self._deadline(ORDER_ISSUE):
+                    continue
+                return False
+            self._calendar = await self._load_calendar()
+            if workflow.now() < self._deadline(REGISTRATION_CLOSE):
+                self._note(f"reopened: registration now closes {_ist(self._deadline(REGISTRATION_CLOSE))} "
+                           f"(calendar version {self._calendar.version})")
+                return True
+            self._note("the employee acted after registration closed, and it has not been extended")
+
+    def _end_season(self, stage: str) -> CaseStatus:
+        self._enter(stage, None, "the season ended with the case lapsed")
+        return self.status()
 
     def _escalation_chain(self, step: str) -> list[tuple[str, str]]:
         """Who a missed step goes to, level by level (DDO -> HoD -> Administrative Secretary)."""

@@ -4,12 +4,13 @@ from pathlib import Path
 from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
+from .calendar_admin import router as calendar_router
 from .dropdowns import router as dropdown_router
 from .review import router as review_router
 from .router import router
 from .service import returns_consumer
 
-definition = ServiceDefinition(name="applications", title="Seva Suraksha: applications service", routers=[router, dropdown_router, review_router],
+definition = ServiceDefinition(name="applications", title="Seva Suraksha: applications service", routers=[router, dropdown_router, review_router, calendar_router],
                                migrations=Path(__file__).parent / "migrations", activities=activities,
                                consumers=[("returns", returns_consumer)])
 app = build_app(definition)

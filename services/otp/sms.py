@@ -20,6 +20,10 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     "registration_open": ("1107000000000000005",
             "Seva Suraksha: your service record has been corrected. You can now register with an OTP on this number.",
             "सेवा सुरक्षा: आपका सेवा रिकॉर्ड ठीक कर दिया गया है। अब आप इस नंबर पर ओटीपी से पंजीकरण कर सकते हैं।"),
+    "registration_reminder": ("1107000000000000009",
+            "Seva Suraksha: registration closes on {closes}. If you have not yet registered and submitted your "
+            "application, do it before then.",
+            "सेवा सुरक्षा: पंजीकरण {closes} को बंद होगा। यदि आपने अभी तक पंजीकरण कर आवेदन जमा नहीं किया है, तो उससे पहले करें।"),
     "registration_lapsed": ("1107000000000000002",
             "Seva Suraksha: registration has closed and no registration was received for you.",
             "सेवा सुरक्षा: पंजीकरण बंद हो गया है, आपका पंजीकरण प्राप्त नहीं हुआ।"),

@@ -63,14 +63,16 @@ async def test_happy_path_runs_the_whole_season_to_an_order(env, season):
     await record_history_if_asked(handle, "case_happy_path")
 
 
-async def test_case_that_never_registers_lapses_when_registration_closes(env, season):
+async def test_case_that_never_registers_is_reminded_lapses_at_close_and_ends_with_the_season(env, season):
     cal = season.calendar
     handle = await start(env, "T-LAPSE-1")
     result: CaseStatus = await handle.result()
-    assert result.stage == Stage.LAPSED_UNREGISTERED
-    lapsed_at = result.history[-1].at
-    assert cal.registration_close <= lapsed_at < cal.registration_close + timedelta(minutes=1)
-    assert [s.template for s in season.named("send_sms")] == ["registration_lapsed"]
+    lapsed = next(h for h in result.history if h.stage == Stage.LAPSED_UNREGISTERED)
+    assert cal.registration_close <= lapsed.at < cal.registration_close + timedelta(minutes=1)
+    assert result.stage == Stage.LAPSED_UNREGISTERED and result.history[-1].at >= cal.order_issue
+    sms = season.named("send_sms")
+    assert [s.template for s in sms] == ["registration_reminder", "registration_reminder", "registration_lapsed"]
+    assert [s.params["days"] for s in sms[:2]] == [7, 1]
     assert season.named("open_verification_task") == []
 
 
@@ -121,9 +123,38 @@ async def test_an_extended_registration_deadline_reaches_a_waiting_case_without_
     status: CaseStatus = await handle.query(CaseWorkflow.status)
     assert status.stage == Stage.AWAITING_REGISTRATION
     assert status.calendar_version == 2 and status.next_deadline == season.calendar.registration_close
+    # Reminders follow the date in force: 7 days before the old date, then 7 and 1 days before the new one.
+    await sleep_until(env, season.calendar.registration_close - timedelta(hours=12))
+    reminders = [s for s in season.named("send_sms") if s.template == "registration_reminder"]
+    assert [(r.params["days"], r.dedupe_key.split("/")[-2][:10]) for r in reminders] == [
+        (7, cal.registration_close.isoformat()[:10]), (7, season.calendar.registration_close.isoformat()[:10]),
+        (1, season.calendar.registration_close.isoformat()[:10])]
     await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-    await sleep_until(env, cal.registration_close + timedelta(days=6))
+    await sleep_until(env, season.calendar.registration_close - timedelta(hours=11))
     assert await stage_of(handle) == Stage.AWAITING_APPLICATION
+    await handle.terminate("test done")
+
+
+async def test_a_lapsed_case_reopens_when_registration_is_extended_and_the_employee_registers(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-REOPEN-1")
+    await sleep_until(env, cal.registration_close + timedelta(days=1))
+    assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
+    # Registering while still closed changes nothing.
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await sleep_until(env, cal.registration_close + timedelta(days=2))
+    assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
+    # The deadline moves to 20 days after the old one; the employee registers again and submits.
+    season.calendar = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await sleep_until(env, cal.registration_close + timedelta(days=3))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.AWAITING_APPLICATION
+    assert any(h.note.startswith("reopened: registration now closes") for h in status.history)
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-RO"))
+    await sleep_until(env, cal.registration_close + timedelta(days=4))
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    await record_history_if_asked(handle, "case_lapsed_then_reopened")
     await handle.terminate("test done")
 
 

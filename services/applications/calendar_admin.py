@@ -1,0 +1,103 @@
+"""Deadline extensions: a new version of the season's calendar with who, when and why. A deadline may not
+move into the past or before an earlier step (nor past a later one). Cases read the calendar in force at
+each of their decision points, so a new version reaches every open case without a signal per case."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from services.common import audit
+from services.common.auth import ADMINISTRATOR, Principal, require_roles
+from services.common.errors import ApiError
+from services.common.events import publish
+from services.common.runtime import ServiceContext, client_addr, context
+from workflows.contracts import DEADLINE_STEPS, SeasonCalendar
+
+from .service import _CALENDAR_COLUMNS, calendar_in_force
+
+router = APIRouter(prefix="/calendar", tags=["deadline calendar"])
+ORDER = ("registration_open", *DEADLINE_STEPS)
+LABELS = {"registration_open": "registration opening", "registration_close": "registration close",
+          "ddo_verification": "DDO verification", "post_creation": "supernumerary post creation",
+          "order_issue": "order issue"}
+
+
+class Change(BaseModel):
+    step: Literal["registration_close", "ddo_verification", "post_creation", "order_issue"]
+    new_deadline: datetime = Field(description="with its time zone, e.g. 2026-02-20T23:59:59+05:30")
+    reason: str = Field(min_length=5, max_length=500)
+
+
+class CalendarVersion(BaseModel):
+    season_id: str
+    version: int
+    registration_open: datetime
+    registration_close: datetime
+    ddo_verification: datetime
+    post_creation: datetime
+    order_issue: datetime
+    escalation_days: int
+    changed_by: str
+    reason: str
+    changed_at: datetime
+
+
+async def change(ctx: ServiceContext, admin: Principal, season_id: str, body: Change, from_addr: str) -> dict:
+    if body.new_deadline.tzinfo is None:
+        raise ApiError(422, "timezone_required", "Give the new deadline with its time zone, e.g. +05:30 for IST.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", season_id)
+        try:
+            current = await calendar_in_force(conn, season_id)
+        except LookupError:
+            raise ApiError(404, "season_not_found", f"There is no calendar for season {season_id}.")
+        now = datetime.now(timezone.utc)
+        if body.new_deadline <= now:
+            raise ApiError(422, "deadline_in_past", f"The new {LABELS[body.step]} deadline "
+                                                    f"{body.new_deadline:%d %b %Y %H:%M %z} is not in the future.")
+        i = ORDER.index(body.step)
+        before, after = ORDER[i - 1], ORDER[i + 1] if i + 1 < len(ORDER) else None
+        if body.new_deadline <= current.deadline(before):
+            raise ApiError(422, "deadline_before_earlier_step",
+                           f"The {LABELS[body.step]} deadline must come after the {LABELS[before]} "
+                           f"({current.deadline(before):%d %b %Y %H:%M %z}).")
+        if after and body.new_deadline >= current.deadline(after):
+            raise ApiError(422, "deadline_after_later_step",
+                           f"The {LABELS[body.step]} deadline must come before the {LABELS[after]} "
+                           f"({current.deadline(after):%d %b %Y %H:%M %z}); move that one first.")
+        values = {**current.__dict__, body.step: body.new_deadline, "version": current.version + 1}
+        row = await conn.fetchrow(
+            "INSERT INTO applications.season_calendar (season_id, version, registration_open, registration_close, "
+            "ddo_verification, post_creation, order_issue, escalation_days, changed_by, reason) "
+            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING *",
+            season_id, values["version"], values["registration_open"], values["registration_close"],
+            values["ddo_verification"], values["post_creation"], values["order_issue"], values["escalation_days"],
+            admin.subject, body.reason)
+        await audit.append(conn, "applications", admin, "calendar.change", f"{season_id}/{body.step}",
+                           from_addr=from_addr, before=current.deadline(body.step).isoformat(),
+                           after=body.new_deadline.isoformat(), details={"version": values["version"],
+                                                                          "reason": body.reason})
+        await publish(conn, "applications", "calendar.changed", f"season:{season_id}",
+                      {"season_id": season_id, "version": values["version"], "step": body.step,
+                       "new_deadline": body.new_deadline.isoformat()})
+    return dict(row)
+
+
+@router.post("/changes", status_code=201, response_model=CalendarVersion)
+async def change_deadline(body: Change, request: Request, season_id: str | None = None,
+                          ctx: ServiceContext = Depends(context),
+                          admin: Principal = Depends(require_roles(ADMINISTRATOR))):
+    """Extend (or bring forward) one deadline of the season; every open case runs under the new version."""
+    return await change(ctx, admin, season_id or ctx.settings.season_id, body, client_addr(request))
+
+
+@router.get("/versions", response_model=list[CalendarVersion])
+async def versions(season_id: str | None = None, ctx: ServiceContext = Depends(context)):
+    """Every version of the season's calendar: who changed what, when and why."""
+    rows = await ctx.pool.fetch(f"SELECT {_CALENDAR_COLUMNS}, changed_by, reason, changed_at FROM "
+                                "applications.season_calendar WHERE season_id = $1 ORDER BY version",
+                                season_id or ctx.settings.season_id)
+    return [dict(r) for r in rows]

@@ -1,0 +1,62 @@
+"""The administrator extends a deadline through the API and the `seva` CLI: a new version with who, when
+and why; a date in the past or out of order is refused with a clear error."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.applications.calendar import IST
+
+from .test_bad_input import assert_error
+from .test_employee_case_end_to_end import officer_headers
+
+pytestmark = pytest.mark.stack
+
+
+async def test_extensions_are_versioned_and_bad_dates_refused(stack, http):
+    base = stack.url("applications")
+    admin = await officer_headers(stack, http, "ADMIN-HR")
+    current = (await http.get(f"{base}/calendar")).json()
+    close = datetime.fromisoformat(current["registration_close"])
+    ddo = datetime.fromisoformat(current["ddo_verification"])
+
+    def change(step, when, reason="registration extended by the state"):
+        return {"step": step, "new_deadline": when.isoformat(), "reason": reason}
+
+    later = (close + timedelta(days=5)).astimezone(IST)
+    r = await http.post(f"{base}/calendar/changes", json=change("registration_close", later), headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["version"] == current["version"] + 1 and r.json()["changed_by"] == "ADMIN-HR"
+    assert (await http.get(f"{base}/calendar")).json()["registration_close"] == r.json()["registration_close"]
+
+    assert_error(await http.post(f"{base}/calendar/changes", headers=admin,
+                                 json=change("registration_close", datetime.now(IST) - timedelta(hours=1))),
+                 422, "deadline_in_past")
+    assert_error(await http.post(f"{base}/calendar/changes", headers=admin,
+                                 json=change("ddo_verification", later - timedelta(days=1))),
+                 422, "deadline_before_earlier_step")
+    assert_error(await http.post(f"{base}/calendar/changes", headers=admin,
+                                 json=change("registration_close", ddo + timedelta(days=1))),
+                 422, "deadline_after_later_step")
+    assert_error(await http.post(f"{base}/calendar/changes", headers=admin,
+                                 json={**change("registration_close", later), "new_deadline": "2030-01-01T10:00:00"}),
+                 422, "timezone_required")
+    hod = await officer_headers(stack, http, "HOD-HEALTH")
+    assert_error(await http.post(f"{base}/calendar/changes", json=change("registration_close", later), headers=hod),
+                 403, "forbidden")
+
+    cli = subprocess.run([str(Path(sys.executable).parent / "seva"), "calendar", "extend", "--step", "registration_close",
+                          "--to", (later + timedelta(days=1)).isoformat(), "--reason", "second extension (CLI)",
+                          "--api", base, "--login-api", stack.url("verification")], capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert f"version {current['version'] + 2}" in cli.stdout
+    refused = subprocess.run([str(Path(sys.executable).parent / "seva"), "calendar", "extend", "--step",
+                              "registration_close", "--to", "2020-01-01T00:00:00+05:30", "--reason", "a typo",
+                              "--api", base, "--login-api", stack.url("verification")], capture_output=True, text=True)
+    assert refused.returncode == 1 and "deadline_in_past" in refused.stderr
+    versions = (await http.get(f"{base}/calendar/versions")).json()
+    assert [v["reason"] for v in versions[-2:]] == ["registration extended by the state", "second extension (CLI)"]
