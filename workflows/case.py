@@ -14,6 +14,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from opentelemetry import context as otel_context
+    from opentelemetry import propagate
+
     from . import search_attributes as sa
     from .contracts import (
         APPLICATIONS_QUEUE, DDO_VERIFICATION, ORDER_ISSUE, ORDERS_QUEUE, OTP_QUEUE, POST_CREATION,
@@ -61,6 +64,7 @@ class CaseWorkflow:
         self._escalated = False
         self._acts = 0                      # registrations and submissions heard, for reopening a lapsed case
         self._reminded: set[str] = set()    # reminders sent, by deadline and days before it
+        self._cause: dict[str, str] = {}    # trace context of the last action heard: what follows is its work
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -70,6 +74,10 @@ class CaseWorkflow:
         if event.event_id in self._seen_events:
             return
         self._seen_events.add(event.event_id)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        if carrier:
+            self._cause = carrier
         if event.type == EventType.OTP_VERIFIED:
             self._registered = True
             self._acts += 1
@@ -259,9 +267,16 @@ class CaseWorkflow:
         return [r.reason for r in self._eligibility.results if not r.passed] if self._eligibility else []
 
     async def _activity(self, name: str, arg, task_queue: str, result_type=None):
-        return await workflow.execute_activity(
-            name, arg, task_queue=task_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY, result_type=result_type)
+        """Run an activity in its service, traced as part of the action that caused it (the API request
+        whose event was last signalled), so one trace id runs from the request to the activities."""
+        token = otel_context.attach(propagate.extract(self._cause)) if self._cause else None
+        try:
+            return await workflow.execute_activity(
+                name, arg, task_queue=task_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY, result_type=result_type)
+        finally:
+            if token is not None:
+                otel_context.detach(token)
 
     async def _load_calendar(self) -> SeasonCalendar:
         assert self._input is not None

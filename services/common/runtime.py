@@ -106,4 +106,6 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
 
     for router in defn.routers:
         app.include_router(router)
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz")
     return app

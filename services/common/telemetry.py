@@ -7,7 +7,6 @@ from pathlib import Path
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from .settings import Settings
@@ -38,12 +37,15 @@ class JsonLinesFileExporter(SpanExporter):
 
 
 def setup_tracing(service_name: str, settings: Settings) -> None:
+    """The provider is Temporal's replay-safe one, so workflow code can take part in traces."""
     global _configured
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    from temporalio.contrib.opentelemetry import create_tracer_provider
+
+    provider = create_tracer_provider(resource=Resource.create({"service.name": service_name}))
     if settings.otel_exporter_otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter  # optional extra
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otel_exporter_otlp_endpoint)))
     else:
         path = settings.trace_file or settings.data_dir / "traces" / f"{service_name}.jsonl"

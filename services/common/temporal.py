@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
 
 from .settings import Settings
 
 
 async def connect(settings: Settings) -> Client:
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                interceptors=[TracingInterceptor()])
+                                plugins=[OpenTelemetryPlugin(add_temporal_spans=True)])
 
 
 async def register_search_attributes(client: Client) -> None:

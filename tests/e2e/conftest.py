@@ -25,7 +25,7 @@ def stack(tmp_path_factory):
     data_dir = Path(tmp_path_factory.mktemp("stack"))
     # Every test request comes from 127.0.0.1: the per-address cap is raised here and tested on its own.
     s = LocalStack(data_dir, TEST_PORTS, database_url=os.environ.get("SEVA_TEST_DATABASE_URL"), season_id=SEASON,
-                   extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000"})
+                   extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000", "OTEL_BSP_SCHEDULE_DELAY": "200"})
     s.start()
     try:
         yield s

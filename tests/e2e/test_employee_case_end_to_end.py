@@ -28,6 +28,14 @@ async def officer_headers(stack, http, officer_id: str) -> dict:
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
+async def in_ddo_queue(stack, http, ddo_headers: dict, application_no: str) -> None:
+    """The stage moves to awaiting_ddo_verification just before the task reaches the DDO's queue."""
+    async def probe():
+        r = await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo_headers)
+        return any(item["application_no"] == application_no for item in r.json())
+    await eventually(probe, what=f"{application_no} in the DDO's queue")
+
+
 async def read_otp(stack, http, mobile: str, after: int = 0) -> str:
     async def probe():
         r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": mobile})

@@ -14,7 +14,7 @@ from workflows.contracts import Escalation, Stage
 
 from .conftest import TINY_PDF, eventually, prepare_application
 from .test_bad_input import _employee_session, assert_error
-from .test_employee_case_end_to_end import _stage_is, officer_headers
+from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
 
 pytestmark = pytest.mark.stack
 
@@ -31,8 +31,9 @@ async def submitted(stack, master, temporal, http):
                 "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
         r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)
         await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
-        out.append({"m": m, "application_no": r.json()["application_no"],
-                    "ddo": await officer_headers(stack, http, f"OFF-{m['ddo_code']}")})
+        ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
+        await in_ddo_queue(stack, http, ddo, r.json()["application_no"])
+        out.append({"m": m, "application_no": r.json()["application_no"], "ddo": ddo})
     assert out[0]["m"]["ddo_code"] != out[1]["m"]["ddo_code"]
     return out
 

@@ -16,7 +16,7 @@ from workflows.contracts import Stage
 
 from .conftest import eventually, prepare_application
 from .test_bad_input import _employee_session, assert_error
-from .test_employee_case_end_to_end import _stage_is, officer_headers
+from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
 
 pytestmark = pytest.mark.stack
 
@@ -34,6 +34,7 @@ async def issued(stack, master, temporal, http):
         "application_no"]
     await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
+    await in_ddo_queue(stack, http, ddo, application_no)
     await http.post(f"{stack.url('verification')}/verification/applications/{application_no}/decision",
                     json={"decision": "verified"}, headers=ddo)
     finance = await officer_headers(stack, http, "FIN-1")

@@ -10,7 +10,7 @@ from workflows.contracts import Stage
 
 from .conftest import SEASON, eventually, prepare_application
 from .test_bad_input import _employee_session, assert_error
-from .test_employee_case_end_to_end import _stage_is, officer_headers
+from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
 
 pytestmark = pytest.mark.stack
 
@@ -36,6 +36,7 @@ async def test_returned_for_correction_then_resubmitted_and_verified(stack, mast
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
     decision = f"{stack.url('verification')}/verification/applications/{application_no}/decision"
     await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="in the queue")
+    await in_ddo_queue(stack, http, ddo, application_no)
     assert_error(await http.post(decision, json={"decision": "returned"}, headers=ddo), 422, "remarks_required")
     r = await http.post(decision, json={"decision": "returned", "remarks": {"bank_passbook": "the scan is not legible"}},
                         headers=ddo)

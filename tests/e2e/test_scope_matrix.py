@@ -11,7 +11,7 @@ from workflows.contracts import Stage
 
 from .conftest import eventually, prepare_application
 from .test_bad_input import _employee_session
-from .test_employee_case_end_to_end import _stage_is, officer_headers
+from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
 
 pytestmark = pytest.mark.stack
 
@@ -56,6 +56,7 @@ async def world(stack, master, temporal, http):
                 "finance": "FIN-1", "owner_right": f"DATA-{m['data_owner']}", "owner_wrong": f"DATA-{wrong_owner}",
                 "administrator": "ADMIN-HR"}
     headers = {name: await officer_headers(stack, http, oid) for name, oid in officers.items()}
+    await in_ddo_queue(stack, http, headers["ddo_own"], application_no)
     headers["employee_own"] = employee_own
     headers["employee_other"] = await _employee_session(stack, http, other)
     headers["anonymous"] = {}
