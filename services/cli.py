@@ -75,6 +75,32 @@ def generate(size: int = typer.Option(1000, min=100, max=120_000), seed: int = 2
     typer.echo(f"wrote {size} employees to {out}")
 
 
+@app.command("import")
+def import_(size: int = typer.Option(1000, min=1, max=120_000, help="employees of synthetic master data"),
+            seed: int = typer.Option(2025, help="random seed (the same seed gives the same employees)"),
+            fault_share: float = typer.Option(0.1, min=0.0, max=1.0),
+            concurrency: int = typer.Option(128, min=1, max=1000, help="cases started at once")):
+    """Load master data for up to 120,000 employees and start their cases. Interrupt it and run it again:
+    nothing is loaded or started twice."""
+    from tqdm import tqdm
+
+    from deploy.local.seed import import_employees
+    from deploy.local.synthetic import generate as gen
+    from services.common.settings import get_settings
+    from services.common.temporal import connect
+
+    settings = get_settings()
+    with tqdm(total=size, desc="generating", unit="employee") as bar:
+        data = gen(size, seed, fault_share, progress=bar.update)
+
+    async def _run():
+        return await import_employees(settings.database_url, await connect(settings), settings.season_id, data,
+                                      concurrency=concurrency)
+    loaded, started = asyncio.run(_run())
+    typer.echo(f"{loaded} new master records, {started} cases started "
+               f"({size - started} were already there)")
+
+
 @app.command()
 def case(employee_id: str):
     """Print one case's stage, history and pending deadline."""

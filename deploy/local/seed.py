@@ -112,6 +112,31 @@ async def start_cases(client: Client, data: MasterData, season_id: str, concurre
     return started
 
 
+async def import_employees(database_url: str, temporal: Client, season_id: str, data: MasterData,
+                           concurrency: int = 128, show_progress: bool = True) -> tuple[int, int]:
+    """`seva import`: load master data (rows already there are kept) and start a case for every employee
+    (a case already started, open or closed, is left alone), so an interrupted import is simply run again."""
+    from services.common.db import create_pool
+
+    await migrate_all(database_url)
+    pool = await create_pool(database_url)
+    try:
+        await ensure_rehearsal_season(pool, season_id)
+        before = await pool.fetchval("SELECT count(*) FROM otp.employee_master")
+        chunk = 20_000
+        bar = tqdm(total=len(data.employees), desc="loading master data", unit="employee", disable=not show_progress)
+        for i in range(0, len(data.employees), chunk):
+            part = MasterData(data.departments, data.districts, data.posts, data.ddos, data.officers,
+                              data.employees[i:i + chunk])
+            await load_master_data(pool, part)
+            bar.update(len(part.employees))
+        bar.close()
+        loaded = await pool.fetchval("SELECT count(*) FROM otp.employee_master") - before
+    finally:
+        await pool.close()
+    return loaded, await start_cases(temporal, data, season_id, concurrency=concurrency, show_progress=show_progress)
+
+
 async def seed(database_url: str, temporal: Client, season_id: str, size: int, seed_value: int = 2025,
                fault_share: float = 0.1, show_progress: bool = True) -> tuple[MasterData | None, int]:
     """What a fresh local stack needs: migrations, a rehearsal season, master data and one case per

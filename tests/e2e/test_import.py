@@ -1,0 +1,34 @@
+"""`seva import` loads master data and starts cases; run again (as after an interruption) it creates nothing twice."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import eventually
+
+pytestmark = pytest.mark.stack
+
+
+def seva_import(stack, size: int) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "seva"), "import", "--size", str(size), "--seed", "7",
+                           "--fault-share", "0.2"], capture_output=True, text=True, env=stack.environment(), timeout=300)
+
+
+async def test_import_is_safe_to_run_again(stack, master, temporal):
+    async def cases() -> int:
+        return (await temporal.count_workflows("WorkflowType = 'CaseWorkflow'")).count
+    before = await eventually(lambda: _at_least(cases, len(master.employees)), what="visibility of the seeded cases")
+    grown = seva_import(stack, len(master.employees) + 15)   # the same seed: the first 60 are the same people
+    assert grown.returncode == 0, grown.stderr[-2000:]
+    assert "15 new master records, 15 cases started" in grown.stdout
+    again = seva_import(stack, len(master.employees) + 15)
+    assert again.returncode == 0 and "0 new master records, 0 cases started" in again.stdout
+    assert await eventually(lambda: _at_least(cases, before + 15), what="the imported cases") == before + 15
+
+
+async def _at_least(count, n: int):
+    value = await count()
+    return value if value >= n else 0
