@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 KAFKA_JARS := var/kafka/jars
 
-.PHONY: run test install kafka-jars clean
+.PHONY: run test bench install kafka-jars clean
 
 install: $(VENV)/.installed kafka-jars
 
@@ -29,6 +29,9 @@ run: install
 
 test: install
 	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: install
+	$(BIN)/seva bench $(BENCH_ARGS)
 
 clean:
 	rm -rf var/run

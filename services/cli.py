@@ -75,6 +75,21 @@ def generate(size: int = typer.Option(1000, min=100, max=120_000), seed: int = 2
     typer.echo(f"wrote {size} employees to {out}")
 
 
+@app.command()
+def bench(cases: int = typer.Option(2000, min=10, max=120_000, help="cases taken through the whole season"),
+          extension_cases: int = typer.Option(2000, min=10, max=120_000, help="open cases for the extension fan-out"),
+          api_seconds: float = typer.Option(10.0, min=1.0, help="seconds of load per API"),
+          concurrency: int = typer.Option(32, min=1, max=200, help="concurrent API clients"),
+          lead_seconds: int = typer.Option(20, min=5, help="the old deadline is this long after the extension call"),
+          keep: bool = typer.Option(False, help="keep the bench stack's data folder")):
+    """Measure on the real local stack (its own ports and data), each figure beside a baseline from the same run."""
+    from bench.run import run as run_bench
+
+    logging.basicConfig(level=logging.WARNING)
+    out = asyncio.run(run_bench(cases, extension_cases, api_seconds, concurrency, lead_seconds, keep))
+    typer.echo(f"\nresults written to {out}")
+
+
 @app.command("import")
 def import_(size: int = typer.Option(1000, min=1, max=120_000, help="employees of synthetic master data"),
             seed: int = typer.Option(2025, help="random seed (the same seed gives the same employees)"),

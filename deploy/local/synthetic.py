@@ -79,7 +79,8 @@ def _family_id(rng: random.Random, n: int) -> str:
     return f"{rng.choice('123456789')}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{n:06d}"
 
 
-def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=None) -> MasterData:
+def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=None, first_id: int = 1) -> MasterData:
+    """`first_id` numbers the employees from there (EMP0000001 by default), for data sets that sit side by side."""
     if not 1 <= size <= 200_000:
         raise ValueError("size must be between 1 and 200,000")
     rng = random.Random(seed)
@@ -101,7 +102,7 @@ def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=Non
     data = MasterData(dict(DEPARTMENTS), list(DISTRICTS), dict(POSTS), ddos, officers)
     mobiles = _mobiles(rng)
     departments, posts = list(DEPARTMENTS), list(POSTS)
-    for n in range(1, size + 1):
+    for n in range(first_id, first_id + size):
         group = rng.choices(["part1", "part2", "hartron"], weights=[60, 32, 8])[0]
         dept, district, post = rng.choice(departments), rng.choice(DISTRICTS), rng.choice(posts)
         fault = rng.choice(FAULTS) if rng.random() < fault_share else None

@@ -1,0 +1,397 @@
+"""`make bench`: the real local stack on its own ports and a fresh data folder, measured beside baselines
+taken in the same run (these machines are noisy: read the ratios). Results go to bench/results/."""
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from deploy.local.seed import import_employees, put_calendar
+from deploy.local.stack import BENCH_PORTS, LocalStack
+from deploy.local.synthetic import generate
+from services.applications.calendar import OFFICIAL_2025_26, shifted
+from services.applications.documents import REQUIRED
+from services.common.settings import Settings
+from services.common.temporal import connect
+
+from .bare import BARE_QUEUE, SIGNALS, BareCase, bare_step
+
+ROOT = Path(__file__).resolve().parents[1]
+SEASON = "bench"
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@dataclass
+class Results:
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)   # measure, seva, baseline, ratio
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, measure: str, seva: float, baseline: float | None, unit: str, higher_is_better: bool = True):
+        ratio = "" if not baseline else f"{(seva / baseline if higher_is_better else baseline / seva):.2f}"
+        base = "" if baseline is None else f"{baseline:,.2f} {unit}"
+        self.rows.append((measure, f"{seva:,.2f} {unit}", base, ratio))
+        print(f"  {measure:<58} {seva:>12,.2f} {unit:<10} {base:>18} {ratio:>6}", flush=True)
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+async def wait_for(probe, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise TimeoutError(f"{what} not reached in {timeout:.0f}s")
+
+
+# ---- the employees' and officers' side, through the APIs -------------------------------------------------
+
+class Driver:
+    def __init__(self, stack: LocalStack, db: asyncpg.Pool, http: httpx.AsyncClient):
+        self.stack, self.db, self.http = stack, db, http
+        self.tokens: dict[str, dict] = {}
+
+    async def officer(self, officer_id: str) -> dict:
+        if officer_id not in self.tokens:
+            r = await self.http.post(f"{self.stack.url('verification')}/dev/officer-token", json={"officer_id": officer_id})
+            r.raise_for_status()
+            self.tokens[officer_id] = {"Authorization": f"Bearer {r.json()['token']}"}
+        return self.tokens[officer_id]
+
+    async def otp_code(self, mobile: str, after: datetime) -> str:
+        async def probe():
+            return await self.db.fetchval("SELECT body FROM otp.sms_delivery WHERE mobile = $1 AND template = 'otp' "
+                                          "AND handled_at >= $2 ORDER BY handled_at DESC LIMIT 1", mobile, after)
+        body = await wait_for(probe, 120, f"OTP for {mobile[-2:]}", 0.2)
+        return re.search(r"\b(\d{6})\b", body).group(1)
+
+    async def login(self, employee) -> dict:
+        mobile = employee.actual_mobile
+        asked = datetime.now(timezone.utc) - timedelta(seconds=1)
+        r = await self.http.post(f"{self.stack.url('otp')}/otp/request", json={"mobile": mobile})
+        r.raise_for_status()
+        code = await self.otp_code(mobile, asked)
+        r = await self.http.post(f"{self.stack.url('otp')}/otp/verify", json={"mobile": mobile, "code": code})
+        r.raise_for_status()
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    async def prepare(self, employee, auth: dict) -> dict:
+        base = self.stack.url("applications")
+        for kind in REQUIRED:
+            r = await self.http.put(f"{base}/applications/documents/{kind}", content=PDF,
+                                    headers={**auth, "content-type": "application/pdf"})
+            r.raise_for_status()
+        from stdnum import verhoeff
+        digits = "3" + f"{int(employee.master['employee_id'][3:]):010d}"
+        r = await self.http.put(f"{base}/applications/identity", headers=auth,
+                                json={"aadhaar_number": digits + verhoeff.calc_check_digit(digits), "pan": "ABCPE1234F"})
+        r.raise_for_status()
+        m = employee.master
+        return {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
+                "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
+
+    async def submit(self, form: dict, auth: dict) -> str:
+        r = await self.http.post(f"{self.stack.url('applications')}/applications", json=form, headers=auth)
+        r.raise_for_status()
+        return r.json()["application_no"]
+
+    async def employee_journey(self, employee) -> None:
+        auth = await self.login(employee)
+        await self.submit(await self.prepare(employee, auth), auth)
+
+    async def officers_until(self, done) -> None:
+        """DDOs verify, Finance creates posts and HoDs approve, in bulk through the APIs, until done()."""
+        v, o = self.stack.url("verification"), self.stack.url("orders")
+        while not await done():
+            ddos = [r["ddo_code"] for r in await self.db.fetch(
+                "SELECT DISTINCT ddo_code FROM verification.task WHERE status = 'pending'")]
+            for ddo_code in ddos:
+                h = await self.officer(f"OFF-{ddo_code}")
+                queue = (await self.http.get(f"{v}/verification/queue", params={"limit": 500}, headers=h)).json()
+                if queue:
+                    await self.http.post(f"{v}/verification/decisions/bulk", headers=h,
+                                         json={"application_nos": [q["application_no"] for q in queue]})
+            finance = await self.officer("FIN-1")
+            waiting = (await self.http.get(f"{o}/posts/awaiting", params={"limit": 500}, headers=finance)).json()
+            if waiting:
+                await self.http.post(f"{o}/posts", headers=finance,
+                                     json={"application_nos": [w["application_no"] for w in waiting]})
+            departments = [r["department"] for r in await self.db.fetch(
+                "SELECT DISTINCT r.department FROM orders.case_request r JOIN orders.supernumerary_post p "
+                "USING (application_no) WHERE r.approved_at IS NULL")]
+            for department in departments:
+                h = await self.officer(f"HOD-{department}")
+                pending = (await self.http.get(f"{o}/orders/awaiting-approval", params={"limit": 500}, headers=h)).json()
+                if pending:
+                    await self.http.post(f"{o}/orders/approvals", headers=h,
+                                         json={"application_nos": [p["application_no"] for p in pending]})
+            await asyncio.sleep(0.5)
+
+
+async def gather_limited(coros, limit: int):
+    gate = asyncio.Semaphore(limit)
+
+    async def one(c):
+        async with gate:
+            return await c
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
+# ---- the measurements ----------------------------------------------------------------------------------
+
+async def season_throughput(driver: Driver, temporal: Client, n: int, results: Results) -> None:
+    data = generate(n, seed=11, fault_share=0.0, first_id=1)
+    log(f"season: importing {n} employees and starting their cases")
+    t = time.monotonic()
+    await import_employees(driver.stack.database_url, temporal, SEASON, data, show_progress=False)
+    results.add("case start rate (seva import)", n / (time.monotonic() - t), None, "cases/s")
+
+    async def all_ordered():
+        return await driver.db.fetchval("SELECT count(*) FROM orders.service_security_order o JOIN "
+                                        "orders.case_request r USING (application_no) WHERE r.employee_id <= $1",
+                                        f"EMP{n:07d}") >= n
+    log("season: employees register and apply, officers act in bulk, until every order is issued")
+    t = time.monotonic()
+    officers = asyncio.create_task(driver.officers_until(all_ordered))
+    await gather_limited([driver.employee_journey(e) for e in data.employees], 48)
+    await asyncio.wait_for(officers, timeout=1800)
+    seva = n / (time.monotonic() - t)
+
+    log("season: the bare workflow of the same shape on the same server")
+    async with Worker(temporal, task_queue=BARE_QUEUE, workflows=[BareCase], activities=[bare_step],
+                      max_concurrent_activities=200):
+        handles = await gather_limited([temporal.start_workflow(BareCase.run, id=f"bare-{i}-{time.time_ns()}",
+                                                                task_queue=BARE_QUEUE) for i in range(n)], 128)
+        t = time.monotonic()
+
+        async def drive(h):
+            for _ in range(SIGNALS):
+                await h.signal(BareCase.step)
+            await h.result()
+        await gather_limited([drive(h) for h in handles], 128)
+        bare = n / (time.monotonic() - t)
+    results.add(f"season throughput, {n} cases to the order (vs bare workflow)", seva, bare, "cases/s")
+
+
+async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Results, lead_seconds: int) -> None:
+    """N open cases wait on a registration deadline; the administrator extends it just before it passes.
+    Every case reads the calendar in force when its timer fires, so the extension costs no signal per case;
+    we measure until every case shows the new deadline, and that none lapsed under the old one."""
+    data = generate(n, seed=23, fault_share=0.0, first_id=500_001)
+    log(f"extension: importing {n} employees into a season whose registration closes soon")
+    now = datetime.now(timezone.utc)
+    season = f"{SEASON}-ext"
+    cal = shifted(OFFICIAL_2025_26, season, now - timedelta(days=1))
+    cal.registration_close = now + timedelta(seconds=lead_seconds + n / 40)
+    pool = driver.db
+    await put_calendar(pool, cal, "bench", "bench: a registration deadline about to pass")
+    proc = psutil.Process(next(p.pid for name, p in driver.stack.procs if name == "cases-worker"))
+    size_before = await pool.fetchval("SELECT pg_database_size(current_database())")
+    half = n // 2
+    from deploy.local.synthetic import MasterData
+    first = MasterData(data.departments, data.districts, data.posts, data.ddos, data.officers, data.employees[:half])
+    await import_employees(driver.stack.database_url, temporal, season, first, show_progress=False)
+    await asyncio.sleep(3)
+    rss_half, db_half = proc.memory_info().rss, await pool.fetchval("SELECT pg_database_size(current_database())")
+    await import_employees(driver.stack.database_url, temporal, season, data, show_progress=False)
+    await asyncio.sleep(3)
+    rss_full, db_full = proc.memory_info().rss, await pool.fetchval("SELECT pg_database_size(current_database())")
+    results.add(f"cases worker memory at {half} open cases", rss_half / 2**20, None, "MiB")
+    results.add(f"cases worker memory at {n} open cases", rss_full / 2**20, None, "MiB")
+    results.add(f"PostgreSQL bytes per case at {half} cases", (db_half - size_before) / half, None, "bytes")
+    results.add(f"PostgreSQL bytes per case at {n} cases", (db_full - size_before) / n, None, "bytes")
+    temporal_db = driver.stack.data_dir / "temporal" / "temporal.db"
+    if temporal_db.exists():
+        results.notes.append(f"Temporal's SQLite file after {n} open cases (and the season above): "
+                             f"{temporal_db.stat().st_size / 2**20:,.0f} MiB")
+
+    async def waiting() -> int:
+        return (await temporal.count_workflows("CaseStage = 'awaiting_registration'")).count
+    await wait_for(lambda: _ge(waiting, n), 600, "every extension case waiting on registration")
+    to_old_close = (cal.registration_close - datetime.now(timezone.utc)).total_seconds()
+    if to_old_close > lead_seconds:
+        await asyncio.sleep(to_old_close - lead_seconds)
+    new_close = (cal.registration_close + timedelta(days=20)).astimezone(timezone.utc).replace(microsecond=0)
+    admin = await driver.officer("ADMIN-HR")
+    t0 = time.monotonic()
+    r = await driver.http.post(f"{driver.stack.url('applications')}/calendar/changes", params={"season_id": season},
+                               headers=admin, json={"step": "registration_close", "new_deadline": new_close.isoformat(),
+                                                    "reason": "bench: extension"})
+    r.raise_for_status()
+    call = time.monotonic() - t0
+    iso = (new_close - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    async def moved() -> int:
+        return (await temporal.count_workflows(f"CaseStage = 'awaiting_registration' AND NextDeadline >= '{iso}'")).count
+    await wait_for(lambda: _ge(moved, n), 3600, "every case under the new calendar", interval=1.0)
+    fanout = time.monotonic() - t0
+    lapsed = (await temporal.count_workflows("CaseStage = 'lapsed_unregistered'")).count
+    results.add(f"extension: the call (a new calendar version)", call * 1000, None, "ms", higher_is_better=False)
+    results.add(f"extension: until all {n} open cases run under it", fanout, 60.0, "s", higher_is_better=False)
+    results.notes.append(f"extension: the old deadline was {lead_seconds}s after the call; every case re-read the "
+                         f"calendar when its timer fired; {lapsed} of {n} lapsed under the old date (must be 0); "
+                         "0 signals were sent. The baseline column is the goal (60 s), not a measurement.")
+
+
+async def _ge(count, n: int):
+    value = await count()
+    return value >= n and value
+
+
+async def api_load(driver: Driver, results: Results, seconds: float, concurrency: int) -> None:
+    data = generate(4000, seed=29, fault_share=0.0, first_id=700_001)
+    employees = data.employees
+    await import_employees(driver.stack.database_url, await connect(Settings(temporal_address=driver.stack.temporal_address)),
+                           SEASON, data, show_progress=False)
+    bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.bare:bare_api", "--factory", "--host", "127.0.0.1",
+                             "--port", "28100", "--log-level", "warning"], env=driver.stack.environment(), cwd=ROOT)
+    try:
+        await wait_for(lambda: _ok(driver.http, "http://127.0.0.1:28100/bare/9999999999"), 60, "bare API")
+        mobiles = iter([e.actual_mobile for e in employees])
+        base = await measure(driver.http, lambda: ("GET", f"http://127.0.0.1:28100/bare/{next(mobiles)}", None, None,
+                                                   None), seconds, concurrency)
+        mobiles = iter([e.actual_mobile for e in employees])
+        asked = datetime.now(timezone.utc) - timedelta(seconds=1)
+        requested: list[str] = []
+
+        def otp_request():
+            m = next(mobiles)
+            requested.append(m)
+            return ("POST", f"{driver.stack.url('otp')}/otp/request", {"mobile": m}, None, None)
+        otp_req = await measure(driver.http, otp_request, seconds, concurrency)
+        await asyncio.sleep(3)
+        codes = {r["mobile"]: re.search(r"\b(\d{6})\b", r["body"]).group(1) for r in await driver.db.fetch(
+            "SELECT DISTINCT ON (mobile) mobile, body FROM otp.sms_delivery WHERE template = 'otp' AND handled_at >= $1 "
+            "AND mobile = ANY($2) ORDER BY mobile, handled_at DESC", asked, requested)}
+        pairs = iter(list(codes.items()))
+        tokens: list[tuple[str, dict]] = []
+
+        def otp_verify():
+            mobile, code = next(pairs)
+            return ("POST", f"{driver.stack.url('otp')}/otp/verify", {"mobile": mobile, "code": code},
+                    lambda r: tokens.append((mobile, {"Authorization": f"Bearer {r.json()['token']}"})), None)
+        otp_ver = await measure(driver.http, otp_verify, seconds, concurrency)
+        by_mobile = {e.actual_mobile: e for e in employees}
+        ready = await gather_limited([_ready(driver, by_mobile[m], auth) for m, auth in tokens[:1500]], 32)
+        forms = iter(ready)
+
+        def submit():
+            form, auth = next(forms)
+            return ("POST", f"{driver.stack.url('applications')}/applications", form, None, auth)
+        sub = await measure(driver.http, submit, seconds, concurrency)
+    finally:
+        bare.terminate()
+        bare.wait(10)
+    for name, m in (("OTP request", otp_req), ("OTP verify", otp_ver), ("application submit", sub)):
+        results.add(f"API {name}: requests/s (vs one-query FastAPI + asyncpg)", m["rps"], base["rps"], "req/s")
+        results.add(f"API {name}: p50 latency", m["p50"], base["p50"], "ms", higher_is_better=False)
+        results.add(f"API {name}: p99 latency", m["p99"], base["p99"], "ms", higher_is_better=False)
+        if m["errors"]:
+            results.notes.append(f"API {name}: {m['errors']} of {m['count']} requests failed: {m['first_error']}")
+
+
+async def _ok(http, url):
+    try:
+        return (await http.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def _ready(driver: Driver, employee, auth):
+    return await driver.prepare(employee, auth), auth
+
+
+async def measure(http: httpx.AsyncClient, next_request, seconds: float, concurrency: int) -> dict:
+    """Closed-loop load: `concurrency` clients, each sending its next request as soon as the last is answered,
+    for `seconds` or until the requests run out. A request is (method, url, json body, on_success, headers)."""
+    latencies: list[float] = []
+    errors = {"count": 0, "first": ""}
+    stop = time.monotonic() + seconds
+
+    async def client():
+        while time.monotonic() < stop:
+            try:
+                spec = next_request()
+            except StopIteration:
+                return
+            method, url, body, after, headers = spec
+            t = time.monotonic()
+            r = await http.request(method, url, json=body, headers=headers)
+            latencies.append((time.monotonic() - t) * 1000)
+            if r.status_code >= 400:
+                errors["count"] += 1
+                errors["first"] = errors["first"] or f"{r.status_code} {r.text[:120]}"
+            elif after:
+                after(r)
+    t0 = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.monotonic() - t0
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed, "p50": statistics.median(latencies),
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "count": len(latencies),
+            "errors": errors["count"], "first_error": errors["first"]}
+
+
+# ---- the command -----------------------------------------------------------------------------------------
+
+async def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, lead_seconds: int,
+              keep: bool) -> Path:
+    data_dir = Path(tempfile.mkdtemp(prefix="seva-bench-"))
+    stack = LocalStack(data_dir, BENCH_PORTS, season_id=SEASON,
+                       extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000000", "SEVA_OTP_RESEND_GAP_SECONDS": "0"})
+    results = Results()
+    from services.common.telemetry import setup_tracing
+    setup_tracing("bench", Settings(data_dir=data_dir))   # the bare worker runs here, traced like the others
+    log(f"starting the bench stack in {data_dir}")
+    await asyncio.to_thread(stack.start)
+    try:
+        temporal = await connect(Settings(temporal_address=stack.temporal_address))
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as http:
+            db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=10)
+            driver = Driver(stack, db, http)
+            print(f"\n  {'measure':<58} {'seva':>23} {'baseline':>18} {'ratio':>6}")
+            await season_throughput(driver, temporal, cases, results)
+            await extension_fanout(driver, temporal, extension_cases, results, lead_seconds)
+            await api_load(driver, results, api_seconds, concurrency)
+            await db.close()
+    finally:
+        await asyncio.to_thread(stack.stop)
+        if not keep:
+            import shutil
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return write(results, cases, extension_cases, api_seconds, concurrency)
+
+
+def write(results: Results, cases: int, extension_cases: int, api_seconds: float, concurrency: int) -> Path:
+    now = datetime.now(timezone.utc)
+    machine = f"{platform.node()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, " \
+              f"{platform.platform()}, Python {platform.python_version()}"
+    lines = [f"# Benchmark {now:%Y-%m-%d %H:%M} UTC", "", f"Machine: {machine}", "",
+             f"Run: `seva bench --cases {cases} --extension-cases {extension_cases} --api-seconds {api_seconds:g} "
+             f"--concurrency {concurrency}`", "",
+             "| measure | seva | baseline (same run) | ratio (seva vs baseline, >1 is better) |", "|---|---|---|---|"]
+    lines += [f"| {m} | {s} | {b} | {r} |" for m, s, b, r in results.rows]
+    lines += [""] + [f"- {n}" for n in results.notes]
+    out = ROOT / "bench" / "results" / f"{now:%Y-%m-%dT%H%M}.md"
+    out.write_text("\n".join(lines) + "\n")
+    (ROOT / "bench" / "results" / "latest.md").write_text("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines))
+    return out
