@@ -40,6 +40,7 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 class Results:
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)   # measure, seva, baseline, ratio
     notes: list[str] = field(default_factory=list)
+    failed: bool = False
 
     def add(self, measure: str, seva: float, baseline: float | None, unit: str, higher_is_better: bool = True):
         ratio = "" if not baseline else f"{(seva / baseline if higher_is_better else baseline / seva):.2f}"
@@ -120,15 +121,25 @@ class Driver:
     async def officers_until(self, done) -> None:
         """DDOs verify, Finance creates posts and HoDs approve, in bulk through the APIs, until done()."""
         v, o = self.stack.url("verification"), self.stack.url("orders")
+        async def ddo_desk(ddo_code: str) -> None:
+            h = await self.officer(f"OFF-{ddo_code}")
+            queue = (await self.http.get(f"{v}/verification/queue", params={"limit": 500}, headers=h)).json()
+            if queue:
+                await self.http.post(f"{v}/verification/decisions/bulk", headers=h,
+                                     json={"application_nos": [q["application_no"] for q in queue]})
+
+        async def hod_desk(department: str) -> None:
+            h = await self.officer(f"HOD-{department}")
+            pending = (await self.http.get(f"{o}/orders/awaiting-approval", params={"limit": 500}, headers=h)).json()
+            if pending:
+                await self.http.post(f"{o}/orders/approvals", headers=h,
+                                     json={"application_nos": [p["application_no"] for p in pending]})
+
         while not await done():
+            # the officers work side by side, as 440 DDOs and 20 HoDs would
             ddos = [r["ddo_code"] for r in await self.db.fetch(
                 "SELECT DISTINCT ddo_code FROM verification.task WHERE status = 'pending'")]
-            for ddo_code in ddos:
-                h = await self.officer(f"OFF-{ddo_code}")
-                queue = (await self.http.get(f"{v}/verification/queue", params={"limit": 500}, headers=h)).json()
-                if queue:
-                    await self.http.post(f"{v}/verification/decisions/bulk", headers=h,
-                                         json={"application_nos": [q["application_no"] for q in queue]})
+            await gather_limited([ddo_desk(d) for d in ddos], 16)
             finance = await self.officer("FIN-1")
             waiting = (await self.http.get(f"{o}/posts/awaiting", params={"limit": 500}, headers=finance)).json()
             if waiting:
@@ -137,12 +148,7 @@ class Driver:
             departments = [r["department"] for r in await self.db.fetch(
                 "SELECT DISTINCT r.department FROM orders.case_request r JOIN orders.supernumerary_post p "
                 "USING (application_no) WHERE r.approved_at IS NULL")]
-            for department in departments:
-                h = await self.officer(f"HOD-{department}")
-                pending = (await self.http.get(f"{o}/orders/awaiting-approval", params={"limit": 500}, headers=h)).json()
-                if pending:
-                    await self.http.post(f"{o}/orders/approvals", headers=h,
-                                         json={"application_nos": [p["application_no"] for p in pending]})
+            await gather_limited([hod_desk(d) for d in departments], 8)
             await asyncio.sleep(0.5)
 
 
@@ -200,7 +206,8 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
     now = datetime.now(timezone.utc)
     season = f"{SEASON}-ext"
     cal = shifted(OFFICIAL_2025_26, season, now - timedelta(days=1))
-    cal.registration_close = now + timedelta(seconds=lead_seconds + n / 40)
+    # the old deadline must come after every case is started and waiting (starts run near 100/s here)
+    cal.registration_close = now + timedelta(seconds=30 + lead_seconds + n / 20)
     pool = driver.db
     await put_calendar(pool, cal, "bench", "bench: a registration deadline about to pass")
     proc = psutil.Process(next(p.pid for name, p in driver.stack.procs if name == "cases-worker"))
@@ -225,7 +232,8 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
 
     async def waiting() -> int:
         return (await temporal.count_workflows("CaseStage = 'awaiting_registration'")).count
-    await wait_for(lambda: _ge(waiting, n), 600, "every extension case waiting on registration")
+    budget = (cal.registration_close - datetime.now(timezone.utc)).total_seconds() - lead_seconds
+    await wait_for(lambda: _ge(waiting, n), max(budget, 1), "every extension case waiting before the old deadline")
     to_old_close = (cal.registration_close - datetime.now(timezone.utc)).total_seconds()
     if to_old_close > lead_seconds:
         await asyncio.sleep(to_old_close - lead_seconds)
@@ -352,35 +360,49 @@ async def measure(http: httpx.AsyncClient, next_request, seconds: float, concurr
 
 # ---- the command -----------------------------------------------------------------------------------------
 
-async def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, lead_seconds: int,
-              keep: bool) -> Path:
+def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, lead_seconds: int,
+        keep: bool, out_dir: Path | None = None) -> Path:
+    """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C included)."""
     data_dir = Path(tempfile.mkdtemp(prefix="seva-bench-"))
     stack = LocalStack(data_dir, BENCH_PORTS, season_id=SEASON,
                        extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000000", "SEVA_OTP_RESEND_GAP_SECONDS": "0"})
-    results = Results()
     from services.common.telemetry import setup_tracing
     setup_tracing("bench", Settings(data_dir=data_dir))   # the bare worker runs here, traced like the others
     log(f"starting the bench stack in {data_dir}")
-    await asyncio.to_thread(stack.start)
+    stack.start()
     try:
-        temporal = await connect(Settings(temporal_address=stack.temporal_address))
-        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as http:
-            db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=10)
-            driver = Driver(stack, db, http)
-            print(f"\n  {'measure':<58} {'seva':>23} {'baseline':>18} {'ratio':>6}")
-            await season_throughput(driver, temporal, cases, results)
-            await extension_fanout(driver, temporal, extension_cases, results, lead_seconds)
-            await api_load(driver, results, api_seconds, concurrency)
-            await db.close()
+        results = asyncio.run(measure_all(stack, cases, extension_cases, api_seconds, concurrency, lead_seconds))
     finally:
-        await asyncio.to_thread(stack.stop)
+        stack.stop()
         if not keep:
             import shutil
             shutil.rmtree(data_dir, ignore_errors=True)
-    return write(results, cases, extension_cases, api_seconds, concurrency)
+    return write(results, cases, extension_cases, api_seconds, concurrency, out_dir or ROOT / "bench" / "results")
 
 
-def write(results: Results, cases: int, extension_cases: int, api_seconds: float, concurrency: int) -> Path:
+async def measure_all(stack: LocalStack, cases: int, extension_cases: int, api_seconds: float, concurrency: int,
+                      lead_seconds: int) -> Results:
+    results = Results()
+    temporal = await connect(Settings(temporal_address=stack.temporal_address))
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as http:
+        db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=10)
+        driver = Driver(stack, db, http)
+        print(f"\n  {'measure':<58} {'seva':>23} {'baseline':>18} {'ratio':>6}")
+        for phase in (season_throughput(driver, temporal, cases, results),
+                      extension_fanout(driver, temporal, extension_cases, results, lead_seconds),
+                      api_load(driver, results, api_seconds, concurrency)):
+            try:
+                await phase
+            except Exception as exc:   # a failed phase is reported in the table, the others still run
+                log(f"phase failed: {exc!r}")
+                results.notes.append(f"FAILED: {exc!r}")
+                results.failed = True
+        await db.close()
+    return results
+
+
+def write(results: Results, cases: int, extension_cases: int, api_seconds: float, concurrency: int,
+          out_dir: Path) -> Path:
     now = datetime.now(timezone.utc)
     machine = f"{platform.node()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, " \
               f"{platform.platform()}, Python {platform.python_version()}"
@@ -390,8 +412,9 @@ def write(results: Results, cases: int, extension_cases: int, api_seconds: float
              "| measure | seva | baseline (same run) | ratio (seva vs baseline, >1 is better) |", "|---|---|---|---|"]
     lines += [f"| {m} | {s} | {b} | {r} |" for m, s, b, r in results.rows]
     lines += [""] + [f"- {n}" for n in results.notes]
-    out = ROOT / "bench" / "results" / f"{now:%Y-%m-%dT%H%M}.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{now:%Y-%m-%dT%H%M}.md"
     out.write_text("\n".join(lines) + "\n")
-    (ROOT / "bench" / "results" / "latest.md").write_text("\n".join(lines) + "\n")
+    (out_dir / "latest.md").write_text("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
     return out

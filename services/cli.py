@@ -81,13 +81,16 @@ def bench(cases: int = typer.Option(2000, min=10, max=120_000, help="cases taken
           api_seconds: float = typer.Option(10.0, min=1.0, help="seconds of load per API"),
           concurrency: int = typer.Option(32, min=1, max=200, help="concurrent API clients"),
           lead_seconds: int = typer.Option(20, min=5, help="the old deadline is this long after the extension call"),
-          keep: bool = typer.Option(False, help="keep the bench stack's data folder")):
+          keep: bool = typer.Option(False, help="keep the bench stack's data folder"),
+          out_dir: Path = typer.Option(None, help="where the results go (default bench/results)")):
     """Measure on the real local stack (its own ports and data), each figure beside a baseline from the same run."""
     from bench.run import run as run_bench
 
     logging.basicConfig(level=logging.WARNING)
-    out = asyncio.run(run_bench(cases, extension_cases, api_seconds, concurrency, lead_seconds, keep))
+    out = run_bench(cases, extension_cases, api_seconds, concurrency, lead_seconds, keep, out_dir)
     typer.echo(f"\nresults written to {out}")
+    if "FAILED:" in out.read_text():
+        raise typer.Exit(1)
 
 
 @app.command("import")
