@@ -252,7 +252,7 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
     await wait_for(lambda: _ge(moved, n), 3600, "every case under the new calendar", interval=1.0)
     fanout = time.monotonic() - t0
     lapsed = (await temporal.count_workflows("CaseStage = 'lapsed_unregistered'")).count
-    results.add(f"extension: the call (a new calendar version)", call * 1000, None, "ms", higher_is_better=False)
+    results.add("extension: the call (a new calendar version)", call * 1000, None, "ms", higher_is_better=False)
     results.add(f"extension: until all {n} open cases run under it", fanout, 60.0, "s", higher_is_better=False)
     results.notes.append(f"extension: the old deadline was {lead_seconds}s after the call; every case re-read the "
                          f"calendar when its timer fired; {lapsed} of {n} lapsed under the old date (must be 0); "

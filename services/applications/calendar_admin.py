@@ -14,7 +14,7 @@ from services.common.auth import ADMINISTRATOR, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext, client_addr, context
-from workflows.contracts import DEADLINE_STEPS, SeasonCalendar
+from workflows.contracts import DEADLINE_STEPS
 
 from .service import _CALENDAR_COLUMNS, calendar_in_force
 

@@ -1,21 +1,11 @@
 """Bad input to every endpoint gets a 4xx with a stable code and a plain sentence, never a 500."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from .conftest import eventually
-from .test_employee_case_end_to_end import officer_headers, read_otp
+from .helpers import assert_error, employee_session, officer_headers, read_otp
 
 pytestmark = pytest.mark.stack
-
-
-def assert_error(r, status: int, code: str) -> None:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"].endswith(".") and len(body["message"]) > 15
 
 
 def employees_without_fault(master, skip: int):
@@ -86,17 +76,9 @@ async def test_a_body_that_is_not_json_is_a_clear_422(stack, http):
     assert_error(r, 422, "invalid_request")
 
 
-async def _employee_session(stack, http, employee) -> dict:
-    await http.post(f"{stack.url('otp')}/otp/request", json={"mobile": employee.actual_mobile})
-    code = await read_otp(stack, http, employee.actual_mobile)
-    r = await http.post(f"{stack.url('otp')}/otp/verify", json={"mobile": employee.actual_mobile, "code": code})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
 async def test_applications_refuse_unknown_numbers_bad_choices_and_missing_sessions(stack, master, http):
     employee = employees_without_fault(master, 4)[0]
-    auth = await _employee_session(stack, http, employee)
+    auth = await employee_session(stack, http, employee)
     base = stack.url("applications")
     assert_error(await http.get(f"{base}/applications/SS-E2E-9999999", headers=auth), 404, "application_not_found")
     m = employee.master
@@ -116,7 +98,7 @@ async def test_applications_refuse_unknown_numbers_bad_choices_and_missing_sessi
 
 async def test_officers_are_held_to_their_roles_and_scope(stack, master, http):
     employee = employees_without_fault(master, 5)[0]
-    auth = await _employee_session(stack, http, employee)
+    auth = await employee_session(stack, http, employee)
     base = stack.url("verification")
     assert_error(await http.get(f"{base}/verification/queue", headers=auth), 403, "forbidden")
     someone_elses = next(d["ddo_code"] for d in master.ddos if d["ddo_code"] != employee.master["ddo_code"])

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.applications.calendar import IST
-
-from .test_bad_input import assert_error
-from .test_employee_case_end_to_end import officer_headers
+from .helpers import assert_error, officer_headers
 
 pytestmark = pytest.mark.stack
 

@@ -7,8 +7,8 @@ import hashlib
 import pytest
 import pytest_asyncio
 
+from .helpers import assert_error, employee_session
 from .conftest import TINY_PDF
-from .test_bad_input import _employee_session, assert_error
 
 pytestmark = pytest.mark.stack
 
@@ -22,7 +22,7 @@ FIVE_MB = 5 * 1024 * 1024
 @pytest_asyncio.fixture(scope="module")
 async def session(stack, master, http):
     employee = [e for e in master.employees if e.fault is None][7]
-    return await _employee_session(stack, http, employee)
+    return await employee_session(stack, http, employee)
 
 
 async def put(stack, http, auth, kind: str, content: bytes, content_type: str = "application/pdf"):
@@ -81,7 +81,7 @@ async def test_aadhaar_check_digit_pan_format_and_only_four_digits_shown(stack, 
 
 async def test_submission_needs_the_documents_first(stack, master, http):
     employee = [e for e in master.employees if e.fault is None][8]
-    auth = await _employee_session(stack, http, employee)
+    auth = await employee_session(stack, http, employee)
     m = employee.master
     form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
             "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}

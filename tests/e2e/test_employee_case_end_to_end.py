@@ -12,38 +12,10 @@ from aiokafka import AIOKafkaConsumer
 from services.common.events import ALL_TOPICS
 from workflows.case import CaseWorkflow
 from workflows.contracts import CaseStatus, Stage
-
 from .conftest import eventually, prepare_application
+from .helpers import case_stage, officer_headers, read_otp, stage_is
 
 pytestmark = pytest.mark.stack
-
-
-async def case_stage(temporal, employee_id: str) -> CaseStatus:
-    return await temporal.get_workflow_handle(f"case-{employee_id}").query("status", result_type=CaseStatus)
-
-
-async def officer_headers(stack, http, officer_id: str) -> dict:
-    r = await http.post(f"{stack.url('verification')}/dev/officer-token", json={"officer_id": officer_id})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-async def in_ddo_queue(stack, http, ddo_headers: dict, application_no: str) -> None:
-    """The stage moves to awaiting_ddo_verification just before the task reaches the DDO's queue."""
-    async def probe():
-        r = await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo_headers)
-        return any(item["application_no"] == application_no for item in r.json())
-    await eventually(probe, what=f"{application_no} in the DDO's queue")
-
-
-async def read_otp(stack, http, mobile: str, after: int = 0) -> str:
-    async def probe():
-        r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": mobile})
-        otps = [m for m in r.json() if m["template"] == "otp" and m["outcome"] == "delivered"]
-        return otps[after:] and otps[-1]
-    message = await eventually(probe, what=f"OTP SMS #{after + 1} for {mobile[-2:]}")
-    assert message["template_id"] and message["language"] in ("hi", "en")
-    return re.search(r"\b(\d{6})\b", message["body"]).group(1)
 
 
 async def test_happy_path_from_otp_to_service_security_order(stack, master, temporal, http, db):
@@ -63,7 +35,7 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     assert r.status_code == 200, r.text
     assert r.json()["employee_id"] == eid
     employee_auth = {"Authorization": f"Bearer {r.json()['token']}"}
-    await eventually(lambda: _stage_is(temporal, eid, Stage.AWAITING_APPLICATION), what="registered")
+    await eventually(lambda: stage_is(temporal, eid, Stage.AWAITING_APPLICATION), what="registered")
 
     # The application.
     await prepare_application(stack, http, employee_auth, m["employee_id"])
@@ -74,7 +46,7 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     application_no = r.json()["application_no"]
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=employee_auth)
     assert r.status_code == 409 and r.json()["code"] == "application_exists"
-    await eventually(lambda: _stage_is(temporal, eid, Stage.AWAITING_DDO_VERIFICATION), what="submitted")
+    await eventually(lambda: stage_is(temporal, eid, Stage.AWAITING_DDO_VERIFICATION), what="submitted")
 
     # The DDO verifies through the verification service.
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
@@ -87,7 +59,7 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     assert r.status_code == 200, r.text
     r = await http.post(decision_url, json={"decision": "verified"}, headers=ddo)  # a retry is harmless
     assert r.status_code == 200
-    await eventually(lambda: _stage_is(temporal, eid, Stage.AWAITING_POST_CREATION), what="verified")
+    await eventually(lambda: stage_is(temporal, eid, Stage.AWAITING_POST_CREATION), what="verified")
 
     # Finance creates the supernumerary post; the HoD approves.
     finance = await officer_headers(stack, http, "FIN-1")
@@ -98,7 +70,7 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     post_id = batch["posts"][0]["post_id"]
     again = await http.post(f"{stack.url('orders')}/posts", json={"application_nos": [application_no]}, headers=finance)
     assert again.json()["posts"][0]["post_id"] == post_id  # never two posts for one case
-    await eventually(lambda: _stage_is(temporal, eid, Stage.AWAITING_HOD_APPROVAL), what="post recorded on the case")
+    await eventually(lambda: stage_is(temporal, eid, Stage.AWAITING_HOD_APPROVAL), what="post recorded on the case")
     hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
     r = await http.post(f"{stack.url('orders')}/orders/{application_no}/approve", headers=hod)
     assert r.status_code == 200, r.text
@@ -129,10 +101,6 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
         return [x for x in r.json() if x["template"] == "order_issued" and result.order_no in x["body"]]
     [sms] = await eventually(order_sms, what="order SMS")
     assert sms["language"] == "hi" and "सेवा सुरक्षा आदेश" in sms["body"]  # Hindi unless the employee chose English
-
-
-async def _stage_is(temporal, employee_id: str, stage: str) -> bool:
-    return (await case_stage(temporal, employee_id)).stage == stage
 
 
 async def _event_types_for(stack, employee_id: str, until: str) -> list[str]:

@@ -9,10 +9,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common.events import CASES_DLQ_TOPIC, MASTERDATA_TOPIC, envelope
-
+from .helpers import assert_error, employee_session, officer_headers
 from .conftest import eventually
-from .test_bad_input import _employee_session, assert_error
-from .test_employee_case_end_to_end import officer_headers
 
 pytestmark = pytest.mark.stack
 
@@ -38,7 +36,7 @@ async def test_a_missing_post_is_added_by_the_data_owner_and_is_offered_at_once(
 
 async def test_the_auto_fill_shows_each_family_id_mismatch(stack, master, http):
     employee = next(e for e in master.employees if e.fault == "ppp_mismatch")
-    auth = await _employee_session(stack, http, employee)
+    auth = await employee_session(stack, http, employee)
     r = await http.get(f"{stack.url('otp')}/master/me", headers=auth)
     assert r.status_code == 200, r.text
     body = r.json()

@@ -11,10 +11,8 @@ from services.common.settings import Settings
 from services.otp.service import _check_limits
 from services.common.errors import ApiError
 from workflows.contracts import Stage
-
+from .helpers import assert_error, case_stage, officer_headers, read_otp
 from .conftest import eventually, prepare_application
-from .test_bad_input import assert_error
-from .test_employee_case_end_to_end import case_stage, officer_headers, read_otp
 
 pytestmark = pytest.mark.stack
 

@@ -11,10 +11,8 @@ from services.common.runtime import ServiceContext
 from services.common.settings import Settings
 from services.verification.escalation import escalate
 from workflows.contracts import Escalation, Stage
-
-from .conftest import TINY_PDF, eventually, prepare_application
-from .test_bad_input import _employee_session, assert_error
-from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
+from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
+from .conftest import TINY_PDF, eventually
 
 pytestmark = pytest.mark.stack
 
@@ -24,16 +22,8 @@ async def submitted(stack, master, temporal, http):
     """Two employees with applications waiting at their DDOs."""
     out = []
     for employee in [e for e in master.employees if e.fault is None][14:16]:
-        m = employee.master
-        auth = await _employee_session(stack, http, employee)
-        await prepare_application(stack, http, auth, m["employee_id"])
-        form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-                "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
-        r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)
-        await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
-        ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
-        await in_ddo_queue(stack, http, ddo, r.json()["application_no"])
-        out.append({"m": m, "application_no": r.json()["application_no"], "ddo": ddo})
+        application_no, _, ddo = await submitted_and_queued(stack, http, temporal, employee)
+        out.append({"m": employee.master, "application_no": application_no, "ddo": ddo})
     assert out[0]["m"]["ddo_code"] != out[1]["m"]["ddo_code"]
     return out
 
@@ -63,8 +53,8 @@ async def test_bulk_verification_decides_each_item_on_its_own(stack, http, tempo
     assert results[a["application_no"]]["ok"] and results[a["application_no"]]["status"] == "verified"
     assert results[b["application_no"]]["code"] == "application_not_in_queue"
     assert results["SS-NONE"]["code"] == "application_not_in_queue"
-    await eventually(lambda: _stage_is(temporal, a["m"]["employee_id"], Stage.AWAITING_POST_CREATION), what="verified")
-    assert await _stage_is(temporal, b["m"]["employee_id"], Stage.AWAITING_DDO_VERIFICATION)
+    await eventually(lambda: stage_is(temporal, a["m"]["employee_id"], Stage.AWAITING_POST_CREATION), what="verified")
+    assert await stage_is(temporal, b["m"]["employee_id"], Stage.AWAITING_DDO_VERIFICATION)
 
 
 async def test_finance_lists_by_department_and_creates_a_counted_batch_once(stack, http, temporal, submitted, db):
@@ -90,7 +80,7 @@ async def test_finance_lists_by_department_and_creates_a_counted_batch_once(stac
     assert not await listed()
 
     # The HoD sees it waiting and approves in bulk, each item checked on its own.
-    await eventually(lambda: _stage_is(temporal, a["m"]["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="at the HoD")
+    await eventually(lambda: stage_is(temporal, a["m"]["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="at the HoD")
     hod = await officer_headers(stack, http, f"HOD-{a['m']['department_code']}")
     waiting = (await http.get(f"{orders}/orders/awaiting-approval", headers=hod)).json()
     assert a["application_no"] in [w["application_no"] for w in waiting]
@@ -99,7 +89,7 @@ async def test_finance_lists_by_department_and_creates_a_counted_batch_once(stac
     results = {x["application_no"]: x for x in r.json()}
     assert results[a["application_no"]]["ok"] is True
     assert results[submitted[1]["application_no"]]["code"] in ("case_not_in_department", "post_not_created")
-    await eventually(lambda: _stage_is(temporal, a["m"]["employee_id"], Stage.ORDER_ISSUED), what="order issued")
+    await eventually(lambda: stage_is(temporal, a["m"]["employee_id"], Stage.ORDER_ISSUED), what="order issued")
     report = (await http.get(f"{orders}/reports/stages", headers=finance)).json()
     assert any(row["key"] == a["m"]["department_code"] and row["orders_issued"] >= 1 for row in report)
 
@@ -139,4 +129,4 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
                  403, "forbidden")
     r = await http.post(decision, json={"decision": "verified"}, headers=hod)
     assert r.status_code == 200, r.text
-    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_POST_CREATION), what="HoD verified")
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_POST_CREATION), what="HoD verified")

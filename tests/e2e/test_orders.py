@@ -13,10 +13,8 @@ from PIL import Image
 
 from workflows.case import CaseWorkflow
 from workflows.contracts import Stage
-
-from .conftest import eventually, prepare_application
-from .test_bad_input import _employee_session, assert_error
-from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
+from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
+from .conftest import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -26,15 +24,7 @@ async def issued(stack, master, temporal, http):
     """One employee driven from OTP to an issued order through the APIs."""
     employee = [e for e in master.employees if e.fault is None][12]
     m = employee.master
-    auth = await _employee_session(stack, http, employee)
-    await prepare_application(stack, http, auth, m["employee_id"])
-    form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
-    application_no = (await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)).json()[
-        "application_no"]
-    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
-    ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
-    await in_ddo_queue(stack, http, ddo, application_no)
+    application_no, auth, ddo = await submitted_and_queued(stack, http, temporal, employee)
     await http.post(f"{stack.url('verification')}/verification/applications/{application_no}/decision",
                     json={"decision": "verified"}, headers=ddo)
     finance = await officer_headers(stack, http, "FIN-1")
@@ -43,7 +33,7 @@ async def issued(stack, master, temporal, http):
         r = await http.post(f"{stack.url('orders')}/posts", json={"application_nos": [application_no]}, headers=finance)
         return r.status_code == 200
     await eventually(post, what="post")
-    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="at the HoD")
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="at the HoD")
     hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
     await http.post(f"{stack.url('orders')}/orders/{application_no}/approve", headers=hod)
     result = await temporal.get_workflow_handle_for(CaseWorkflow.run, f"case-{m['employee_id']}").result()

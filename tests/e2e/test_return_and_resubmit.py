@@ -7,23 +7,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from workflows.contracts import Stage
-
+from .helpers import assert_error, employee_session, form_of, in_ddo_queue, officer_headers, stage_is
 from .conftest import SEASON, eventually, prepare_application
-from .test_bad_input import _employee_session, assert_error
-from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
 
 pytestmark = pytest.mark.stack
-
-
-def form_of(m: dict) -> dict:
-    return {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
 
 
 async def test_returned_for_correction_then_resubmitted_and_verified(stack, master, temporal, http):
     employee = [e for e in master.employees if e.fault is None][10]
     m = employee.master
-    auth = await _employee_session(stack, http, employee)
+    auth = await employee_session(stack, http, employee)
     r = await http.put(f"{stack.url('otp')}/master/me/sms-language", json={"language": "en"}, headers=auth)
     assert r.status_code == 200
     await prepare_application(stack, http, auth, m["employee_id"])
@@ -35,7 +28,7 @@ async def test_returned_for_correction_then_resubmitted_and_verified(stack, mast
 
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
     decision = f"{stack.url('verification')}/verification/applications/{application_no}/decision"
-    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="in the queue")
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="in the queue")
     await in_ddo_queue(stack, http, ddo, application_no)
     assert_error(await http.post(decision, json={"decision": "returned"}, headers=ddo), 422, "remarks_required")
     r = await http.post(decision, json={"decision": "returned", "remarks": {"bank_passbook": "the scan is not legible"}},
@@ -61,14 +54,14 @@ async def test_returned_for_correction_then_resubmitted_and_verified(stack, mast
     assert r.json()["version"] == 2
     r = await http.put(f"{apps}/applications/{application_no}", json=form_of(m), headers=auth)
     assert r.status_code == 200, r.text
-    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="back at the DDO")
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="back at the DDO")
 
     async def pending_again():
         r = await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo)
         return any(i["application_no"] == application_no for i in r.json())
     await eventually(pending_again, what="round 2 in the DDO's queue")
     assert (await http.post(decision, json={"decision": "verified"}, headers=ddo)).status_code == 200
-    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_POST_CREATION), what="verified")
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_POST_CREATION), what="verified")
     r = await http.get(f"{apps}/applications/{application_no}", headers=auth)
     assert r.json()["submissions"] == 2 and r.json()["status"] == "resubmitted"
 
@@ -76,7 +69,7 @@ async def test_returned_for_correction_then_resubmitted_and_verified(stack, mast
 async def test_after_the_registration_deadline_submission_is_refused_clearly(stack, master, http, db):
     employee = [e for e in master.employees if e.fault is None][11]
     m = employee.master
-    auth = await _employee_session(stack, http, employee)
+    auth = await employee_session(stack, http, employee)
     await prepare_application(stack, http, auth, m["employee_id"])
     current = await db.fetchrow("SELECT * FROM applications.season_calendar WHERE season_id = $1 "
                                 "ORDER BY version DESC LIMIT 1", SEASON)

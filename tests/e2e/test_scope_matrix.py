@@ -8,10 +8,8 @@ import pytest
 import pytest_asyncio
 
 from workflows.contracts import Stage
-
+from .helpers import employee_session, in_ddo_queue, officer_headers, stage_is
 from .conftest import eventually, prepare_application
-from .test_bad_input import _employee_session
-from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
 
 pytestmark = pytest.mark.stack
 
@@ -41,13 +39,13 @@ MATRIX = [(actor, action) for actor, action in itertools.product(ACTORS, ALLOWED
 async def world(stack, master, temporal, http):
     own, other = [e for e in master.employees if e.fault is None][16:18]
     m = own.master
-    employee_own = await _employee_session(stack, http, own)
+    employee_own = await employee_session(stack, http, own)
     await prepare_application(stack, http, employee_own, m["employee_id"])
     form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
             "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
     application_no = (await http.post(f"{stack.url('applications')}/applications", json=form,
                                       headers=employee_own)).json()["application_no"]
-    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
     other_dept = next(d for d in master.departments if d != m["department_code"])
     other_ddo = next(d["ddo_code"] for d in master.ddos if d["ddo_code"] != m["ddo_code"])
     wrong_owner = next(o for o in ("HKRN", "TREASURY", "HARTRON") if o != m["data_owner"])
@@ -58,7 +56,7 @@ async def world(stack, master, temporal, http):
     headers = {name: await officer_headers(stack, http, oid) for name, oid in officers.items()}
     await in_ddo_queue(stack, http, headers["ddo_own"], application_no)
     headers["employee_own"] = employee_own
-    headers["employee_other"] = await _employee_session(stack, http, other)
+    headers["employee_other"] = await employee_session(stack, http, other)
     headers["anonymous"] = {}
     return {"m": m, "application_no": application_no, "headers": headers}
 
@@ -109,7 +107,7 @@ async def test_nothing_changed_and_the_refusals_were_logged(stack, http, db, tem
     assert await db.fetchval("SELECT count(*) FROM verification.certificate WHERE employee_id = $1", m["employee_id"]) == 0
     assert await db.fetchval("SELECT count(*) FROM otp.master_change WHERE employee_id = $1", m["employee_id"]) == 0
     assert await db.fetchval("SELECT count(*) FROM orders.case_request WHERE application_no = $1", no) == 0
-    assert await _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION)
+    assert await stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION)
     log = (stack.logs / "verification.log").read_text()
     assert f"denied POST /verification/applications/{no}/decision to OFF-" in log
     assert "denied GET /verification/queue to FIN-1 (finance)" in log

@@ -7,11 +7,8 @@ import secrets
 
 import pytest
 
-from workflows.contracts import Stage
-
-from .conftest import eventually, prepare_application
-from .test_bad_input import _employee_session
-from .test_employee_case_end_to_end import _stage_is, in_ddo_queue, officer_headers
+from .helpers import submitted_and_queued
+from .conftest import eventually
 
 pytestmark = pytest.mark.stack
 
@@ -25,17 +22,8 @@ def spans_of(stack, service: str, trace_id: str) -> list[dict]:
 
 async def test_one_trace_id_from_the_request_to_the_activity_it_causes(stack, master, temporal, http):
     employee = [e for e in master.employees if e.fault is None][18]
-    m = employee.master
-    auth = await _employee_session(stack, http, employee)
-    await prepare_application(stack, http, auth, m["employee_id"])
-    form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
-    no = (await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)).json()["application_no"]
-    await eventually(lambda: _stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
-
+    no, _, ddo = await submitted_and_queued(stack, http, temporal, employee)
     trace_id = secrets.token_hex(16)
-    ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
-    await in_ddo_queue(stack, http, ddo, no)
     r = await http.post(f"{stack.url('verification')}/verification/applications/{no}/decision",
                         json={"decision": "verified"},
                         headers={**ddo, "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
@@ -48,7 +36,7 @@ async def test_one_trace_id_from_the_request_to_the_activity_it_causes(stack, ma
                 and "SignalWorkflow:case_event" in found["cases"] and "HandleSignal:case_event" in found["cases"]
                 and "StartActivity:open_post_request" in found["cases"]
                 and "RunActivity:open_post_request" in found["orders"]) and found
-    found = await eventually(whole_trace, timeout=30, what=f"every span of trace {trace_id}")
+    await eventually(whole_trace, timeout=30, what=f"every span of trace {trace_id}")
     # and the chain is parent to child: the activity's span descends from the request's
     spans = {s["span_id"]: s for svc in ("verification", "cases", "orders") for s in spans_of(stack, svc, trace_id)}
     run = next(s for s in spans.values() if s["name"] == "RunActivity:open_post_request")

@@ -8,7 +8,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.common.events import ALL_TOPICS
-
 from .conftest import AADHAAR_USED
 
 pytestmark = pytest.mark.stack

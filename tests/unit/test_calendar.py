@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from services.applications.calendar import OFFICIAL_2025_26, shifted
 from workflows.contracts import DEADLINE_STEPS

@@ -7,7 +7,6 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment

@@ -1,0 +1,73 @@
+"""What the end-to-end tests do again and again: log people in, submit, wait for the pipeline, check errors."""
+from __future__ import annotations
+
+import re
+
+from workflows.contracts import CaseStatus, Stage
+from .conftest import eventually, prepare_application
+
+
+async def case_stage(temporal, employee_id: str) -> CaseStatus:
+    return await temporal.get_workflow_handle(f"case-{employee_id}").query("status", result_type=CaseStatus)
+
+
+async def officer_headers(stack, http, officer_id: str) -> dict:
+    r = await http.post(f"{stack.url('verification')}/dev/officer-token", json={"officer_id": officer_id})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+async def in_ddo_queue(stack, http, ddo_headers: dict, application_no: str) -> None:
+    """The stage moves to awaiting_ddo_verification just before the task reaches the DDO's queue."""
+    async def probe():
+        r = await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo_headers)
+        return any(item["application_no"] == application_no for item in r.json())
+    await eventually(probe, what=f"{application_no} in the DDO's queue")
+
+
+async def read_otp(stack, http, mobile: str, after: int = 0) -> str:
+    async def probe():
+        r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": mobile})
+        otps = [m for m in r.json() if m["template"] == "otp" and m["outcome"] == "delivered"]
+        return otps[after:] and otps[-1]
+    message = await eventually(probe, what=f"OTP SMS #{after + 1} for {mobile[-2:]}")
+    assert message["template_id"] and message["language"] in ("hi", "en")
+    return re.search(r"\b(\d{6})\b", message["body"]).group(1)
+
+
+async def stage_is(temporal, employee_id: str, stage: str) -> bool:
+    return (await case_stage(temporal, employee_id)).stage == stage
+
+
+def assert_error(r, status: int, code: str) -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"].endswith(".") and len(body["message"]) > 15
+
+
+async def employee_session(stack, http, employee) -> dict:
+    await http.post(f"{stack.url('otp')}/otp/request", json={"mobile": employee.actual_mobile})
+    code = await read_otp(stack, http, employee.actual_mobile)
+    r = await http.post(f"{stack.url('otp')}/otp/verify", json={"mobile": employee.actual_mobile, "code": code})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def form_of(m: dict) -> dict:
+    return {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
+            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
+
+
+async def submitted_and_queued(stack, http, temporal, employee) -> tuple[str, dict, dict]:
+    """An employee logs in, prepares and submits; returns when the application is in the DDO's queue.
+    Gives the application number, the employee's headers and the DDO's headers."""
+    m = employee.master
+    auth = await employee_session(stack, http, employee)
+    await prepare_application(stack, http, auth, m["employee_id"])
+    r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
+    assert r.status_code == 201, r.text
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="submitted")
+    ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
+    await in_ddo_queue(stack, http, ddo, r.json()["application_no"])
+    return r.json()["application_no"], auth, ddo
