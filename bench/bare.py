@@ -8,8 +8,8 @@ from temporalio import activity, workflow
 
 BARE_QUEUE = "bench-bare"
 SIGNALS = 5          # otp.verified, application.submitted, verification.decided, post.created, order.approved
-ACTIVITIES = 7       # calendar, service record, eligibility, verification task, post request, order, SMS
-# after which signal the case runs how many activities (the happy path's shape)
+# after which signal the case runs how many activities (the happy path's 7: calendar; service record,
+# eligibility, verification task; post request; order, SMS)
 SHAPE = {0: 1, 2: 3, 3: 1, 5: 2}
 
 

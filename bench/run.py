@@ -361,8 +361,9 @@ async def measure(http: httpx.AsyncClient, next_request, seconds: float, concurr
 # ---- the command -----------------------------------------------------------------------------------------
 
 def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, lead_seconds: int,
-        keep: bool, out_dir: Path | None = None) -> Path:
-    """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C included)."""
+        keep: bool, out_dir: Path | None = None) -> tuple[Path, bool]:
+    """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C included). Returns where
+    the results went and whether every phase ran."""
     data_dir = Path(tempfile.mkdtemp(prefix="seva-bench-"))
     stack = LocalStack(data_dir, BENCH_PORTS, season_id=SEASON,
                        extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000000", "SEVA_OTP_RESEND_GAP_SECONDS": "0"})
@@ -377,7 +378,8 @@ def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, 
         if not keep:
             import shutil
             shutil.rmtree(data_dir, ignore_errors=True)
-    return write(results, cases, extension_cases, api_seconds, concurrency, out_dir or ROOT / "bench" / "results")
+    out = write(results, cases, extension_cases, api_seconds, concurrency, out_dir or ROOT / "bench" / "results")
+    return out, not results.failed
 
 
 async def measure_all(stack: LocalStack, cases: int, extension_cases: int, api_seconds: float, concurrency: int,

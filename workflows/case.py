@@ -150,14 +150,9 @@ class CaseWorkflow:
                 break
 
         if workflow.patched(ELIGIBILITY_PATCH) and not await self._eligible():
-            return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(self._failed_reasons()),
-                                     "application_ineligible")
+            return await self._close_ineligible()
 
-        self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION, f"application {self._application_no} submitted")
-        await self._activity("open_verification_task", VerificationTask(
-            employee_id=case.employee_id, application_no=self._application_no, ddo_code=case.ddo_code,
-            department=case.department, district=case.district, due_at=self._deadline(DDO_VERIFICATION)),
-            VERIFICATION_QUEUE)
+        await self._to_the_ddo(f"application {self._application_no} submitted")
         while True:
             await self._officer_step(lambda: self._ddo_decision is not None, DDO_VERIFICATION, "ddo", case.ddo_code,
                                      Stage.VERIFICATION_OVERDUE)
@@ -174,14 +169,8 @@ class CaseWorkflow:
                 return await self._close(Stage.LAPSED_NOT_RESUBMITTED, "not resubmitted before the verification "
                                          "deadline", "resubmission_lapsed")
             if not await self._eligible():
-                return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(self._failed_reasons()),
-                                         "application_ineligible")
-            self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION,
-                        f"application {self._application_no} resubmitted ({self._resubmissions})")
-            await self._activity("open_verification_task", VerificationTask(
-                employee_id=case.employee_id, application_no=self._application_no, ddo_code=case.ddo_code,
-                department=case.department, district=case.district, due_at=self._deadline(DDO_VERIFICATION)),
-                VERIFICATION_QUEUE)
+                return await self._close_ineligible()
+            await self._to_the_ddo(f"application {self._application_no} resubmitted ({self._resubmissions})")
         if self._ddo_decision.get("decision") != "verified":
             return await self._close(Stage.REJECTED, "rejected by the DDO: " + ", ".join(
                 self._ddo_decision.get("reasons") or ["no reason given"]), "application_rejected")
@@ -263,8 +252,19 @@ class CaseWorkflow:
             self._note("eligible: every rule passed")
         return self._eligibility.eligible
 
-    def _failed_reasons(self) -> list[str]:
-        return [r.reason for r in self._eligibility.results if not r.passed] if self._eligibility else []
+    async def _close_ineligible(self) -> CaseStatus:
+        reasons = [r.reason for r in self._eligibility.results if not r.passed] if self._eligibility else []
+        return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(reasons), "application_ineligible")
+
+    async def _to_the_ddo(self, note: str) -> None:
+        """The application goes into its DDO's queue, due by the verification deadline."""
+        case = self._input
+        assert case is not None
+        self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION, note)
+        await self._activity("open_verification_task", VerificationTask(
+            employee_id=case.employee_id, application_no=self._application_no, ddo_code=case.ddo_code,
+            department=case.department, district=case.district, due_at=self._deadline(DDO_VERIFICATION)),
+            VERIFICATION_QUEUE)
 
     async def _activity(self, name: str, arg, task_queue: str, result_type=None):
         """Run an activity in its service, traced as part of the action that caused it (the API request

@@ -35,8 +35,6 @@ class Stage:
     LAPSED_NO_APPLICATION = "lapsed_no_application"
     LAPSED_NOT_RESUBMITTED = "lapsed_not_resubmitted"
 
-    FINAL = (ORDER_ISSUED, REJECTED, INELIGIBLE, LAPSED_UNREGISTERED, LAPSED_NO_APPLICATION, LAPSED_NOT_RESUBMITTED)
-
 
 class EventType:
     """Domain events that the cases worker turns into signals on the case workflow."""

@@ -12,7 +12,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from tqdm import tqdm
 
-from services.applications.calendar import IST, OFFICIAL_2025_26, shifted
+from services.applications.calendar import IST, OFFICIAL_2025_26, shifted, store_version
 from services.common.db import apply_migrations
 from workflows.case import CaseWorkflow
 from workflows.contracts import CASES_TASK_QUEUE, CaseInput, SeasonCalendar
@@ -62,15 +62,7 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
 async def put_calendar(pool: asyncpg.Pool, calendar: SeasonCalendar, changed_by: str, reason: str) -> SeasonCalendar:
     """Store a season's calendar as its next version."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", calendar.season_id)
-        version = await conn.fetchval("SELECT coalesce(max(version), 0) + 1 FROM applications.season_calendar "
-                                      "WHERE season_id = $1", calendar.season_id)
-        await conn.execute(
-            "INSERT INTO applications.season_calendar (season_id, version, registration_open, registration_close, "
-            "ddo_verification, post_creation, order_issue, changed_by, reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-            calendar.season_id, version, calendar.registration_open, calendar.registration_close,
-            calendar.ddo_verification, calendar.post_creation, calendar.order_issue, changed_by, reason)
-    calendar.version = version
+        calendar.version = (await store_version(conn, calendar, changed_by, reason))["version"]
     return calendar
 
 

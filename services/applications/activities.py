@@ -11,7 +11,7 @@ from services.applications.calendar import IST
 from workflows.contracts import EligibilityDecision, EligibilityRequest, SeasonCalendar
 
 from .eligibility import Rule, evaluate
-from .service import calendar_in_force
+from .calendar import calendar_in_force
 
 
 def activities(ctx: ServiceContext) -> list:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import asyncpg
+
 from workflows.contracts import SeasonCalendar
 
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -36,3 +38,30 @@ def shifted(calendar: SeasonCalendar, season_id: str, opens_at: datetime) -> Sea
         post_creation=calendar.post_creation + delta,
         order_issue=calendar.order_issue + delta,
     )
+
+
+CALENDAR_COLUMNS = ("season_id, version, registration_open, registration_close, ddo_verification, post_creation, "
+                    "order_issue, escalation_days")
+
+
+async def calendar_in_force(conn: asyncpg.Connection, season_id: str) -> SeasonCalendar:
+    row = await conn.fetchrow(f"SELECT {CALENDAR_COLUMNS} FROM applications.season_calendar WHERE season_id = $1 "
+                              "ORDER BY version DESC LIMIT 1", season_id)
+    if row is None:
+        raise LookupError(f"no calendar for season {season_id}")
+    return SeasonCalendar(**dict(row))
+
+
+async def store_version(conn: asyncpg.Connection, calendar: SeasonCalendar, changed_by: str, reason: str) -> dict:
+    """Store `calendar` as the season's next version (in the caller's transaction); the row as stored."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", calendar.season_id)
+    version = await conn.fetchval("SELECT coalesce(max(version), 0) + 1 FROM applications.season_calendar "
+                                  "WHERE season_id = $1", calendar.season_id)
+    row = await conn.fetchrow(
+        "INSERT INTO applications.season_calendar (season_id, version, registration_open, registration_close, "
+        "ddo_verification, post_creation, order_issue, escalation_days, changed_by, reason) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING *",
+        calendar.season_id, version, calendar.registration_open, calendar.registration_close,
+        calendar.ddo_verification, calendar.post_creation, calendar.order_issue, calendar.escalation_days,
+        changed_by, reason)
+    return dict(row)

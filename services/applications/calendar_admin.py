@@ -3,6 +3,7 @@ move into the past or before an earlier step (nor past a later one). Cases read 
 each of their decision points, so a new version reaches every open case without a signal per case."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -16,7 +17,7 @@ from services.common.events import publish
 from services.common.runtime import ServiceContext, client_addr, context
 from workflows.contracts import DEADLINE_STEPS
 
-from .service import _CALENDAR_COLUMNS, calendar_in_force
+from .calendar import CALENDAR_COLUMNS, calendar_in_force, store_version
 
 router = APIRouter(prefix="/calendar", tags=["deadline calendar"])
 ORDER = ("registration_open", *DEADLINE_STEPS)
@@ -49,6 +50,7 @@ async def change(ctx: ServiceContext, admin: Principal, season_id: str, body: Ch
     if body.new_deadline.tzinfo is None:
         raise ApiError(422, "timezone_required", "Give the new deadline with its time zone, e.g. +05:30 for IST.")
     async with ctx.pool.acquire() as conn, conn.transaction():
+        # the season's lock first: two changes at once must not both build on the same version
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", season_id)
         try:
             current = await calendar_in_force(conn, season_id)
@@ -68,22 +70,15 @@ async def change(ctx: ServiceContext, admin: Principal, season_id: str, body: Ch
             raise ApiError(422, "deadline_after_later_step",
                            f"The {LABELS[body.step]} deadline must come before the {LABELS[after]} "
                            f"({current.deadline(after):%d %b %Y %H:%M %z}); move that one first.")
-        values = {**current.__dict__, body.step: body.new_deadline, "version": current.version + 1}
-        row = await conn.fetchrow(
-            "INSERT INTO applications.season_calendar (season_id, version, registration_open, registration_close, "
-            "ddo_verification, post_creation, order_issue, escalation_days, changed_by, reason) "
-            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING *",
-            season_id, values["version"], values["registration_open"], values["registration_close"],
-            values["ddo_verification"], values["post_creation"], values["order_issue"], values["escalation_days"],
-            admin.subject, body.reason)
+        row = await store_version(conn, replace(current, **{body.step: body.new_deadline}), admin.subject, body.reason)
         await audit.append(conn, "applications", admin, "calendar.change", f"{season_id}/{body.step}",
                            from_addr=from_addr, before=current.deadline(body.step).isoformat(),
-                           after=body.new_deadline.isoformat(), details={"version": values["version"],
+                           after=body.new_deadline.isoformat(), details={"version": row["version"],
                                                                           "reason": body.reason})
         await publish(conn, "applications", "calendar.changed", f"season:{season_id}",
-                      {"season_id": season_id, "version": values["version"], "step": body.step,
+                      {"season_id": season_id, "version": row["version"], "step": body.step,
                        "new_deadline": body.new_deadline.isoformat()})
-    return dict(row)
+    return row
 
 
 @router.post("/changes", status_code=201, response_model=CalendarVersion)
@@ -97,7 +92,7 @@ async def change_deadline(body: Change, request: Request, season_id: str | None 
 @router.get("/versions", response_model=list[CalendarVersion])
 async def versions(season_id: str | None = None, ctx: ServiceContext = Depends(context)):
     """Every version of the season's calendar: who changed what, when and why."""
-    rows = await ctx.pool.fetch(f"SELECT {_CALENDAR_COLUMNS}, changed_by, reason, changed_at FROM "
+    rows = await ctx.pool.fetch(f"SELECT {CALENDAR_COLUMNS}, changed_by, reason, changed_at FROM "
                                 "applications.season_calendar WHERE season_id = $1 ORDER BY version",
                                 season_id or ctx.settings.season_id)
     return [dict(r) for r in rows]

@@ -9,6 +9,7 @@ from services.common.runtime import ServiceContext, context
 from workflows.contracts import CaseStatus, SeasonCalendar
 
 from . import documents, service
+from .calendar import calendar_in_force
 from .schemas import ApplicationForm, ApplicationReceipt, ApplicationStatus, DocumentOut, IdentityIn, IdentityOut
 
 router = APIRouter(tags=["applications"])
@@ -79,4 +80,4 @@ async def resubmit_application(application_no: str, form: ApplicationForm, ctx: 
 async def calendar(ctx: ServiceContext = Depends(context)):
     """The deadlines in force for this season."""
     async with ctx.pool.acquire() as conn:
-        return await service.calendar_in_force(conn, ctx.settings.season_id)
+        return await calendar_in_force(conn, ctx.settings.season_id)

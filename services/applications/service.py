@@ -8,20 +8,10 @@ import asyncpg
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
-from workflows.contracts import EventType, SeasonCalendar
+from workflows.contracts import EventType
 
+from .calendar import calendar_in_force
 from .schemas import ApplicationForm
-
-_CALENDAR_COLUMNS = ("season_id, version, registration_open, registration_close, ddo_verification, post_creation, "
-                     "order_issue, escalation_days")
-
-
-async def calendar_in_force(conn: asyncpg.Connection, season_id: str) -> SeasonCalendar:
-    row = await conn.fetchrow(f"SELECT {_CALENDAR_COLUMNS} FROM applications.season_calendar WHERE season_id = $1 "
-                              "ORDER BY version DESC LIMIT 1", season_id)
-    if row is None:
-        raise LookupError(f"no calendar for season {season_id}")
-    return SeasonCalendar(**dict(row))
 
 
 async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
@@ -50,11 +40,7 @@ async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -
             "RETURNING submitted_at",
             application_no, employee_id, season_id, form.department_code, form.district, form.post_code,
             form.ddo_code, form.date_of_joining)
-        await conn.execute("INSERT INTO applications.submission (application_no, number, form, documents) "
-                           "VALUES ($1, 1, $2, $3)", application_no, form.model_dump(mode="json"), docs)
-        await publish(conn, "applications", EventType.APPLICATION_SUBMITTED, employee_id, {
-            "application_no": application_no, "department_code": form.department_code, "district": form.district,
-            "post_code": form.post_code, "ddo_code": form.ddo_code})
+        await _record_submission(conn, EventType.APPLICATION_SUBMITTED, employee_id, application_no, 1, form, docs)
     return application_no, submitted_at
 
 
@@ -80,12 +66,20 @@ async def resubmit(ctx: ServiceContext, employee_id: str, application_no: str, f
             "UPDATE applications.application SET status = 'resubmitted', department_code = $2, district = $3, "
             "post_code = $4, ddo_code = $5, date_of_joining = $6, remarks = '{}' WHERE application_no = $1",
             application_no, form.department_code, form.district, form.post_code, form.ddo_code, form.date_of_joining)
-        submitted_at = await conn.fetchval(
-            "INSERT INTO applications.submission (application_no, number, form, documents) VALUES ($1, $2, $3, $4) "
-            "RETURNING submitted_at", application_no, number, form.model_dump(mode="json"), docs)
-        await publish(conn, "applications", EventType.APPLICATION_RESUBMITTED, employee_id, {
-            "application_no": application_no, "submission": number, "department_code": form.department_code,
-            "district": form.district, "post_code": form.post_code, "ddo_code": form.ddo_code})
+        submitted_at = await _record_submission(conn, EventType.APPLICATION_RESUBMITTED, employee_id, application_no,
+                                                number, form, docs)
+    return submitted_at
+
+
+async def _record_submission(conn: asyncpg.Connection, event_type: str, employee_id: str, application_no: str,
+                             number: int, form: ApplicationForm, docs: list[dict]) -> datetime:
+    """Keep the submission as sent (form and document versions) and announce it to the case."""
+    submitted_at = await conn.fetchval(
+        "INSERT INTO applications.submission (application_no, number, form, documents) VALUES ($1, $2, $3, $4) "
+        "RETURNING submitted_at", application_no, number, form.model_dump(mode="json"), docs)
+    await publish(conn, "applications", event_type, employee_id, {
+        "application_no": application_no, "submission": number, "department_code": form.department_code,
+        "district": form.district, "post_code": form.post_code, "ddo_code": form.ddo_code})
     return submitted_at
 
 

@@ -19,10 +19,6 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def not_found(code: str, message: str) -> ApiError:
-    return ApiError(404, code, message)
-
-
 def _body(code: str, message: str, **details) -> dict:
     body = {"code": code, "message": message}
     if details:

@@ -35,7 +35,6 @@ class ServiceContext:
     settings: Settings
     pool: asyncpg.Pool
     temporal: Client
-    extras: dict = field(default_factory=dict)
 
 
 @dataclass

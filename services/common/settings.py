@@ -19,7 +19,6 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
-    cases_task_queue: str = "cases"
     season_id: str = "demo"
     jwt_secret: str = DEV_SECRET
     otp_hmac_key: str = DEV_SECRET

@@ -2,10 +2,12 @@
 verifies the new round. Submissions close with the registration deadline of the calendar in force."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from services.applications.calendar import calendar_in_force, store_version
 from workflows.contracts import Stage
 from .helpers import assert_error, employee_session, form_of, in_ddo_queue, officer_headers, stage_is
 from .conftest import SEASON, eventually, prepare_application
@@ -71,19 +73,14 @@ async def test_after_the_registration_deadline_submission_is_refused_clearly(sta
     m = employee.master
     auth = await employee_session(stack, http, employee)
     await prepare_application(stack, http, auth, m["employee_id"])
-    current = await db.fetchrow("SELECT * FROM applications.season_calendar WHERE season_id = $1 "
-                                "ORDER BY version DESC LIMIT 1", SEASON)
-    now = datetime.now(timezone.utc)
-    columns = "season_id, version, registration_open, registration_close, ddo_verification, post_creation, order_issue, " \
-              "changed_by, reason"
-    await db.execute(f"INSERT INTO applications.season_calendar ({columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', "
-                     "'registration closed yesterday')", SEASON, current["version"] + 1, now - timedelta(days=2),
-                     now - timedelta(days=1), current["ddo_verification"], current["post_creation"], current["order_issue"])
-    try:
-        r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
-        assert_error(r, 409, "registration_closed")
-    finally:
-        await db.execute(f"INSERT INTO applications.season_calendar ({columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                         "'test', 'restored')", SEASON, current["version"] + 2, current["registration_open"],
-                         current["registration_close"], current["ddo_verification"], current["post_creation"],
-                         current["order_issue"])
+    async with db.acquire() as conn:
+        current = await calendar_in_force(conn, SEASON)
+        now = datetime.now(timezone.utc)
+        await store_version(conn, replace(current, registration_open=now - timedelta(days=2),
+                                          registration_close=now - timedelta(days=1)),
+                            "test", "registration closed yesterday")
+        try:
+            r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
+            assert_error(r, 409, "registration_closed")
+        finally:
+            await store_version(conn, current, "test", "restored")

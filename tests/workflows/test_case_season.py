@@ -25,6 +25,13 @@ def event(type_: str, **data) -> CaseEvent:
     return CaseEvent(event_id=str(uuid.uuid4()), type=type_, data=data)
 
 
+async def register_and_apply(handle, application_no: str, **data) -> None:
+    """The employee registers with the OTP and submits the application."""
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no=application_no,
+                                                       **data))
+
+
 async def stage_of(handle) -> str:
     return (await handle.query(CaseWorkflow.status)).stage
 
@@ -79,9 +86,7 @@ async def test_case_that_never_registers_is_reminded_lapses_at_close_and_ends_wi
 async def test_a_ddo_who_misses_28_february_is_recorded_and_the_case_waits_on(env, season):
     cal = season.calendar
     handle = await start(env, "T-DDO-LATE-1")
-    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-2",
-                                                       post_code="DEO"))
+    await register_and_apply(handle, "SS-T-2", post_code="DEO")
     await sleep_until(env, cal.ddo_verification + timedelta(days=2))
 
     status: CaseStatus = await handle.query(CaseWorkflow.status)
@@ -103,8 +108,7 @@ async def test_a_ddo_who_misses_28_february_is_recorded_and_the_case_waits_on(en
 
 async def test_rejection_by_the_ddo_ends_the_case_with_its_reasons(env, season):
     handle = await start(env, "T-REJECT-1")
-    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-3"))
+    await register_and_apply(handle, "SS-T-3")
     await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="rejected",
                                                        reasons=["not_sanctioned_post"]))
     result: CaseStatus = await handle.result()
@@ -177,8 +181,7 @@ async def test_a_certificate_and_a_record_correction_are_kept_in_the_case_histor
 async def test_an_ineligible_case_ends_with_its_reasons_before_reaching_the_ddo(env, season):
     season.ineligible["T-INELIGIBLE-1"] = "Continuity is broken by a gap in service on 1 Jul 2018."
     handle = await start(env, "T-INELIGIBLE-1")
-    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-9"))
+    await register_and_apply(handle, "SS-T-9")
     result: CaseStatus = await handle.result()
     assert result.stage == Stage.INELIGIBLE
     assert "gap in service on 1 Jul 2018" in result.history[-1].note
@@ -190,8 +193,7 @@ async def test_an_ineligible_case_ends_with_its_reasons_before_reaching_the_ddo(
 async def test_a_returned_application_waits_for_the_resubmission_and_goes_back_to_the_ddo(env, season):
     cal = season.calendar
     handle = await start(env, "T-RETURN-1")
-    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-R1"))
+    await register_and_apply(handle, "SS-T-R1")
     await sleep_until(env, cal.registration_close + timedelta(days=1))
     await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="returned",
                                                        remarks={"bank_passbook": "scan is not legible"}))
@@ -213,8 +215,7 @@ async def test_a_returned_application_waits_for_the_resubmission_and_goes_back_t
 
 async def test_a_returned_application_not_resubmitted_by_the_ddo_deadline_lapses(env, season):
     handle = await start(env, "T-RETURN-2")
-    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-R2"))
+    await register_and_apply(handle, "SS-T-R2")
     await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="returned",
                                                        remarks={"date_of_joining": "does not match the record"}))
     result: CaseStatus = await handle.result()
@@ -227,8 +228,7 @@ async def test_a_season_where_one_ddo_misses_28_february_escalates_to_the_hod_th
     on_time = await start(env, "T-ESC-ONTIME")
     late = await start(env, "T-ESC-LATE")
     for i, h in enumerate((on_time, late)):
-        await h.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-        await h.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no=f"SS-ESC-{i}"))
+        await register_and_apply(h, f"SS-ESC-{i}")
     await sleep_until(env, cal.ddo_verification - timedelta(days=3))
     await on_time.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
 
