@@ -82,12 +82,19 @@ def bench(cases: int = typer.Option(2000, min=10, max=120_000, help="cases taken
           concurrency: int = typer.Option(32, min=1, max=200, help="concurrent API clients"),
           lead_seconds: int = typer.Option(20, min=5, help="the old deadline is this long after the extension call"),
           keep: bool = typer.Option(False, help="keep the bench stack's data folder"),
-          out_dir: Path = typer.Option(None, help="where the results go (default bench/results)")):
+          out_dir: Path = typer.Option(None, help="where the results go (default bench/results)"),
+          phases: str = typer.Option("season,extension,api", help="which phases to run, comma-separated"),
+          start_rate: float = typer.Option(20.0, min=1.0, help="cases/s `seva import` is assumed to reach when "
+                                                               "the extension phase sets its old deadline")):
     """Measure on the real local stack (its own ports and data), each figure beside a baseline from the same run."""
-    from bench.run import run as run_bench
+    from bench.run import PHASES, run as run_bench
 
+    chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
+    if not chosen or set(chosen) - set(PHASES):
+        raise typer.BadParameter(f"phases are {', '.join(PHASES)}", param_hint="--phases")
     logging.basicConfig(level=logging.WARNING)
-    out, complete = run_bench(cases, extension_cases, api_seconds, concurrency, lead_seconds, keep, out_dir)
+    out, complete = run_bench(cases, extension_cases, api_seconds, concurrency, lead_seconds, keep, out_dir, chosen,
+                              start_rate)
     typer.echo(f"\nresults written to {out}")
     if not complete:
         raise typer.Exit(1)

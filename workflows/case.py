@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from opentelemetry import propagate
 
     from . import search_attributes as sa
+    from .calendar_copy import READ_SEASON_CALENDAR
     from .contracts import (
         APPLICATIONS_QUEUE, DDO_VERIFICATION, ORDER_ISSUE, ORDERS_QUEUE, OTP_QUEUE, POST_CREATION,
         REGISTRATION_CLOSE, VERIFICATION_QUEUE, CaseEvent, CaseInput, CaseStatus, EligibilityDecision,
@@ -31,11 +32,13 @@ RETURN_PATCH = "ddo-return-for-correction"
 ORDER_PARTICULARS_PATCH = "order-particulars"
 ESCALATION_PATCH = "escalation-chain"
 REOPEN_PATCH = "reminders-and-reopening"
+LOCAL_CALENDAR_PATCH = "calendar-from-local-copy"
 REMINDER_DAYS = (7, 1)   # SMS reminders this many days before registration closes
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Retried until the owning service is back: a service that is down delays a case, never loses it.
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=10)
 
 
 def _ist(moment: datetime) -> str:
@@ -65,6 +68,7 @@ class CaseWorkflow:
         self._acts = 0                      # registrations and submissions heard, for reopening a lapsed case
         self._reminded: set[str] = set()    # reminders sent, by deadline and days before it
         self._cause: dict[str, str] = {}    # trace context of the last action heard: what follows is its work
+        self._shown_deadline: Optional[datetime] = None   # the NextDeadline search attribute as last set
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -226,7 +230,7 @@ class CaseWorkflow:
         self._stage, self._next_step = stage, next_step
         self._history.append(StageChange(at=workflow.now(), stage=stage, note=note))
         updates = [sa.CASE_STAGE.value_set(stage)]
-        deadline = self._next_deadline()
+        deadline = self._shown_deadline = self._next_deadline()
         updates.append(sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset())
         workflow.upsert_search_attributes(updates)
 
@@ -278,8 +282,17 @@ class CaseWorkflow:
             if token is not None:
                 otel_context.detach(token)
 
-    async def _load_calendar(self) -> SeasonCalendar:
+    async def _load_calendar(self, acting_on: Optional[str] = None) -> SeasonCalendar:
+        """The calendar in force. Cases read the cases worker's copy (a local activity: a wave of timers costs
+        one workflow task per case); before acting on a passed deadline (`acting_on`) they ask the owner, so
+        a copy a few seconds old can never lapse a case that an extension has just saved."""
         assert self._input is not None
+        if workflow.patched(LOCAL_CALENDAR_PATCH):
+            calendar = await workflow.execute_local_activity(
+                READ_SEASON_CALENDAR, self._input.season_id, start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY, result_type=SeasonCalendar)
+            if acting_on is None or calendar.deadline(acting_on) > workflow.now():
+                return calendar
         return await self._activity("load_season_calendar", self._input.season_id, APPLICATIONS_QUEUE,
                                     result_type=SeasonCalendar)
 
@@ -303,13 +316,15 @@ class CaseWorkflow:
                 await workflow.wait_condition(done, timeout=wake - now)
                 return True
             except asyncio.TimeoutError:
-                self._calendar = await self._load_calendar()
+                self._calendar = await self._load_calendar(acting_on=step)
                 if reminder and self._deadline(step) == deadline:
                     self._reminded.add(reminder[1])
                     await self._sms("registration_reminder", {"days": reminder[0], "closes": _ist(deadline)},
                                     f"reminder/{reminder[1]}")
-                if self._next_step:
-                    next_deadline = self._next_deadline()
+                next_deadline = self._next_deadline()
+                if self._next_step and (next_deadline != self._shown_deadline
+                                        or not workflow.patched(LOCAL_CALENDAR_PATCH)):
+                    self._shown_deadline = next_deadline
                     workflow.upsert_search_attributes(
                         [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else [])
 
@@ -325,11 +340,11 @@ class CaseWorkflow:
             try:
                 await workflow.wait_condition(lambda: self._acts > seen, timeout=season_end - workflow.now())
             except asyncio.TimeoutError:
-                self._calendar = await self._load_calendar()
+                self._calendar = await self._load_calendar(acting_on=ORDER_ISSUE)
                 if workflow.now() < self._deadline(ORDER_ISSUE):
                     continue
                 return False
-            self._calendar = await self._load_calendar()
+            self._calendar = await self._load_calendar(acting_on=REGISTRATION_CLOSE)
             if workflow.now() < self._deadline(REGISTRATION_CLOSE):
                 self._note(f"reopened: registration now closes {_ist(self._deadline(REGISTRATION_CLOSE))} "
                            f"(calendar version {self._calendar.version})")

@@ -9,6 +9,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.events import TOPICS
 from services.common.kafka import DeadLetter
+from workflows.calendar_copy import CalendarCopy
 from workflows.case import CaseWorkflow
 from workflows.contracts import CaseEvent, EventType
 
@@ -21,8 +22,11 @@ def case_workflow_id(employee_id: str) -> str:
     return f"case-{employee_id}"
 
 
-def event_router(client: Client):
+def event_router(client: Client, calendar: CalendarCopy | None = None):
     async def handle(event: dict) -> None:
+        if event.get("type") == EventType.CALENDAR_CHANGED and calendar is not None:
+            calendar.forget(event.get("data", {}).get("season_id", ""))
+            return
         if event.get("type") not in EventType.CASE_SIGNALS:
             return  # events no case waits for (e.g. order.issued) pass by
         handle_ = client.get_workflow_handle(case_workflow_id(event["employee_id"]))

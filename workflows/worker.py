@@ -11,6 +11,7 @@ from services.common.kafka import EventConsumer, start_producer
 from services.common.settings import get_settings
 from services.common.telemetry import setup_tracing
 from services.common.temporal import connect
+from workflows.calendar_copy import CalendarCopy
 from workflows.case import CaseWorkflow
 from workflows.contracts import CASES_TASK_QUEUE
 from workflows.event_router import CASE_TOPICS, event_router
@@ -23,9 +24,12 @@ async def run_cases_worker() -> None:
     setup_tracing("cases", settings)
     client = await connect(settings)
     producer = await start_producer(settings.kafka_bootstrap)
-    consumer = EventConsumer(settings.kafka_bootstrap, CASE_TOPICS, "cases.signaller", event_router(client), producer)
+    calendar = CalendarCopy(settings.applications_url)
+    consumer = EventConsumer(settings.kafka_bootstrap, CASE_TOPICS, "cases.signaller",
+                             event_router(client, calendar), producer)
     await consumer.start()
-    worker = Worker(client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow], max_cached_workflows=10000)
+    worker = Worker(client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow], activities=[calendar.activity()],
+                    max_cached_workflows=10000)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -35,6 +39,7 @@ async def run_cases_worker() -> None:
         await stop.wait()
     await consumer.stop()
     await producer.stop()
+    await calendar.close()
 
 
 def main() -> None:

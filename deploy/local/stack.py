@@ -113,6 +113,7 @@ class LocalStack:
         return {**os.environ, "SEVA_ENV": self.seva_env, "SEVA_DATA_DIR": str(self.data_dir),
                 "SEVA_DATABASE_URL": self.database_url, "SEVA_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
                 "SEVA_TEMPORAL_ADDRESS": self.temporal_address, "SEVA_SEASON_ID": self.season_id,
+                "SEVA_APPLICATIONS_URL": self.url("applications"),
                 "PYTHONUNBUFFERED": "1", **self.extra_env}
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -270,6 +271,7 @@ class LocalStack:
         proc = self._spawn("temporal", [str(temporal), "server", "start-dev", "--ip", "127.0.0.1",
                                         "--port", str(self.ports.temporal), "--ui-port", str(self.ports.temporal_ui),
                                         "--db-filename", str(home / "temporal.db"), "--log-level", "warn",
+                                        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
                                         *dev_server_search_attribute_flags()])
         _wait("temporal", lambda: _port_open(self.ports.temporal) and _port_open(self.ports.temporal_ui), 90, proc,
               self.logs / "temporal.log")

@@ -15,7 +15,7 @@ from services.common.auth import ADMINISTRATOR, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext, client_addr, context
-from workflows.contracts import DEADLINE_STEPS
+from workflows.contracts import DEADLINE_STEPS, EventType
 
 from .calendar import CALENDAR_COLUMNS, calendar_in_force, store_version
 
@@ -75,9 +75,9 @@ async def change(ctx: ServiceContext, admin: Principal, season_id: str, body: Ch
                            from_addr=from_addr, before=current.deadline(body.step).isoformat(),
                            after=body.new_deadline.isoformat(), details={"version": row["version"],
                                                                           "reason": body.reason})
-        await publish(conn, "applications", "calendar.changed", f"season:{season_id}",
+        await publish(conn, "applications", EventType.CALENDAR_CHANGED, f"season:{season_id}",
                       {"season_id": season_id, "version": row["version"], "step": body.step,
-                       "new_deadline": body.new_deadline.isoformat()})
+                       "new_deadline": body.new_deadline.isoformat()})   # the cases worker drops its copy
     return row
 
 

@@ -77,7 +77,12 @@ async def resubmit_application(application_no: str, form: ApplicationForm, ctx: 
 
 
 @router.get("/calendar", response_model=SeasonCalendar, tags=["deadline calendar"])
-async def calendar(ctx: ServiceContext = Depends(context)):
-    """The deadlines in force for this season."""
+async def calendar(season_id: str | None = None, ctx: ServiceContext = Depends(context)):
+    """The deadlines in force. Public: every employee may know them, and the cases worker keeps its copy
+    of the calendar from here (workflows/calendar_copy.py)."""
+    season = season_id or ctx.settings.season_id
     async with ctx.pool.acquire() as conn:
-        return await calendar_in_force(conn, ctx.settings.season_id)
+        try:
+            return await calendar_in_force(conn, season)
+        except LookupError:
+            raise ApiError(404, "season_not_found", f"There is no calendar for season {season}.")

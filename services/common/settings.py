@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    applications_url: str = Field("http://127.0.0.1:8002", description="where the cases worker reads the calendar")
     season_id: str = "demo"
     jwt_secret: str = DEV_SECRET
     otp_hmac_key: str = DEV_SECRET

@@ -58,3 +58,7 @@ async def test_extensions_are_versioned_and_bad_dates_refused(stack, http):
     assert refused.returncode == 1 and "deadline_in_past" in refused.stderr
     versions = (await http.get(f"{base}/calendar/versions")).json()
     assert [v["reason"] for v in versions[-2:]] == ["registration extended by the state", "second extension (CLI)"]
+    in_force = (await http.get(f"{base}/calendar")).json()
+    assert in_force["version"] == versions[-1]["version"]
+    assert in_force["registration_close"] == versions[-1]["registration_close"]
+    assert_error(await http.get(f"{base}/calendar", params={"season_id": "1999-00"}), 404, "season_not_found")

@@ -39,9 +39,18 @@ class FakeServices:
         self.calendar = calendar
         self.calls: list[tuple[str, object]] = []
         self.ineligible: dict[str, str] = {}   # employee id -> the reason the fake rules engine gives
+        self.stale_copy: SeasonCalendar | None = None   # what the cases worker's copy says, if behind the owner
 
     def named(self, name: str) -> list:
         return [arg for n, arg in self.calls if n == name]
+
+    def local_activities(self):
+        """The cases worker's own: its copy of the calendar (workflows/calendar_copy.py)."""
+        @activity.defn(name="read_season_calendar")
+        async def read_season_calendar(season_id: str) -> SeasonCalendar:
+            self.calls.append(("read_season_calendar", season_id))
+            return self.stale_copy or self.calendar
+        return [read_season_calendar]
 
     def activities(self):
         @activity.defn(name="load_season_calendar")
@@ -100,7 +109,8 @@ async def season(env):
     registration opens on the test server's 'now' (its clock cannot go back to 25 Dec 2025)."""
     now = await _server_now(env)
     fakes = FakeServices(shifted(OFFICIAL_2025_26, "test-2025-26", now))
-    workers = [Worker(env.client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow])]
+    workers = [Worker(env.client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow],
+                      activities=fakes.local_activities())]
     workers += [Worker(env.client, task_queue=q, activities=acts) for q, acts in fakes.activities().items()]
     for w in workers:
         await w.__aenter__()

@@ -127,6 +127,8 @@ async def test_an_extended_registration_deadline_reaches_a_waiting_case_without_
     status: CaseStatus = await handle.query(CaseWorkflow.status)
     assert status.stage == Stage.AWAITING_REGISTRATION
     assert status.calendar_version == 2 and status.next_deadline == season.calendar.registration_close
+    # The wake-ups read the cases worker's copy; no deadline passed, so the owner was never asked.
+    assert len(season.named("read_season_calendar")) >= 3 and season.named("load_season_calendar") == []
     # Reminders follow the date in force: 7 days before the old date, then 7 and 1 days before the new one.
     await sleep_until(env, season.calendar.registration_close - timedelta(hours=12))
     reminders = [s for s in season.named("send_sms") if s.template == "registration_reminder"]
@@ -136,6 +138,21 @@ async def test_an_extended_registration_deadline_reaches_a_waiting_case_without_
     await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
     await sleep_until(env, season.calendar.registration_close - timedelta(hours=11))
     assert await stage_of(handle) == Stage.AWAITING_APPLICATION
+    await handle.terminate("test done")
+
+
+async def test_a_copy_behind_the_owner_never_lapses_a_case_that_an_extension_saved(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-STALE-1")
+    await sleep_until(env, cal.registration_close - timedelta(hours=1))
+    # The extension is stored a moment before the old date; the cases worker's copy has not caught up.
+    season.stale_copy = cal
+    season.calendar = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
+    await sleep_until(env, cal.registration_close + timedelta(hours=1))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.AWAITING_REGISTRATION and status.calendar_version == 2
+    assert status.next_deadline == season.calendar.registration_close
+    assert season.named("load_season_calendar") == ["test-2025-26"]   # the owner, asked before acting
     await handle.terminate("test done")
 
 
