@@ -301,9 +301,10 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
     results.notes.append(cpu.note(f"extension, {n} cases"))
     lapsed = (await temporal.count_workflows("CaseStage = 'lapsed_unregistered'")).count
     results.add("extension: the call (a new calendar version)", call * 1000, None, "ms", higher_is_better=False)
-    results.add(f"extension: until all {n} open cases run under it", fanout, 60.0, "s", higher_is_better=False)
-    results.add("extension: cases re-armed per second once the old deadline passed", n / (fanout - old_close_after),
-                None, "cases/s")
+    results.add(f"extension: until all {n} open cases show the new deadline", fanout, 60.0, "s",
+                higher_is_better=False)
+    results.add("extension: cases re-armed per second once the old deadline passed",
+                n / max(fanout - old_close_after, 0.001), None, "cases/s")
     results.notes.append(f"extension: the old deadline was {lead_seconds}s after the call; every case re-read the "
                          f"calendar when its timer fired; {lapsed} of {n} lapsed under the old date (must be 0); "
                          "0 signals were sent. The baseline column is the goal (60 s), not a measurement.")

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import asyncpg
@@ -120,6 +120,11 @@ class LocalStack:
 
     def start(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
+        # a stack left running by a killed run would answer our health checks with its own data
+        busy = [f"{name} {port}" for name, port in asdict(self.ports).items()
+                if _port_open(port) and not (name == "postgres" and self.external_db)]
+        if busy:
+            raise StackError("ports already in use (another stack still running?): " + ", ".join(busy))
         try:
             if not self.external_db:
                 self._start_postgres()
