@@ -33,6 +33,7 @@ from .bare import BARE_QUEUE, SIGNALS, BareCase, bare_step
 
 ROOT = Path(__file__).resolve().parents[1]
 SEASON = "bench"
+IMPORT_CHUNK = 5000
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -258,25 +259,37 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
     proc = psutil.Process(next(p.pid for name, p in driver.stack.procs if name == "cases-worker"))
     size_before = await pool.fetchval("SELECT pg_database_size(current_database())")
     half = n // 2
+
+    async def waiting() -> int:
+        return (await temporal.count_workflows("CaseStage = 'awaiting_registration'")).count
+
     from deploy.local.synthetic import MasterData
-    first = MasterData(data.departments, data.districts, data.posts, data.ddos, data.officers, data.employees[:half])
-    await import_employees(driver.stack.database_url, temporal, season, first, show_progress=False)
-    await asyncio.sleep(3)
-    rss_half, db_half = proc.memory_info().rss, await pool.fetchval("SELECT pg_database_size(current_database())")
-    await import_employees(driver.stack.database_url, temporal, season, data, show_progress=False)
-    await asyncio.sleep(3)
+    step, rss_half, t = min(IMPORT_CHUNK, max(half, 1)), None, time.monotonic()
+    for i in range(0, n, step):
+        # in chunks, each waiting until its cases are open and waiting: starts alone are cheap for the server
+        # and would pile up workflow tasks far ahead of the worker
+        if datetime.now(timezone.utc) > cal.registration_close - timedelta(seconds=lead_seconds):
+            raise TimeoutError(f"only {i} of {n} cases were waiting by the old deadline: give a lower --start-rate")
+        chunk = MasterData(data.departments, data.districts, data.posts, data.ddos, data.officers,
+                           data.employees[i:i + step])
+        await import_employees(driver.stack.database_url, temporal, season, chunk, show_progress=False)
+        opened = min(i + step, n)
+        await wait_for(lambda: _ge(waiting, opened), 1800, f"the first {opened} cases waiting")
+        if rss_half is None and opened >= half:
+            at_half, rss_half = opened, proc.memory_info().rss
+            db_half = await pool.fetchval("SELECT pg_database_size(current_database())")
+    results.add(f"open cases started and waiting, per second ({n} cases, in chunks of {step})",
+                n / (time.monotonic() - t), None, "cases/s")
     rss_full, db_full = proc.memory_info().rss, await pool.fetchval("SELECT pg_database_size(current_database())")
-    results.add(f"cases worker memory at {half} open cases", rss_half / 2**20, None, "MiB")
+    results.add(f"cases worker memory at {at_half} open cases", rss_half / 2**20, None, "MiB")
     results.add(f"cases worker memory at {n} open cases", rss_full / 2**20, None, "MiB")
-    results.add(f"PostgreSQL bytes per case at {half} cases", (db_half - size_before) / half, None, "bytes")
+    results.add(f"PostgreSQL bytes per case at {at_half} cases", (db_half - size_before) / at_half, None, "bytes")
     results.add(f"PostgreSQL bytes per case at {n} cases", (db_full - size_before) / n, None, "bytes")
     temporal_db = driver.stack.data_dir / "temporal" / "temporal.db"
     if temporal_db.exists():
         results.notes.append(f"Temporal's SQLite file after {n} open cases (and the season above): "
                              f"{temporal_db.stat().st_size / 2**20:,.0f} MiB")
 
-    async def waiting() -> int:
-        return (await temporal.count_workflows("CaseStage = 'awaiting_registration'")).count
     budget = (cal.registration_close - datetime.now(timezone.utc)).total_seconds() - lead_seconds
     await wait_for(lambda: _ge(waiting, n), max(budget, 1), "every extension case waiting before the old deadline")
     to_old_close = (cal.registration_close - datetime.now(timezone.utc)).total_seconds()
