@@ -6,6 +6,7 @@ import asyncio
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -266,14 +267,14 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
     from deploy.local.synthetic import MasterData
     step, rss_half, t = min(IMPORT_CHUNK, max(half, 1)), None, time.monotonic()
     for i in range(0, n, step):
-        # in chunks, each waiting until its cases are open and waiting: starts alone are cheap for the server
-        # and would pile up workflow tasks far ahead of the worker
+        # in chunks, the next started while the last is being opened: starts alone are cheap for the server and
+        # would pile up workflow tasks far ahead of the worker
         if datetime.now(timezone.utc) > cal.registration_close - timedelta(seconds=lead_seconds):
             raise TimeoutError(f"only {i} of {n} cases were waiting by the old deadline: give a lower --start-rate")
         chunk = MasterData(data.departments, data.districts, data.posts, data.ddos, data.officers,
                            data.employees[i:i + step])
         await import_employees(driver.stack.database_url, temporal, season, chunk, show_progress=False)
-        opened = min(i + step, n)
+        opened = i if i + step < n else n   # the chunk before this one (all of them after the last): one in flight
         await wait_for(lambda: _ge(waiting, opened), 1800, f"the first {opened} cases waiting")
         if rss_half is None and opened >= half:
             at_half, rss_half = opened, proc.memory_info().rss
@@ -430,8 +431,9 @@ PHASES = ("season", "extension", "api")
 def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, lead_seconds: int,
         keep: bool, out_dir: Path | None = None, phases: tuple[str, ...] = PHASES,
         start_rate: float = 20.0) -> tuple[Path, bool]:
-    """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C included). Returns where
-    the results went and whether every phase ran."""
+    """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C or SIGTERM included: a
+    run started in the background ignores SIGINT). Returns where the results went and whether every phase ran."""
+    signal.signal(signal.SIGTERM, _interrupted)
     data_dir = Path(tempfile.mkdtemp(prefix="seva-bench-"))
     stack = LocalStack(data_dir, BENCH_PORTS, season_id=SEASON,
                        extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000000", "SEVA_OTP_RESEND_GAP_SECONDS": "0"})
@@ -450,6 +452,10 @@ def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, 
     out = write(results, cases, extension_cases, api_seconds, concurrency, out_dir or ROOT / "bench" / "results",
                 phases)
     return out, not results.failed
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 async def measure_all(stack: LocalStack, cases: int, extension_cases: int, api_seconds: float, concurrency: int,

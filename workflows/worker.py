@@ -44,6 +44,7 @@ async def run_cases_worker() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)   # a calendar read every few seconds in a wave
     asyncio.run(run_cases_worker())
 
 
