@@ -29,7 +29,7 @@ async def run_cases_worker() -> None:
                              event_router(client, calendar), producer)
     await consumer.start()
     worker = Worker(client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow], activities=[calendar.activity()],
-                    max_cached_workflows=10000)
+                    max_cached_workflows=2000)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
