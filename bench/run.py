@@ -274,11 +274,13 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
         chunk = MasterData(data.departments, data.districts, data.posts, data.ddos, data.officers,
                            data.employees[i:i + step])
         await import_employees(driver.stack.database_url, temporal, season, chunk, show_progress=False)
-        opened = i if i + step < n else n   # the chunk before this one (all of them after the last): one in flight
-        await wait_for(lambda: _ge(waiting, opened), 1800, f"the first {opened} cases waiting")
-        if rss_half is None and opened >= half:
-            at_half, rss_half = opened, proc.memory_info().rss
+        # the chunks before this one are open: this one is in flight while the next starts
+        if i:
+            await wait_for(lambda: _ge(waiting, i), 1800, f"the first {i} cases waiting")
+        if rss_half is None and i >= half:
+            at_half, rss_half = i, proc.memory_info().rss
             db_half = await pool.fetchval("SELECT pg_database_size(current_database())")
+    await wait_for(lambda: _ge(waiting, n), 1800, f"all {n} cases waiting")
     results.add(f"open cases started and waiting, per second ({n} cases, in chunks of {step})",
                 n / (time.monotonic() - t), None, "cases/s")
     rss_full, db_full = proc.memory_info().rss, await pool.fetchval("SELECT pg_database_size(current_database())")
