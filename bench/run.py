@@ -123,34 +123,27 @@ class Driver:
     async def officers_until(self, done) -> None:
         """DDOs verify, Finance creates posts and HoDs approve, in bulk through the APIs, until done()."""
         v, o = self.stack.url("verification"), self.stack.url("orders")
-        async def ddo_desk(ddo_code: str) -> None:
-            h = await self.officer(f"OFF-{ddo_code}")
-            queue = (await self.http.get(f"{v}/verification/queue", params={"limit": 500}, headers=h)).json()
-            if queue:
-                await self.http.post(f"{v}/verification/decisions/bulk", headers=h,
-                                     json={"application_nos": [q["application_no"] for q in queue]})
 
-        async def hod_desk(department: str) -> None:
-            h = await self.officer(f"HOD-{department}")
-            pending = (await self.http.get(f"{o}/orders/awaiting-approval", params={"limit": 500}, headers=h)).json()
+        async def desk(officer_id: str, pending_url: str, act_url: str) -> None:
+            """One officer clears their desk: everything pending, in one bulk action."""
+            h = await self.officer(officer_id)
+            pending = (await self.http.get(pending_url, params={"limit": 500}, headers=h)).json()
             if pending:
-                await self.http.post(f"{o}/orders/approvals", headers=h,
+                await self.http.post(act_url, headers=h,
                                      json={"application_nos": [p["application_no"] for p in pending]})
 
         while not await done():
             # the officers work side by side, as 440 DDOs and 20 HoDs would
             ddos = [r["ddo_code"] for r in await self.db.fetch(
                 "SELECT DISTINCT ddo_code FROM verification.task WHERE status = 'pending'")]
-            await gather_limited([ddo_desk(d) for d in ddos], 16)
-            finance = await self.officer("FIN-1")
-            waiting = (await self.http.get(f"{o}/posts/awaiting", params={"limit": 500}, headers=finance)).json()
-            if waiting:
-                await self.http.post(f"{o}/posts", headers=finance,
-                                     json={"application_nos": [w["application_no"] for w in waiting]})
+            await gather_limited([desk(f"OFF-{d}", f"{v}/verification/queue", f"{v}/verification/decisions/bulk")
+                                  for d in ddos], 16)
+            await desk("FIN-1", f"{o}/posts/awaiting", f"{o}/posts")
             departments = [r["department"] for r in await self.db.fetch(
                 "SELECT DISTINCT r.department FROM orders.case_request r JOIN orders.supernumerary_post p "
                 "USING (application_no) WHERE r.approved_at IS NULL")]
-            await gather_limited([hod_desk(d) for d in departments], 8)
+            await gather_limited([desk(f"HOD-{d}", f"{o}/orders/awaiting-approval", f"{o}/orders/approvals")
+                                  for d in departments], 8)
             await asyncio.sleep(0.5)
 
 

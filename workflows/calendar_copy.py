@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 
 import httpx
+from pydantic import TypeAdapter
 from temporalio import activity
 
 from workflows.contracts import SeasonCalendar
 
 READ_SEASON_CALENDAR = "read_season_calendar"
-FIELDS = ("registration_open", "registration_close", "ddo_verification", "post_creation", "order_issue")
+AS_CALENDAR = TypeAdapter(SeasonCalendar)
 
 
 class CalendarCopy:
@@ -45,10 +45,7 @@ class CalendarCopy:
             r = await self._http.get(self._url, params={"season_id": season_id})
             r.raise_for_status()
             self.fetches += 1
-            body = r.json()
-            calendar = SeasonCalendar(season_id=body["season_id"], version=body["version"],
-                                      escalation_days=body["escalation_days"],
-                                      **{f: datetime.fromisoformat(body[f]) for f in FIELDS})
+            calendar = AS_CALENDAR.validate_python(r.json())
             self._copies[season_id] = (fetched_at, calendar)
             return calendar
 

@@ -3,7 +3,7 @@ move into the past or before an earlier step (nor past a later one). Cases read 
 each of their decision points, so a new version reaches every open case without a signal per case."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -15,7 +15,7 @@ from services.common.auth import ADMINISTRATOR, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext, client_addr, context
-from workflows.contracts import DEADLINE_STEPS, EventType
+from workflows.contracts import DEADLINE_STEPS, EventType, SeasonCalendar
 
 from .calendar import CALENDAR_COLUMNS, calendar_in_force, store_version
 
@@ -32,15 +32,8 @@ class Change(BaseModel):
     reason: str = Field(min_length=5, max_length=500)
 
 
-class CalendarVersion(BaseModel):
-    season_id: str
-    version: int
-    registration_open: datetime
-    registration_close: datetime
-    ddo_verification: datetime
-    post_creation: datetime
-    order_issue: datetime
-    escalation_days: int
+@dataclass(kw_only=True)
+class CalendarVersion(SeasonCalendar):
     changed_by: str
     reason: str
     changed_at: datetime

@@ -3,12 +3,13 @@ The applications service is faked at its HTTP boundary; the copy itself is the r
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import httpx
 import pytest
 
 from services.applications.calendar import OFFICIAL_2025_26
-from workflows.calendar_copy import CalendarCopy
+from workflows.calendar_copy import AS_CALENDAR, CalendarCopy
 from workflows.event_router import event_router
 
 
@@ -23,11 +24,8 @@ class Owner:
         self.requests += 1
         if request.url.params["season_id"] != "2025-26":
             return httpx.Response(404, json={"code": "season_not_found"})
-        cal = OFFICIAL_2025_26
-        return httpx.Response(200, json={
-            "season_id": cal.season_id, "version": self.version, "escalation_days": 7,
-            **{f: getattr(cal, f).isoformat() for f in ("registration_open", "registration_close",
-                                                        "ddo_verification", "post_creation", "order_issue")}})
+        return httpx.Response(200, json=AS_CALENDAR.dump_python(replace(OFFICIAL_2025_26, version=self.version),
+                                                                mode="json"))
 
 
 def copy_of(owner: Owner, ttl: float = 60.0) -> CalendarCopy:
