@@ -29,6 +29,7 @@ from services.applications.calendar import OFFICIAL_2025_26, shifted
 from services.applications.documents import REQUIRED
 from services.common.settings import Settings
 from services.common.temporal import connect
+from workflows.worker import case_worker_tuning
 
 from .bare import BARE_QUEUE, SIGNALS, BareCase, bare_step
 
@@ -219,7 +220,7 @@ async def season_throughput(driver: Driver, temporal: Client, n: int, results: R
 
     log("season: the bare workflow of the same shape on the same server")
     async with Worker(temporal, task_queue=BARE_QUEUE, workflows=[BareCase], activities=[bare_step],
-                      max_concurrent_activities=200):
+                      max_concurrent_activities=200, **case_worker_tuning()):   # run as the cases worker runs
         handles = await gather_limited([temporal.start_workflow(BareCase.run, id=f"bare-{i}-{time.time_ns()}",
                                                                 task_queue=BARE_QUEUE) for i in range(n)], 128)
         t = time.monotonic()
