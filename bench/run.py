@@ -442,6 +442,8 @@ def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, 
                                           phases, start_rate))
     finally:
         stack.stop()
+        from opentelemetry import trace
+        getattr(trace.get_tracer_provider(), "shutdown", lambda: None)()   # its last spans, before the folder goes
         if not keep:
             import shutil
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -458,7 +460,8 @@ async def measure_all(stack: LocalStack, cases: int, extension_cases: int, api_s
                       lead_seconds: int, phases: tuple[str, ...], start_rate: float) -> Results:
     results = Results()
     temporal = await connect(Settings(temporal_address=stack.temporal_address))
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as http:
+    # idle connections expire before uvicorn's 5 s keep-alive does: reusing one the server is closing is a ReadError
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200, keepalive_expiry=2.0)) as http:
         db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=10)
         driver = Driver(stack, db, http)
         print(f"\n  {'measure':<58} {'seva':>23} {'baseline':>18} {'ratio':>6}")

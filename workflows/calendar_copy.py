@@ -27,7 +27,9 @@ class CalendarCopy:
     def __init__(self, applications_url: str, ttl: float = 5.0, http: httpx.AsyncClient | None = None):
         self._url = f"{applications_url.rstrip('/')}/calendar"
         self._ttl = ttl
-        self._http = http or httpx.AsyncClient(timeout=5.0)
+        # idle connections are dropped before uvicorn's 5 s keep-alive ends: reusing one the server is closing
+        # fails the read (ReadError), and a read every 5 s is exactly that race
+        self._http = http or httpx.AsyncClient(timeout=5.0, limits=httpx.Limits(keepalive_expiry=2.0))
         self._copies: dict[str, tuple[float, SeasonCalendar]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.fetches = 0

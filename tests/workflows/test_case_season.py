@@ -156,6 +156,36 @@ async def test_a_copy_behind_the_owner_never_lapses_a_case_that_an_extension_sav
     await handle.terminate("test done")
 
 
+async def test_an_extension_made_weeks_ahead_shows_in_the_case_within_a_day_and_a_day_check_in_costs_no_owner_call(
+        env, season):
+    cal = season.calendar
+    handle = await start(env, "T-AHEAD-1")
+    await sleep_until(env, cal.registration_open + timedelta(hours=1))
+    season.calendar = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
+    await sleep_until(env, cal.registration_open + timedelta(hours=38))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.calendar_version == 2 and status.next_deadline == season.calendar.registration_close
+    assert season.named("load_season_calendar") == []
+    await handle.terminate("test done")
+
+
+async def test_a_registration_deadline_brought_forward_lapses_the_case_on_the_new_date(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-FORWARD-1")
+    await sleep_until(env, cal.registration_open + timedelta(days=2))
+    earlier = cal.registration_open + timedelta(days=6)
+    season.calendar = replace(cal, version=2, registration_close=earlier)
+    await sleep_until(env, earlier + timedelta(days=1))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.LAPSED_UNREGISTERED
+    lapsed = next(h for h in status.history if h.stage == Stage.LAPSED_UNREGISTERED)
+    assert earlier <= lapsed.at < earlier + timedelta(minutes=1)
+    # the reminders followed the new date too
+    reminders = [s for s in season.named("send_sms") if s.template == "registration_reminder"]
+    assert [r.params["days"] for r in reminders] == [1]
+    await handle.terminate("test done")
+
+
 async def test_a_lapsed_case_reopens_when_registration_is_extended_and_the_employee_registers(env, season):
     cal = season.calendar
     handle = await start(env, "T-REOPEN-1")

@@ -17,7 +17,8 @@ def test_recorded_histories_exist():
     assert {p.stem for p in RECORDED} >= {"case_happy_path", "case_ddo_missed_deadline",
                                           "case_happy_path_v1_before_eligibility",
                                           "case_happy_path_v3_calendar_by_activity",
-                                          "case_lapsed_then_reopened_v3_calendar_by_activity"}
+                                          "case_lapsed_then_reopened_v3_calendar_by_activity",
+                                          "case_happy_path_v4_before_check_in"}
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
