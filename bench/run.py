@@ -274,7 +274,8 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
         if rss_half is None and i >= half:
             at_half, rss_half = i, proc.memory_info().rss
             db_half = await pool.fetchval("SELECT pg_database_size(current_database())")
-    await wait_for(lambda: _ge(waiting, n), 1800, f"all {n} cases waiting")
+    budget = (cal.registration_close - datetime.now(timezone.utc)).total_seconds() - lead_seconds
+    await wait_for(lambda: _ge(waiting, n), max(budget, 1), "every extension case waiting before the old deadline")
     results.add(f"open cases started and waiting, per second ({n} cases, in chunks of {step})",
                 n / (time.monotonic() - t), None, "cases/s")
     rss_full, db_full = proc.memory_info().rss, await pool.fetchval("SELECT pg_database_size(current_database())")
@@ -287,8 +288,6 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
         results.notes.append(f"Temporal's SQLite file after {n} open cases (and the season above): "
                              f"{temporal_db.stat().st_size / 2**20:,.0f} MiB")
 
-    budget = (cal.registration_close - datetime.now(timezone.utc)).total_seconds() - lead_seconds
-    await wait_for(lambda: _ge(waiting, n), max(budget, 1), "every extension case waiting before the old deadline")
     to_old_close = (cal.registration_close - datetime.now(timezone.utc)).total_seconds()
     if to_old_close > lead_seconds:
         await asyncio.sleep(to_old_close - lead_seconds)

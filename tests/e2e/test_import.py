@@ -14,14 +14,18 @@ from .conftest import eventually
 pytestmark = pytest.mark.stack
 
 
+SEED, FAULT_SHARE = 7, 0.2   # those of the `master` fixture
+
+
 def seva_import(stack, size: int) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).parent / "seva"), "import", "--size", str(size), "--seed", "7",
-                           "--fault-share", "0.2"], capture_output=True, text=True, env=stack.environment(), timeout=300)
+    return subprocess.run([str(Path(sys.executable).parent / "seva"), "import", "--size", str(size), "--seed",
+                           str(SEED), "--fault-share", str(FAULT_SHARE)],
+                          capture_output=True, text=True, env=stack.environment(), timeout=300)
 
 
 async def test_import_is_safe_to_run_again(stack, master, temporal):
     size = len(master.employees) + 15   # the same seed: the first 60 are the same people
-    new_ids = [e.master["employee_id"] for e in generate(size, 7, 0.2).employees[len(master.employees):]]
+    new_ids = [e.master["employee_id"] for e in generate(size, SEED, FAULT_SHARE).employees[len(master.employees):]]
 
     async def their_cases() -> int:
         # only these employees' cases: other tests start cases too, and visibility lags behind them
