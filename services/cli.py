@@ -44,6 +44,7 @@ def run(size: int = typer.Option(200, help="employees of synthetic master data t
         for name in ("otp", "applications", "verification", "orders"):
             typer.echo(f"  {name:<13} {stack.url(name)}/docs")
         typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}")
+        typer.echo(f"  Temporal metrics http://127.0.0.1:{stack.ports.temporal_metrics}/metrics")
         typer.echo(f"  logs          {stack.logs}\nPress Ctrl-C to stop.")
         while not stop.is_set():
             for name, proc in stack.procs:
