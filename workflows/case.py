@@ -34,6 +34,7 @@ ESCALATION_PATCH = "escalation-chain"
 REOPEN_PATCH = "reminders-and-reopening"
 LOCAL_CALENDAR_PATCH = "calendar-from-local-copy"
 CHECK_IN_PATCH = "daily-calendar-check-in"
+LAPSED_CHECK_IN_PATCH = "lapsed-case-check-in"
 REMINDER_DAYS = (7, 1)   # SMS reminders this many days before registration closes
 # A waiting case looks at the calendar about once a day (12 to 36 hours, drawn per wake-up so that 1,20,000
 # cases imported in one evening spread over the day: about 1.4 wake-ups a second), so a deadline brought
@@ -143,7 +144,7 @@ class CaseWorkflow:
             note = "registration closed before the employee registered"
             if not remind:
                 return await self._close(Stage.LAPSED_UNREGISTERED, note, "registration_lapsed")
-            if not await self._lapsed_until_reopened(Stage.LAPSED_UNREGISTERED, note):
+            if not await self._lapsed_until_reopened(Stage.LAPSED_UNREGISTERED, note, Stage.AWAITING_REGISTRATION):
                 return self._end_season(Stage.LAPSED_UNREGISTERED)
 
         while True:
@@ -337,18 +338,29 @@ class CaseWorkflow:
                     workflow.upsert_search_attributes(
                         [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else [])
 
-    async def _lapsed_until_reopened(self, stage: str, note: str) -> bool:
-        """A lapsed case stays open until the season ends: if the registration deadline is extended and the
-        employee then acts (registers or submits), the case reopens under the new calendar."""
+    async def _lapsed_until_reopened(self, stage: str, note: str, reopen_to: Optional[str] = None) -> bool:
+        """A lapsed case stays open until the season ends. If the registration deadline is extended, the case
+        reopens: at once when the employee acts (registers or submits), or at its daily check-in, which tells
+        the employee by SMS that registration is open again and until when (back in `reopen_to`, if given)."""
         assert self._calendar is not None
         self._enter(stage, None, note)
         await self._sms("registration_lapsed", {}, f"{stage}/{self._deadline(REGISTRATION_CLOSE).isoformat()}")
         while True:
             seen = self._acts
             season_end = self._deadline(ORDER_ISSUE)
+            timeout = season_end - workflow.now()
+            check_in = workflow.patched(LAPSED_CHECK_IN_PATCH)
+            if check_in:
+                timeout = min(timeout, timedelta(hours=workflow.random().uniform(*CHECK_IN_HOURS)))
             try:
-                await workflow.wait_condition(lambda: self._acts > seen, timeout=season_end - workflow.now())
+                await workflow.wait_condition(lambda: self._acts > seen, timeout=timeout)
             except asyncio.TimeoutError:
+                if check_in and workflow.now() < season_end:
+                    self._calendar = await self._load_calendar()
+                    if workflow.now() < self._deadline(REGISTRATION_CLOSE):
+                        await self._reopened_by_extension(reopen_to)
+                        return True
+                    continue
                 self._calendar = await self._load_calendar(acting_on=ORDER_ISSUE)
                 if workflow.now() < self._deadline(ORDER_ISSUE):
                     continue
@@ -359,6 +371,16 @@ class CaseWorkflow:
                            f"(calendar version {self._calendar.version})")
                 return True
             self._note("the employee acted after registration closed, and it has not been extended")
+
+    async def _reopened_by_extension(self, reopen_to: Optional[str]) -> None:
+        assert self._calendar is not None
+        closes = self._deadline(REGISTRATION_CLOSE)
+        note = f"reopened: registration extended, now closes {_ist(closes)} (calendar version {self._calendar.version})"
+        if reopen_to:
+            self._enter(reopen_to, REGISTRATION_CLOSE, note)
+        else:
+            self._note(note)
+        await self._sms("registration_reopened", {"closes": _ist(closes)}, f"reopened/{closes.isoformat()}")
 
     def _end_season(self, stage: str) -> CaseStatus:
         self._enter(stage, None, "the season ended with the case lapsed")

@@ -27,6 +27,11 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     "registration_lapsed": ("1107000000000000002",
             "Seva Suraksha: registration has closed and no registration was received for you.",
             "सेवा सुरक्षा: पंजीकरण बंद हो गया है, आपका पंजीकरण प्राप्त नहीं हुआ।"),
+    "registration_reopened": ("1107000000000000010",
+            "Seva Suraksha: registration has been extended and is open again until {closes}. Register with an OTP "
+            "on this number and submit your application before then.",
+            "सेवा सुरक्षा: पंजीकरण की तिथि बढ़ा दी गई है, अब {closes} तक पंजीकरण खुला है। इस नंबर पर ओटीपी से पंजीकरण करें "
+            "और उससे पहले आवेदन जमा करें।"),
     "application_rejected": ("1107000000000000003",
             "Seva Suraksha: your application was not accepted by your DDO. Log in to see the reasons.",
             "सेवा सुरक्षा: आपका आवेदन डीडीओ द्वारा स्वीकार नहीं किया गया। कारण देखने के लिए लॉगिन करें।"),

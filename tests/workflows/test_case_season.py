@@ -209,6 +209,35 @@ async def test_a_lapsed_case_reopens_when_registration_is_extended_and_the_emplo
     await handle.terminate("test done")
 
 
+async def test_a_lapsed_case_reopens_within_a_day_of_an_extension_and_tells_the_employee(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-REOPEN-2")
+    await sleep_until(env, cal.registration_close + timedelta(days=1))
+    assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
+    # A day's check-ins with the calendar unchanged leave the case lapsed and the employee unbothered.
+    await sleep_until(env, cal.registration_close + timedelta(days=3))
+    assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
+    assert [s.template for s in season.named("send_sms")][-1] == "registration_lapsed"
+    # The deadline moves to 20 days after the old one; the employee does nothing.
+    season.calendar = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
+    await sleep_until(env, cal.registration_close + timedelta(days=3, hours=37))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.AWAITING_REGISTRATION and status.calendar_version == 2
+    assert status.next_deadline == season.calendar.registration_close
+    assert status.history[-1].note.startswith("reopened: registration extended, now closes")
+    reopened = [s for s in season.named("send_sms") if s.template == "registration_reopened"]
+    assert len(reopened) == 1 and reopened[0].params["closes"] in status.history[-1].note
+    # Back under the new date: reminded 7 and 1 days before it, and the employee can go on.
+    await sleep_until(env, season.calendar.registration_close - timedelta(hours=12))
+    reminders = [s for s in season.named("send_sms") if s.template == "registration_reminder"]
+    assert [r.params["days"] for r in reminders][-2:] == [7, 1]
+    await register_and_apply(handle, "SS-T-RO2", post_code="DEO")
+    await sleep_until(env, season.calendar.registration_close - timedelta(hours=11))
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    await record_history_if_asked(handle, "case_lapsed_reopened_by_extension")
+    await handle.terminate("test done")
+
+
 async def test_a_certificate_and_a_record_correction_are_kept_in_the_case_history(env, season):
     handle = await start(env, "T-CERT-1")
     await handle.signal(CaseWorkflow.case_event, event(EventType.CERTIFICATE_ISSUED, issued_by="OFF-DDO-X",
