@@ -58,8 +58,9 @@ BENCH_PORTS = Ports(27233, 28233, 44329, 29092, 29093, 28001, 28002, 28003, 2800
 # The dev server keeps 8,096 workflows' mutable state in memory. With 120,000 open cases nearly every timer
 # that fires (and every stale workflow-task timeout check) then reloads its case from SQLite, about 30 ms
 # of the single database's time each (read from the server's /metrics: cache_miss, GetWorkflowExecution).
-# Keeping every open case cached trades that for memory, which `make bench` reports beside it.
-DEV_SERVER_DYNAMIC_CONFIG = {"history.hostLevelCacheMaxSize": 130_000}
+# Keeping every open case cached (two entries each: the run and the current-run lock, as the server's
+# cache_usage shows) trades that for memory, which `make bench` reports beside it.
+DEV_SERVER_DYNAMIC_CONFIG = {"history.hostLevelCacheMaxSize": 260_000}
 
 
 class StackError(RuntimeError):
