@@ -29,13 +29,16 @@ def case_worker_tuning() -> dict[str, Any]:
       sandbox for it costs about 14 ms of CPU, more than the task itself. The determinism guard is not lost:
       the time-skipping tests and the replay tests run the same workflow code in the sandbox.
     - The number of workflow-task pollers follows the backlog (a wave of timers), instead of a fixed five.
-    - A task waits up to 60 s on this worker's sticky queue before it is handed to the shared queue: in a
-      wave the backlog is longer than the default 10 s, and a timed-out task costs the server a second task.
-      At 120,000 open cases the backlog outgrew 60 s as well, and for 15 minutes most tasks timed out there
-      (bench/results/2026-11-22T1914-extension-120000.md): still to be fixed."""
+    - A task waits up to 10 minutes on this worker's sticky queue before it is handed to the shared queue.
+      In a wave the backlog is far longer than the default 10 s, and every task that times out there costs
+      the server a second one: with 60 s, 21,377 of 30,000 cases' tasks timed out in a wave, and at 120,000
+      most did for 15 minutes. With 10 minutes none did and the 30,000 re-armed in 410 s instead of 434
+      (bench/results/2026-11-22T1949-extension-30000-sticky-60s.md, ...T2007-extension-30000-sticky-10min.md).
+      The price: if this worker dies, the cases it had cached wait up to 10 minutes for another worker,
+      which deadlines measured in days can bear."""
     return dict(workflow_runner=UnsandboxedWorkflowRunner(), max_cached_workflows=2000,
                 workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-                sticky_queue_schedule_to_start_timeout=timedelta(seconds=60))
+                sticky_queue_schedule_to_start_timeout=timedelta(minutes=10))
 
 
 async def run_cases_worker() -> None:
