@@ -251,8 +251,7 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
     cal.registration_close = now + timedelta(seconds=30 + lead_seconds + n / start_rate)
     pool = driver.db
     await put_calendar(pool, cal, "bench", "bench: a registration deadline about to pass")
-    proc = psutil.Process(next(p.pid for name, p in driver.stack.procs if name == "cases-worker"))
-    server = psutil.Process(next(p.pid for name, p in driver.stack.procs if name == "temporal"))
+    proc, server = (psutil.Process(driver.stack.proc(name).pid) for name in ("cases-worker", "temporal"))
     size_before = await pool.fetchval("SELECT pg_database_size(current_database())")
     half = n // 2
 
@@ -307,10 +306,10 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
 
     async def moved() -> int:
         return (await temporal.count_workflows(f"CaseStage = 'awaiting_registration' AND NextDeadline >= '{iso}'")).count
-    misses_before = await server_cache_misses(driver)
+    cache_before = await server_cache_counts(driver)
     with CpuMeter(driver.stack) as cpu:
         await wait_for(lambda: _ge(moved, n), 3 * 3600, "every case under the new calendar", interval=1.0)
-    misses = [after - before for after, before in zip(await server_cache_misses(driver), misses_before)]
+    misses, lookups = (after - before for after, before in zip(await server_cache_counts(driver), cache_before))
     fanout = time.monotonic() - t0
     results.notes.append(cpu.note(f"extension, {n} cases"))
     lapsed = (await temporal.count_workflows("CaseStage = 'lapsed_unregistered'")).count
@@ -322,11 +321,11 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
     results.notes.append(f"extension: the old deadline was {lead_seconds}s after the call; every case re-read the "
                          f"calendar when its timer fired; {lapsed} of {n} lapsed under the old date (must be 0); "
                          "0 signals were sent. The baseline column is the goal (60 s), not a measurement.")
-    results.notes.append(f"extension: the Temporal server found a case's state in its cache {misses[1] - misses[0]:,.0f} "
-                         f"times and loaded it from SQLite {misses[0]:,.0f} times while the cases re-armed")
+    results.notes.append(f"extension: the Temporal server found a case's state in its cache {lookups - misses:,.0f} "
+                         f"times and loaded it from SQLite {misses:,.0f} times while the cases re-armed")
 
 
-async def server_cache_misses(driver: Driver) -> tuple[float, float]:
+async def server_cache_counts(driver: Driver) -> tuple[float, float]:
     """(misses, look-ups) of the Temporal server's cache of workflow state, from its /metrics."""
     text = (await driver.http.get(f"http://127.0.0.1:{driver.stack.ports.temporal_metrics}/metrics")).text
     pick = re.compile(r'^cache_(miss|requests)\{cache_type="mutablestate",.*operation="HistoryCacheGetOrCreate",.*\} (\S+)$',

@@ -319,7 +319,7 @@ class CaseWorkflow:
                         wake, reminder = deadline - timedelta(days=days), (days, key)
                         break
             if workflow.patched(CHECK_IN_PATCH):
-                check_in = now + timedelta(hours=workflow.random().uniform(*CHECK_IN_HOURS))
+                check_in = now + self._check_in_delay()
                 if check_in < wake:
                     wake, reminder = check_in, None
             try:
@@ -338,6 +338,11 @@ class CaseWorkflow:
                     workflow.upsert_search_attributes(
                         [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else [])
 
+    @staticmethod
+    def _check_in_delay() -> timedelta:
+        """Until the next daily look at the calendar, drawn afresh each time (replay draws the same)."""
+        return timedelta(hours=workflow.random().uniform(*CHECK_IN_HOURS))
+
     async def _lapsed_until_reopened(self, stage: str, note: str, reopen_to: Optional[str] = None) -> bool:
         """A lapsed case stays open until the season ends. If the registration deadline is extended, the case
         reopens: at once when the employee acts (registers or submits), or at its daily check-in, which tells
@@ -351,7 +356,7 @@ class CaseWorkflow:
             timeout = season_end - workflow.now()
             check_in = workflow.patched(LAPSED_CHECK_IN_PATCH)
             if check_in:
-                timeout = min(timeout, timedelta(hours=workflow.random().uniform(*CHECK_IN_HOURS)))
+                timeout = min(timeout, self._check_in_delay())
             try:
                 await workflow.wait_condition(lambda: self._acts > seen, timeout=timeout)
             except asyncio.TimeoutError:

@@ -178,11 +178,11 @@ class LocalStack:
         self.procs.append((name, proc))
         return proc
 
-    def _proc(self, name: str) -> subprocess.Popen:
+    def proc(self, name: str) -> subprocess.Popen:
         return next(p for n, p in self.procs if n == name)
 
     def _wait_http(self, name: str, url: str, timeout: float) -> None:
-        _wait(name, lambda: httpx.get(url, timeout=2).status_code == 200, timeout, self._proc(name),
+        _wait(name, lambda: httpx.get(url, timeout=2).status_code == 200, timeout, self.proc(name),
               self.logs / f"{name}.log")
 
     # ---- PostgreSQL --------------------------------------------------------------------------
