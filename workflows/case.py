@@ -72,6 +72,7 @@ class CaseWorkflow:
         self._record: Optional[ServiceRecord] = None
         self._escalated = False
         self._acts = 0                      # registrations and submissions heard, for reopening a lapsed case
+        self._calendar_news = 0             # registration extensions announced to this case while it had lapsed
         self._reminded: set[str] = set()    # reminders sent, by deadline and days before it
         self._cause: dict[str, str] = {}    # trace context of the last action heard: what follows is its work
         self._shown_deadline: Optional[datetime] = None   # the NextDeadline search attribute as last set
@@ -109,6 +110,9 @@ class CaseWorkflow:
         elif event.type == EventType.PHYSICAL_ORDER_VOIDED:
             self._note(f"physical order {event.data.get('reference')} declared void: this case is processed on "
                        "the portal")
+        elif event.type == EventType.CALENDAR_CHANGED:
+            if self._input and event.data.get("season_id") == self._input.season_id:   # the job is not per season
+                self._calendar_news += 1
         elif event.type == EventType.RECORD_CORRECTED:
             self._note(f"service record corrected by {event.data.get('data_owner')}: "
                        + ", ".join(event.data.get("fields") or []))
@@ -345,20 +349,22 @@ class CaseWorkflow:
 
     async def _lapsed_until_reopened(self, stage: str, note: str, reopen_to: Optional[str] = None) -> bool:
         """A lapsed case stays open until the season ends. If the registration deadline is extended, the case
-        reopens: at once when the employee acts (registers or submits), or at its daily check-in, which tells
-        the employee by SMS that registration is open again and until when (back in `reopen_to`, if given)."""
+        reopens: at once when the employee acts (registers or submits); when told of the extension (a batch
+        signal to lapsed cases, workflows/calendar_fanout.py); or at its daily check-in if that word is lost.
+        The last two tell the employee by SMS that registration is open again and until when (back in
+        `reopen_to`, if given)."""
         assert self._calendar is not None
         self._enter(stage, None, note)
         await self._sms("registration_lapsed", {}, f"{stage}/{self._deadline(REGISTRATION_CLOSE).isoformat()}")
         while True:
-            seen = self._acts
+            seen, news = self._acts, self._calendar_news
             season_end = self._deadline(ORDER_ISSUE)
             timeout = season_end - workflow.now()
             check_in = workflow.patched(LAPSED_CHECK_IN_PATCH)
             if check_in:
                 timeout = min(timeout, self._check_in_delay())
             try:
-                await workflow.wait_condition(lambda: self._acts > seen, timeout=timeout)
+                await workflow.wait_condition(lambda: self._acts > seen or self._calendar_news > news, timeout=timeout)
             except asyncio.TimeoutError:
                 if check_in and workflow.now() < season_end:
                     self._calendar = await self._load_calendar()
@@ -371,6 +377,11 @@ class CaseWorkflow:
                     continue
                 return False
             self._calendar = await self._load_calendar(acting_on=REGISTRATION_CLOSE)
+            if self._acts == seen:   # told that registration was extended (calendar_fanout)
+                if workflow.now() < self._deadline(REGISTRATION_CLOSE):
+                    await self._reopened_by_extension(reopen_to)
+                    return True
+                continue
             if workflow.now() < self._deadline(REGISTRATION_CLOSE):
                 self._note(f"reopened: registration now closes {_ist(self._deadline(REGISTRATION_CLOSE))} "
                            f"(calendar version {self._calendar.version})")

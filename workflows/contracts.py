@@ -47,7 +47,8 @@ class EventType:
     CERTIFICATE_ISSUED = "certificate.issued"
     RECORD_CORRECTED = "master.corrected"
     PHYSICAL_ORDER_VOIDED = "physical_order.voided"
-    CALENDAR_CHANGED = "calendar.changed"      # not a signal: the cases worker drops its calendar copy
+    # the cases worker drops its calendar copy; lapsed cases hear of a registration extension (calendar_fanout)
+    CALENDAR_CHANGED = "calendar.changed"
 
     CASE_SIGNALS = (OTP_VERIFIED, APPLICATION_SUBMITTED, APPLICATION_RESUBMITTED, VERIFICATION_DECIDED, POST_CREATED, ORDER_APPROVED,
                     CERTIFICATE_ISSUED, RECORD_CORRECTED, PHYSICAL_ORDER_VOIDED)

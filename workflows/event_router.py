@@ -10,6 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from services.common.events import TOPICS
 from services.common.kafka import DeadLetter
 from workflows.calendar_copy import CalendarCopy
+from workflows.calendar_fanout import reopens_registration, tell_lapsed_cases
 from workflows.case import CaseWorkflow
 from workflows.contracts import CaseEvent, EventType
 
@@ -24,8 +25,11 @@ def case_workflow_id(employee_id: str) -> str:
 
 def event_router(client: Client, calendar: CalendarCopy | None = None):
     async def handle(event: dict) -> None:
-        if event.get("type") == EventType.CALENDAR_CHANGED and calendar is not None:
-            calendar.forget(event.get("data", {}).get("season_id", ""))
+        if event.get("type") == EventType.CALENDAR_CHANGED:
+            if calendar is not None:
+                calendar.forget(event.get("data", {}).get("season_id", ""))
+            if reopens_registration(event.get("data", {})):
+                await tell_lapsed_cases(client, event)
             return
         if event.get("type") not in EventType.CASE_SIGNALS:
             return  # events no case waits for (e.g. order.issued) pass by

@@ -238,6 +238,33 @@ async def test_a_lapsed_case_reopens_within_a_day_of_an_extension_and_tells_the_
     await handle.terminate("test done")
 
 
+async def test_a_lapsed_case_told_of_an_extension_reopens_at_once_and_only_once(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-REOPEN-3")
+    await sleep_until(env, cal.registration_close + timedelta(days=1))
+    assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
+    # Word of a change that does not reopen registration leaves the case lapsed and the employee unbothered.
+    await handle.signal(CaseWorkflow.case_event, event(EventType.CALENDAR_CHANGED, season_id="test-2025-26",
+                                                       step="ddo_verification"))
+    await env.sleep(timedelta(minutes=1))
+    assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
+    # Registration is extended and the batch job tells the case (twice: a redelivered event).
+    season.calendar = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
+    told = event(EventType.CALENDAR_CHANGED, season_id="test-2025-26", step="registration_close", version=2)
+    told_at = await env.get_current_time()
+    await handle.signal(CaseWorkflow.case_event, told)
+    await handle.signal(CaseWorkflow.case_event, told)
+    await env.sleep(timedelta(minutes=1))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.AWAITING_REGISTRATION and status.calendar_version == 2
+    assert status.history[-1].note.startswith("reopened: registration extended, now closes")
+    assert told_at <= status.history[-1].at < told_at + timedelta(minutes=2)   # not at a check-in up to 36 h on
+    reopened = [s for s in season.named("send_sms") if s.template == "registration_reopened"]
+    assert len(reopened) == 1
+    await record_history_if_asked(handle, "case_lapsed_reopened_when_told")
+    await handle.terminate("test done")
+
+
 async def test_a_certificate_and_a_record_correction_are_kept_in_the_case_history(env, season):
     handle = await start(env, "T-CERT-1")
     await handle.signal(CaseWorkflow.case_event, event(EventType.CERTIFICATE_ISSUED, issued_by="OFF-DDO-X",
