@@ -323,6 +323,46 @@ async def extension_fanout(driver: Driver, temporal: Client, n: int, results: Re
                          "0 signals were sent. The baseline column is the goal (60 s), not a measurement.")
     results.notes.append(f"extension: the Temporal server found a case's state in its cache {lookups - misses:,.0f} "
                          f"times and loaded it from SQLite {misses:,.0f} times while the cases re-armed")
+    await lapsed_reopen(driver, temporal, min(n, LAPSED_CASES), results, start_rate)
+
+
+LAPSED_CASES = 2000   # at most: every lapsed case costs one signal, so this figure grows with the lapsed, not the open
+
+
+async def lapsed_reopen(driver: Driver, temporal: Client, m: int, results: Results, start_rate: float) -> None:
+    """M cases of another season lapse at its registration close; the administrator then extends it. A lapsed
+    case has no timer left: one batch job on the Temporal server signals the lapsed cases (calendar_fanout.py).
+    We measure until every one of them is back awaiting registration."""
+    now = datetime.now(timezone.utc)
+    season = f"{SEASON}-lapsed"
+    cal = shifted(OFFICIAL_2025_26, season, now - timedelta(days=1))
+    cal.registration_close = now + timedelta(seconds=15)   # a case opened after it lapses at once
+    await put_calendar(driver.db, cal, "bench", "bench: a registration deadline about to pass, then extended")
+
+    async def lapsed() -> int:
+        return (await temporal.count_workflows("CaseStage = 'lapsed_unregistered'")).count
+    before = await lapsed()
+    log(f"extension: {m} cases of another season lapse at its registration close")
+    data = generate(m, seed=31, fault_share=0.0, first_id=900_001)
+    await import_employees(driver.stack.database_url, temporal, season, data, show_progress=False)
+    await wait_for(lambda: _ge(lapsed, before + m), 900 + m / start_rate, f"all {m} cases lapsed")
+    admin = await driver.officer("ADMIN-HR")
+    new_close = (cal.registration_close + timedelta(days=20)).astimezone(timezone.utc).replace(microsecond=0)
+    t0 = time.monotonic()
+    r = await driver.http.post(f"{driver.stack.url('applications')}/calendar/changes", params={"season_id": season},
+                               headers=admin, json={"step": "registration_close", "new_deadline": new_close.isoformat(),
+                                                    "reason": "bench: extension after the close"})
+    r.raise_for_status()
+
+    async def reopened() -> bool:
+        return await lapsed() <= before
+    with CpuMeter(driver.stack) as cpu:
+        await wait_for(reopened, 3600, f"all {m} lapsed cases reopened", interval=1.0)
+    took = time.monotonic() - t0
+    results.notes.append(cpu.note(f"extension, {m} lapsed cases reopening"))
+    results.add(f"extension: until all {m} lapsed cases reopened (one batch signal job)", took, 60.0, "s",
+                higher_is_better=False)
+    results.add("extension: lapsed cases reopened per second", m / max(took, 0.001), None, "cases/s")
 
 
 async def server_cache_counts(driver: Driver) -> tuple[float, float]:

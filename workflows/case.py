@@ -72,7 +72,7 @@ class CaseWorkflow:
         self._record: Optional[ServiceRecord] = None
         self._escalated = False
         self._acts = 0                      # registrations and submissions heard, for reopening a lapsed case
-        self._calendar_news = 0             # registration extensions announced to this case while it had lapsed
+        self._announced_version = 0         # the newest calendar version a registration extension was announced in
         self._reminded: set[str] = set()    # reminders sent, by deadline and days before it
         self._cause: dict[str, str] = {}    # trace context of the last action heard: what follows is its work
         self._shown_deadline: Optional[datetime] = None   # the NextDeadline search attribute as last set
@@ -112,7 +112,7 @@ class CaseWorkflow:
                        "the portal")
         elif event.type == EventType.CALENDAR_CHANGED:
             if self._input and event.data.get("season_id") == self._input.season_id:   # the job is not per season
-                self._calendar_news += 1
+                self._announced_version = max(self._announced_version, int(event.data.get("version") or 0))
         elif event.type == EventType.RECORD_CORRECTED:
             self._note(f"service record corrected by {event.data.get('data_owner')}: "
                        + ", ".join(event.data.get("fields") or []))
@@ -357,14 +357,16 @@ class CaseWorkflow:
         self._enter(stage, None, note)
         await self._sms("registration_lapsed", {}, f"{stage}/{self._deadline(REGISTRATION_CLOSE).isoformat()}")
         while True:
-            seen, news = self._acts, self._calendar_news
+            seen = self._acts
             season_end = self._deadline(ORDER_ISSUE)
             timeout = season_end - workflow.now()
             check_in = workflow.patched(LAPSED_CHECK_IN_PATCH)
             if check_in:
                 timeout = min(timeout, self._check_in_delay())
             try:
-                await workflow.wait_condition(lambda: self._acts > seen or self._calendar_news > news, timeout=timeout)
+                # by version, not by count: word that arrives while the case is still lapsing is not lost
+                await workflow.wait_condition(lambda: self._acts > seen or self._told_of_newer_calendar(),
+                                              timeout=timeout)
             except asyncio.TimeoutError:
                 if check_in and workflow.now() < season_end:
                     self._calendar = await self._load_calendar()
@@ -381,12 +383,16 @@ class CaseWorkflow:
                 if workflow.now() < self._deadline(REGISTRATION_CLOSE):
                     await self._reopened_by_extension(reopen_to)
                     return True
+                self._announced_version = min(self._announced_version, self._calendar.version)   # looked: no loop
                 continue
             if workflow.now() < self._deadline(REGISTRATION_CLOSE):
                 self._note(f"reopened: registration now closes {_ist(self._deadline(REGISTRATION_CLOSE))} "
                            f"(calendar version {self._calendar.version})")
                 return True
             self._note("the employee acted after registration closed, and it has not been extended")
+
+    def _told_of_newer_calendar(self) -> bool:
+        return self._calendar is not None and self._announced_version > self._calendar.version
 
     async def _reopened_by_extension(self, reopen_to: Optional[str]) -> None:
         assert self._calendar is not None

@@ -17,7 +17,8 @@ def test_a_tiny_bench_produces_the_whole_table(tmp_path):
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     table = (tmp_path / "latest.md").read_text()
-    for measure in ("season throughput, 10 cases", "extension: until all 20 open cases", "API OTP request: requests/s",
+    for measure in ("season throughput, 10 cases", "extension: until all 20 open cases",
+                    "extension: until all 20 lapsed cases reopened", "API OTP request: requests/s",
                     "API OTP verify: p99", "API application submit: p50", "cases worker memory at 20 open cases",
                     "PostgreSQL bytes per case at 10 cases"):
         assert measure in table, f"{measure!r} missing from\n{table}"

@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Awaitable, Callable
 
 import pytest_asyncio
 from temporalio import activity
@@ -40,6 +41,7 @@ class FakeServices:
         self.calls: list[tuple[str, object]] = []
         self.ineligible: dict[str, str] = {}   # employee id -> the reason the fake rules engine gives
         self.stale_copy: SeasonCalendar | None = None   # what the cases worker's copy says, if behind the owner
+        self.sms_hooks: dict[str, Callable[[], Awaitable[None]]] = {}   # SMS template -> run once while it is sent
 
     def named(self, name: str) -> list:
         return [arg for n, arg in self.calls if n == name]
@@ -96,6 +98,8 @@ class FakeServices:
         @activity.defn(name="send_sms")
         async def send_sms(req: SmsRequest) -> None:
             self.calls.append(("send_sms", req))
+            if req.template in self.sms_hooks:   # a test acts while this SMS is on its way
+                await self.sms_hooks.pop(req.template)()
 
         return {APPLICATIONS_QUEUE: [load_season_calendar, decide_eligibility],
                 VERIFICATION_QUEUE: [open_verification_task, record_missed_deadline, escalate_case],

@@ -243,11 +243,15 @@ async def test_a_lapsed_case_told_of_an_extension_reopens_at_once_and_only_once(
     handle = await start(env, "T-REOPEN-3")
     await sleep_until(env, cal.registration_close + timedelta(days=1))
     assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
-    # Word of a change that does not reopen registration leaves the case lapsed and the employee unbothered.
+    # Word of a version that does not reopen registration (here the owner has not got it) leaves the case
+    # lapsed and the employee unbothered; so does word from another season.
     await handle.signal(CaseWorkflow.case_event, event(EventType.CALENDAR_CHANGED, season_id="test-2025-26",
-                                                       step="ddo_verification"))
+                                                       step="registration_close", version=2))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.CALENDAR_CHANGED, season_id="other-season",
+                                                       step="registration_close", version=9))
     await env.sleep(timedelta(minutes=1))
     assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
+    assert [s.template for s in season.named("send_sms")][-1] == "registration_lapsed"
     # Registration is extended and the batch job tells the case (twice: a redelivered event).
     season.calendar = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
     told = event(EventType.CALENDAR_CHANGED, season_id="test-2025-26", step="registration_close", version=2)
@@ -262,6 +266,23 @@ async def test_a_lapsed_case_told_of_an_extension_reopens_at_once_and_only_once(
     reopened = [s for s in season.named("send_sms") if s.template == "registration_reopened"]
     assert len(reopened) == 1
     await record_history_if_asked(handle, "case_lapsed_reopened_when_told")
+    await handle.terminate("test done")
+
+
+async def test_word_of_an_extension_that_comes_while_the_case_is_lapsing_is_not_lost(env, season):
+    cal = season.calendar
+    handle = await start(env, "T-REOPEN-4")
+    extended = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
+
+    async def extend_while_the_lapsed_sms_is_sent() -> None:
+        season.calendar = extended
+        await handle.signal(CaseWorkflow.case_event, event(EventType.CALENDAR_CHANGED, season_id="test-2025-26",
+                                                           step="registration_close", version=2))
+    season.sms_hooks["registration_lapsed"] = extend_while_the_lapsed_sms_is_sent
+    await sleep_until(env, cal.registration_close + timedelta(minutes=5))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert [h.stage for h in status.history][-2:] == [Stage.LAPSED_UNREGISTERED, Stage.AWAITING_REGISTRATION]
+    assert status.calendar_version == 2 and status.next_deadline == extended.registration_close
     await handle.terminate("test done")
 
 
