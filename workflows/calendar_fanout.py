@@ -39,14 +39,22 @@ def reopens_registration(data: dict, now: datetime | None = None) -> bool:
     return datetime.fromisoformat(data["new_deadline"]) > (now or datetime.now(timezone.utc))
 
 
+def _job_prefix(season_id: str) -> str:
+    return f"registration-extended-{season_id}-v"
+
+
 def batch_job_id(data: dict) -> str:
-    return f"registration-extended-{data['season_id']}-v{data['version']}"
+    return f"{_job_prefix(data['season_id'])}{data['version']}"
 
 
 async def tell_lapsed_cases(client: Client, event: dict) -> str:
     """Start the batch signal for a `calendar.changed` event that reopens registration; returns the job id."""
     data = event.get("data", {})
     job_id = batch_job_id(data)
+    if await _job_exists(client, job_id):
+        log.info("batch job %s already started (event delivered again)", job_id)
+        return job_id
+    await _stop_superseded_jobs(client, data["season_id"], job_id)
     notice = CaseEvent(event_id=event["event_id"], type=EventType.CALENDAR_CHANGED, data=data)
     request = StartBatchOperationRequest(
         namespace=client.namespace, job_id=job_id, visibility_query=LAPSED_CASES_QUERY,
@@ -54,10 +62,6 @@ async def tell_lapsed_cases(client: Client, event: dict) -> str:
         signal_operation=BatchOperationSignal(
             signal="case_event", identity="seva-cases-worker",
             input=Payloads(payloads=await client.data_converter.encode([notice]))))
-    if await _job_exists(client, job_id):
-        log.info("batch job %s already started (event delivered again)", job_id)
-        return job_id
-    await _stop_superseded_jobs(client, data["season_id"], job_id)
     try:
         await client.workflow_service.start_batch_operation(request)
     except RPCError as err:
@@ -87,7 +91,7 @@ async def _stop_superseded_jobs(client: Client, season_id: str, job_id: str) -> 
     """A server runs few batch jobs at once (one per namespace by default). A job still telling lapsed cases
     of an earlier extension of the same season is superseded: every case it has not reached yet will hear of
     the newer one, and a case reads the calendar in force either way. Other jobs (ops' own) are left alone."""
-    prefix = f"registration-extended-{season_id}-v"
+    prefix = _job_prefix(season_id)
     page = await client.workflow_service.list_batch_operations(
         ListBatchOperationsRequest(namespace=client.namespace, page_size=100))
     for job in page.operation_info:

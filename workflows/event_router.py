@@ -26,9 +26,10 @@ def case_workflow_id(employee_id: str) -> str:
 def event_router(client: Client, calendar: CalendarCopy | None = None):
     async def handle(event: dict) -> None:
         if event.get("type") == EventType.CALENDAR_CHANGED:
+            change = event.get("data", {})
             if calendar is not None:
-                calendar.forget(event.get("data", {}).get("season_id", ""))
-            if reopens_registration(event.get("data", {})):
+                calendar.forget(change.get("season_id", ""))
+            if reopens_registration(change):
                 await tell_lapsed_cases(client, event)
             return
         if event.get("type") not in EventType.CASE_SIGNALS:

@@ -49,9 +49,9 @@ async def test_a_lapsed_case_reopens_within_a_minute_of_a_registration_extension
     assert status.history[-1].note.startswith("reopened: registration extended, now closes")
 
     async def told() -> list[str]:
-        rows = await db.fetch("SELECT template FROM otp.sms_delivery WHERE employee_id = $1 ORDER BY handled_at",
-                              employee["employee_id"])
-        return [row["template"] for row in rows] if "registration_reopened" in {r["template"] for r in rows} else []
+        templates = [row["template"] for row in await db.fetch(
+            "SELECT template FROM otp.sms_delivery WHERE employee_id = $1 ORDER BY handled_at", employee["employee_id"])]
+        return templates if "registration_reopened" in templates else []
     assert (await eventually(told, what="the reopened SMS"))[-2:] == ["registration_lapsed", "registration_reopened"]
 
     job = await temporal.workflow_service.describe_batch_operation(DescribeBatchOperationRequest(
