@@ -45,6 +45,8 @@ def run(size: int = typer.Option(200, help="employees of synthetic master data t
             typer.echo(f"  {name:<13} {stack.url(name)}/docs")
         typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}")
         typer.echo(f"  Temporal metrics http://127.0.0.1:{stack.ports.temporal_metrics}/metrics")
+        typer.echo(f"  readiness     each service's /readyz; the cases worker's "
+                   f"http://127.0.0.1:{stack.ports.cases_health}/readyz")
         typer.echo(f"  logs          {stack.logs}\nPress Ctrl-C to stop.")
         while not stop.is_set():
             for name, proc in stack.procs:
@@ -223,6 +225,72 @@ def audit_verify(database_url: str = typer.Option(None, help="defaults to SEVA_D
             broken = True
             typer.echo(f"{check.schema:<13} BROKEN at entry {check.broken_at}: {check.problem}")
     raise typer.Exit(1 if broken else 0)
+
+
+dlq_app = typer.Typer(help="The dead-letter topics: messages that could never be handled as they stood.")
+app.add_typer(dlq_app, name="dlq")
+
+
+def _kafka(kafka: str | None) -> str:
+    from services.common.settings import get_settings
+
+    return kafka or get_settings().kafka_bootstrap
+
+
+@dlq_app.command("list")
+def dlq_list(consumer: str = typer.Option(None, help="one consumer group, e.g. cases.signaller"),
+             reason: str = typer.Option(None, help="one reason, e.g. refused_by_handler"),
+             kafka: str = typer.Option(None, help="defaults to SEVA_KAFKA_BOOTSTRAP")):
+    """Every dead letter (ref, when, consumer, reason, where it came from, event type, error), then counts."""
+    from collections import Counter
+
+    from services.common.dead_letters import list_dead_letters
+
+    entries = asyncio.run(list_dead_letters(_kafka(kafka), consumer, reason))
+    for entry in entries:
+        typer.echo(entry.summary())
+    counts = Counter((e.record.get("consumer"), e.reason) for e in entries)
+    typer.echo(f"{len(entries)} dead letter(s)" + "".join(f"\n  {c}  {r}: {n}" for (c, r), n in sorted(counts.items())))
+
+
+@dlq_app.command("show")
+def dlq_show(ref: str = typer.Argument(..., help="<dead-letter topic>:<partition>:<offset>, as `list` prints"),
+             kafka: str = typer.Option(None)):
+    """One dead letter in full, with the original message as text."""
+    import base64
+
+    from services.common.dead_letters import list_dead_letters
+
+    entry = next((e for e in asyncio.run(list_dead_letters(_kafka(kafka))) if e.ref == ref), None)
+    if entry is None:
+        typer.echo(f"no dead letter {ref}", err=True)
+        raise typer.Exit(1)
+    record = dict(entry.record)
+    record["value"] = base64.b64decode(record.pop("value_b64", "")).decode(errors="replace")
+    typer.echo(json.dumps(record, indent=2, ensure_ascii=False))
+
+
+@dlq_app.command("replay")
+def dlq_replay(refs: list[str] = typer.Argument(None, help="dead letters to replay; or choose with the options"),
+               consumer: str = typer.Option(None), reason: str = typer.Option(None),
+               include_undecodable: bool = typer.Option(False, help="also messages that are not events at all"),
+               kafka: str = typer.Option(None)):
+    """Put dead letters back on their original topics, once their cause is mended. Safe to repeat: every
+    consumer is idempotent by event id."""
+    from services.common.dead_letters import list_dead_letters, replay
+
+    if not refs and not consumer and not reason:
+        raise typer.BadParameter("name the dead letters, or choose them with --consumer / --reason")
+    bootstrap = _kafka(kafka)
+    entries = asyncio.run(list_dead_letters(bootstrap, consumer, reason))
+    if refs:
+        missing = set(refs) - {e.ref for e in entries}
+        if missing:
+            typer.echo("no such dead letter: " + ", ".join(sorted(missing)), err=True)
+            raise typer.Exit(1)
+        entries = [e for e in entries if e.ref in refs]
+    for line in asyncio.run(replay(bootstrap, entries, include_undecodable)):
+        typer.echo(line)
 
 
 if __name__ == "__main__":

@@ -177,8 +177,9 @@ class CaseWorkflow:
             remarks = self._ddo_decision.get("remarks") or {}
             self._enter(Stage.RETURNED_FOR_CORRECTION, DDO_VERIFICATION,
                         "returned by the DDO for correction of: " + ", ".join(sorted(remarks)))
-            await self._sms("application_returned", {}, f"returned-{self._resubmissions}")
+            # counted before the SMS is awaited: a resubmission heard while it is on its way is not lost
             self._ddo_decision, seen = None, self._resubmissions
+            await self._sms("application_returned", {}, f"returned-{seen}")
             if not await self._wait_until(lambda: self._resubmissions > seen, DDO_VERIFICATION):
                 return await self._close(Stage.LAPSED_NOT_RESUBMITTED, "not resubmitted before the verification "
                                          "deadline", "resubmission_lapsed")
@@ -354,10 +355,12 @@ class CaseWorkflow:
         The last two tell the employee by SMS that registration is open again and until when (back in
         `reopen_to`, if given)."""
         assert self._calendar is not None
+        # Acts are counted from here, before any await: one heard while the case is still lapsing (the SMS on
+        # its way, the calendar being read) is answered, never taken as already seen.
+        seen = self._acts
         self._enter(stage, None, note)
         await self._sms("registration_lapsed", {}, f"{stage}/{self._deadline(REGISTRATION_CLOSE).isoformat()}")
         while True:
-            seen = self._acts
             season_end = self._deadline(ORDER_ISSUE)
             timeout = season_end - workflow.now()
             check_in = workflow.patched(LAPSED_CHECK_IN_PATCH)
@@ -378,12 +381,14 @@ class CaseWorkflow:
                 if workflow.now() < self._deadline(ORDER_ISSUE):
                     continue
                 return False
+            acted, seen, told = self._acts > seen, self._acts, self._announced_version
             self._calendar = await self._load_calendar(acting_on=REGISTRATION_CLOSE)
-            if self._acts == seen:   # told that registration was extended (calendar_fanout)
+            if not acted:   # told that registration was extended (calendar_fanout)
                 if workflow.now() < self._deadline(REGISTRATION_CLOSE):
                     await self._reopened_by_extension(reopen_to)
                     return True
-                self._announced_version = min(self._announced_version, self._calendar.version)   # looked: no loop
+                if self._announced_version == told:   # no newer word came while the calendar was read
+                    self._announced_version = min(told, self._calendar.version)   # looked: no loop
                 continue
             if workflow.now() < self._deadline(REGISTRATION_CLOSE):
                 self._note(f"reopened: registration now closes {_ist(self._deadline(REGISTRATION_CLOSE))} "

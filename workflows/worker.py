@@ -9,7 +9,9 @@ from typing import Any
 
 from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner, Worker
 
+from services.common.health import Health
 from services.common.kafka import EventConsumer, start_producer
+from services.common.runtime import serve_health, task_problem
 from services.common.settings import get_settings
 from services.common.telemetry import setup_tracing
 from services.common.temporal import connect
@@ -21,6 +23,9 @@ from workflows.event_router import CASE_TOPICS, event_router
 log = logging.getLogger("seva.cases")
 
 
+STICKY_TIMEOUT = timedelta(seconds=10)
+
+
 def case_worker_tuning() -> dict[str, Any]:
     """How the cases worker runs workflows, measured with `seva bench --phases extension` (10,000 open cases:
     a timer wave went from 46 to 79 cases/s re-armed, opening from 45 to 74 cases/s, memory 513 -> 340 MiB).
@@ -29,19 +34,21 @@ def case_worker_tuning() -> dict[str, Any]:
       sandbox for it costs about 14 ms of CPU, more than the task itself. The determinism guard is not lost:
       the time-skipping tests and the replay tests run the same workflow code in the sandbox.
     - The number of workflow-task pollers follows the backlog (a wave of timers), instead of a fixed five.
-    - A task waits up to 10 minutes on this worker's sticky queue before it is handed to the shared queue.
-      In a wave the backlog is far longer than the default 10 s, and every task that times out there costs
-      the server a second one: with 60 s, 21,377 of 30,000 cases' tasks timed out in a wave, and at 120,000
-      most did for 15 minutes. With 10 minutes none did and the 30,000 re-armed in 410 s instead of 434
-      (bench/results/2026-11-22T1949-extension-30000-sticky-60s.md, ...T2007-extension-30000-sticky-10min.md).
-      The price: if this worker dies, the cases it had cached wait up to 10 minutes for another worker,
-      which deadlines measured in days can bear.
+    - A task waits at most 10 s on this worker's sticky queue before the server hands it to the shared queue
+      (STICKY_TIMEOUT). A worker killed with `kill -9` cannot tell the server it has gone, so the tasks queued
+      for it wait out this timeout: with 10 minutes, 7 of 60 cases stood still (and their status query failed)
+      for 10 minutes after the worker was killed and restarted; with 10 s they move on within seconds
+      (tests/e2e/test_worker_crash.py). The price is paid in a timer wave, when the backlog is longer than
+      10 s and a task that times out there costs the server a second one: 30,000 cases re-armed in 434 s with
+      60 s and 410 s with 10 minutes (bench/results/2026-11-22T1949-*, ...T2007-*), and at 120,000 the wave
+      took 2,105 s with 60 s against 1,807 s with 10 minutes. Deadlines measured in days bear a slower wave;
+      they do not bear cases frozen for minutes after a crash.
     - A cache, even one far smaller than the open cases. Without one (`max_cached_workflows=0`, no sticky
       queue) opening 10,000 cases crawled: 1,768 opened in 6 minutes with 75,554 workflow-task attempts,
       where this tuning opens all 10,000 in 118 s (bench/results/2026-11-22T2143-extension-10000.md)."""
     return dict(workflow_runner=UnsandboxedWorkflowRunner(), max_cached_workflows=2000,
                 workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-                sticky_queue_schedule_to_start_timeout=timedelta(minutes=10))
+                sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT)
 
 
 async def run_cases_worker() -> None:
@@ -50,21 +57,36 @@ async def run_cases_worker() -> None:
     client = await connect(settings)
     producer = await start_producer(settings.kafka_bootstrap)
     calendar = CalendarCopy(settings.applications_url)
+    health = Health()
     consumer = EventConsumer(settings.kafka_bootstrap, CASE_TOPICS, "cases.signaller",
-                             event_router(client, calendar), producer)
+                             event_router(client, calendar), producer,
+                             health=health.add("consumer-cases.signaller", "consumer"))
     await consumer.start()
     worker = Worker(client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow], activities=[calendar.activity()],
                     **case_worker_tuning())
+    worker_task = asyncio.create_task(worker.run(), name="cases-worker")
+    health.add("temporal-worker-cases", "worker", probe=lambda: task_problem(worker_task)).ok()
+    probe_task = await serve_health(health, "cases", settings.health_port) if settings.health_port else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("cases worker ready on task queue %s", CASES_TASK_QUEUE)
-    async with worker:
-        await stop.wait()
+    stopping = asyncio.create_task(stop.wait())
+    # The worker ends on its own only on a fatal error: then the process exits non-zero and is restarted,
+    # rather than living on with no one running the cases.
+    await asyncio.wait([stopping, worker_task], return_when=asyncio.FIRST_COMPLETED)
+    failed = worker_task.done() and not stopping.done()
+    if not worker_task.done():
+        await worker.shutdown()
+    await asyncio.gather(worker_task, return_exceptions=True)
     await consumer.stop()
     await producer.stop()
     await calendar.close()
+    if probe_task is not None:
+        probe_task.cancel()
+    if failed:
+        raise SystemExit(f"the cases worker stopped: {task_problem(worker_task)}")
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ async def import_employees(database_url: str, temporal: Client, season_id: str, 
     from services.common.db import create_pool
 
     await migrate_all(database_url)
-    pool = await create_pool(database_url)
+    pool = await create_pool(database_url, command_timeout=None)   # a state-size import runs long
     try:
         await ensure_rehearsal_season(pool, season_id)
         before = await pool.fetchval("SELECT count(*) FROM otp.employee_master")
@@ -138,7 +138,7 @@ async def seed(database_url: str, temporal: Client, season_id: str, size: int, s
     from .synthetic import generate
 
     await migrate_all(database_url)
-    pool = await create_pool(database_url)
+    pool = await create_pool(database_url, command_timeout=None)   # a state-size import runs long
     try:
         await ensure_rehearsal_season(pool, season_id)
         if await pool.fetchval("SELECT count(*) FROM otp.employee_master"):

@@ -46,14 +46,15 @@ class Ports:
     verification: int
     orders: int
     temporal_metrics: int
+    cases_health: int
 
     def service(self, name: str) -> int:
         return getattr(self, name)
 
 
-DEV_PORTS = Ports(7233, 8233, 54329, 9092, 9093, 8001, 8002, 8003, 8004, 9233)
-TEST_PORTS = Ports(17233, 18233, 64329, 19092, 19093, 18001, 18002, 18003, 18004, 19233)
-BENCH_PORTS = Ports(27233, 28233, 44329, 29092, 29093, 28001, 28002, 28003, 28004, 29233)
+DEV_PORTS = Ports(7233, 8233, 54329, 9092, 9093, 8001, 8002, 8003, 8004, 9233, 8009)
+TEST_PORTS = Ports(17233, 18233, 64329, 19092, 19093, 18001, 18002, 18003, 18004, 19233, 18009)
+BENCH_PORTS = Ports(27233, 28233, 44329, 29092, 29093, 28001, 28002, 28003, 28004, 29233, 28009)
 
 # The dev server keeps 8,096 workflows' mutable state in memory. With 120,000 open cases nearly every timer
 # that fires (and every stale workflow-task timeout check) then reloads its case from SQLite, about 30 ms
@@ -64,6 +65,26 @@ BENCH_PORTS = Ports(27233, 28233, 44329, 29092, 29093, 28001, 28002, 28003, 2800
 # by default: 2,000 lapsed cases reopened in 41 s with the CPU half idle; at up to 500 a second, in 30 s with
 # the CPU busy (bench/results/2026-11-22T2203-*, T2208-*). A cluster sets the same key in its dynamic config.
 DEV_SERVER_DYNAMIC_CONFIG = {"history.hostLevelCacheMaxSize": 260_000, "worker.batcherRPS": 500}
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How many of each part run. `single` is `make run`'s (fast, one of each); `production` is the shape of
+    deploy/production on one machine, the fault suite's default: three Kafka brokers (replication 3,
+    min.insync.replicas 2), two replicas of every service and two cases workers."""
+    name: str
+    kafka_nodes: int
+    replicas: int
+
+
+SINGLE = Topology("single", kafka_nodes=1, replicas=1)
+PRODUCTION = Topology("production", kafka_nodes=3, replicas=2)
+TOPOLOGIES = {t.name: t for t in (SINGLE, PRODUCTION)}
+REPLICA_PORT_STEP = 100   # replica r of a service (or Kafka node r) listens on its port + 100 * (r - 1)
+
+
+def replica_name(name: str, replica: int) -> str:
+    return name if replica == 1 else f"{name}-{replica}"
 
 
 class StackError(RuntimeError):
@@ -93,7 +114,9 @@ def _wait(what: str, check, timeout: float, proc: subprocess.Popen | None = None
 
 class LocalStack:
     def __init__(self, data_dir: Path, ports: Ports = DEV_PORTS, database_url: str | None = None,
-                 season_id: str = "demo", env: str = "dev", extra_env: dict[str, str] | None = None):
+                 season_id: str = "demo", env: str = "dev", extra_env: dict[str, str] | None = None,
+                 topology: Topology = SINGLE):
+        self.topology = topology
         self.data_dir = data_dir.resolve()
         self.ports = ports
         self.external_db = database_url
@@ -102,6 +125,7 @@ class LocalStack:
         self.extra_env = extra_env or {}
         self.logs = self.data_dir / "logs"
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self._argv: dict[str, tuple[list[str], str | None, Path | None, dict[str, str] | None]] = {}
 
     # ---- addresses ---------------------------------------------------------------------------
 
@@ -109,9 +133,37 @@ class LocalStack:
     def database_url(self) -> str:
         return self.external_db or f"postgresql://postgres@127.0.0.1:{self.ports.postgres}/seva"
 
+    def _kafka_ports(self, node: int) -> tuple[int, int]:
+        step = REPLICA_PORT_STEP * (node - 1)
+        return self.ports.kafka + step, self.ports.kafka_controller + step
+
     @property
     def kafka_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.ports.kafka}"
+        return ",".join(f"127.0.0.1:{self._kafka_ports(n)[0]}" for n in range(1, self.topology.kafka_nodes + 1))
+
+    def urls(self, service: str) -> list[str]:
+        """Every replica of a service (the first is `url`)."""
+        return [f"http://127.0.0.1:{self.ports.service(service) + REPLICA_PORT_STEP * r}"
+                for r in range(self.topology.replicas)]
+
+    def _health_port(self, replica: int) -> int:
+        return self.ports.cases_health + REPLICA_PORT_STEP * (replica - 1)
+
+    def health_url(self, replica: int = 1) -> str:
+        """The cases worker's readiness."""
+        return f"http://127.0.0.1:{self._health_port(replica)}/readyz"
+
+    def _all_ports(self) -> list[tuple[str, int]]:
+        ports = [(name, port) for name, port in asdict(self.ports).items()]
+        for r in range(2, max(self.topology.replicas, self.topology.kafka_nodes) + 1):
+            step = REPLICA_PORT_STEP * (r - 1)
+            if r <= self.topology.replicas:
+                ports += [(replica_name(n, r), self.ports.service(n) + step) for n in SERVICES]
+                ports.append((replica_name("cases_health", r), self._health_port(r)))
+            if r <= self.topology.kafka_nodes:
+                ports += [(replica_name("kafka", r), self._kafka_ports(r)[0]),
+                          (replica_name("kafka_controller", r), self._kafka_ports(r)[1])]
+        return ports
 
     @property
     def temporal_address(self) -> str:
@@ -132,7 +184,7 @@ class LocalStack:
     def start(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         # a stack left running by a killed run would answer our health checks with its own data
-        busy = [f"{name} {port}" for name, port in asdict(self.ports).items()
+        busy = [f"{name} {port}" for name, port in self._all_ports()
                 if _port_open(port) and not (name == "postgres" and self.external_db)]
         if busy:
             raise StackError("ports already in use (another stack still running?): " + ", ".join(busy))
@@ -142,12 +194,17 @@ class LocalStack:
             self._ensure_database()
             self._start_kafka()
             self._start_temporal()
-            for name in SERVICES:
-                self._spawn(name, [sys.executable, "-m", "uvicorn", f"services.{name}.main:app", "--host", "127.0.0.1",
-                                   "--port", str(self.ports.service(name)), "--log-level", "warning"])
-            self._spawn("cases-worker", [sys.executable, "-m", "workflows.worker"])
-            for name in SERVICES:
-                self._wait_http(name, f"{self.url(name)}/healthz", 120)
+            for r in range(1, self.topology.replicas + 1):
+                for name, url in ((n, self.urls(n)[r - 1]) for n in SERVICES):
+                    self._spawn(replica_name(name, r), [
+                        sys.executable, "-m", "uvicorn", f"services.{name}.main:app", "--host", "127.0.0.1",
+                        "--port", url.rsplit(":", 1)[1], "--log-level", "warning"])
+                self._spawn(replica_name("cases-worker", r), [sys.executable, "-m", "workflows.worker"],
+                            env={"SEVA_HEALTH_PORT": str(self._health_port(r))})
+            for r in range(1, self.topology.replicas + 1):
+                for name in SERVICES:
+                    self._wait_http(replica_name(name, r), f"{self.urls(name)[r - 1]}/readyz", 120)
+                self._wait_http(replica_name("cases-worker", r), self.health_url(r), 120)
         except BaseException:
             self.stop()
             raise
@@ -173,16 +230,55 @@ class LocalStack:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _spawn(self, name: str, argv: list[str], user: str | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    def _spawn(self, name: str, argv: list[str], user: str | None = None, cwd: Path | None = None,
+               env: dict[str, str] | None = None) -> subprocess.Popen:
+        self._argv[name] = (argv, user, cwd, env)
         log_file = self.logs / f"{name}.log"
         out = log_file.open("ab")
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.environment(), cwd=cwd or ROOT,
-                                start_new_session=True, user=user)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**self.environment(), **(env or {})},
+                                cwd=cwd or ROOT, start_new_session=True, user=user)
         self.procs.append((name, proc))
         return proc
 
     def proc(self, name: str) -> subprocess.Popen:
         return next(p for n, p in self.procs if n == name)
+
+    # ---- faults (the fault suite and the e2e fault tests) -------------------------------------
+
+    def _tree(self, name: str) -> list:
+        """The process and all its descendants (PostgreSQL's backends each start a session of their own, so
+        its process group is not enough)."""
+        import psutil
+
+        root = psutil.Process(self.proc(name).pid)
+        return [root, *root.children(recursive=True)]
+
+    def kill(self, name: str) -> None:
+        """`kill -9`: the process gets no chance to tell anyone it is going."""
+        for p in self._tree(name):
+            p.send_signal(signal.SIGKILL)
+        self.proc(name).wait()
+
+    def restart(self, name: str) -> subprocess.Popen:
+        """Start a killed process again with the same command, in its place in the start order."""
+        old = self.proc(name)
+        if old.poll() is None:
+            raise StackError(f"{name} is still running")
+        argv, user, cwd, env = self._argv[name]
+        index = next(i for i, (n, _) in enumerate(self.procs) if n == name)
+        proc = self._spawn(name, argv, user, cwd, env)
+        self.procs.pop()
+        self.procs[index] = (name, proc)
+        return proc
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP: the process holds its connections and answers nothing, like a frozen machine."""
+        for p in self._tree(name):
+            p.send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        for p in reversed(self._tree(name)):
+            p.send_signal(signal.SIGCONT)
 
     def _wait_http(self, name: str, url: str, timeout: float) -> None:
         _wait(name, lambda: httpx.get(url, timeout=2).status_code == 200, timeout, self.proc(name),
@@ -242,41 +338,60 @@ class LocalStack:
     # ---- Kafka -------------------------------------------------------------------------------
 
     def _start_kafka(self) -> None:
+        """One KRaft node per Kafka process (broker and controller). With three, the quorum is static and
+        every topic, the internal ones included, has three replicas and needs two in sync to take a write."""
         jars = ROOT / "var" / "kafka" / "jars"
         if not any(jars.glob("kafka_2.13-*.jar")):
             raise StackError(f"Kafka jars missing in {jars}: run `make kafka-jars`")
+        nodes = self.topology.kafka_nodes
+        replication, min_isr = (3, 2) if nodes >= 3 else (1, 1)
         java = shutil.which("java") or "java"
-        home = self.data_dir / "kafka"
-        data = home / "data"
-        home.mkdir(parents=True, exist_ok=True)
-        props = home / "server.properties"
-        props.write_text("\n".join([
-            "process.roles=broker,controller", "node.id=1",
-            f"controller.quorum.bootstrap.servers=127.0.0.1:{self.ports.kafka_controller}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.ports.kafka},CONTROLLER://127.0.0.1:{self.ports.kafka_controller}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.ports.kafka},CONTROLLER://127.0.0.1:{self.ports.kafka_controller}",
-            "inter.broker.listener.name=PLAINTEXT", "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            f"log.dirs={data}", "num.partitions=4", "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=4",
-            "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1", "share.coordinator.state.topic.min.isr=1",
-            "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=false", ""]))
-        log4j = home / "log4j2.yaml"
-        log4j.write_text(LOG4J2_YAML)
-        classpath = f"{jars}/*"
-        base = [java, "-Xms256M", "-Xmx512M", "-cp", classpath, f"-Dlog4j2.configurationFile={log4j}"]
-        if not (data / "meta.properties").exists():
-            cluster_id = "-"
-            while cluster_id.startswith("-"):  # as Kafka's own Uuid.randomUuid: never read as a flag
-                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-            with (self.logs / "kafka-format.log").open("ab") as out:
-                subprocess.run(base + ["kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                                       "-c", str(props), "-g"], check=True, stdout=out, stderr=subprocess.STDOUT)
-        proc = self._spawn("kafka", base + ["kafka.Kafka", str(props)])
-        _wait("kafka", lambda: _port_open(self.ports.kafka), 90, proc, self.logs / "kafka.log")
-        _wait("kafka topics", lambda: asyncio.run(ensure_topics(self.kafka_bootstrap, ALL_TOPICS)) or True, 90, proc,
-              self.logs / "kafka.log")
+        cluster_file = self.data_dir / "kafka" / "cluster.id"
+        for node in range(1, nodes + 1):
+            name = replica_name("kafka", node)
+            home = self.data_dir / name
+            data = home / "data"
+            home.mkdir(parents=True, exist_ok=True)
+            port, controller = self._kafka_ports(node)
+            quorum = (f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}" if nodes == 1 else
+                      "controller.quorum.voters=" + ",".join(f"{n}@127.0.0.1:{self._kafka_ports(n)[1]}"
+                                                             for n in range(1, nodes + 1)))
+            props = home / "server.properties"
+            props.write_text("\n".join([
+                "process.roles=broker,controller", f"node.id={node}", quorum,
+                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+                "inter.broker.listener.name=PLAINTEXT", "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                f"log.dirs={data}", "num.partitions=4", f"offsets.topic.replication.factor={replication}",
+                "offsets.topic.num.partitions=4", f"default.replication.factor={replication}",
+                f"min.insync.replicas={min_isr}",
+                f"transaction.state.log.replication.factor={replication}", f"transaction.state.log.min.isr={min_isr}",
+                f"share.coordinator.state.topic.replication.factor={replication}",
+                f"share.coordinator.state.topic.min.isr={min_isr}",
+                "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=false", ""]))
+            log4j = home / "log4j2.yaml"
+            log4j.write_text(LOG4J2_YAML)
+            base = [java, "-Xms256M", "-Xmx512M", "-cp", f"{jars}/*", f"-Dlog4j2.configurationFile={log4j}"]
+            if not (data / "meta.properties").exists():
+                cluster_file.parent.mkdir(parents=True, exist_ok=True)
+                if not cluster_file.exists():
+                    cluster_id = "-"
+                    while cluster_id.startswith("-"):  # as Kafka's own Uuid.randomUuid: never read as a flag
+                        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+                    cluster_file.write_text(cluster_id)
+                standalone = ["--standalone"] if nodes == 1 else []
+                with (self.logs / f"{name}-format.log").open("ab") as out:
+                    subprocess.run(base + ["kafka.tools.StorageTool", "format", *standalone, "-t",
+                                           cluster_file.read_text().strip(), "-c", str(props), "-g"],
+                                   check=True, stdout=out, stderr=subprocess.STDOUT)
+            self._spawn(name, base + ["kafka.Kafka", str(props)])
+        for node in range(1, nodes + 1):
+            name = replica_name("kafka", node)
+            _wait(name, lambda: _port_open(self._kafka_ports(node)[0]), 90, self.proc(name), self.logs / f"{name}.log")
+        _wait("kafka topics",
+              lambda: asyncio.run(ensure_topics(self.kafka_bootstrap, ALL_TOPICS, replication=replication)) or True,
+              120, self.proc("kafka"), self.logs / "kafka.log")
 
     # ---- Temporal ----------------------------------------------------------------------------
 

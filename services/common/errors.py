@@ -1,12 +1,16 @@
 """Every error an API returns: an HTTP 4xx, a stable machine-readable code and one plain sentence."""
 from __future__ import annotations
 
+import asyncio
 import logging
+
+import asyncpg
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 log = logging.getLogger("seva.errors")
 
@@ -42,7 +46,40 @@ def _log_denial(request: Request, status: int, code: str) -> None:
     log.warning("denied %s %s to %s from %s: %d %s", request.method, request.url.path, who, client, status, code)
 
 
+# Exceptions that mean a part we depend on is down or slow (PostgreSQL, Temporal), not that the request is bad.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError, asyncpg.QueryCanceledError,
+    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+)
+_TEMPORAL_OUTAGE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
+                    RPCStatusCode.CANCELLED}
+
+
+def outage_response(request: Request, part: str, exc: BaseException) -> JSONResponse:
+    """A part is down: 503 with a stable code, a plain sentence and Retry-After, never a 500 or a hang."""
+    ctx = getattr(request.app.state, "ctx", None)
+    retry_after = str(ctx.settings.retry_after_seconds if ctx else 15)
+    log.warning("%s %s: %s unavailable: %r", request.method, request.url.path, part, exc)
+    return JSONResponse(_body("temporarily_unavailable", f"The service cannot reach its {part} just now, so "
+                              "nothing was done; please try again in a minute."),
+                        status_code=503, headers={"Retry-After": retry_after})
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    async def _database_down(request: Request, exc: Exception):
+        return outage_response(request, "database", exc)
+
+    for error in OUTAGE_ERRORS:
+        app.add_exception_handler(error, _database_down)
+
+    @app.exception_handler(RPCError)
+    async def _temporal(request: Request, exc: RPCError):
+        if exc.status in _TEMPORAL_OUTAGE:
+            return outage_response(request, "case engine (Temporal)", exc)
+        log.error("%s %s: Temporal refused: %r", request.method, request.url.path, exc)
+        return JSONResponse(_body("case_engine_error", "The case engine refused the request."), status_code=502)
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         if exc.status in (401, 403, 404):

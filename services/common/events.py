@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 from opentelemetry import propagate
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # One topic per publishing service, keyed by employee id so a case's events stay in order.
 TOPICS = {
@@ -18,8 +19,39 @@ TOPICS = {
 }
 SMS_TOPIC = "sms.outbound"
 MASTERDATA_TOPIC = "masterdata.corrections"   # data owners (HKRN, Treasury, HARTRON) push corrections here
-CASES_DLQ_TOPIC = "cases.dlq"
-ALL_TOPICS = [*TOPICS.values(), SMS_TOPIC, MASTERDATA_TOPIC, CASES_DLQ_TOPIC]
+
+# Every consumer group in the system (the cases worker's, and `<service>.<consumer>` for each service's
+# consumers). Each has its own dead-letter topic, so a dead letter says whose it is and replays to its topic.
+CONSUMER_GROUPS = ("cases.signaller", "otp.sms-gateway", "otp.masterdata-corrections", "otp.certificates",
+                   "applications.returns")
+
+
+def dead_letter_topic(group_id: str) -> str:
+    return f"dlq.{group_id}"
+
+
+DEAD_LETTER_TOPICS = [dead_letter_topic(g) for g in CONSUMER_GROUPS]
+ALL_TOPICS = [*TOPICS.values(), SMS_TOPIC, MASTERDATA_TOPIC, *DEAD_LETTER_TOPICS]
+
+
+class Envelope(BaseModel):
+    """What every consumer needs of a message before its handler sees it."""
+    model_config = ConfigDict(extra="allow")
+
+    event_id: uuid.UUID
+    type: str = Field(min_length=1, max_length=100)
+    employee_id: str = Field(max_length=100)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def parse_envelope(message: dict) -> dict:
+    """The message as an event, or ValueError saying why it is not one (it can never be handled)."""
+    try:
+        Envelope.model_validate(message)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors())
+        raise ValueError(problems) from None
+    return {"data": {}, **message}
 
 
 def stable_event_id(*parts: str) -> str:

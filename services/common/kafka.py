@@ -1,41 +1,83 @@
-"""Kafka: the outbox relay (database -> Kafka) and the at-least-once consumer loop (Kafka -> handler)."""
+"""Kafka: the outbox relay (database -> Kafka) and the at-least-once consumer loop (Kafka -> handler).
+
+The promise both keep: nothing is lost and nothing stops silently. A transient failure (Kafka, PostgreSQL or
+Temporal down or slow) is retried with backoff until it succeeds, holding the consumer's position; only a
+message that can never succeed (not JSON, not an event envelope, refused by its handler) goes to the
+consumer's own dead-letter topic, from which `seva dlq replay` puts it back. Each loop is supervised (a crash
+restarts it) and reports its state to the process's readiness (services/common/health.py)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
-from typing import Awaitable, Callable
+import random
+import time
+from datetime import datetime, timezone
+from typing import Awaitable, Callable, Optional
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
+from .events import dead_letter_topic, parse_envelope
+from .health import ComponentHealth
+
 log = logging.getLogger("seva.kafka")
 tracer = trace.get_tracer("seva.kafka")
 
 Handler = Callable[[dict], Awaitable[None]]
+DEAD_LETTER_VALUE_LIMIT = 256 * 1024   # bytes of the original message a dead letter carries
 
 
 class DeadLetter(Exception):
     """Raised by a handler for an event that can never be handled: it goes to the dead-letter topic at once."""
 
+    reason = "refused_by_handler"
+
+
+class Poison(DeadLetter):
+    """A message that is not an event at all (not JSON, not an object, not an envelope)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+# Errors that say the message's content is wrong, not that something is down: retrying cannot help.
+# Anything else (connection refused, timeouts, server unavailable, ...) is retried until it succeeds.
+CONTENT_ERRORS: tuple[type[BaseException], ...] = (KeyError, TypeError, ValueError, asyncpg.DataError)
+
+
+def backoff_delay(attempt: int, initial: float = 0.2, ceiling: float = 30.0) -> float:
+    """Exponential backoff with full jitter, so replicas retrying one outage do not stampede its return."""
+    return random.uniform(initial, min(ceiling, initial * 2 ** attempt))
+
 
 async def start_producer(bootstrap: str) -> AIOKafkaProducer:
+    """acks=all + idempotent: with min.insync.replicas=2 an acknowledged event survives one broker's loss,
+    and a retried send is never written twice."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                value_serializer=lambda v: json.dumps(v).encode(), key_serializer=str.encode)
+                                value_serializer=lambda v: v if isinstance(v, bytes) else json.dumps(v).encode(),
+                                key_serializer=str.encode)
     await producer.start()
     return producer
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 4) -> None:
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 4, replication: int = 1) -> None:
+    """Create the project's topics (auto-creation is off on our brokers). With three brokers the stack asks for
+    replication 3 and min.insync.replicas 2."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics if t not in existing]
+        configs = {"min.insync.replicas": "2"} if replication >= 3 else {}
+        wanted = [NewTopic(t, num_partitions=partitions, replication_factor=replication, topic_configs=configs)
+                  for t in topics if t not in existing]
         if wanted:
             try:
                 await admin.create_topics(wanted)
@@ -47,31 +89,60 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 4) 
 
 class OutboxRelay:
     """Moves committed outbox rows to Kafka, oldest first, marking each published only after Kafka acks.
-    A crash between the send and the mark re-sends the row: consumers are idempotent by event id."""
+    A crash between the send and the mark re-sends the row: consumers are idempotent by event id.
 
-    def __init__(self, pool: asyncpg.Pool, schema: str, producer: AIOKafkaProducer, batch: int = 500):
+    Order: one relay at a time per schema (a transaction-scoped advisory lock), so when two replicas of a
+    service relay one schema, events still reach Kafka in outbox order, and one employee's events (one key,
+    one partition) reach every consumer in the order they were committed."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, producer: AIOKafkaProducer, batch: int = 500,
+                 health: ComponentHealth | None = None, prune: Callable[[], Awaitable[None]] | None = None,
+                 prune_every: float = 600.0):
         self.pool, self.schema, self.producer, self.batch = pool, schema, producer, batch
+        self.health = health or ComponentHealth(f"outbox-relay-{schema}", "relay")
+        self._prune, self._prune_every, self._pruned_at = prune, prune_every, 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._listen_conn: asyncpg.Connection | None = None
 
     async def start(self) -> None:
-        self._listen_conn = await self.pool.acquire()
-        await self._listen_conn.add_listener(f"{self.schema}_outbox", lambda *_: self._wake.set())
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._listen_conn:
-            await self.pool.release(self._listen_conn)
+        await self._drop_listener()
+        self.health.state = "stopped"
+
+    async def _listen(self) -> None:
+        """Wake on NOTIFY from a committing transaction; re-established after a database outage."""
+        if self._listen_conn is not None and not self._listen_conn.is_closed():
+            return
+        await self._drop_listener()
+        conn = await self.pool.acquire()
+        try:
+            await conn.add_listener(f"{self.schema}_outbox", lambda *_: self._wake.set())
+        except BaseException:
+            await self.pool.release(conn)
+            raise
+        self._listen_conn = conn
+
+    async def _drop_listener(self) -> None:
+        conn, self._listen_conn = self._listen_conn, None
+        if conn is not None:
+            try:
+                await self.pool.release(conn, timeout=5)
+            except Exception:
+                conn.terminate()
 
     async def relay_once(self) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", f"outbox-{self.schema}"):
+                return 0   # another replica is relaying this schema
             rows = await conn.fetch(
                 f"SELECT id, topic, key, payload, headers FROM {self.schema}.outbox WHERE published_at IS NULL "
-                f"ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", self.batch)
+                f"ORDER BY id LIMIT $1", self.batch)
             if not rows:
                 return 0
             futures = [
@@ -85,12 +156,17 @@ class OutboxRelay:
             return len(rows)
 
     async def _run(self) -> None:
-        backoff = 0.5
+        attempt = 0
         while True:
             try:
+                await self._listen()
                 while await self.relay_once():
                     pass
-                backoff = 0.5
+                if self._prune and time.monotonic() - self._pruned_at >= self._prune_every:
+                    await self._prune()
+                    self._pruned_at = time.monotonic()
+                attempt = 0
+                self.health.ok()
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
@@ -98,75 +174,162 @@ class OutboxRelay:
                     pass
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay for %s failed; retrying in %.1fs", self.schema, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+            except Exception as exc:
+                attempt += 1
+                self.health.failed(exc)
+                delay = backoff_delay(attempt, 0.5, 10)
+                (log.exception if attempt == 1 else log.warning)(
+                    "outbox relay for %s failed (attempt %d); retrying in %.1fs: %r", self.schema, attempt, delay, exc)
+                if self._listen_conn is not None and self._listen_conn.is_closed():
+                    await self._drop_listener()
+                await asyncio.sleep(delay)
+
+
+def _decode(value: bytes | None) -> dict:
+    """The message as an event envelope, or Poison with the reason it can never be one."""
+    if value is None:
+        raise Poison("empty", "the message has no value")
+    try:
+        decoded = json.loads(value)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Poison("not_json", f"the message is not JSON: {exc}") from exc
+    if not isinstance(decoded, dict):
+        raise Poison("not_an_object", f"the message is JSON but not an object ({type(decoded).__name__})")
+    try:
+        return parse_envelope(decoded)
+    except ValueError as exc:
+        raise Poison("invalid_envelope", f"the message is not an event envelope: {exc}") from exc
 
 
 class EventConsumer:
-    """At-least-once consumer: the offset is committed only after the handler succeeds. A handler that
-    keeps failing sends the event to the dead-letter topic (never a silent drop) and moves on."""
+    """At-least-once consumer: the offset is committed only after the handler succeeded or the message went
+    to the dead-letter topic. One message at a time, in partition order; a transient failure holds the
+    position and is retried until it succeeds (after `stall_after` seconds the process reports unready)."""
 
     def __init__(self, bootstrap: str, topics: list[str], group_id: str, handler: Handler,
-                 producer: AIOKafkaProducer | None = None, max_attempts: int = 5):
+                 producer: AIOKafkaProducer | None = None, health: ComponentHealth | None = None,
+                 retry_ceiling: float = 30.0):
         self.bootstrap, self.topics, self.group_id, self.handler = bootstrap, topics, group_id, handler
-        self.producer, self.max_attempts = producer, max_attempts
-        self._consumer: AIOKafkaConsumer | None = None
+        self.producer, self.retry_ceiling = producer, retry_ceiling
+        self.dead_letter_topic = dead_letter_topic(group_id)
+        self.health = health or ComponentHealth(f"consumer-{group_id}", "consumer")
         self._task: asyncio.Task | None = None
+        self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            value_deserializer=lambda b: json.loads(b.decode()))
-        await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.group_id}")
+        self._task = asyncio.create_task(self._supervise(), name=f"consumer-{self.group_id}")
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._consumer:
-            await self._consumer.stop()
+        self.health.state = "stopped"
 
-    async def _handle(self, msg) -> None:
-        carrier = {k: v.decode() for k, v in (msg.headers or [])}
+    async def _supervise(self) -> None:
+        """Run the loop; if it ever ends (Kafka gone, a bug), log it, report it and start it again."""
+        attempt = 0
+        while True:
+            consumer = AIOKafkaConsumer(
+                *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id,
+                enable_auto_commit=False, auto_offset_reset="earliest")
+            self._consumer = consumer
+            try:
+                await consumer.start()
+                self.health.ok()
+                attempt = 0
+                await self._consume(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempt += 1
+                self.health.restarts += 1
+                self.health.failed(exc, state="restarting")
+                log.exception("%s: consumer loop ended; restarting (attempt %d)", self.group_id, attempt)
+                await asyncio.sleep(backoff_delay(attempt, 0.5, self.retry_ceiling))
+            finally:
+                try:
+                    await asyncio.wait_for(consumer.stop(), timeout=10)
+                except Exception:
+                    log.warning("%s: consumer did not stop cleanly", self.group_id)
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        async for msg in consumer:
+            await self._process(msg)
+            try:
+                await consumer.commit({TopicPartition(msg.topic, msg.partition): msg.offset + 1})
+            except Exception as exc:   # lost the partition in a rebalance, or Kafka went away: redelivered later
+                log.warning("%s: commit of %s/%d@%d failed (the message may come again): %r", self.group_id,
+                            msg.topic, msg.partition, msg.offset, exc)
+            self.health.ok()
+
+    async def _process(self, msg) -> None:
+        try:
+            event = _decode(msg.value)
+        except Poison as poison:
+            await self._dead_letter(msg, None, poison.reason, poison)
+            return
+        attempt = 0
+        while True:
+            try:
+                await self._handle(msg, event)
+                return
+            except asyncio.CancelledError:
+                raise
+            except DeadLetter as exc:
+                await self._dead_letter(msg, event, exc.reason, exc)
+                return
+            except CONTENT_ERRORS as exc:
+                await self._dead_letter(msg, event, "invalid_content", exc)
+                return
+            except Exception as exc:   # transient: retried until it succeeds, never dead-lettered
+                attempt += 1
+                self.health.failed(exc)
+                delay = backoff_delay(attempt, 0.2, self.retry_ceiling)
+                if attempt == 1 or attempt % 10 == 0:
+                    log.warning("%s: event %s failed (attempt %d), retrying in %.1fs: %r", self.group_id,
+                                event.get("event_id"), attempt, delay, exc)
+                await asyncio.sleep(delay)
+
+    async def _handle(self, msg, event: dict) -> None:
+        carrier = {k: v.decode(errors="replace") for k, v in (msg.headers or [])}
         token = otel_context.attach(propagate.extract(carrier))
         try:
             with tracer.start_as_current_span(f"consume {msg.topic}", kind=trace.SpanKind.CONSUMER,
                                               attributes={"messaging.system": "kafka",
                                                           "messaging.destination.name": msg.topic,
-                                                          "seva.event_type": msg.value.get("type", "")}):
-                await self.handler(msg.value)
+                                                          "seva.event_type": event["type"]}):
+                await self.handler(event)
         finally:
             otel_context.detach(token)
 
-    async def _run(self) -> None:
-        assert self._consumer is not None
-        async for msg in self._consumer:
-            for attempt in range(1, self.max_attempts + 1):
-                try:
-                    await self._handle(msg)
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except DeadLetter as exc:
-                    await self._dead_letter(msg, exc)
-                    break
-                except Exception as exc:
-                    log.warning("%s: event %s failed (attempt %d): %r", self.group_id,
-                                msg.value.get("event_id"), attempt, exc)
-                    if attempt == self.max_attempts:
-                        await self._dead_letter(msg, exc)
-                    else:
-                        await asyncio.sleep(min(0.2 * 2 ** attempt, 5))
-            await self._consumer.commit()
-
-    async def _dead_letter(self, msg, exc: Exception) -> None:
-        from .events import CASES_DLQ_TOPIC
-        log.error("%s: event %s sent to %s: %r", self.group_id, msg.value.get("event_id"), CASES_DLQ_TOPIC, exc)
-        if self.producer is not None:
-            await self.producer.send_and_wait(CASES_DLQ_TOPIC, {"consumer": self.group_id, "topic": msg.topic,
-                                                                "error": repr(exc), "event": msg.value},
-                                              key=str(msg.value.get("employee_id", "")))
+    async def _dead_letter(self, msg, event: Optional[dict], reason: str, exc: BaseException) -> None:
+        """The message as it came (bytes, key, headers) with where it came from and why, so it can be read
+        and replayed exactly. The send is retried until Kafka takes it: a dead letter is never dropped."""
+        log.error("%s: %s/%d@%d (event %s) dead-lettered to %s, %s: %s", self.group_id, msg.topic, msg.partition,
+                  msg.offset, event.get("event_id") if event else "-", self.dead_letter_topic, reason, exc)
+        value = msg.value or b""
+        record = {
+            "consumer": self.group_id, "topic": msg.topic, "partition": msg.partition, "offset": msg.offset,
+            "key": msg.key.decode(errors="replace") if msg.key else None, "reason": reason, "error": str(exc)[:500],
+            "event_id": event.get("event_id") if event else None, "event_type": event.get("type") if event else None,
+            "dead_lettered_at": datetime.now(timezone.utc).isoformat(),
+            "size": len(value), "sha256": hashlib.sha256(value).hexdigest(),
+            # a message too big to carry whole (base64 grows it by a third) keeps its head; replay then reads
+            # the whole message from its topic, partition and offset
+            "truncated": len(value) > DEAD_LETTER_VALUE_LIMIT,
+            "value_b64": base64.b64encode(value[:DEAD_LETTER_VALUE_LIMIT]).decode(),
+            "headers": {k: base64.b64encode(v or b"").decode() for k, v in (msg.headers or [])},
+        }
+        attempt = 0
+        while self.producer is not None:
+            try:
+                await self.producer.send_and_wait(self.dead_letter_topic, record, key=record["key"] or "")
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as send_error:
+                attempt += 1
+                self.health.failed(send_error)
+                log.warning("%s: dead-letter send failed (attempt %d): %r", self.group_id, attempt, send_error)
+                await asyncio.sleep(backoff_delay(attempt, 0.2, self.retry_ceiling))
+        self.health.dead_letters[reason] += 1

@@ -3,10 +3,8 @@ the transactional outbox and inbox, and the hash-chained audit log."""
 from __future__ import annotations
 
 
-def outbox_steps(schema: str) -> list:
-    from yoyo import step
-
-    return [step(f"""
+def outbox_sql(schema: str) -> str:
+    return f"""
 CREATE SCHEMA IF NOT EXISTS {schema};
 -- The transactional outbox: events written in the transaction of their state change.
 CREATE TABLE {schema}.outbox (
@@ -28,7 +26,22 @@ CREATE TABLE {schema}.inbox (
     processed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, event_id)
 );
-""", f"DROP TABLE {schema}.inbox; DROP TABLE {schema}.outbox;")]
+"""
+
+
+def outbox_steps(schema: str) -> list:
+    from yoyo import step
+
+    return [step(outbox_sql(schema), f"DROP TABLE {schema}.inbox; DROP TABLE {schema}.outbox;")]
+
+
+def pruning_steps(schema: str) -> list:
+    """Indexes for pruning what is delivered (services/common/db.py: prune_delivered)."""
+    from yoyo import step
+
+    return [step(f"CREATE INDEX outbox_published_at ON {schema}.outbox (published_at) WHERE published_at IS NOT NULL;"
+                 f"CREATE INDEX inbox_processed_at ON {schema}.inbox (processed_at);",
+                 f"DROP INDEX {schema}.outbox_published_at; DROP INDEX {schema}.inbox_processed_at;")]
 
 
 def audit_steps(schema: str) -> list:

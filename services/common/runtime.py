@@ -12,11 +12,13 @@ from typing import Awaitable, Callable
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from .db import apply_migrations, create_pool
+from .db import apply_migrations, create_pool, prune_delivered
 from .errors import install_error_handlers
+from .health import Health
 from .kafka import EventConsumer, OutboxRelay, start_producer
 from .settings import Settings, get_settings
 from .telemetry import setup_tracing
@@ -35,6 +37,7 @@ class ServiceContext:
     settings: Settings
     pool: asyncpg.Pool
     temporal: Client
+    health: Health = field(default_factory=Health)
 
 
 @dataclass
@@ -57,6 +60,27 @@ def client_addr(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def task_problem(task: asyncio.Task) -> str | None:
+    """A background task that must run for the life of the process has ended: say how."""
+    if not task.done():
+        return None
+    if task.cancelled():
+        return "cancelled"
+    return f"ended: {task.exception()!r}" if task.exception() else "ended"
+
+
+async def readiness_response(health: Health, process: str, database: asyncpg.Pool | None = None) -> JSONResponse:
+    report = {"service": process, **health.report()}
+    if database is not None:
+        try:
+            async with asyncio.timeout(1.0):
+                await database.fetchval("SELECT 1")
+            report["database"] = "ok"
+        except Exception as exc:
+            report["database"], report["ready"] = f"unavailable: {exc!r}", False
+    return JSONResponse(report, status_code=200 if report["ready"] else 503)
+
+
 def build_app(defn: ServiceDefinition) -> FastAPI:
     settings = get_settings()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -66,21 +90,30 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
     async def lifespan(app: FastAPI):
         setup_tracing(defn.name, settings)
         await apply_migrations(settings.database_url, defn.name, defn.migrations)
-        pool = await create_pool(settings.database_url)
+        pool = await create_pool(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
+                                 command_timeout=settings.db_command_timeout_seconds)
         temporal = await connect(settings)
         ctx = ServiceContext(defn.name, settings, pool, temporal)
         app.state.ctx = ctx
         producer = await start_producer(settings.kafka_bootstrap)
-        relay = OutboxRelay(pool, defn.name, producer)
+
+        async def prune() -> None:
+            await prune_delivered(pool, defn.name, settings.outbox_retention_hours, settings.inbox_retention_hours)
+
+        relay = OutboxRelay(pool, defn.name, producer, health=ctx.health.add(f"outbox-relay-{defn.name}", "relay"),
+                            prune=prune)
         await relay.start()
         consumers = []
         for consumer_name, spec in defn.consumers:
             topics, handler = spec(ctx)
-            c = EventConsumer(settings.kafka_bootstrap, topics, f"{defn.name}.{consumer_name}", handler, producer)
+            group = f"{defn.name}.{consumer_name}"
+            c = EventConsumer(settings.kafka_bootstrap, topics, group, handler, producer,
+                              health=ctx.health.add(f"consumer-{group}", "consumer"))
             await c.start()
             consumers.append(c)
         worker = Worker(temporal, task_queue=defn.name, activities=defn.activities(ctx))
         worker_task = asyncio.create_task(worker.run(), name=f"{defn.name}-worker")
+        ctx.health.add(f"temporal-worker-{defn.name}", "worker", probe=lambda: task_problem(worker_task)).ok()
         log.info("%s service ready", defn.name)
         try:
             yield
@@ -98,13 +131,40 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])
-    async def healthz(request: Request) -> dict:
-        ctx: ServiceContext = request.app.state.ctx
-        await ctx.pool.fetchval("SELECT 1")
+    async def healthz() -> dict:
+        """Liveness: the process answers. It does not look at PostgreSQL, Kafka or Temporal, so an outage of
+        one of them does not get every replica restarted."""
         return {"service": defn.name, "status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database answers within a second, and every consumer, the outbox relay and the
+        Temporal worker are running (a dead or stalled one makes the process unready). Also the count of
+        dead letters this process wrote, by reason."""
+        ctx: ServiceContext = request.app.state.ctx
+        return await readiness_response(ctx.health, defn.name, database=ctx.pool)
 
     for router in defn.routers:
         app.include_router(router)
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app
+
+
+async def serve_health(health: Health, process: str, port: int) -> asyncio.Task:
+    """`/healthz` and `/readyz` for a process that has no API of its own (the cases worker)."""
+    import uvicorn
+
+    probe = FastAPI(title=f"Seva Suraksha: {process} health", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @probe.get("/healthz")
+    async def healthz() -> dict:
+        return {"service": process, "status": "ok"}
+
+    @probe.get("/readyz")
+    async def readyz() -> JSONResponse:
+        return await readiness_response(health, process)
+
+    server = uvicorn.Server(uvicorn.Config(probe, host="0.0.0.0", port=port, log_level="warning", lifespan="off"))
+    server.install_signal_handlers = lambda: None   # the process's own handlers stop it
+    return asyncio.create_task(server.serve(), name=f"{process}-health")

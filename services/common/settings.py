@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     otp_lockout_after_exhausted: int = 3      # codes used up by wrong tries within a day lock the mobile
     otp_lockout_hours: int = 24
     session_ttl_seconds: int = 3600
+    db_connect_timeout_seconds: float = Field(5.0, description="a new database connection that takes longer fails")
+    db_command_timeout_seconds: float = Field(8.0, description="a query that takes longer fails: no request hangs")
+    retry_after_seconds: int = Field(15, description="Retry-After sent with a 503 while a part is down")
+    outbox_retention_hours: float = Field(168.0, description="published outbox rows are pruned after this long")
+    inbox_retention_hours: float = Field(
+        720.0, description="processed-event rows are pruned after this long; keep it above Kafka's retention "
+        "(7 days by default) so no redelivery can come after its row is gone")
+    health_port: int | None = Field(None, description="the cases worker's /healthz and /readyz")
     otel_exporter_otlp_endpoint: str | None = None
     trace_file: Path | None = None
 

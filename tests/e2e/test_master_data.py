@@ -8,7 +8,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.common.events import CASES_DLQ_TOPIC, MASTERDATA_TOPIC, envelope
+from services.common.events import MASTERDATA_TOPIC, dead_letter_topic, envelope
 from .helpers import assert_error, employee_session, officer_headers
 from .conftest import eventually
 
@@ -71,13 +71,14 @@ async def test_corrections_pushed_over_kafka_apply_once_and_forbidden_ones_go_to
     rows = await eventually(applied, what="correction applied from Kafka")
     assert [(r["field"], r["source"]) for r in rows] == [("post_code", "kafka")]
 
-    consumer = AIOKafkaConsumer(CASES_DLQ_TOPIC, bootstrap_servers=stack.kafka_bootstrap, group_id=f"t-{uuid.uuid4()}",
+    consumer = AIOKafkaConsumer(dead_letter_topic("otp.masterdata-corrections"), bootstrap_servers=stack.kafka_bootstrap, group_id=f"t-{uuid.uuid4()}",
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
         async def dead_lettered():
             batch = await consumer.getmany(timeout_ms=500)
-            return any(json.loads(r.value)["event"]["event_id"] == forbidden["event_id"]
+            return any(json.loads(r.value)["event_id"] == forbidden["event_id"]
+                       and json.loads(r.value)["reason"] == "refused_by_handler"
                        and "certificate_required" in json.loads(r.value)["error"]
                        for records in batch.values() for r in records)
         await eventually(dead_lettered, what="refused correction on the dead-letter topic")

@@ -13,7 +13,7 @@ def test_a_stack_refuses_to_start_on_a_port_already_in_use(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        free = [port + 1 + i for i in range(9)]
+        free = [port + 1 + i for i in range(10)]
         stack = LocalStack(tmp_path, Ports(port, *free))
         with pytest.raises(StackError, match=f"temporal {port}"):
             stack.start()

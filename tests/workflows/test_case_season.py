@@ -385,3 +385,35 @@ async def test_a_season_where_one_ddo_misses_28_february_escalates_to_the_hod_th
     await record_history_if_asked(late, "case_escalated_to_secretary")
     for h in (on_time, late):
         await h.terminate("test done")
+
+
+async def test_a_resubmission_that_comes_while_the_returned_sms_is_sent_is_not_lost(env, season):
+    """The case must count resubmissions from before it awaits the "returned" SMS: one heard meanwhile counts."""
+    handle = await start(env, "T-RETURN-RACE")
+    await register_and_apply(handle, "SS-T-RR")
+
+    async def resubmit_while_the_returned_sms_is_sent() -> None:
+        await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_RESUBMITTED, application_no="SS-T-RR"))
+    season.sms_hooks["application_returned"] = resubmit_while_the_returned_sms_is_sent
+    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="returned",
+                                                       remarks={"bank_passbook": "scan is not legible"}))
+    await sleep_until(env, season.calendar.registration_close + timedelta(days=1))
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    assert len(season.named("open_verification_task")) == 2
+    await handle.terminate("test done")
+
+
+async def test_an_employee_who_registers_while_the_lapsed_sms_is_sent_reopens_the_case(env, season):
+    """An act heard while the "registration closed" SMS is on its way reopens the case under an extension."""
+    cal = season.calendar
+    handle = await start(env, "T-LAPSE-RACE")
+    extended = replace(cal, version=2, registration_close=cal.registration_close + timedelta(days=20))
+
+    async def extend_and_register_while_the_lapsed_sms_is_sent() -> None:
+        season.calendar = extended
+        await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    season.sms_hooks["registration_lapsed"] = extend_and_register_while_the_lapsed_sms_is_sent
+    await sleep_until(env, cal.registration_close + timedelta(hours=1))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.AWAITING_APPLICATION, [h.note for h in status.history]
+    await handle.terminate("test done")
