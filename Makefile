@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 KAFKA_JARS := var/kafka/jars
 
-.PHONY: run test bench install kafka-jars clean
+.PHONY: run test bench faults install kafka-jars toxiproxy clean
 
 install: $(VENV)/.installed kafka-jars
 
@@ -32,6 +32,18 @@ test: install
 
 bench: install
 	$(BIN)/seva bench $(BENCH_ARGS)
+
+faults: install toxiproxy
+	$(BIN)/seva faults $(FAULTS_ARGS)
+
+# Toxiproxy (network faults for `make faults`), built from the Go module proxy once.
+TOXIPROXY := var/tools/toxiproxy-server
+toxiproxy: $(TOXIPROXY)
+
+$(TOXIPROXY):
+	mkdir -p var/tools
+	GOBIN=$(CURDIR)/var/tools go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0
+	mv var/tools/server $@
 
 clean:
 	rm -rf var/run

@@ -103,6 +103,34 @@ def bench(cases: int = typer.Option(2000, min=10, max=120_000, help="cases taken
         raise typer.Exit(1)
 
 
+@app.command()
+def faults(cases: int = typer.Option(300, min=10, max=10_000, help="cases driven, shared among the faults"),
+           fault: list[str] = typer.Option(None, help="run only these faults (by name; repeat); `--list` names them"),
+           quick: bool = typer.Option(False, help="the three faults `make test` runs"),
+           list_: bool = typer.Option(False, "--list", help="name every fault and stop"),
+           topology: str = typer.Option("production", help="production (3 brokers, 2 replicas) or single"),
+           recover_within: float = typer.Option(300, help="seconds a row may take to recover after the fault"),
+           keep: bool = typer.Option(False, help="keep the stack's data folder"),
+           out_dir: Path = typer.Option(None, help="where the results go (default bench/results)")):
+    """Inject one fault at a time into the production-shaped stack while people drive cases, then check every
+    case against every database: 0 lost, 0 doubled, 0 wrong stage, 0 non-poison dead letters."""
+    from bench.faults import FAULTS, QUICK, run as run_faults
+    from deploy.local.stack import TOPOLOGIES
+
+    if list_:
+        for name in FAULTS:
+            typer.echo(name)
+        return
+    names = QUICK if quick else fault
+    if names and set(names) - set(FAULTS):
+        raise typer.BadParameter("unknown fault: " + ", ".join(set(names) - set(FAULTS)), param_hint="--fault")
+    logging.basicConfig(level=logging.WARNING)
+    out, rows = run_faults(cases, names, recover_within, keep, TOPOLOGIES[topology], out_dir)
+    typer.echo(f"\nresults written to {out}")
+    if not all(r.ok for r in rows):
+        raise typer.Exit(1)
+
+
 @app.command("import")
 def import_(size: int = typer.Option(1000, min=1, max=120_000, help="employees of synthetic master data"),
             seed: int = typer.Option(2025, help="random seed (the same seed gives the same employees)"),
@@ -144,12 +172,29 @@ def case(employee_id: str):
 
     status = asyncio.run(_status())
     typer.echo(f"case-{employee_id}: {status.stage}")
+    if status.needs_attention:
+        typer.echo(f"  needs attention: {status.needs_attention} (mend the cause, then `seva retry {employee_id}`)")
     if status.next_step:
         typer.echo(f"  next deadline: {status.next_step} at {status.next_deadline.astimezone(IST):%d %b %Y %H:%M} IST")
     for h in status.history:
         typer.echo(f"  {h.at.astimezone(IST):%Y-%m-%d %H:%M}  {h.stage:<28} {h.note}")
     for m in status.missed_deadlines:
         typer.echo(f"  MISSED {m.step} by {m.officer_role} {m.officer_ref} (due {m.deadline.astimezone(IST):%d %b %Y})")
+
+
+@app.command()
+def retry(employee_ids: list[str] = typer.Argument(..., help="cases in needs_attention whose cause is mended")):
+    """Try the failed step of each case again now (ops find them with CaseStage = 'needs_attention')."""
+    from services.common.settings import get_settings
+    from services.common.temporal import connect
+
+    async def _signal() -> None:
+        client = await connect(get_settings())
+        for employee_id in employee_ids:
+            await client.get_workflow_handle(f"case-{employee_id}").signal("retry_step")
+            typer.echo(f"case-{employee_id}: asked to retry its failed step")
+
+    asyncio.run(_signal())
 
 
 calendar_app = typer.Typer(help="The season's deadline calendar.")

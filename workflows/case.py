@@ -12,6 +12,7 @@ from typing import Callable, Optional
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from opentelemetry import context as otel_context
@@ -42,8 +43,13 @@ REMINDER_DAYS = (7, 1)   # SMS reminders this many days before registration clos
 CHECK_IN_HOURS = (12.0, 36.0)
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Retried until the owning service is back: a service that is down delays a case, never loses it.
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# A step's activity is retried for about 15 minutes (20 attempts, at most a minute apart); if it still fails, or
+# fails for good (a non-retryable error: services/common/temporal.py), the case shows `needs_attention` with the
+# reason and tries again every ATTENTION_RETRY or when ops ask (`seva retry`). A service that is down delays a
+# case, never loses it, and never fails it silently.
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
+                             maximum_attempts=20)
+ATTENTION_RETRY = timedelta(minutes=10)
 LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=10)
 
 
@@ -76,6 +82,8 @@ class CaseWorkflow:
         self._reminded: set[str] = set()    # reminders sent, by deadline and days before it
         self._cause: dict[str, str] = {}    # trace context of the last action heard: what follows is its work
         self._shown_deadline: Optional[datetime] = None   # the NextDeadline search attribute as last set
+        self._attention: Optional[str] = None   # why the case waits for ops, while it does
+        self._retry_requests = 0                # ops asked to retry a step that needs attention
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -119,6 +127,11 @@ class CaseWorkflow:
         else:
             workflow.logger.warning("case %s ignored unknown event type %s", self._employee_id, event.type)
 
+    @workflow.signal(name="retry_step")
+    def retry_step(self) -> None:
+        """Ops have mended what made a step fail (`seva retry <employee id>`): try it again now."""
+        self._retry_requests += 1
+
     @workflow.query(name="status")
     def status(self) -> CaseStatus:
         return CaseStatus(
@@ -127,7 +140,7 @@ class CaseWorkflow:
             next_step=self._next_step, next_deadline=self._next_deadline(),
             calendar_version=self._calendar.version if self._calendar else 0,
             history=list(self._history), missed_deadlines=list(self._missed), eligibility=self._eligibility,
-            escalated=self._escalated,
+            escalated=self._escalated, needs_attention=self._attention,
         )
 
     # ---- the journey -------------------------------------------------------------------------
@@ -286,12 +299,35 @@ class CaseWorkflow:
         whose event was last signalled), so one trace id runs from the request to the activities."""
         token = otel_context.attach(propagate.extract(self._cause)) if self._cause else None
         try:
-            return await workflow.execute_activity(
-                name, arg, task_queue=task_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY, result_type=result_type)
+            while True:
+                try:
+                    return await workflow.execute_activity(
+                        name, arg, task_queue=task_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                        retry_policy=ACTIVITY_RETRY, result_type=result_type)
+                except ActivityError as err:
+                    await self._needs_attention(name, err)
         finally:
             if token is not None:
                 otel_context.detach(token)
+
+    async def _needs_attention(self, step: str, err: ActivityError) -> None:
+        """A step that failed for good, or kept failing, is shown to ops with its reason (stage needs_attention)
+        instead of failing the case or retrying unseen; it is tried again when ops ask, and (unless the failure
+        was permanent) every ATTENTION_RETRY. Then the case goes back to the stage it was in."""
+        cause = err.cause
+        permanent = isinstance(cause, ApplicationError) and cause.non_retryable
+        detail = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        reason = f"{step} failed{' for good' if permanent else ' again and again'}: {detail}"
+        back_to, next_step, seen = self._stage, self._next_step, self._retry_requests
+        self._attention = reason
+        self._enter(Stage.NEEDS_ATTENTION, None, reason)
+        try:
+            await workflow.wait_condition(lambda: self._retry_requests > seen,
+                                          timeout=None if permanent else ATTENTION_RETRY)
+        except asyncio.TimeoutError:
+            pass
+        self._attention = None
+        self._enter(back_to, next_step, f"{step} tried again")
 
     async def _load_calendar(self, acting_on: Optional[str] = None) -> SeasonCalendar:
         """The calendar in force. Cases read the cases worker's copy (a local activity: a wave of timers costs

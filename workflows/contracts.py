@@ -34,6 +34,8 @@ class Stage:
     LAPSED_UNREGISTERED = "lapsed_unregistered"
     LAPSED_NO_APPLICATION = "lapsed_no_application"
     LAPSED_NOT_RESUBMITTED = "lapsed_not_resubmitted"
+    # a step's activity failed for good (or kept failing): the case waits, findable, until ops retry it
+    NEEDS_ATTENTION = "needs_attention"
 
 
 class EventType:
@@ -225,3 +227,4 @@ class CaseStatus:
     missed_deadlines: list[MissedDeadline] = field(default_factory=list)
     eligibility: Optional[EligibilityDecision] = None
     escalated: bool = False
+    needs_attention: Optional[str] = None   # why the case waits for ops (stage needs_attention)

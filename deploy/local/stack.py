@@ -55,6 +55,10 @@ class Ports:
 DEV_PORTS = Ports(7233, 8233, 54329, 9092, 9093, 8001, 8002, 8003, 8004, 9233, 8009)
 TEST_PORTS = Ports(17233, 18233, 64329, 19092, 19093, 18001, 18002, 18003, 18004, 19233, 18009)
 BENCH_PORTS = Ports(27233, 28233, 44329, 29092, 29093, 28001, 28002, 28003, 28004, 29233, 28009)
+# Below Linux's ephemeral range (32768-60999): while a killed part is down, a client reconnecting to its port from
+# an ephemeral port can end up connected to itself on that very port, and the part cannot bind it again (seen
+# with a Kafka broker at 39092).
+FAULT_PORTS = Ports(23233, 24233, 22329, 25092, 25093, 24001, 24002, 24003, 24004, 23433, 24009)
 
 # The dev server keeps 8,096 workflows' mutable state in memory. With 120,000 open cases nearly every timer
 # that fires (and every stale workflow-task timeout check) then reloads its case from SQLite, about 30 ms
@@ -81,6 +85,8 @@ SINGLE = Topology("single", kafka_nodes=1, replicas=1)
 PRODUCTION = Topology("production", kafka_nodes=3, replicas=2)
 TOPOLOGIES = {t.name: t for t in (SINGLE, PRODUCTION)}
 REPLICA_PORT_STEP = 100   # replica r of a service (or Kafka node r) listens on its port + 100 * (r - 1)
+TOXIPROXY = ROOT / "var" / "tools" / "toxiproxy-server"   # `make toxiproxy` builds it from the Go module proxy
+KAFKA_EXTERNAL_STEP = 50   # with network faults, a broker's clients' listener: its port + 50, reached by a proxy
 
 
 def replica_name(name: str, replica: int) -> str:
@@ -115,8 +121,9 @@ def _wait(what: str, check, timeout: float, proc: subprocess.Popen | None = None
 class LocalStack:
     def __init__(self, data_dir: Path, ports: Ports = DEV_PORTS, database_url: str | None = None,
                  season_id: str = "demo", env: str = "dev", extra_env: dict[str, str] | None = None,
-                 topology: Topology = SINGLE):
+                 topology: Topology = SINGLE, network_faults: bool = False):
         self.topology = topology
+        self.network_faults = network_faults   # services reach PostgreSQL, Kafka and Temporal through Toxiproxy
         self.data_dir = data_dir.resolve()
         self.ports = ports
         self.external_db = database_url
@@ -163,6 +170,9 @@ class LocalStack:
             if r <= self.topology.kafka_nodes:
                 ports += [(replica_name("kafka", r), self._kafka_ports(r)[0]),
                           (replica_name("kafka_controller", r), self._kafka_ports(r)[1])]
+        if self.network_faults:
+            ports.append(("toxiproxy", int(self.toxiproxy_api.rsplit(":", 1)[1])))
+            ports += [(f"{name} proxy", listen) for name, (listen, _) in self.proxies().items()]
         return ports
 
     @property
@@ -172,10 +182,48 @@ class LocalStack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports.service(service)}"
 
+    # ---- network faults (Toxiproxy between the services and PostgreSQL, Kafka, Temporal) --------------
+
+    @property
+    def toxiproxy_api(self) -> str:
+        return f"http://127.0.0.1:{self.ports.cases_health + 19}"
+
+    def proxies(self) -> dict[str, tuple[int, str]]:
+        """Each proxy: the port the services use, and the real address behind it."""
+        base = self.ports.cases_health + 20
+        out = {"postgres": (base, f"127.0.0.1:{self.ports.postgres}"),
+               "temporal": (base + 1, self.temporal_address)}
+        for n in range(1, self.topology.kafka_nodes + 1):
+            out[replica_name("kafka", n)] = (base + 1 + n, f"127.0.0.1:{self._kafka_ports(n)[0] + KAFKA_EXTERNAL_STEP}")
+        return out
+
+    def _service_addresses(self) -> dict[str, str]:
+        """Where the services find their dependencies: directly, or through the proxies."""
+        if not self.network_faults:
+            return {"SEVA_DATABASE_URL": self.database_url, "SEVA_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+                    "SEVA_TEMPORAL_ADDRESS": self.temporal_address}
+        px = self.proxies()
+        return {"SEVA_DATABASE_URL": self.database_url.replace(f":{self.ports.postgres}/", f":{px['postgres'][0]}/"),
+                "SEVA_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{px[replica_name('kafka', n)][0]}"
+                                                 for n in range(1, self.topology.kafka_nodes + 1)),
+                "SEVA_TEMPORAL_ADDRESS": f"127.0.0.1:{px['temporal'][0]}"}
+
+    def _start_toxiproxy(self) -> None:
+        if not TOXIPROXY.exists():
+            raise StackError(f"{TOXIPROXY} missing: run `make toxiproxy`")
+        port = self.toxiproxy_api.rsplit(":", 1)[1]
+        proc = self._spawn("toxiproxy", [str(TOXIPROXY), "-host", "127.0.0.1", "-port", port])
+        _wait("toxiproxy", lambda: httpx.get(f"{self.toxiproxy_api}/version", timeout=2).status_code == 200, 30, proc,
+              self.logs / "toxiproxy.log")
+        for name, (listen, upstream) in self.proxies().items():
+            r = httpx.post(f"{self.toxiproxy_api}/proxies", timeout=10,
+                           json={"name": name, "listen": f"127.0.0.1:{listen}", "upstream": upstream, "enabled": True})
+            if r.status_code not in (200, 201, 409):
+                raise StackError(f"toxiproxy refused the {name} proxy: {r.text}")
+
     def environment(self) -> dict[str, str]:
         return {**os.environ, "SEVA_ENV": self.seva_env, "SEVA_DATA_DIR": str(self.data_dir),
-                "SEVA_DATABASE_URL": self.database_url, "SEVA_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
-                "SEVA_TEMPORAL_ADDRESS": self.temporal_address, "SEVA_SEASON_ID": self.season_id,
+                **self._service_addresses(), "SEVA_SEASON_ID": self.season_id,
                 "SEVA_APPLICATIONS_URL": self.url("applications"),
                 "PYTHONUNBUFFERED": "1", **self.extra_env}
 
@@ -194,6 +242,8 @@ class LocalStack:
             self._ensure_database()
             self._start_kafka()
             self._start_temporal()
+            if self.network_faults:
+                self._start_toxiproxy()
             for r in range(1, self.topology.replicas + 1):
                 for name, url in ((n, self.urls(n)[r - 1]) for n in SERVICES):
                     self._spawn(replica_name(name, r), [
@@ -213,14 +263,19 @@ class LocalStack:
         """Stop in reverse order of start, each process gone before the next is asked: the services
         finish with PostgreSQL, Kafka and Temporal still there."""
         for name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM if name != "postgres" else signal.SIGINT)  # SIGINT: fast shutdown
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop in time; killing it", name)
-                proc.kill()
-                proc.wait()
+            # the Kafka nodes are asked together: the last one alone would wait for a quorum that has gone
+            together = [(n, p) for n, p in self.procs if n.startswith("kafka")] if name.startswith("kafka") else \
+                [(name, proc)]
+            for n, p in together:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM if n != "postgres" else signal.SIGINT)  # SIGINT: fast shutdown
+            for n, p in together:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop in time; killing it", n)
+                    p.kill()
+                    p.wait()
         self.procs.clear()
 
     def __enter__(self) -> "LocalStack":
@@ -357,12 +412,16 @@ class LocalStack:
                       "controller.quorum.voters=" + ",".join(f"{n}@127.0.0.1:{self._kafka_ports(n)[1]}"
                                                              for n in range(1, nodes + 1)))
             props = home / "server.properties"
+            # With network faults the services use a second listener, advertised at its proxy's port, so every
+            # connection they make to any broker crosses Toxiproxy; the brokers and the stack itself do not.
+            external = (f",EXTERNAL://127.0.0.1:{port + KAFKA_EXTERNAL_STEP}", f",EXTERNAL://127.0.0.1:"
+                        f"{self.proxies()[name][0]}") if self.network_faults else ("", "")
             props.write_text("\n".join([
                 "process.roles=broker,controller", f"node.id={node}", quorum,
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}{external[0]}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}{external[1]}",
                 "inter.broker.listener.name=PLAINTEXT", "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
                 f"log.dirs={data}", "num.partitions=4", f"offsets.topic.replication.factor={replication}",
                 "offsets.topic.num.partitions=4", f"default.replication.factor={replication}",
                 f"min.insync.replicas={min_isr}",

@@ -22,7 +22,7 @@ from .health import Health
 from .kafka import EventConsumer, OutboxRelay, start_producer
 from .settings import Settings, get_settings
 from .telemetry import setup_tracing
-from .temporal import connect
+from .temporal import PermanentErrorsInterceptor, connect
 
 log = logging.getLogger("seva.runtime")
 
@@ -111,7 +111,8 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
                               health=ctx.health.add(f"consumer-{group}", "consumer"))
             await c.start()
             consumers.append(c)
-        worker = Worker(temporal, task_queue=defn.name, activities=defn.activities(ctx))
+        worker = Worker(temporal, task_queue=defn.name, activities=defn.activities(ctx),
+                        interceptors=[PermanentErrorsInterceptor()])
         worker_task = asyncio.create_task(worker.run(), name=f"{defn.name}-worker")
         ctx.health.add(f"temporal-worker-{defn.name}", "worker", probe=lambda: task_problem(worker_task)).ok()
         log.info("%s service ready", defn.name)

@@ -1,10 +1,19 @@
 """The Temporal client every process uses, with tracing carried into workflows and activities."""
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
 
 from .settings import Settings
+
+# Raised by an activity, these mean the data is wrong, not that something is down.
+PERMANENT_ACTIVITY_ERRORS: tuple[type[BaseException], ...] = (
+    LookupError, ValueError, TypeError, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
 
 
 async def connect(settings: Settings) -> Client:
@@ -28,3 +37,21 @@ def dev_server_search_attribute_flags() -> list[str]:
 
     kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool"}
     return [arg for k in sa.ALL for arg in ("--search-attribute", f"{k.name}={kinds[k.indexed_value_type.name]}")]
+
+
+class _PermanentErrors(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        try:
+            return await super().execute_activity(input)
+        except PERMANENT_ACTIVITY_ERRORS as exc:
+            raise ApplicationError(f"{type(exc).__name__}: {exc}", type=type(exc).__name__, non_retryable=True) from exc
+
+
+class PermanentErrorsInterceptor(Interceptor):
+    """Which activity failures are permanent, decided once for every service: an error that says the data is
+    wrong (a missing row, a broken constraint, a value that cannot be parsed) cannot be mended by retrying, so
+    it fails the activity at once (non-retryable) and the case records it as `needs_attention`; anything else
+    (a service, the database or the network down) is retried by the activity's retry policy."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _PermanentErrors(next)

@@ -42,6 +42,11 @@ class FakeServices:
         self.ineligible: dict[str, str] = {}   # employee id -> the reason the fake rules engine gives
         self.stale_copy: SeasonCalendar | None = None   # what the cases worker's copy says, if behind the owner
         self.sms_hooks: dict[str, Callable[[], Awaitable[None]]] = {}   # SMS template -> run once while it is sent
+        self.failures: dict[str, list[BaseException]] = {}   # activity -> errors it raises, one per call, first
+
+    def _fail_if_told(self, name: str) -> None:
+        if self.failures.get(name):
+            raise self.failures[name].pop(0)
 
     def named(self, name: str) -> list:
         return [arg for n, arg in self.calls if n == name]
@@ -62,6 +67,7 @@ class FakeServices:
 
         @activity.defn(name="open_verification_task")
         async def open_verification_task(task: VerificationTask) -> None:
+            self._fail_if_told("open_verification_task")
             self.calls.append(("open_verification_task", task))
 
         @activity.defn(name="record_missed_deadline")
@@ -84,6 +90,7 @@ class FakeServices:
 
         @activity.defn(name="get_service_record")
         async def get_service_record(employee_id: str) -> ServiceRecord:
+            self._fail_if_told("get_service_record")
             self.calls.append(("get_service_record", employee_id))
             return ServiceRecord(employee_id, "part1", "1980-01-01", "2012-04-01",
                                  [{"from": "2012-04-01", "to": None}], True, "Contractual", "DEO", "active")

@@ -417,3 +417,40 @@ async def test_an_employee_who_registers_while_the_lapsed_sms_is_sent_reopens_th
     status: CaseStatus = await handle.query(CaseWorkflow.status)
     assert status.stage == Stage.AWAITING_APPLICATION, [h.note for h in status.history]
     await handle.terminate("test done")
+
+
+async def test_a_step_that_fails_for_good_shows_needs_attention_and_goes_on_when_ops_retry(env, season):
+    """A non-retryable activity error neither fails the case nor retries unseen: the case waits in
+    needs_attention with the reason, findable by ops, and carries on from its stage when ops retry."""
+    from temporalio.exceptions import ApplicationError
+
+    season.failures["get_service_record"] = [ApplicationError("no master record for T-ATTN-1", non_retryable=True)]
+    handle = await start(env, "T-ATTN-1")
+    await register_and_apply(handle, "SS-T-A1")
+    await sleep_until(env, season.calendar.registration_open + timedelta(days=1))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.NEEDS_ATTENTION and "no master record" in status.needs_attention
+    await handle.signal(CaseWorkflow.retry_step)
+    await sleep_until(env, season.calendar.registration_open + timedelta(days=2))
+    status = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.AWAITING_DDO_VERIFICATION and status.needs_attention is None
+    stages = [h.stage for h in status.history]
+    stages = [st for i, st in enumerate(stages) if i == 0 or stages[i - 1] != st]   # notes repeat the stage
+    assert stages[-3:] == [Stage.NEEDS_ATTENTION, Stage.AWAITING_APPLICATION, Stage.AWAITING_DDO_VERIFICATION]
+    await handle.terminate("test done")
+
+
+async def test_a_step_that_keeps_failing_shows_needs_attention_then_recovers_on_its_own(env, season):
+    season.failures["open_verification_task"] = [ConnectionRefusedError("verification service down")] * 21
+    handle = await start(env, "T-ATTN-2")
+    await register_and_apply(handle, "SS-T-A2")
+    await sleep_until(env, season.calendar.registration_open + timedelta(hours=2))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    attention = [h for h in status.history if h.stage == Stage.NEEDS_ATTENTION]
+    assert len(attention) == 1 and "open_verification_task failed again and again" in attention[0].note
+    assert "verification service down" in attention[0].note
+    # about 15 minutes of retries, then 10 in needs_attention, then the next try succeeded on its own
+    back = status.history[status.history.index(attention[0]) + 1]
+    assert back.stage == Stage.AWAITING_DDO_VERIFICATION and back.at - attention[0].at >= timedelta(minutes=10)
+    assert status.stage == Stage.AWAITING_DDO_VERIFICATION and len(season.named("open_verification_task")) == 1
+    await handle.terminate("test done")
