@@ -7,6 +7,7 @@ extension stored as data takes effect without a redeploy and without a signal pe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
@@ -22,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from .calendar_copy import READ_SEASON_CALENDAR
     from .contracts import (
         APPLICATIONS_QUEUE, DDO_VERIFICATION, ORDER_ISSUE, ORDERS_QUEUE, OTP_QUEUE, POST_CREATION,
-        REGISTRATION_CLOSE, VERIFICATION_QUEUE, CaseEvent, CaseInput, CaseStatus, EligibilityDecision,
+        REGISTRATION_CLOSE, VERIFICATION_QUEUE, CarriedCase, CaseEvent, CaseInput, CaseStatus, EligibilityDecision,
         EligibilityRequest, Escalation, EventType, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, SeasonCalendar,
         ServiceRecord, SmsRequest, Stage, StageChange, VerificationTask,
     )
@@ -51,6 +52,11 @@ ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inte
                              maximum_attempts=20)
 ATTENTION_RETRY = timedelta(minutes=10)
 LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=10)
+
+
+class Phase:
+    """Where a case that continued as new resumes: the step it was waiting on (in order)."""
+    REGISTRATION, APPLICATION, DDO, RETURNED, POST, HOD = 1, 2, 3, 4, 5, 6
 
 
 def _ist(moment: datetime) -> str:
@@ -84,6 +90,9 @@ class CaseWorkflow:
         self._shown_deadline: Optional[datetime] = None   # the NextDeadline search attribute as last set
         self._attention: Optional[str] = None   # why the case waits for ops, while it does
         self._retry_requests = 0                # ops asked to retry a step that needs attention
+        self._phase = Phase.REGISTRATION        # the step being waited on, for continuing as new
+        self._resubmissions_seen = 0            # resubmissions counted when the case was last returned
+        self._runs = 1                          # this run and those it continued from
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -148,70 +157,92 @@ class CaseWorkflow:
     @workflow.run
     async def run(self, case: CaseInput) -> CaseStatus:
         self._input = case
+        carried = case.carried
         workflow.upsert_search_attributes([
             sa.DEPARTMENT.value_set(case.department), sa.DISTRICT.value_set(case.district),
             sa.DDO_CODE.value_set(case.ddo_code), sa.EMPLOYEE_GROUP.value_set(case.employee_group),
-            sa.ESCALATED.value_set(False),
+            sa.ESCALATED.value_set(self._escalated if carried is None else carried.escalated),
         ])
-        self._calendar = await self._load_calendar()
+        if carried is None:
+            self._calendar = await self._load_calendar()
+        else:
+            self._restore(carried)
+        phase = self._phase   # resumed there: what came before it is done
 
         remind = workflow.patched(REOPEN_PATCH)
-        self._enter(Stage.AWAITING_REGISTRATION, REGISTRATION_CLOSE, "case opened")
-        while not await self._wait_until(lambda: self._registered, REGISTRATION_CLOSE, remind):
-            note = "registration closed before the employee registered"
-            if not remind:
-                return await self._close(Stage.LAPSED_UNREGISTERED, note, "registration_lapsed")
-            if not await self._lapsed_until_reopened(Stage.LAPSED_UNREGISTERED, note, Stage.AWAITING_REGISTRATION):
-                return self._end_season(Stage.LAPSED_UNREGISTERED)
+        if phase <= Phase.REGISTRATION:
+            if carried is None:
+                self._enter(Stage.AWAITING_REGISTRATION, REGISTRATION_CLOSE, "case opened")
+            while not await self._wait_until(lambda: self._registered, REGISTRATION_CLOSE, remind):
+                note = "registration closed before the employee registered"
+                if not remind:
+                    return await self._close(Stage.LAPSED_UNREGISTERED, note, "registration_lapsed")
+                if not await self._lapsed_until_reopened(Stage.LAPSED_UNREGISTERED, note, Stage.AWAITING_REGISTRATION):
+                    return self._end_season(Stage.LAPSED_UNREGISTERED)
 
-        while True:
-            self._enter(Stage.AWAITING_APPLICATION, REGISTRATION_CLOSE, "registered with mobile OTP")
-            if await self._wait_until(lambda: self._application is not None, REGISTRATION_CLOSE, remind):
-                break
-            note = "registration closed before an application was submitted"
-            if not remind:
-                return await self._close(Stage.LAPSED_NO_APPLICATION, note, "registration_lapsed")
-            if not await self._lapsed_until_reopened(Stage.LAPSED_NO_APPLICATION, note):
-                return self._end_season(Stage.LAPSED_NO_APPLICATION)
-            if self._application is not None:
-                break
+        if phase <= Phase.APPLICATION:
+            self._phase, resumed = Phase.APPLICATION, phase == Phase.APPLICATION
+            while True:
+                if not resumed:
+                    self._enter(Stage.AWAITING_APPLICATION, REGISTRATION_CLOSE, "registered with mobile OTP")
+                resumed = False
+                if await self._wait_until(lambda: self._application is not None, REGISTRATION_CLOSE, remind):
+                    break
+                note = "registration closed before an application was submitted"
+                if not remind:
+                    return await self._close(Stage.LAPSED_NO_APPLICATION, note, "registration_lapsed")
+                if not await self._lapsed_until_reopened(Stage.LAPSED_NO_APPLICATION, note):
+                    return self._end_season(Stage.LAPSED_NO_APPLICATION)
+                if self._application is not None:
+                    break
 
-        if workflow.patched(ELIGIBILITY_PATCH) and not await self._eligible():
-            return await self._close_ineligible()
-
-        await self._to_the_ddo(f"application {self._application_no} submitted")
-        while True:
-            await self._officer_step(lambda: self._ddo_decision is not None, DDO_VERIFICATION, "ddo", case.ddo_code,
-                                     Stage.VERIFICATION_OVERDUE)
-            assert self._ddo_decision is not None
-            if self._ddo_decision.get("decision") != "returned" or not workflow.patched(RETURN_PATCH):
-                break
-            # Returned for correction: the employee may resubmit until the DDO's own deadline.
-            remarks = self._ddo_decision.get("remarks") or {}
-            self._enter(Stage.RETURNED_FOR_CORRECTION, DDO_VERIFICATION,
-                        "returned by the DDO for correction of: " + ", ".join(sorted(remarks)))
-            # counted before the SMS is awaited: a resubmission heard while it is on its way is not lost
-            self._ddo_decision, seen = None, self._resubmissions
-            await self._sms("application_returned", {}, f"returned-{seen}")
-            if not await self._wait_until(lambda: self._resubmissions > seen, DDO_VERIFICATION):
-                return await self._close(Stage.LAPSED_NOT_RESUBMITTED, "not resubmitted before the verification "
-                                         "deadline", "resubmission_lapsed")
-            if not await self._eligible():
+            if workflow.patched(ELIGIBILITY_PATCH) and not await self._eligible():
                 return await self._close_ineligible()
-            await self._to_the_ddo(f"application {self._application_no} resubmitted ({self._resubmissions})")
-        if self._ddo_decision.get("decision") != "verified":
-            return await self._close(Stage.REJECTED, "rejected by the DDO: " + ", ".join(
-                self._ddo_decision.get("reasons") or ["no reason given"]), "application_rejected")
+            await self._to_the_ddo(f"application {self._application_no} submitted")
 
-        self._enter(Stage.AWAITING_POST_CREATION, POST_CREATION, "service record verified by the DDO")
-        await self._activity("open_post_request", PostRequest(
-            employee_id=case.employee_id, application_no=self._application_no, department=case.department,
-            district=case.district, post_code=str(self._application.get("post_code", "")),
-            due_at=self._deadline(POST_CREATION)), ORDERS_QUEUE)
-        await self._officer_step(lambda: self._post_id is not None, POST_CREATION, "finance",
-                                 f"finance:{case.department}", Stage.POST_CREATION_OVERDUE)
+        if phase <= Phase.RETURNED:
+            returned = phase == Phase.RETURNED
+            while True:
+                if not returned:
+                    self._phase = Phase.DDO
+                    await self._officer_step(lambda: self._ddo_decision is not None, DDO_VERIFICATION, "ddo",
+                                             case.ddo_code, Stage.VERIFICATION_OVERDUE)
+                    assert self._ddo_decision is not None
+                    if self._ddo_decision.get("decision") != "returned" or not workflow.patched(RETURN_PATCH):
+                        break
+                    # Returned for correction: the employee may resubmit until the DDO's own deadline.
+                    remarks = self._ddo_decision.get("remarks") or {}
+                    self._enter(Stage.RETURNED_FOR_CORRECTION, DDO_VERIFICATION,
+                                "returned by the DDO for correction of: " + ", ".join(sorted(remarks)))
+                    # counted before the SMS is awaited: a resubmission heard while it is on its way is not lost
+                    self._ddo_decision, self._resubmissions_seen = None, self._resubmissions
+                    await self._sms("application_returned", {}, f"returned-{self._resubmissions_seen}")
+                returned, self._phase, seen = False, Phase.RETURNED, self._resubmissions_seen
+                if not await self._wait_until(lambda: self._resubmissions > seen, DDO_VERIFICATION):
+                    return await self._close(Stage.LAPSED_NOT_RESUBMITTED, "not resubmitted before the verification "
+                                             "deadline", "resubmission_lapsed")
+                if not await self._eligible():
+                    return await self._close_ineligible()
+                await self._to_the_ddo(f"application {self._application_no} resubmitted ({self._resubmissions})")
+            assert self._ddo_decision is not None
+            if self._ddo_decision.get("decision") != "verified":
+                return await self._close(Stage.REJECTED, "rejected by the DDO: " + ", ".join(
+                    self._ddo_decision.get("reasons") or ["no reason given"]), "application_rejected")
 
-        self._enter(Stage.AWAITING_HOD_APPROVAL, ORDER_ISSUE, f"supernumerary post {self._post_id} created")
+            self._enter(Stage.AWAITING_POST_CREATION, POST_CREATION, "service record verified by the DDO")
+            assert self._application is not None
+            await self._activity("open_post_request", PostRequest(
+                employee_id=case.employee_id, application_no=self._application_no, department=case.department,
+                district=case.district, post_code=str(self._application.get("post_code", "")),
+                due_at=self._deadline(POST_CREATION)), ORDERS_QUEUE)
+
+        if phase <= Phase.POST:
+            self._phase = Phase.POST
+            await self._officer_step(lambda: self._post_id is not None, POST_CREATION, "finance",
+                                     f"finance:{case.department}", Stage.POST_CREATION_OVERDUE)
+            self._enter(Stage.AWAITING_HOD_APPROVAL, ORDER_ISSUE, f"supernumerary post {self._post_id} created")
+
+        self._phase = Phase.HOD
         await self._officer_step(lambda: self._order_approved, ORDER_ISSUE, "hod", f"hod:{case.department}",
                                  Stage.HOD_APPROVAL_OVERDUE)
 
@@ -228,6 +259,35 @@ class CaseWorkflow:
         self._order_no = issued.order_no
         return await self._close(Stage.ORDER_ISSUED, f"service-security order {issued.order_no} issued", "order_issued",
                                  {"order_no": issued.order_no})
+
+    # ---- continuing as new -------------------------------------------------------------------
+
+    def _continue_if_long(self) -> None:
+        """At a safe point (a daily look at the calendar while waiting on a step), a long run continues as new,
+        carrying what the case knows, so its history stays short however long the season runs."""
+        assert self._input is not None
+        if workflow.info().get_current_history_length() < self._input.continue_after_events:
+            return
+        carried = CarriedCase(
+            phase=self._phase, stage=self._stage, next_step=self._next_step, history=list(self._history),
+            missed=list(self._missed), seen_events=sorted(self._seen_events), registered=self._registered,
+            application=self._application, ddo_decision=self._ddo_decision, post_id=self._post_id,
+            order_approved=self._order_approved, eligibility=self._eligibility, resubmissions=self._resubmissions, resubmissions_seen=self._resubmissions_seen,
+            escalated=self._escalated, acts=self._acts, announced_version=self._announced_version,
+            reminded=sorted(self._reminded), calendar=self._calendar, shown_deadline=self._shown_deadline,
+            runs=self._runs)
+        workflow.continue_as_new(dataclasses.replace(self._input, carried=carried))
+
+    def _restore(self, c: CarriedCase) -> None:
+        self._phase, self._stage, self._next_step = c.phase, c.stage, c.next_step
+        self._history, self._missed, self._seen_events = list(c.history), list(c.missed), set(c.seen_events)
+        self._registered, self._application, self._ddo_decision = c.registered, c.application, c.ddo_decision
+        self._post_id, self._order_approved, self._eligibility = c.post_id, c.order_approved, c.eligibility
+        self._resubmissions, self._resubmissions_seen = c.resubmissions, c.resubmissions_seen
+        self._escalated, self._acts, self._announced_version = c.escalated, c.acts, c.announced_version
+        self._reminded, self._calendar, self._shown_deadline = set(c.reminded), c.calendar, c.shown_deadline
+        self._runs = c.runs + 1
+        self._note(f"continued as new (run {self._runs}) to keep the history short")
 
     # ---- helpers -----------------------------------------------------------------------------
 
@@ -378,6 +438,8 @@ class CaseWorkflow:
                     self._shown_deadline = next_deadline
                     workflow.upsert_search_attributes(
                         [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else [])
+                if not done():
+                    self._continue_if_long()
 
     @staticmethod
     def _check_in_delay() -> timedelta:

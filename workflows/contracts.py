@@ -79,6 +79,9 @@ class CaseInput:
     department: str
     district: str
     ddo_code: str
+    carried: Optional["CarriedCase"] = None   # set when the case continues as new (its earlier runs' state)
+    # continue as new at a daily look at the calendar once the run's history is this long (tests set it low)
+    continue_after_events: int = 2000
 
 
 @dataclass
@@ -228,3 +231,31 @@ class CaseStatus:
     eligibility: Optional[EligibilityDecision] = None
     escalated: bool = False
     needs_attention: Optional[str] = None   # why the case waits for ops (stage needs_attention)
+
+
+@dataclass
+class CarriedCase:
+    """What a case carries into its next run when it continues as new at a safe point (a daily look at the
+    calendar while it waits on a step), so its history stays short however long the season runs. Not the
+    service record: it holds personal data, and the case reads it again when it needs it."""
+    phase: int                                  # where the case resumes (workflows/case.py: Phase)
+    stage: str
+    next_step: Optional[str]
+    history: list[StageChange]
+    missed: list[MissedDeadline]
+    seen_events: list[str]
+    registered: bool
+    application: Optional[dict]
+    ddo_decision: Optional[dict]
+    post_id: Optional[str]
+    order_approved: bool
+    eligibility: Optional[EligibilityDecision]
+    resubmissions: int
+    resubmissions_seen: int
+    escalated: bool
+    acts: int
+    announced_version: int
+    reminded: list[str]
+    calendar: Optional[SeasonCalendar]
+    shown_deadline: Optional[datetime]
+    runs: int

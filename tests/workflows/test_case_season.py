@@ -454,3 +454,31 @@ async def test_a_step_that_keeps_failing_shows_needs_attention_then_recovers_on_
     assert back.stage == Stage.AWAITING_DDO_VERIFICATION and back.at - attention[0].at >= timedelta(minutes=10)
     assert status.stage == Stage.AWAITING_DDO_VERIFICATION and len(season.named("open_verification_task")) == 1
     await handle.terminate("test done")
+
+
+async def test_a_long_wait_continues_as_new_and_the_case_carries_on_to_its_order(env, season):
+    """At a daily look at the calendar, a run whose history has grown continues as new carrying the case's
+    state; the continued case still hears every signal, keeps its history, and reaches the order once."""
+    cal = season.calendar
+    handle = await env.client.start_workflow(
+        CaseWorkflow.run, replace(case_input("T-CAN-1"), continue_after_events=40), id="case-T-CAN-1",
+        task_queue=CASES_TASK_QUEUE)
+    first_run = (await handle.describe()).run_id
+    await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+    await sleep_until(env, cal.registration_close - timedelta(days=2))   # about 35 daily looks while waiting
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    continued = [h for h in status.history if h.note.startswith("continued as new")]
+    assert status.stage == Stage.AWAITING_APPLICATION and len(continued) >= 2
+    assert (await handle.describe()).run_id != first_run
+    assert [h.note for h in status.history][:2] == ["case opened", "registered with mobile OTP"]
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-CAN"))
+    await sleep_until(env, cal.registration_close + timedelta(days=20))   # more looks, now waiting on the DDO
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.POST_CREATED, post_id="SNP-CAN"))
+    await handle.signal(CaseWorkflow.case_event, event(EventType.ORDER_APPROVED))
+    result: CaseStatus = await handle.result()   # follows the case into its latest run
+    assert result.stage == Stage.ORDER_ISSUED and result.order_no == "SSO/TEST/SS-T-CAN"
+    assert len(season.named("open_verification_task")) == 1 and len(season.named("open_post_request")) == 1
+    assert [s.template for s in season.named("send_sms")].count("order_issued") == 1
+    await record_history_if_asked(env.client.get_workflow_handle("case-T-CAN-1"), "case_continued_as_new")

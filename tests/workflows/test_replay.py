@@ -18,7 +18,7 @@ def test_recorded_histories_exist():
                                           "case_happy_path_v1_before_eligibility",
                                           "case_happy_path_v3_calendar_by_activity",
                                           "case_lapsed_then_reopened_v3_calendar_by_activity",
-                                          "case_happy_path_v4_before_check_in"}
+                                          "case_happy_path_v4_before_check_in", "case_continued_as_new"}
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
