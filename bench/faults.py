@@ -322,10 +322,12 @@ class Suite:
             await asyncio.sleep(0.05)   # the act that reached the moment is in flight
             log(f"  inject: {fault.name}")
             injected = time.monotonic()
-            await fault.inject(self)
-            await asyncio.sleep(fault.hold)
-            if fault.heal:
-                await fault.heal(self)
+            try:
+                await fault.inject(self)
+                await asyncio.sleep(fault.hold)
+            finally:   # whatever happened, the part is given back
+                if fault.heal:
+                    await fault.heal(self)
             log("  healed")
             return injected, time.monotonic()
         faulting = asyncio.create_task(fault_at_its_moment())
@@ -337,6 +339,9 @@ class Suite:
                 row.recovered_in = time.monotonic() - healed
         except asyncio.TimeoutError:
             row.problems.append("the drive did not finish in time")
+            injected = healed = time.monotonic()
+        except Exception as exc:   # the fault itself could not be injected or healed: the row fails, the suite goes on
+            row.problems.append(f"the fault could not be run: {exc!r}")
             injected = healed = time.monotonic()
         finally:
             done.set()

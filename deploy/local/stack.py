@@ -300,18 +300,25 @@ class LocalStack:
 
     # ---- faults (the fault suite and the e2e fault tests) -------------------------------------
 
-    def _tree(self, name: str) -> list:
-        """The process and all its descendants (PostgreSQL's backends each start a session of their own, so
-        its process group is not enough)."""
+    def _signal_tree(self, name: str, sig: signal.Signals) -> None:
+        """Signal the process and all its descendants (PostgreSQL's backends each start a session of their
+        own, so its process group is not enough); one that has just exited is no error."""
         import psutil
 
-        root = psutil.Process(self.proc(name).pid)
-        return [root, *root.children(recursive=True)]
+        try:
+            root = psutil.Process(self.proc(name).pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        for p in (reversed(tree) if sig == signal.SIGCONT else tree):
+            try:
+                p.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
 
     def kill(self, name: str) -> None:
         """`kill -9`: the process gets no chance to tell anyone it is going."""
-        for p in self._tree(name):
-            p.send_signal(signal.SIGKILL)
+        self._signal_tree(name, signal.SIGKILL)
         self.proc(name).wait()
 
     def restart(self, name: str) -> subprocess.Popen:
@@ -328,12 +335,10 @@ class LocalStack:
 
     def pause(self, name: str) -> None:
         """SIGSTOP: the process holds its connections and answers nothing, like a frozen machine."""
-        for p in self._tree(name):
-            p.send_signal(signal.SIGSTOP)
+        self._signal_tree(name, signal.SIGSTOP)
 
     def resume(self, name: str) -> None:
-        for p in reversed(self._tree(name)):
-            p.send_signal(signal.SIGCONT)
+        self._signal_tree(name, signal.SIGCONT)
 
     def _wait_http(self, name: str, url: str, timeout: float) -> None:
         _wait(name, lambda: httpx.get(url, timeout=2).status_code == 200, timeout, self.proc(name),
