@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import re
+import signal
 import tempfile
 import time
 from collections import Counter
@@ -33,6 +34,8 @@ from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, envelope
 from services.common.settings import Settings
 from services.common.temporal import connect
 from workflows.contracts import CaseStatus, Stage
+
+from .run import interrupted
 
 ROOT = Path(__file__).resolve().parents[1]
 SEASON = "faults"
@@ -461,6 +464,7 @@ def table(rows: list[RowResult]) -> list[str]:
 def run(cases: int = 300, names: list[str] | None = None, recover_within: float = 300, keep: bool = False,
         topology: Topology = PRODUCTION, out_dir: Path | None = None) -> tuple[Path, list[RowResult]]:
     faults = [FAULTS[n] for n in names] if names else list(FAULTS.values())
+    signal.signal(signal.SIGTERM, interrupted)   # stop the stack whatever happens
     data_dir = Path(tempfile.mkdtemp(prefix="seva-faults-"))
     stack = LocalStack(data_dir, FAULT_PORTS, season_id=SEASON, topology=topology,
                        network_faults=any(f.network for f in faults),

@@ -486,7 +486,7 @@ def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, 
         start_rate: float = 20.0) -> tuple[Path, bool]:
     """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C or SIGTERM included: a
     run started in the background ignores SIGINT). Returns where the results went and whether every phase ran."""
-    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     data_dir = Path(tempfile.mkdtemp(prefix="seva-bench-"))
     stack = LocalStack(data_dir, BENCH_PORTS, season_id=SEASON,
                        extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000000", "SEVA_OTP_RESEND_GAP_SECONDS": "0"})
@@ -509,7 +509,8 @@ def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, 
     return out, not results.failed
 
 
-def _interrupted(signum, frame):
+def interrupted(signum, frame):
+    """SIGTERM as Ctrl-C, so the stack is stopped (a run started in the background ignores SIGINT)."""
     raise KeyboardInterrupt(f"signal {signum}")
 
 

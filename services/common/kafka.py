@@ -106,7 +106,21 @@ class OutboxRelay:
         self._listen_conn: asyncpg.Connection | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
+        self._task = asyncio.create_task(self._supervise(), name=f"outbox-relay-{self.schema}")
+
+    async def _supervise(self) -> None:
+        """The relay loop retries every failure itself; should it still end, it is logged and started again."""
+        while True:
+            try:
+                await self._run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.health.restarts += 1
+                self.health.failed(exc, state="restarting")
+                log.exception("outbox relay for %s ended; restarting", self.schema)
+                await self._drop_listener()
+                await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         if self._task:
@@ -116,10 +130,10 @@ class OutboxRelay:
         self.health.state = "stopped"
 
     async def _listen(self) -> None:
-        """Wake on NOTIFY from a committing transaction; re-established after a database outage."""
-        if self._listen_conn is not None and not self._listen_conn.is_closed():
+        """Wake on NOTIFY from a committing transaction, on a connection of its own (taken afresh after any
+        failure: one held across a database restart is dead)."""
+        if self._listen_conn is not None:
             return
-        await self._drop_listener()
         conn = await self.pool.acquire()
         try:
             await conn.add_listener(f"{self.schema}_outbox", lambda *_: self._wake.set())
@@ -129,12 +143,17 @@ class OutboxRelay:
         self._listen_conn = conn
 
     async def _drop_listener(self) -> None:
+        """Give the listening connection back, whatever state it is in; never raises."""
         conn, self._listen_conn = self._listen_conn, None
-        if conn is not None:
+        if conn is None:
+            return
+        try:
+            await self.pool.release(conn, timeout=5)
+        except Exception:
             try:
-                await self.pool.release(conn, timeout=5)
-            except Exception:
                 conn.terminate()
+            except Exception:
+                pass   # already closed and handed back by the pool
 
     async def relay_once(self) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -180,8 +199,7 @@ class OutboxRelay:
                 delay = backoff_delay(attempt, 0.5, 10)
                 (log.exception if attempt == 1 else log.warning)(
                     "outbox relay for %s failed (attempt %d); retrying in %.1fs: %r", self.schema, attempt, delay, exc)
-                if self._listen_conn is not None and self._listen_conn.is_closed():
-                    await self._drop_listener()
+                await self._drop_listener()
                 await asyncio.sleep(delay)
 
 

@@ -155,3 +155,19 @@ async def test_a_dead_letter_is_listed_shown_and_replayed_once_its_cause_is_mend
         assert [h.note for h in status.history].count("registered with mobile OTP") == 1
     finally:
         await handle.terminate("test done")
+
+
+async def test_after_postgresql_is_killed_and_restarted_every_relay_and_consumer_carries_on(stack, master, temporal,
+                                                                                          http):
+    """Connections held across a database restart are dead: the relays and consumers must take new ones."""
+    stack.kill("postgres")
+    stack.restart("postgres")
+
+    async def all_ready():
+        answers = [await http.get(f"{stack.url(s)}/readyz") for s in ("otp", "applications", "verification", "orders")]
+        return all(a.status_code == 200 for a in answers)
+    await eventually(all_ready, timeout=120, what="every service ready after the database came back")
+    employee = _fresh(master, 2)   # the OTP SMS goes out through the OTP service's relay and its consumer
+    await employee_session(stack, http, employee)
+    await eventually(lambda: stage_is(temporal, employee.master["employee_id"], Stage.AWAITING_APPLICATION),
+                     what="registered after the restart")

@@ -41,3 +41,27 @@ def test_error_shapes():
     token = issue_token(Principal("EMP1", EMPLOYEE))
     r = client.get("/ddo-only", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
+
+
+def test_an_outage_of_the_database_or_temporal_is_a_503_with_retry_after_never_a_500():
+    import asyncio
+
+    import asyncpg
+    from temporalio.service import RPCError, RPCStatusCode
+
+    outages = {"refused": ConnectionRefusedError(111, "Connection refused"), "slow": asyncio.TimeoutError(),
+               "starting": asyncpg.CannotConnectNowError("the database system is starting up"),
+               "closed": asyncpg.InterfaceError("connection is closed"),
+               "temporal": RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")}
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/down/{what}")
+    async def down(what: str):
+        raise outages[what]
+
+    client = TestClient(app, raise_server_exceptions=False)
+    for what in outages:
+        r = client.get(f"/down/{what}")
+        assert r.status_code == 503, (what, r.text)
+        assert r.json()["code"] == "temporarily_unavailable" and int(r.headers["retry-after"]) > 0
