@@ -15,6 +15,18 @@ from .schemas import ApplicationForm
 
 
 async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
+    try:
+        return await _submit(ctx, employee_id, form)
+    except asyncpg.UniqueViolationError:
+        # the same submission sent twice at once (a client retrying a request that timed out): one wins
+        existing = await ctx.pool.fetchval("SELECT application_no FROM applications.application "
+                                           "WHERE employee_id = $1 AND season_id = $2", employee_id,
+                                           ctx.settings.season_id)
+        raise ApiError(409, "application_exists", f"You have already submitted application {existing}.",
+                       application_no=existing)
+
+
+async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
     season_id = ctx.settings.season_id
     async with ctx.pool.acquire() as conn, conn.transaction():
         calendar = await calendar_in_force(conn, season_id)

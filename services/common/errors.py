@@ -73,6 +73,16 @@ def install_error_handlers(app: FastAPI) -> None:
     for error in OUTAGE_ERRORS:
         app.add_exception_handler(error, _database_down)
 
+    @app.exception_handler(asyncpg.UniqueViolationError)
+    async def _twice(request: Request, exc: asyncpg.UniqueViolationError):
+        """Two requests doing the same thing at once (a client retrying a request that timed out): one wins,
+        the other is told so, never a 500."""
+        log.warning("%s %s: already done by a concurrent request: %s", request.method, request.url.path,
+                    exc.constraint_name)
+        return JSONResponse(_body("already_done", "This was just done by another request, perhaps an earlier "
+                                  "attempt of this one; look at the current state before trying again."),
+                            status_code=409)
+
     @app.exception_handler(RPCError)
     async def _temporal(request: Request, exc: RPCError):
         if exc.status in _TEMPORAL_OUTAGE:

@@ -65,3 +65,17 @@ def test_an_outage_of_the_database_or_temporal_is_a_503_with_retry_after_never_a
         r = client.get(f"/down/{what}")
         assert r.status_code == 503, (what, r.text)
         assert r.json()["code"] == "temporarily_unavailable" and int(r.headers["retry-after"]) > 0
+
+
+def test_the_same_act_done_twice_at_once_is_a_409_not_a_500():
+    import asyncpg
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/documents")
+    async def upload():
+        raise asyncpg.UniqueViolationError("duplicate key value violates unique constraint \"document_pkey\"")
+
+    r = TestClient(app, raise_server_exceptions=False).post("/documents")
+    assert r.status_code == 409 and r.json()["code"] == "already_done"
