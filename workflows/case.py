@@ -28,15 +28,8 @@ with workflow.unsafe.imports_passed_through():
         ServiceRecord, SmsRequest, Stage, StageChange, VerificationTask,
     )
 
-# Patches: each marks a change of the case's commands, so that cases started before it still replay.
-ELIGIBILITY_PATCH = "eligibility-before-ddo"
-RETURN_PATCH = "ddo-return-for-correction"
-ORDER_PARTICULARS_PATCH = "order-particulars"
-ESCALATION_PATCH = "escalation-chain"
-REOPEN_PATCH = "reminders-and-reopening"
-LOCAL_CALENDAR_PATCH = "calendar-from-local-copy"
-CHECK_IN_PATCH = "daily-calendar-check-in"
-LAPSED_CHECK_IN_PATCH = "lapsed-case-check-in"
+# No workflow.patched() branches: every change before go-live was squashed (no case ran in production). From
+# go-live on, every change to the case's commands is patched and replay-tested (README, "Changing the case").
 REMINDER_DAYS = (7, 1)   # SMS reminders this many days before registration closes
 # A waiting case looks at the calendar about once a day (12 to 36 hours, drawn per wake-up so that 1,20,000
 # cases imported in one evening spread over the day: about 1.4 wake-ups a second), so a deadline brought
@@ -169,14 +162,11 @@ class CaseWorkflow:
             self._restore(carried)
         phase = self._phase   # resumed there: what came before it is done
 
-        remind = workflow.patched(REOPEN_PATCH)
         if phase <= Phase.REGISTRATION:
             if carried is None:
                 self._enter(Stage.AWAITING_REGISTRATION, REGISTRATION_CLOSE, "case opened")
-            while not await self._wait_until(lambda: self._registered, REGISTRATION_CLOSE, remind):
+            while not await self._wait_until(lambda: self._registered, REGISTRATION_CLOSE, remind=True):
                 note = "registration closed before the employee registered"
-                if not remind:
-                    return await self._close(Stage.LAPSED_UNREGISTERED, note, "registration_lapsed")
                 if not await self._lapsed_until_reopened(Stage.LAPSED_UNREGISTERED, note, Stage.AWAITING_REGISTRATION):
                     return self._end_season(Stage.LAPSED_UNREGISTERED)
 
@@ -186,17 +176,15 @@ class CaseWorkflow:
                 if not resumed:
                     self._enter(Stage.AWAITING_APPLICATION, REGISTRATION_CLOSE, "registered with mobile OTP")
                 resumed = False
-                if await self._wait_until(lambda: self._application is not None, REGISTRATION_CLOSE, remind):
+                if await self._wait_until(lambda: self._application is not None, REGISTRATION_CLOSE, remind=True):
                     break
                 note = "registration closed before an application was submitted"
-                if not remind:
-                    return await self._close(Stage.LAPSED_NO_APPLICATION, note, "registration_lapsed")
                 if not await self._lapsed_until_reopened(Stage.LAPSED_NO_APPLICATION, note):
                     return self._end_season(Stage.LAPSED_NO_APPLICATION)
                 if self._application is not None:
                     break
 
-            if workflow.patched(ELIGIBILITY_PATCH) and not await self._eligible():
+            if not await self._eligible():
                 return await self._close_ineligible()
             await self._to_the_ddo(f"application {self._application_no} submitted")
 
@@ -208,7 +196,7 @@ class CaseWorkflow:
                     await self._officer_step(lambda: self._ddo_decision is not None, DDO_VERIFICATION, "ddo",
                                              case.ddo_code, Stage.VERIFICATION_OVERDUE)
                     assert self._ddo_decision is not None
-                    if self._ddo_decision.get("decision") != "returned" or not workflow.patched(RETURN_PATCH):
+                    if self._ddo_decision.get("decision") != "returned":
                         break
                     # Returned for correction: the employee may resubmit until the DDO's own deadline.
                     remarks = self._ddo_decision.get("remarks") or {}
@@ -247,7 +235,7 @@ class CaseWorkflow:
                                  Stage.HOD_APPROVAL_OVERDUE)
 
         record = self._record
-        if (record is None or not record.name) and workflow.patched(ORDER_PARTICULARS_PATCH):
+        if record is None or not record.name:
             record = await self._activity("get_service_record", case.employee_id, OTP_QUEUE, result_type=ServiceRecord)
         issued: IssuedOrder = await self._activity(
             "issue_service_security_order",
@@ -394,12 +382,11 @@ class CaseWorkflow:
         one workflow task per case); before acting on a passed deadline (`acting_on`) they ask the owner, so
         a copy a few seconds old can never lapse a case that an extension has just saved."""
         assert self._input is not None
-        if workflow.patched(LOCAL_CALENDAR_PATCH):
-            calendar = await workflow.execute_local_activity(
-                READ_SEASON_CALENDAR, self._input.season_id, start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY, result_type=SeasonCalendar)
-            if acting_on is None or calendar.deadline(acting_on) > workflow.now():
-                return calendar
+        calendar = await workflow.execute_local_activity(
+            READ_SEASON_CALENDAR, self._input.season_id, start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY, result_type=SeasonCalendar)
+        if acting_on is None or calendar.deadline(acting_on) > workflow.now():
+            return calendar
         return await self._activity("load_season_calendar", self._input.season_id, APPLICATIONS_QUEUE,
                                     result_type=SeasonCalendar)
 
@@ -419,10 +406,9 @@ class CaseWorkflow:
                     if deadline - timedelta(days=days) > now and key not in self._reminded:
                         wake, reminder = deadline - timedelta(days=days), (days, key)
                         break
-            if workflow.patched(CHECK_IN_PATCH):
-                check_in = now + self._check_in_delay()
-                if check_in < wake:
-                    wake, reminder = check_in, None
+            check_in = now + self._check_in_delay()
+            if check_in < wake:
+                wake, reminder = check_in, None
             try:
                 await workflow.wait_condition(done, timeout=wake - now)
                 return True
@@ -433,8 +419,7 @@ class CaseWorkflow:
                     await self._sms("registration_reminder", {"days": reminder[0], "closes": _ist(deadline)},
                                     f"reminder/{reminder[1]}")
                 next_deadline = self._next_deadline()
-                if self._next_step and (next_deadline != self._shown_deadline
-                                        or not workflow.patched(LOCAL_CALENDAR_PATCH)):
+                if self._next_step and next_deadline != self._shown_deadline:
                     self._shown_deadline = next_deadline
                     workflow.upsert_search_attributes(
                         [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else [])
@@ -460,16 +445,13 @@ class CaseWorkflow:
         await self._sms("registration_lapsed", {}, f"{stage}/{self._deadline(REGISTRATION_CLOSE).isoformat()}")
         while True:
             season_end = self._deadline(ORDER_ISSUE)
-            timeout = season_end - workflow.now()
-            check_in = workflow.patched(LAPSED_CHECK_IN_PATCH)
-            if check_in:
-                timeout = min(timeout, self._check_in_delay())
+            timeout = min(season_end - workflow.now(), self._check_in_delay())
             try:
                 # by version, not by count: word that arrives while the case is still lapsing is not lost
                 await workflow.wait_condition(lambda: self._acts > seen or self._told_of_newer_calendar(),
                                               timeout=timeout)
             except asyncio.TimeoutError:
-                if check_in and workflow.now() < season_end:
+                if workflow.now() < season_end:
                     self._calendar = await self._load_calendar()
                     if workflow.now() < self._deadline(REGISTRATION_CLOSE):
                         await self._reopened_by_extension(reopen_to)
@@ -535,24 +517,23 @@ class CaseWorkflow:
             return
         await self._record_miss(step, officer_role, officer_ref, self._deadline(step))
         self._enter(overdue_stage, None, f"{officer_role} {officer_ref} missed the {step} deadline")
-        if workflow.patched(ESCALATION_PATCH):
-            assert self._calendar is not None
-            from_role, from_ref = officer_role, officer_ref
-            for level, (role, ref) in enumerate(self._escalation_chain(step), start=1):
-                now = workflow.now()
-                respond_by = now + timedelta(days=self._calendar.escalation_days)
-                days_overdue = (now - self._deadline(step)).days
-                await self._activity("escalate_case", Escalation(
-                    employee_id=self._employee_id, application_no=self._application_no, step=step, level=level,
-                    from_role=from_role, from_ref=from_ref, to_role=role, to_ref=ref, deadline=self._deadline(step),
-                    days_overdue=days_overdue, escalated_at=now, respond_by=respond_by), VERIFICATION_QUEUE)
-                self._escalated = True
-                workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
-                self._note(f"escalated to {role} {ref}, {days_overdue} days after the {step} deadline")
-                try:
-                    await workflow.wait_condition(done, timeout=respond_by - now)
-                    return
-                except asyncio.TimeoutError:
-                    await self._record_miss(f"{step}/escalation-{level}", role, ref, respond_by)
-                    from_role, from_ref = role, ref
+        assert self._calendar is not None
+        from_role, from_ref = officer_role, officer_ref
+        for level, (role, ref) in enumerate(self._escalation_chain(step), start=1):
+            now = workflow.now()
+            respond_by = now + timedelta(days=self._calendar.escalation_days)
+            days_overdue = (now - self._deadline(step)).days
+            await self._activity("escalate_case", Escalation(
+                employee_id=self._employee_id, application_no=self._application_no, step=step, level=level,
+                from_role=from_role, from_ref=from_ref, to_role=role, to_ref=ref, deadline=self._deadline(step),
+                days_overdue=days_overdue, escalated_at=now, respond_by=respond_by), VERIFICATION_QUEUE)
+            self._escalated = True
+            workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
+            self._note(f"escalated to {role} {ref}, {days_overdue} days after the {step} deadline")
+            try:
+                await workflow.wait_condition(done, timeout=respond_by - now)
+                return
+            except asyncio.TimeoutError:
+                await self._record_miss(f"{step}/escalation-{level}", role, ref, respond_by)
+                from_role, from_ref = role, ref
         await workflow.wait_condition(done)

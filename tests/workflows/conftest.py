@@ -2,6 +2,7 @@
 The services' activities are faked here at their boundary: these tests are about the workflow."""
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from datetime import datetime, timedelta, timezone
@@ -43,6 +44,7 @@ class FakeServices:
         self.stale_copy: SeasonCalendar | None = None   # what the cases worker's copy says, if behind the owner
         self.sms_hooks: dict[str, Callable[[], Awaitable[None]]] = {}   # SMS template -> run once while it is sent
         self.failures: dict[str, list[BaseException]] = {}   # activity -> errors it raises, one per call, first
+        self.slow_copy_reads: list[float] = []   # seconds the cases worker's next calendar reads take (real time)
 
     def _fail_if_told(self, name: str) -> None:
         if self.failures.get(name):
@@ -56,6 +58,8 @@ class FakeServices:
         @activity.defn(name="read_season_calendar")
         async def read_season_calendar(season_id: str) -> SeasonCalendar:
             self.calls.append(("read_season_calendar", season_id))
+            if self.slow_copy_reads:
+                await asyncio.sleep(self.slow_copy_reads.pop(0))
             return self.stale_copy or self.calendar
         return [read_season_calendar]
 

@@ -482,3 +482,25 @@ async def test_a_long_wait_continues_as_new_and_the_case_carries_on_to_its_order
     assert len(season.named("open_verification_task")) == 1 and len(season.named("open_post_request")) == 1
     assert [s.template for s in season.named("send_sms")].count("order_issued") == 1
     await record_history_if_asked(env.client.get_workflow_handle("case-T-CAN-1"), "case_continued_as_new")
+
+
+async def test_a_case_whose_first_calendar_read_outlasts_its_workflow_task_still_replays(env, season):
+    """A slow local activity makes the worker complete a workflow task before the case goes on, so what the case
+    does is recorded across two tasks. The fault suite met such a split after a worker crash: a case whose patch
+    marker came in the task after its calendar read could not be replayed (nor queried, nor moved on) by another
+    worker, because `workflow.patched()` sees only the markers of the task being replayed. The patches are gone
+    (squashed before go-live); this keeps a split history in the replay set. It does not reproduce that exact
+    split (the crash's history is described in the issue note)."""
+    from temporalio.worker import Replayer
+
+    season.slow_copy_reads = [3.0]
+    handle = await env.client.start_workflow(CaseWorkflow.run, case_input("T-SLOW-READ"), id="case-T-SLOW-READ",
+                                             task_queue=CASES_TASK_QUEUE, task_timeout=timedelta(seconds=2))
+    await register_and_apply(handle, "SS-T-SLOW")
+    await sleep_until(env, season.calendar.registration_open + timedelta(days=1))
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    history = await handle.fetch_history()
+    result = await Replayer(workflows=[CaseWorkflow]).replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+    await record_history_if_asked(handle, "case_first_task_split")
+    await handle.terminate("test done")

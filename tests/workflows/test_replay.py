@@ -14,11 +14,9 @@ RECORDED = sorted(HISTORIES.glob("*.json"))
 
 
 def test_recorded_histories_exist():
-    assert {p.stem for p in RECORDED} >= {"case_happy_path", "case_ddo_missed_deadline",
-                                          "case_happy_path_v1_before_eligibility",
-                                          "case_happy_path_v3_calendar_by_activity",
-                                          "case_lapsed_then_reopened_v3_calendar_by_activity",
-                                          "case_happy_path_v4_before_check_in", "case_continued_as_new"}
+    assert {p.stem for p in RECORDED} >= {"case_happy_path", "case_ddo_missed_deadline", "case_escalated_to_secretary",
+                                          "case_lapsed_then_reopened", "case_returned_and_resubmitted",
+                                          "case_continued_as_new", "case_first_task_split"}
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
