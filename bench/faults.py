@@ -237,11 +237,19 @@ class Suite:
 
     async def _fetchval(self, query: str, *args):
         """The suite's own reads wait out a database outage like everyone else."""
-        while True:
+        return await self._read(self.db.fetchval, query, *args)
+
+    async def _fetch(self, query: str, *args) -> list:
+        return await self._read(self.db.fetch, query, *args)
+
+    @staticmethod
+    async def _read(how, query: str, *args):
+        for _ in range(300):
             try:
-                return await self.db.fetchval(query, *args)
+                return await how(query, *args)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
                 await asyncio.sleep(1)
+        raise TimeoutError(f"the database did not answer for 5 minutes: {query[:60]}")
 
     async def employee(self, e, submitted: list[str], half: int) -> None:
         """Register with the OTP, upload documents and identity, submit: each step until it has happened."""
@@ -408,11 +416,11 @@ class Suite:
                              "HAVING count(*) > 1",
         }
         for what, query in doubles.items():
-            for r in await self.db.fetch(query, ids):
+            for r in await self._fetch(query, ids):
                 row.doubled += 1
                 row.problems.append(f"{r['employee_id']}: two {what}")
         for schema in ("verification", "orders"):
-            for r in await self.db.fetch(
+            for r in await self._fetch(
                     f"SELECT body::jsonb ->> 'action' AS action, body::jsonb ->> 'subject' AS subject "
                     f"FROM {schema}.audit_log GROUP BY 1, 2 HAVING count(*) > 1"):
                 row.doubled += 1
