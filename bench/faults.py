@@ -247,7 +247,7 @@ class Suite:
         for _ in range(300):
             try:
                 return await how(query, *args)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError):
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, asyncio.TimeoutError):
                 await asyncio.sleep(1)
         raise TimeoutError(f"the database did not answer for 5 minutes: {query[:60]}")
 
@@ -311,7 +311,7 @@ class Suite:
                     "USING (application_no) WHERE r.approved_at IS NULL AND r.employee_id = ANY($1)", employee_ids)]
                 for d in departments:
                     await desk(f"HOD-{d}", "orders", "/orders/awaiting-approval", "/orders/approvals", "hod")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncio.TimeoutError, TimeoutError):
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, asyncio.TimeoutError, TimeoutError):
                 pass   # the database or a service is down: the officer tries again shortly
             await asyncio.sleep(0.5)
 
