@@ -4,10 +4,14 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 KAFKA_JARS := var/kafka/jars
+OIDC_JARS  := var/oidc/jars
+# The local stack, the benchmark and the fault suite are the dev environment; every process refuses to start
+# without SEVA_ENV (services/common/settings.py).
+export SEVA_ENV ?= dev
 
-.PHONY: run test bench faults install kafka-jars toxiproxy clean
+.PHONY: run test bench faults install kafka-jars oidc-jars toxiproxy clean
 
-install: $(VENV)/.installed kafka-jars
+install: $(VENV)/.installed kafka-jars oidc-jars
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +26,16 @@ $(KAFKA_JARS)/.resolved: deploy/kafka/pom.xml
 	rm -f $(KAFKA_JARS)/*.jar
 	mvn -B -q -f deploy/kafka/pom.xml org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
 	    -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(KAFKA_JARS)
+	touch $@
+
+oidc-jars: $(OIDC_JARS)/.resolved
+
+# The officers' identity provider of the local stack (deploy/local/oidc.py).
+$(OIDC_JARS)/.resolved: deploy/oidc/pom.xml
+	mkdir -p $(OIDC_JARS)
+	rm -f $(OIDC_JARS)/*.jar
+	mvn -B -q -f deploy/oidc/pom.xml org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+	    -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(OIDC_JARS)
 	touch $@
 
 run: install

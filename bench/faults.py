@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import re
 import signal
 import tempfile
 import time
@@ -26,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 
 from deploy.local.seed import import_employees
+from deploy.local.phone import DELIVERED_OTP, code_of
 from deploy.local.stack import FAULT_PORTS, PRODUCTION, SERVICES, LocalStack, Topology, replica_name
 from deploy.local.synthetic import generate
 from services.applications.documents import REQUIRED
@@ -217,9 +217,8 @@ class Suite:
 
     async def officer(self, officer_id: str) -> dict:
         if officer_id not in self.tokens:
-            r = await self.call("POST", "verification", "/dev/officer-token", json={"officer_id": officer_id})
-            r.raise_for_status()
-            self.tokens[officer_id] = {"Authorization": f"Bearer {r.json()['token']}"}
+            token = await asyncio.to_thread(self.stack.officer_token, officer_id)   # from the identity provider
+            self.tokens[officer_id] = {"Authorization": f"Bearer {token}"}
         return self.tokens[officer_id]
 
     async def reached(self, moment: str) -> None:
@@ -228,10 +227,10 @@ class Suite:
 
     async def _otp(self, mobile: str, after: datetime) -> str | None:
         for _ in range(240):
-            body = await self._fetchval("SELECT body FROM otp.sms_delivery WHERE mobile = $1 AND template = 'otp' "
-                                        "AND handled_at >= $2 ORDER BY handled_at DESC LIMIT 1", mobile, after)
-            if body:
-                return re.search(r"\b(\d{6})\b", body).group(1)
+            reference = await self._fetchval(f"SELECT reference FROM otp.sms_delivery WHERE mobile = $1 AND {DELIVERED_OTP} "
+                                             "AND handled_at >= $2 ORDER BY handled_at DESC LIMIT 1", mobile, after)
+            if reference:
+                return code_of(reference)
             await asyncio.sleep(0.5)
         return None
 
@@ -437,7 +436,7 @@ class Suite:
 # ---- the run --------------------------------------------------------------------------------------------
 
 async def run_suite(stack: LocalStack, cases: int, faults: list[Fault], recover_within: float) -> list[RowResult]:
-    temporal = await connect(Settings(temporal_address=stack.temporal_address))
+    temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))
     data = generate(cases, seed=31, fault_share=0.0, first_id=700_001)
     log(f"importing {cases} employees and starting their cases")
     await import_employees(stack.database_url, temporal, SEASON, data, show_progress=False)

@@ -23,6 +23,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from deploy.local.seed import import_employees, put_calendar
+from deploy.local.phone import DELIVERED_OTP, code_of
 from deploy.local.stack import BENCH_PORTS, LocalStack
 from deploy.local.synthetic import generate
 from services.applications.calendar import OFFICIAL_2025_26, shifted
@@ -75,9 +76,8 @@ class Driver:
 
     async def officer(self, officer_id: str) -> dict:
         if officer_id not in self.tokens:
-            r = await self.http.post(f"{self.stack.url('verification')}/dev/officer-token", json={"officer_id": officer_id})
-            r.raise_for_status()
-            self.tokens[officer_id] = {"Authorization": f"Bearer {r.json()['token']}"}
+            token = await asyncio.to_thread(self.stack.officer_token, officer_id)   # from the identity provider
+            self.tokens[officer_id] = {"Authorization": f"Bearer {token}"}
         return self.tokens[officer_id]
 
     async def extend_registration(self, season: str, new_close: datetime, reason: str) -> None:
@@ -90,10 +90,9 @@ class Driver:
 
     async def otp_code(self, mobile: str, after: datetime) -> str:
         async def probe():
-            return await self.db.fetchval("SELECT body FROM otp.sms_delivery WHERE mobile = $1 AND template = 'otp' "
+            return await self.db.fetchval(f"SELECT reference FROM otp.sms_delivery WHERE mobile = $1 AND {DELIVERED_OTP} "
                                           "AND handled_at >= $2 ORDER BY handled_at DESC LIMIT 1", mobile, after)
-        body = await wait_for(probe, 120, f"OTP for {mobile[-2:]}", 0.2)
-        return re.search(r"\b(\d{6})\b", body).group(1)
+        return code_of(await wait_for(probe, 120, f"OTP for {mobile[-2:]}", 0.2))
 
     async def login(self, employee) -> dict:
         mobile = employee.actual_mobile
@@ -385,7 +384,7 @@ async def _ge(count, n: int):
 async def api_load(driver: Driver, results: Results, seconds: float, concurrency: int) -> None:
     data = generate(4000, seed=29, fault_share=0.0, first_id=700_001)
     employees = data.employees
-    await import_employees(driver.stack.database_url, await connect(Settings(temporal_address=driver.stack.temporal_address)),
+    await import_employees(driver.stack.database_url, await connect(Settings(env="dev", temporal_address=driver.stack.temporal_address)),
                            SEASON, data, show_progress=False)
     bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.bare:bare_api", "--factory", "--host", "127.0.0.1",
                              "--port", "28100", "--log-level", "warning"], env=driver.stack.environment(), cwd=ROOT)
@@ -404,8 +403,8 @@ async def api_load(driver: Driver, results: Results, seconds: float, concurrency
             return ("POST", f"{driver.stack.url('otp')}/otp/request", {"mobile": m}, None, None)
         otp_req = await measure(driver.http, otp_request, seconds, concurrency)
         await asyncio.sleep(3)
-        codes = {r["mobile"]: re.search(r"\b(\d{6})\b", r["body"]).group(1) for r in await driver.db.fetch(
-            "SELECT DISTINCT ON (mobile) mobile, body FROM otp.sms_delivery WHERE template = 'otp' AND handled_at >= $1 "
+        codes = {r["mobile"]: code_of(r["reference"]) for r in await driver.db.fetch(
+            f"SELECT DISTINCT ON (mobile) mobile, reference FROM otp.sms_delivery WHERE {DELIVERED_OTP} AND handled_at >= $1 "
             "AND mobile = ANY($2) ORDER BY mobile, handled_at DESC", asked, requested)}
         pairs = iter(list(codes.items()))
         tokens: list[tuple[str, dict]] = []
@@ -491,7 +490,7 @@ def run(cases: int, extension_cases: int, api_seconds: float, concurrency: int, 
     stack = LocalStack(data_dir, BENCH_PORTS, season_id=SEASON,
                        extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000000", "SEVA_OTP_RESEND_GAP_SECONDS": "0"})
     from services.common.telemetry import setup_tracing
-    setup_tracing("bench", Settings(data_dir=data_dir))   # the bare worker runs here, traced like the others
+    setup_tracing("bench", Settings(env="dev", data_dir=data_dir))   # the bare worker runs here, traced like the others
     log(f"starting the bench stack in {data_dir}")
     stack.start()
     try:
@@ -517,7 +516,7 @@ def interrupted(signum, frame):
 async def measure_all(stack: LocalStack, cases: int, extension_cases: int, api_seconds: float, concurrency: int,
                       lead_seconds: int, phases: tuple[str, ...], start_rate: float) -> Results:
     results = Results()
-    temporal = await connect(Settings(temporal_address=stack.temporal_address))
+    temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))
     # idle connections expire before uvicorn's 5 s keep-alive does: reusing one the server is closing is a ReadError
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200, keepalive_expiry=2.0)) as http:
         db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=10)

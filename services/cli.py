@@ -201,16 +201,19 @@ calendar_app = typer.Typer(help="The season's deadline calendar.")
 app.add_typer(calendar_app, name="calendar")
 
 
-def _admin_token(login_api: str, token: str | None) -> str:
-    """SEVA_ADMIN_TOKEN in production; in dev, the seeded administrator's token from the dev login."""
+def _admin_token(issuer: str, token: str | None) -> str:
+    """SEVA_ADMIN_TOKEN in production (from the state's identity provider); on the local stack, the seeded
+    administrator's token from the local identity provider."""
     import httpx
+
+    from deploy.local.oidc import officer_token
 
     if token:
         return token
-    r = httpx.post(f"{login_api}/dev/officer-token", json={"officer_id": "ADMIN-HR"}, timeout=10)
-    if r.status_code != 200:
-        raise typer.BadParameter("set SEVA_ADMIN_TOKEN (no dev login on this stack)")
-    return r.json()["token"]
+    try:
+        return officer_token(issuer, "ADMIN-HR")
+    except httpx.HTTPError:
+        raise typer.BadParameter(f"set SEVA_ADMIN_TOKEN (no local identity provider answers at {issuer})")
 
 
 @calendar_app.command("extend")
@@ -219,14 +222,14 @@ def calendar_extend(step: str = typer.Option(..., help="registration_close, ddo_
                     reason: str = typer.Option(..., help="why (kept with the new version)"),
                     season: str = typer.Option(None, help="defaults to the stack's season"),
                     api: str = typer.Option("http://127.0.0.1:8002", help="the applications service"),
-                    login_api: str = typer.Option("http://127.0.0.1:8003", help="dev login (verification service)"),
+                    issuer: str = typer.Option("http://127.0.0.1:8027/seva", help="the local identity provider"),
                     token: str = typer.Option(None, envvar="SEVA_ADMIN_TOKEN")):
     """Move one deadline; every open case runs under the new calendar without a redeploy."""
     import httpx
 
     r = httpx.post(f"{api}/calendar/changes", params={"season_id": season} if season else None, timeout=30,
                    json={"step": step, "new_deadline": to, "reason": reason},
-                   headers={"Authorization": f"Bearer {_admin_token(login_api, token)}"})
+                   headers={"Authorization": f"Bearer {_admin_token(issuer, token)}"})
     body = r.json()
     if r.status_code != 201:
         typer.echo(f"refused ({body.get('code')}): {body.get('message')}", err=True)

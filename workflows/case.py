@@ -134,6 +134,11 @@ class CaseWorkflow:
         """Ops have mended what made a step fail (`seva retry <employee id>`): try it again now."""
         self._retry_requests += 1
 
+    @workflow.query(name="has_heard")
+    def has_heard(self, event_id: str) -> bool:
+        """Whether the case took in this event (the signaller asks a closed case about a late redelivery)."""
+        return event_id in self._seen_events
+
     @workflow.query(name="status")
     def status(self) -> CaseStatus:
         return CaseStatus(

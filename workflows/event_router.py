@@ -39,8 +39,23 @@ def event_router(client: Client, calendar: CalendarCopy | None = None):
             await handle_.signal(CaseWorkflow.case_event,
                                  CaseEvent(event_id=event["event_id"], type=event["type"], data=event.get("data", {})))
         except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise DeadLetter(f"no open case for {event['employee_id']}: {err.message}") from err
-            raise
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            if await _already_heard(handle_, event["event_id"]):
+                # Kafka delivers at least once: a copy of an event the case took in before it closed is done with.
+                log.info("a redelivered %s for the closed case of %s: already taken in", event["type"],
+                         event["employee_id"])
+                return
+            raise DeadLetter(f"no open case for {event['employee_id']}: {err.message}") from err
 
     return handle
+
+
+async def _already_heard(handle, event_id: str) -> bool:
+    """Ask the case, open or closed (a closed case still answers queries), whether it took in this event."""
+    try:
+        return await handle.query(CaseWorkflow.has_heard, event_id)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False           # there is no case at all
+        raise

@@ -12,7 +12,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunn
 from services.common.health import Health
 from services.common.kafka import EventConsumer, start_producer
 from services.common.runtime import serve_health, task_problem
-from services.common.settings import get_settings
+from services.common.settings import CasesSettings, get_settings, use_settings
 from services.common.telemetry import setup_tracing
 from services.common.temporal import connect
 from workflows.calendar_copy import CalendarCopy
@@ -52,6 +52,7 @@ def case_worker_tuning() -> dict[str, Any]:
 
 
 async def run_cases_worker() -> None:
+    use_settings(CasesSettings)
     settings = get_settings()
     setup_tracing("cases", settings)
     client = await connect(settings)

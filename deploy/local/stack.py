@@ -23,6 +23,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from deploy.local import oidc
 from services.common.kafka import ensure_topics
 from services.common.events import ALL_TOPICS
 from services.common.temporal import dev_server_search_attribute_flags
@@ -170,6 +171,7 @@ class LocalStack:
             if r <= self.topology.kafka_nodes:
                 ports += [(replica_name("kafka", r), self._kafka_ports(r)[0]),
                           (replica_name("kafka_controller", r), self._kafka_ports(r)[1])]
+        ports.append(("oidc", self.oidc_port))
         if self.network_faults:
             ports.append(("toxiproxy", int(self.toxiproxy_api.rsplit(":", 1)[1])))
             ports += [(f"{name} proxy", listen) for name, (listen, _) in self.proxies().items()]
@@ -183,6 +185,18 @@ class LocalStack:
         return f"http://127.0.0.1:{self.ports.service(service)}"
 
     # ---- network faults (Toxiproxy between the services and PostgreSQL, Kafka, Temporal) --------------
+
+    @property
+    def oidc_port(self) -> int:
+        return self.ports.cases_health + 18
+
+    @property
+    def oidc_issuer(self) -> str:
+        """The officers' identity provider (deploy/local/oidc.py)."""
+        return oidc.issuer_url(self.oidc_port)
+
+    def officer_token(self, officer_id: str) -> str:
+        return oidc.officer_token(self.oidc_issuer, officer_id)
 
     @property
     def toxiproxy_api(self) -> str:
@@ -224,7 +238,7 @@ class LocalStack:
     def environment(self) -> dict[str, str]:
         return {**os.environ, "SEVA_ENV": self.seva_env, "SEVA_DATA_DIR": str(self.data_dir),
                 **self._service_addresses(), "SEVA_SEASON_ID": self.season_id,
-                "SEVA_APPLICATIONS_URL": self.url("applications"),
+                "SEVA_APPLICATIONS_URL": self.url("applications"), "SEVA_OIDC_ISSUER": self.oidc_issuer,
                 "PYTHONUNBUFFERED": "1", **self.extra_env}
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -240,6 +254,7 @@ class LocalStack:
             if not self.external_db:
                 self._start_postgres()
             self._ensure_database()
+            self._start_oidc()
             self._start_kafka()
             self._start_temporal()
             if self.network_faults:
@@ -248,7 +263,8 @@ class LocalStack:
                 for name, url in ((n, self.urls(n)[r - 1]) for n in SERVICES):
                     self._spawn(replica_name(name, r), [
                         sys.executable, "-m", "uvicorn", f"services.{name}.main:app", "--host", "127.0.0.1",
-                        "--port", url.rsplit(":", 1)[1], "--log-level", "warning"])
+                        "--port", url.rsplit(":", 1)[1], "--log-level", "warning",
+                        "--no-proxy-headers"])  # the client address is ours to work out (runtime.client_addr)
                 self._spawn(replica_name("cases-worker", r), [sys.executable, "-m", "workflows.worker"],
                             env={"SEVA_HEALTH_PORT": str(self._health_port(r))})
             for r in range(1, self.topology.replicas + 1):
@@ -456,6 +472,23 @@ class LocalStack:
         _wait("kafka topics",
               lambda: asyncio.run(ensure_topics(self.kafka_bootstrap, ALL_TOPICS, replication=replication)) or True,
               120, self.proc("kafka"), self.logs / "kafka.log")
+
+    # ---- the officers' identity provider -------------------------------------------------------
+
+    def _start_oidc(self) -> None:
+        from deploy.local.synthetic import seeded_officers
+
+        jars = ROOT / "var" / "oidc" / "jars"
+        if not any(jars.glob("mock-oauth2-server-*.jar")):
+            raise StackError(f"the identity provider's jars are missing in {jars}: run `make oidc-jars`")
+        config = oidc.write_config(self.data_dir / "oidc" / "config.json", seeded_officers())
+        java = shutil.which("java") or "java"
+        proc = self._spawn("oidc", [java, "-Xms64M", "-Xmx256M", "-cp", f"{jars}/*",
+                                    "no.nav.security.mock.oauth2.StandaloneMockOAuth2ServerKt"],
+                           env={"SERVER_HOSTNAME": "127.0.0.1", "SERVER_PORT": str(self.oidc_port),
+                                "JSON_CONFIG_PATH": str(config)})
+        _wait("oidc", lambda: httpx.get(f"{self.oidc_issuer}/.well-known/openid-configuration",
+                                         timeout=2).status_code == 200, 60, proc, self.logs / "oidc.log")
 
     # ---- Temporal ----------------------------------------------------------------------------
 

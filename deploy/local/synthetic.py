@@ -79,19 +79,21 @@ def _family_id(rng: random.Random, n: int) -> str:
     return f"{rng.choice('123456789')}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{n:06d}"
 
 
-def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=None, first_id: int = 1) -> MasterData:
-    """`first_id` numbers the employees from there (EMP0000001 by default), for data sets that sit side by side."""
-    if not 1 <= size <= 200_000:
-        raise ValueError("size must be between 1 and 200,000")
-    rng = random.Random(seed)
-    ddos = [{"ddo_code": ddo_code(d, dist), "department_code": d, "district": dist,
+def _ddos() -> list[dict]:
+    return [{"ddo_code": ddo_code(d, dist), "department_code": d, "district": dist,
              "office_name": f"{DEPARTMENTS[d]}, {dist}"} for d in DEPARTMENTS for dist in DISTRICTS]
+
+
+def seeded_officers(ddos: list[dict] | None = None) -> list[dict]:
+    """The officers of the synthetic state: one DDO per office, an HoD and an Administrative Secretary per
+    department, Finance, the HR administrator and one data officer per data owner. The same every time, so
+    the local identity provider knows them before any data is loaded."""
     def officer(officer_id, name, role, ddo=None, department=None, data_owner=None) -> dict:
         return {"officer_id": officer_id, "name": name, "role": role, "ddo_code": ddo, "department": department,
                 "data_owner": data_owner}
 
     officers = [officer(f"OFF-{x['ddo_code']}", f"DDO {x['office_name']}", "ddo", x["ddo_code"], x["department_code"])
-                for x in ddos]
+                for x in (ddos or _ddos())]
     officers += [officer(f"HOD-{d}", f"Head of {name}", "hod", department=d) for d, name in DEPARTMENTS.items()]
     officers += [officer(f"AS-{d}", f"Administrative Secretary, {name}", "admin_secretary", department=d)
                  for d, name in DEPARTMENTS.items()]
@@ -99,6 +101,16 @@ def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=Non
                  officer("ADMIN-HR", "Human Resources Department administrator", "administrator")]
     officers += [officer(f"DATA-{owner}", f"Data officer, {owner}", "data_officer", data_owner=owner)
                  for owner in ("HKRN", "TREASURY", "HARTRON")]
+    return officers
+
+
+def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=None, first_id: int = 1) -> MasterData:
+    """`first_id` numbers the employees from there (EMP0000001 by default), for data sets that sit side by side."""
+    if not 1 <= size <= 200_000:
+        raise ValueError("size must be between 1 and 200,000")
+    rng = random.Random(seed)
+    ddos = _ddos()
+    officers = seeded_officers(ddos)
     data = MasterData(dict(DEPARTMENTS), list(DISTRICTS), dict(POSTS), ddos, officers)
     mobiles = _mobiles(rng)
     departments, posts = list(DEPARTMENTS), list(POSTS)

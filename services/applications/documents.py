@@ -7,7 +7,7 @@ import hashlib
 import uuid
 
 import filetype
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.in_ import aadhaar, pan
 
@@ -21,8 +21,11 @@ WHEN_ASKED = ("education_certificate", "caste_certificate")
 KINDS = REQUIRED + WHEN_ASKED
 
 
-def _fernet(ctx: ServiceContext) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(ctx.settings.vault_key.encode()).digest()))
+def _fernet(ctx: ServiceContext) -> MultiFernet:
+    """The vault's keys, newest first: the first seals, every one opens, so a key is rotated by putting a new
+    one first and re-sealing (`MultiFernet.rotate`) before the old one is dropped."""
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.strip().encode()).digest()))
+                        for k in ctx.settings.vault_keys.split(",") if k.strip()])
 
 
 async def store_document(ctx: ServiceContext, employee_id: str, kind: str, content: bytes) -> dict:

@@ -1,21 +1,35 @@
-"""Bearer tokens (JWT, HS256 here; the state's identity provider in production). Deny by default:
-every route names the roles it allows, and scope checks live in each domain's service code."""
+"""Who is calling. Two kinds of bearer token, told apart by their issuer:
+
+- an employee's session, signed by the OTP service's Ed25519 key after a right OTP (sessions.py);
+- an officer's access token from the state's identity provider (OpenID Connect: the authorization code
+  flow with PKCE in the browser, client credentials between services), checked against the issuer's
+  published keys (JWKS) for issuer, audience, expiry, role and the scope that role needs.
+
+Deny by default: every route names the roles it allows, and every refusal is logged. Scope checks that
+need the case (whose office, whose department) live in each domain's service code."""
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+import httpx
 import jwt
 from fastapi import Depends, Request
 
 from .errors import ApiError
-from .settings import get_settings
+from .sessions import SESSION_ISSUER, public_key, read_session
+from .settings import Settings, get_settings
 
 log = logging.getLogger("seva.auth")
 
-EMPLOYEE, DDO, HOD, ADMIN_SECRETARY, FINANCE, DATA_OFFICER, ADMINISTRATOR = (
-    "employee", "ddo", "hod", "admin_secretary", "finance", "data_officer", "administrator")
+EMPLOYEE, DDO, HOD, ADMIN_SECRETARY, FINANCE, DATA_OFFICER, ADMINISTRATOR, OPS = (
+    "employee", "ddo", "hod", "admin_secretary", "finance", "data_officer", "administrator", "ops")
+
+# The scope each officer role must carry in its token's `seva_scope` claim; a token without it is refused.
+SCOPE_NEEDED = {DDO: ("ddo_code", "department"), HOD: ("department",), ADMIN_SECRETARY: ("department",),
+                DATA_OFFICER: ("data_owner",), FINANCE: (), ADMINISTRATOR: (), OPS: ()}
 
 
 @dataclass(frozen=True)
@@ -25,31 +39,61 @@ class Principal:
     scope: dict = field(default_factory=dict)  # e.g. {"ddo_code": ...} or {"department": ...}
 
 
-def issue_token(principal: Principal, ttl_seconds: int | None = None) -> str:
+def _unauthenticated(request: Request | None, why: str) -> ApiError:
+    log.warning("denied: %s on %s %s", why, request.method if request else "-", request.url.path if request else "-")
+    return ApiError(401, "invalid_token", "The access token is not valid; log in again.")
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(issuer: str, jwks_url: str | None) -> jwt.PyJWKClient:
+    if jwks_url is None:
+        discovery = httpx.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration", timeout=5)
+        discovery.raise_for_status()
+        jwks_url = discovery.json()["jwks_uri"]
+    return jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=600, timeout=5)
+
+
+def _officer_claims(settings: Settings, token: str) -> dict:
+    """Blocking (the first call fetches the issuer's keys): run it in a thread."""
+    key = _jwks_client(settings.oidc_issuer, settings.oidc_jwks_url).get_signing_key_from_jwt(token)
+    return jwt.decode(token, key.key, algorithms=["RS256", "ES256", "PS256"], issuer=settings.oidc_issuer,
+                      audience=settings.oidc_audience, options={"require": ["exp", "sub", "iss", "aud"]})
+
+
+async def decode_token(token: str, request: Request | None = None) -> Principal:
     settings = get_settings()
-    now = int(time.time())
-    claims = {"sub": principal.subject, "role": principal.role, "scope": principal.scope,
-              "iat": now, "exp": now + (ttl_seconds or settings.session_ttl_seconds), "iss": "seva-suraksha"}
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
-
-
-def decode_token(token: str) -> Principal:
     try:
-        claims = jwt.decode(token, get_settings().jwt_secret, algorithms=["HS256"], issuer="seva-suraksha",
-                            options={"require": ["exp", "sub", "role"]})
-    except jwt.ExpiredSignatureError:
-        raise ApiError(401, "session_expired", "Your session has expired; log in again with your mobile and OTP.")
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
-        raise ApiError(401, "invalid_token", "The access token is not valid; log in again.")
-    return Principal(subject=claims["sub"], role=claims["role"], scope=claims.get("scope") or {})
+        raise _unauthenticated(request, "a token that is not a JWT")
+    try:
+        if issuer == SESSION_ISSUER:
+            claims = read_session(public_key(settings.session_public_key), token)
+            return Principal(subject=claims["sub"], role=EMPLOYEE)
+        if not settings.oidc_issuer or issuer != settings.oidc_issuer:
+            raise _unauthenticated(request, f"a token from an issuer we do not trust ({str(issuer)[:80]!r})")
+        claims = await asyncio.to_thread(_officer_claims, settings, token)
+    except jwt.ExpiredSignatureError:
+        log.info("denied: an expired token on %s", request.url.path if request else "-")
+        raise ApiError(401, "session_expired", "Your session has expired; log in again.")
+    except (jwt.PyJWTError, httpx.HTTPError, KeyError, ValueError) as exc:
+        raise _unauthenticated(request, f"a token that failed its checks ({type(exc).__name__}: {exc})")
+    role, scope = claims.get("role"), claims.get("seva_scope") or {}
+    if role not in SCOPE_NEEDED or not isinstance(scope, dict) or any(not scope.get(k) for k in SCOPE_NEEDED[role]):
+        log.warning("denied: %s's token carries role %r and scope %r, which no officer may hold",
+                    claims.get("sub"), role, scope)
+        raise ApiError(403, "forbidden", "Your login does not carry a role and scope this system knows.")
+    return Principal(subject=claims["sub"], role=role,
+                     scope={k: v for k, v in scope.items() if k in ("ddo_code", "department", "data_owner")})
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
+        log.info("denied: no token on %s %s", request.method, request.url.path)
         raise ApiError(401, "unauthenticated", "This action needs you to log in (an Authorization: Bearer token).")
-    principal = decode_token(token.strip())
+    principal = await decode_token(token.strip(), request)
     request.state.principal = principal
     return principal
 

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from .addresses import client_addr
+
 log = logging.getLogger("seva.errors")
 
 
@@ -42,8 +44,7 @@ def _log_denial(request: Request, status: int, code: str) -> None:
     """Every refusal is logged with who asked (never the request body: it may hold personal data)."""
     principal = getattr(request.state, "principal", None)
     who = f"{principal.subject} ({principal.role})" if principal else "anonymous"
-    client = request.client.host if request.client else "unknown"
-    log.warning("denied %s %s to %s from %s: %d %s", request.method, request.url.path, who, client, status, code)
+    log.warning("denied %s %s to %s from %s: %d %s", request.method, request.url.path, who, client_addr(request), status, code)
 
 
 # Exceptions that mean a part we depend on is down or slow (PostgreSQL, Temporal), not that the request is bad.
@@ -92,9 +93,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        if exc.status in (401, 403, 404):
+        if exc.status in (401, 403, 404, 429):
             _log_denial(request, exc.status, exc.code)
-        return JSONResponse(_body(exc.code, exc.message, **exc.details), status_code=exc.status)
+        retry_after = exc.details.get("retry_after_seconds")
+        return JSONResponse(_body(exc.code, exc.message, **exc.details), status_code=exc.status,
+                            headers={"Retry-After": str(retry_after)} if retry_after else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):

@@ -17,10 +17,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from .db import apply_migrations, create_pool, prune_delivered
+from .addresses import client_addr  # noqa: F401  (the routes' import)
 from .errors import install_error_handlers
 from .health import Health
 from .kafka import EventConsumer, OutboxRelay, start_producer
-from .settings import Settings, get_settings
+from .settings import SETTINGS_BY_PROCESS, Settings, get_settings, use_settings
 from .telemetry import setup_tracing
 from .temporal import PermanentErrorsInterceptor, connect
 
@@ -48,16 +49,12 @@ class ServiceDefinition:
     migrations: Path
     activities: Callable[[ServiceContext], list] = lambda ctx: []
     consumers: list[tuple[str, ConsumerSpec]] = field(default_factory=list)  # (consumer name, spec)
+    dev_routers: list[APIRouter] = field(default_factory=list)   # mounted in dev only: elsewhere they do not exist
 
 
 def context(request: Request) -> ServiceContext:
     """FastAPI dependency: the running service."""
     return request.app.state.ctx
-
-
-def client_addr(request: Request) -> str:
-    """Where a request came from, for the audit log and per-address limits."""
-    return request.client.host if request.client else "unknown"
 
 
 def task_problem(task: asyncio.Task) -> str | None:
@@ -82,7 +79,8 @@ async def readiness_response(health: Health, process: str, database: asyncpg.Poo
 
 
 def build_app(defn: ServiceDefinition) -> FastAPI:
-    settings = get_settings()
+    use_settings(SETTINGS_BY_PROCESS[defn.name])
+    settings = get_settings()      # fails here, before anything starts, on a missing environment or secret
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("seva").setLevel(logging.INFO)
 
@@ -145,7 +143,7 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
         ctx: ServiceContext = request.app.state.ctx
         return await readiness_response(ctx.health, defn.name, database=ctx.pool)
 
-    for router in defn.routers:
+    for router in defn.routers + (defn.dev_routers if settings.is_dev else []):
         app.include_router(router)
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")

@@ -1,38 +1,63 @@
-"""One settings object for every process, read from SEVA_* environment variables."""
+"""Settings, read from SEVA_* environment variables, one class per process so that each is given only the
+secrets it uses.
+
+Fail closed: `SEVA_ENV` must name a known environment or the process does not start. Only `dev` has
+defaults for secrets (public ones, so that the local stack needs no setup); in every other environment
+each secret the process uses must be given, and must not be a dev value."""
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+ENVIRONMENTS = ("dev", "test", "staging", "production")
+
+
+def dev_value(field: str) -> str:
+    """The public value a secret takes in dev: distinct per secret, so no two share a key by accident."""
+    return f"{DEV_SECRET}:{field}"
+
+
+def is_dev_value(value: str) -> bool:
+    return DEV_SECRET in value
 
 
 class Settings(BaseSettings):
+    """What every process needs: where its dependencies are, how to read an employee's session and an
+    officer's token, and the keys of the Temporal payload codec."""
     model_config = SettingsConfigDict(env_prefix="SEVA_", extra="ignore")
 
-    env: str = Field("dev", description="dev or production; dev-only endpoints (SMS sink, officer login) exist only in dev")
+    # The fields each process must be given outside dev (secrets have no default there).
+    required_outside_dev: ClassVar[tuple[str, ...]] = ("database_url", "payload_keys", "session_public_key",
+                                                      "oidc_issuer")
+    secrets: ClassVar[tuple[str, ...]] = ("payload_keys",)
+
+    env: Literal["dev", "test", "staging", "production"] = Field(
+        description="dev, test, staging or production: required. Dev-only endpoints (the SMS inbox) and dev "
+                    "secrets exist only in dev")
     data_dir: Path = Path("var")
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/seva"  # the local stack's defaults (deploy/local/stack.py DEV_PORTS)
+    database_url: str | None = Field(None, description="PostgreSQL (it carries a password: a secret outside dev)")
     kafka_bootstrap: str = "127.0.0.1:9092"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
-    applications_url: str = Field("http://127.0.0.1:8002", description="where the cases worker reads the calendar")
     season_id: str = "demo"
-    jwt_secret: str = DEV_SECRET
-    otp_hmac_key: str = DEV_SECRET
-    order_signing_seed: str = Field(DEV_SECRET, description="seed of the Ed25519 key that signs order QR codes")
-    vault_key: str = Field(DEV_SECRET, description="key for the Aadhaar vault (Fernet key derived from it)")
-    otp_ttl_seconds: int = 600
-    sms_gateway: str = "services.otp.sms:DevSinkGateway"
-    otp_resend_gap_seconds: int = 60
-    otp_max_per_mobile_hour: int = 5
-    otp_max_per_mobile_day: int = 10
-    otp_max_per_client_hour: int = 30
-    otp_lockout_after_exhausted: int = 3      # codes used up by wrong tries within a day lock the mobile
-    otp_lockout_hours: int = 24
+    payload_keys: str | None = Field(
+        None, description="keys of the Temporal payload codec, `id:secret,id:secret`; the first encrypts, every "
+                          "one decrypts, so a key is rotated by putting a new one first and dropping the old one "
+                          "only when no running case still holds a payload sealed with it")
+    session_public_key: str | None = Field(
+        None, description="the OTP service's Ed25519 public key (base64) that verifies employee sessions")
+    oidc_issuer: str | None = Field(None, description="the identity provider that signs officers' tokens")
+    oidc_audience: str = Field("seva-suraksha", description="the audience officers' tokens must be issued for")
+    oidc_jwks_url: str | None = Field(None, description="the issuer's keys; by default from its discovery document")
+    trusted_proxies: str = Field(
+        "", description="comma-separated addresses or networks of the ingress; only a request that came through "
+                        "one of them has its client address taken from X-Forwarded-For")
     session_ttl_seconds: int = 3600
     db_connect_timeout_seconds: float = Field(5.0, description="a new database connection that takes longer fails")
     db_command_timeout_seconds: float = Field(8.0, description="a query that takes longer fails: no request hangs")
@@ -41,23 +66,138 @@ class Settings(BaseSettings):
     inbox_retention_hours: float = Field(
         720.0, description="processed-event rows are pruned after this long; keep it above Kafka's retention "
         "(7 days by default) so no redelivery can come after its row is gone")
-    health_port: int | None = Field(None, description="the cases worker's /healthz and /readyz")
     otel_exporter_otlp_endpoint: str | None = None
     trace_file: Path | None = None
 
     @model_validator(mode="after")
-    def _no_dev_secrets_in_production(self) -> "Settings":
-        if self.env == "production" and DEV_SECRET in (self.jwt_secret, self.otp_hmac_key, self.vault_key,
-                                                       self.order_signing_seed):
-            raise ValueError("SEVA_JWT_SECRET, SEVA_OTP_HMAC_KEY, SEVA_VAULT_KEY and SEVA_ORDER_SIGNING_SEED "
-                             "must be set in production")
+    def _fail_closed(self) -> "Settings":
+        if self.env == "dev":
+            if self.database_url is None:   # the local stack's default (deploy/local/stack.py DEV_PORTS)
+                self.database_url = "postgresql://postgres@127.0.0.1:54329/seva"
+            for name in self.required_outside_dev:
+                if getattr(self, name) is None:
+                    setattr(self, name, self._dev_default(name))
+            return self
+        missing = [f"SEVA_{n.upper()}" for n in self.required_outside_dev if not getattr(self, n)]
+        if missing:
+            raise ValueError(f"{self.env}: {', '.join(missing)} must be set")
+        public = [f"SEVA_{n.upper()}" for n in self.secrets if is_dev_value(str(getattr(self, n)))]
+        if public:
+            raise ValueError(f"{self.env}: {', '.join(public)} carry the public dev value")
         return self
+
+    def _dev_default(self, name: str) -> str | None:
+        if name == "session_public_key":
+            from .sessions import public_key_text, signing_key
+            return public_key_text(signing_key(dev_value("session_signing_key")))
+        if name == "oidc_issuer":
+            return None          # no identity provider: officers' tokens are refused (the local stack runs one)
+        return dev_value(name)
 
     @property
     def is_dev(self) -> bool:
         return self.env == "dev"
 
+    @property
+    def trusted_proxy_networks(self) -> list:
+        import ipaddress
+        return [ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip()]
+
+
+class OtpSettings(Settings):
+    """The OTP service: it alone derives OTP codes, signs employee sessions and talks to the SMS gateway."""
+    required_outside_dev = Settings.required_outside_dev + ("otp_hmac_key", "session_signing_key", "sms_gateway")
+    secrets = Settings.secrets + ("otp_hmac_key", "session_signing_key", "sms_gateway_token")
+
+    otp_hmac_key: str | None = Field(None, description="derives each OTP code from its challenge id")
+    session_signing_key: str | None = Field(None, description="seed of the Ed25519 key that signs employee sessions")
+    sms_gateway: str | None = Field(None, description="module:Class of the SMS gateway; outside dev it must be named "
+                                                      "and must not be the dev inbox")
+    sms_gateway_url: str | None = Field(None, description="HttpSmsGateway: where messages are posted")
+    sms_gateway_token: str | None = Field(None, description="HttpSmsGateway: its bearer token (a secret)")
+    otp_ttl_seconds: int = 600
+    otp_resend_gap_seconds: int = 60
+    otp_max_per_mobile_hour: int = 5
+    otp_max_per_mobile_day: int = 10
+    otp_max_per_client_hour: int = Field(
+        300, description="per client address: sized for a district office whose staff register from one connection")
+    otp_lockout_after_exhausted: int = 3      # codes used up by wrong tries within a day lock the mobile
+    otp_lockout_hours: int = 24
+    why_no_otp_per_family_hour: int = 10
+    why_no_otp_per_client_hour: int = 300
+
+    def _dev_default(self, name: str) -> str | None:
+        if name == "sms_gateway":
+            return "services.otp.sms:DevInboxGateway"
+        return super()._dev_default(name)
+
+    @model_validator(mode="after")
+    def _a_real_gateway(self) -> "OtpSettings":
+        if not self.is_dev and self.sms_gateway and "DevInbox" in self.sms_gateway:
+            raise ValueError(f"{self.env}: SEVA_SMS_GATEWAY names the dev inbox; name the state's SMS gateway")
+        return self
+
+
+class ApplicationsSettings(Settings):
+    """The applications service: it alone opens the Aadhaar vault."""
+    required_outside_dev = Settings.required_outside_dev + ("vault_keys",)
+    secrets = Settings.secrets + ("vault_keys",)
+
+    vault_keys: str | None = Field(None, description="keys of the Aadhaar vault, comma-separated; the first "
+                                                     "encrypts, every one decrypts (rotation, MultiFernet)")
+
+
+class VerificationSettings(Settings):
+    """The verification service needs nothing beyond the kernel."""
+
+
+class OrdersSettings(Settings):
+    """The orders service: it alone signs service-security orders."""
+    required_outside_dev = Settings.required_outside_dev + ("order_signing_seed",)
+    secrets = Settings.secrets + ("order_signing_seed",)
+
+    order_signing_seed: str | None = Field(None, description="seed of the Ed25519 key that signs order QR codes")
+
+
+class CasesSettings(Settings):
+    """The cases worker: it runs the case workflows and reads the calendar; it serves no API, so it reads no
+    sessions or officers' tokens."""
+    required_outside_dev = ("payload_keys",)
+
+    applications_url: str = Field("http://127.0.0.1:8002", description="where the cases worker reads the calendar")
+    health_port: int | None = Field(None, description="the cases worker's /healthz and /readyz")
+
+
+SETTINGS_BY_PROCESS: dict[str, type[Settings]] = {
+    "otp": OtpSettings, "applications": ApplicationsSettings, "verification": VerificationSettings,
+    "orders": OrdersSettings, "cases": CasesSettings}
+
+_process_settings: list[type[Settings]] = [Settings]
+
+
+def use_settings(cls: type[Settings]) -> None:
+    """A process says once, at start, which settings it reads; `get_settings()` then returns them."""
+    _process_settings[0] = cls
+    get_settings.cache_clear()
+
+
+class ConfigurationError(RuntimeError):
+    """The process must not start: its environment is missing or incomplete."""
+
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    cls = _process_settings[0]
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = "; ".join(f"SEVA_{'_'.join(map(str, e['loc'])).upper() or 'ENV'}: {e['msg']}" if e["loc"] else e["msg"]
+                             for e in exc.errors())
+        raise ConfigurationError(f"{cls.__name__}: refusing to start ({problems}). SEVA_ENV must be one of "
+                                 f"{', '.join(ENVIRONMENTS)}, and outside dev every secret the process uses must be "
+                                 "set (docs/security.md).") from None
+
+
+def key_bytes(secret: str) -> bytes:
+    """32 bytes from a secret of any form (a passphrase or a random string)."""
+    return hashlib.sha256(secret.encode()).digest()

@@ -45,6 +45,23 @@ def _owner_name(owner: str) -> str:
             "HARTRON": "HARTRON"}.get(owner, owner)
 
 
+async def check_limits(conn: asyncpg.Connection, settings, family_id: str, client_addr: str) -> None:
+    """Counted before the identity is checked, so that neither a date of birth nor the numbers on record can be
+    guessed by asking again and again: per Family ID, and per client address (sized for an office)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('why-no-otp:' || $1))", family_id)
+    counts = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE family_id = $1) AS family, count(*) FILTER (WHERE client_addr = $2) AS client "
+        "FROM otp.diagnosis_request WHERE (family_id = $1 OR client_addr = $2) AND requested_at > now() - interval '1 hour'",
+        family_id, client_addr)
+    if counts["family"] >= settings.why_no_otp_per_family_hour:
+        raise ApiError(429, "diagnosis_limit", f"'Why no OTP?' can be asked at most {settings.why_no_otp_per_family_hour} "
+                                               "times an hour for a Family ID; try again later.", retry_after_seconds=3600)
+    if counts["client"] >= settings.why_no_otp_per_client_hour:
+        raise ApiError(429, "client_limit", "Too many 'Why no OTP?' requests have come from your network in the last "
+                                            "hour; try again later.", retry_after_seconds=3600)
+    await conn.execute("INSERT INTO otp.diagnosis_request (family_id, client_addr) VALUES ($1, $2)", family_id, client_addr)
+
+
 async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date, mobile: str) -> Diagnosis:
     """The employee proves who they are with Family ID and date of birth (as in the Family ID registry);
     only then is anything about their record said, and only masked."""
@@ -59,7 +76,6 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
     if record is None and len(records) == 1:
         record = records[0]
     causes: list[Cause] = []
-    mobile_elsewhere = await conn.fetchval("SELECT 1 FROM otp.employee_master WHERE mobile = $1", mobile)
     if record is None:
         causes.append(Cause(
             "not_in_government_database",
@@ -74,18 +90,13 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
                             f"Ask your DDO to confirm your service; {owner} must reactivate the record. "
                             + CERTIFICATE_REMEDY))
     if record["mobile"] != mobile:
-        if not mobile_elsewhere:
-            causes.append(Cause("mobile_not_on_record",
-                                f"The mobile {mask_mobile(mobile)} is not on any service record. OTPs go only to the "
-                                f"number on your record with {owner}, which is {mask_mobile(record['mobile'])}.",
-                                "Use the number on your record if you still have it. If it is wrong or changed: "
-                                + CERTIFICATE_REMEDY))
-        else:
-            causes.append(Cause("record_has_different_mobile",
-                                f"Your record with {owner} holds the mobile {mask_mobile(record['mobile'])}, not "
-                                f"{mask_mobile(mobile)}.",
-                                "Use the number on your record if you still have it. If it is wrong or changed: "
-                                + CERTIFICATE_REMEDY))
+        # Said the same way whether or not the number typed is on someone else's record: this answer must not
+        # become a way to find out which numbers are on record.
+        causes.append(Cause("mobile_not_on_record",
+                            f"The mobile {mask_mobile(mobile)} is not the number on your service record with "
+                            f"{owner}, which is {mask_mobile(record['mobile'])}. OTPs go only to that number.",
+                            "Use the number on your record if you still have it. If it is wrong or changed: "
+                            + CERTIFICATE_REMEDY))
     mismatched = [label for label, a, b in (("name", ppp["name"], record["name"]),
                                             ("father's name", ppp["father_name"], record["father_name"]),
                                             ("date of birth", ppp["date_of_birth"], record["date_of_birth"])) if a != b]

@@ -9,7 +9,7 @@ from .router import dev_router, master_router, router
 from .sms import sms_consumer
 
 definition = ServiceDefinition(
-    name="otp", title="Seva Suraksha: OTP service", routers=[router, master_router, dev_router],
+    name="otp", title="Seva Suraksha: OTP service", routers=[router, master_router], dev_routers=[dev_router],
     migrations=Path(__file__).parent / "migrations", activities=activities,
     consumers=[("sms-gateway", sms_consumer), ("masterdata-corrections", corrections_consumer),
                ("certificates", certificates_consumer)])

@@ -8,6 +8,7 @@ from services.common.runtime import ServiceContext, client_addr, context
 
 from . import diagnosis, masterdata, service
 from .mobile import normalise_mobile
+from .sms import as_delivered
 from .schemas import (
     Correction, CorrectionOut, CorrectionRequestOut, DiagnosisOut, FieldMismatch, MasterChange, OtpRequest, OtpRequested,
     LanguageChoice, OtpVerify, Prefill, Session, SmsMessage, WhyNoOtpAnswer, WhyNoOtpRequest,
@@ -21,7 +22,7 @@ dev_router = APIRouter(prefix="/dev", tags=["dev only"])
 async def request_otp(body: OtpRequest, request: Request, ctx: ServiceContext = Depends(context)):
     """Send an OTP to the mobile on the employee's HKRN / Treasury record."""
     mobile = normalise_mobile(body.mobile)
-    challenge_id, ttl = await service.request_otp(ctx, mobile, request.client.host if request.client else "unknown")
+    challenge_id, ttl = await service.request_otp(ctx, mobile, client_addr(request))
     return OtpRequested(challenge_id=challenge_id, expires_in_seconds=ttl,
                         message="If this mobile number is on a government service record, an OTP has been sent to it. "
                                 "No SMS within a few minutes? Use 'Why no OTP?' to find out why and what to do.")
@@ -37,24 +38,28 @@ async def verify_otp(body: OtpVerify, ctx: ServiceContext = Depends(context)):
 
 @dev_router.get("/sms", response_model=list[SmsMessage])
 async def dev_sms(mobile: str = Query(...), ctx: ServiceContext = Depends(context)):
-    """Dev only: the messages the dev SMS sink received for a mobile, newest last."""
-    if not ctx.settings.is_dev:
-        raise ApiError(404, "not_found", "There is no such address on this service.")
+    """Dev only (the route does not exist elsewhere): the messages the dev SMS inbox received for a mobile,
+    newest last, as the phone showed them."""
     rows = await ctx.pool.fetch(
-        "SELECT mobile, template, language, template_id, body, outcome, handled_at FROM otp.sms_delivery WHERE mobile = $1 "
-        "ORDER BY handled_at", normalise_mobile(mobile))
-    return [SmsMessage(**{**dict(r), "handled_at": r["handled_at"].isoformat()}) for r in rows]
+        "SELECT mobile, template, language, template_id, body, outcome, handled_at, reference FROM otp.sms_delivery "
+        "WHERE mobile = $1 ORDER BY handled_at", normalise_mobile(mobile))
+    return [SmsMessage(**{**dict(r), "body": as_delivered(ctx.settings, r["template"], r["body"], r["reference"]),
+                          "handled_at": r["handled_at"].isoformat()}) for r in rows]
 
 
 # ---- "Why no OTP?" -------------------------------------------------------------------------------
 
 @router.post("/why-no-otp", response_model=WhyNoOtpAnswer)
-async def why_no_otp(body: WhyNoOtpRequest, ctx: ServiceContext = Depends(context)):
-    """The exact reason an OTP does not reach you, and what to do, with personal data masked."""
-    mobile = normalise_mobile(body.mobile)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        found = await diagnosis.diagnose(conn, body.family_id.strip().upper(), body.date_of_birth, mobile)
-        await diagnosis.record(conn, found)
+async def why_no_otp(body: WhyNoOtpRequest, request: Request, ctx: ServiceContext = Depends(context)):
+    """The exact reason an OTP does not reach you, and what to do, with personal data masked. Limited per
+    Family ID and per client address."""
+    mobile, family_id = normalise_mobile(body.mobile), body.family_id.strip().upper()
+    async with ctx.pool.acquire() as conn:
+        async with conn.transaction():       # the ask is counted even when the identity is not confirmed
+            await diagnosis.check_limits(conn, ctx.settings, family_id, client_addr(request))
+        async with conn.transaction():
+            found = await diagnosis.diagnose(conn, family_id, body.date_of_birth, mobile)
+            await diagnosis.record(conn, found)
     return found.public()
 
 

@@ -1,24 +1,22 @@
-"""Mobile OTP: issue a code for the mobile on record, verify it, open a session. Only a keyed hash of a
-code is stored; the answer to a request never says whether the number is on record."""
+"""Mobile OTP: issue a code for the mobile on record, verify it, open a session.
+
+No code is stored (codes.py derives it from the challenge id). A number not on record gets a challenge of
+its own with no employee and no SMS, so that both endpoints give the same answers, through the same
+statements, whether or not the number is on record; "Why no OTP?" is where an employee learns the cause."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from services.common.auth import EMPLOYEE, Principal, issue_token
 from services.common.errors import ApiError
 from services.common.events import SMS_TOPIC, envelope, publish, write_event
 from services.common.runtime import ServiceContext
+from services.common.sessions import sign_session, signing_key
 from workflows.contracts import EventType
 
+from .codes import is_right
+
 MAX_FAILED_TRIES = 5
-
-
-def code_hash(key: str, challenge_id: uuid.UUID, code: str) -> bytes:
-    return hmac.new(key.encode(), f"{challenge_id}:{code}".encode(), hashlib.sha256).digest()
 
 
 async def _check_limits(conn, settings, mobile: str, client_addr: str, now: datetime) -> None:
@@ -64,20 +62,18 @@ async def request_otp(ctx: ServiceContext, mobile: str, client_addr: str) -> tup
         employee_id = await conn.fetchval(
             "SELECT employee_id FROM otp.employee_master WHERE mobile = $1 AND status = 'active' "
             "ORDER BY employee_id LIMIT 1", mobile)
-        if employee_id is None:
-            # Same answer as for a number on record; "Why no OTP?" tells the employee the cause.
-            return str(challenge_id), ttl
-        code = f"{secrets.randbelow(10**6):06d}"
         expires_at = now + timedelta(seconds=ttl)
         await conn.execute("UPDATE otp.otp_challenge SET status = 'replaced' WHERE mobile = $1 AND status = 'active'",
                            mobile)
         await conn.execute(
-            "INSERT INTO otp.otp_challenge (challenge_id, mobile, employee_id, code_hash, created_at, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            challenge_id, mobile, employee_id, code_hash(ctx.settings.otp_hmac_key, challenge_id, code), now, expires_at)
-        await write_event(conn, "otp", SMS_TOPIC, envelope("sms.requested", "otp", employee_id, {
-            "template": "otp", "mobile": mobile, "params": {"code": code, "minutes": ttl // 60},
-            "expires_at": expires_at.isoformat()}))
+            "INSERT INTO otp.otp_challenge (challenge_id, mobile, employee_id, created_at, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5)", challenge_id, mobile, employee_id, now, expires_at)
+        # The event names the challenge; the SMS adapter derives the code from it on its way to the gateway.
+        # A number not on record gets the same event with no employee, which the adapter records and drops:
+        # the same work on both paths, so that not even the time to answer tells the two apart.
+        await write_event(conn, "otp", SMS_TOPIC, envelope("sms.requested", "otp", employee_id or "", {
+            "template": "otp", "mobile": mobile, "challenge_id": str(challenge_id),
+            "params": {"minutes": ttl // 60}, "expires_at": expires_at.isoformat()}))
     return str(challenge_id), ttl
 
 
@@ -85,7 +81,7 @@ async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, 
     async with ctx.pool.acquire() as conn:
         async with conn.transaction():
             row = await conn.fetchrow(
-                "SELECT challenge_id, employee_id, code_hash, expires_at, failed_tries, status FROM otp.otp_challenge "
+                "SELECT challenge_id, employee_id, expires_at, failed_tries, status FROM otp.otp_challenge "
                 "WHERE mobile = $1 ORDER BY created_at DESC LIMIT 1 FOR UPDATE", mobile)
             if row is None or row["status"] in ("used", "replaced"):
                 raise ApiError(400, "otp_invalid", "This code is not valid. Request a new OTP and enter the latest code.")
@@ -94,8 +90,8 @@ async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, 
             if row["expires_at"] <= datetime.now(timezone.utc):
                 raise ApiError(400, "otp_expired", "This OTP has expired. Request a new one; each code is valid for "
                                                    f"{ctx.settings.otp_ttl_seconds // 60} minutes.")
-            expected = code_hash(ctx.settings.otp_hmac_key, row["challenge_id"], code)
-            right = hmac.compare_digest(expected, bytes(row["code_hash"]))
+            # A number not on record has a challenge with no employee: no code is right for it.
+            right = is_right(ctx.settings.otp_hmac_key, row["challenge_id"], code) and row["employee_id"] is not None
             if right:
                 await conn.execute("UPDATE otp.otp_challenge SET status = 'used' WHERE challenge_id = $1",
                                    row["challenge_id"])
@@ -114,7 +110,7 @@ async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, 
                 raise ApiError(400, "otp_attempts_exhausted", "Too many wrong codes were entered. Request a new OTP.")
             raise ApiError(400, "otp_invalid", f"The code is wrong. You have {left} more tries for this code.",
                            tries_left=left)
-    token = issue_token(Principal(subject=employee_id, role=EMPLOYEE))
+    token = sign_session(signing_key(ctx.settings.session_signing_key), employee_id, ctx.settings.session_ttl_seconds)
     return employee_id, token
 
 

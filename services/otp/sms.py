@@ -1,5 +1,7 @@
 """SMS: templates in English and Hindi with their registered template ids, and the gateway adapter that
-consumes sms.outbound. In dev the gateway is a table that tests and developers read back."""
+consumes sms.outbound. An OTP message carries only its challenge id; the adapter derives the code in memory,
+hands the text to the gateway, and records the message with the code masked and the challenge as reference.
+In dev the gateway is an inbox that `/dev/sms` reads back (re-deriving the code, dev only)."""
 from __future__ import annotations
 
 import importlib
@@ -9,6 +11,10 @@ from datetime import datetime, timezone
 
 from services.common.events import SMS_TOPIC, claim_event
 from services.common.runtime import ServiceContext
+
+from .codes import otp_code
+
+MASKED_CODE = "******"
 
 log = logging.getLogger("seva.sms")
 
@@ -55,8 +61,9 @@ def render(template: str, params: dict, language: str = "en") -> tuple[str, str]
     return template_id, (hi if language == "hi" else en).format(**params)
 
 
-class DevSinkGateway:
-    """Dev: the message is 'delivered' into otp.sms_delivery, where tests and developers read it back.
+class DevInboxGateway:
+    """Dev: every message is accepted and nothing leaves the machine; otp.sms_delivery records it (the code
+    masked) and `/dev/sms` shows it as the phone would. Not allowed outside dev (settings.OtpSettings).
     A real gateway is a class with the same `send` (returning True when the gateway accepted the message),
     named by SEVA_SMS_GATEWAY as module:Class."""
 
@@ -65,6 +72,27 @@ class DevSinkGateway:
 
     async def send(self, mobile: str, template_id: str, body: str) -> bool:
         return True
+
+
+class HttpSmsGateway:
+    """A gateway reached over HTTPS (the state's SMS gateway, DLT-registered templates): one POST per message
+    with the template id, authenticated by a bearer token. Its URL and token are required settings."""
+
+    def __init__(self, settings):
+        if not settings.sms_gateway_url or not settings.sms_gateway_token:
+            from services.common.settings import ConfigurationError
+            raise ConfigurationError("SEVA_SMS_GATEWAY_URL and SEVA_SMS_GATEWAY_TOKEN must be set for HttpSmsGateway")
+        self.url, self.token = settings.sms_gateway_url, settings.sms_gateway_token
+
+    async def send(self, mobile: str, template_id: str, body: str) -> bool:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as http:
+            r = await http.post(self.url, headers={"Authorization": f"Bearer {self.token}"},
+                                json={"to": mobile, "template_id": template_id, "text": body})
+        if r.status_code >= 500:
+            r.raise_for_status()           # the gateway is down: retried until it answers
+        return r.status_code < 300
 
 
 def load_gateway(settings):
@@ -85,22 +113,41 @@ def sms_consumer(ctx: ServiceContext):
                                            event["employee_id"])
             mobile = data.get("mobile") or (employee["mobile"] if employee else None)
             language = data.get("language") or (employee["sms_language"] if employee else "hi")
-            template_id, body = render(data["template"], data.get("params", {}), language)
+            params, reference = dict(data.get("params", {})), data.get("challenge_id")
+            if data["template"] == "otp":
+                params["code"] = MASKED_CODE
+            template_id, recorded_body = render(data["template"], params, language)
             expires_at = data.get("expires_at")
-            if mobile is None:
+            if data["template"] == "otp" and not event["employee_id"]:
+                outcome = "dropped_not_on_record"       # asked for a number on no service record: nothing sent
+            elif mobile is None:
                 outcome = "dropped_no_mobile"
             elif expires_at and datetime.fromisoformat(expires_at) <= datetime.now(timezone.utc):
                 outcome = "dropped_expired"
-            elif await gateway.send(mobile, template_id, body):
+            elif await gateway.send(mobile, template_id, _with_code(ctx, data, params, language)):
                 outcome = "delivered"
             else:
                 raise RuntimeError("the SMS gateway did not accept the message")  # retried, then dead-lettered
             await conn.execute(
-                "INSERT INTO otp.sms_delivery (event_id, employee_id, mobile, template, template_id, language, body, outcome) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO otp.sms_delivery (event_id, employee_id, mobile, template, template_id, language, body, "
+                "outcome, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 uuid.UUID(event["event_id"]), event["employee_id"], mobile, data["template"], template_id,
-                language, body, outcome)
-            if outcome != "delivered":
+                language, recorded_body, outcome, reference)
+            if outcome not in ("delivered", "dropped_not_on_record"):
                 log.warning("sms %s for %s not sent: %s", event["event_id"], event["employee_id"], outcome)
 
     return [SMS_TOPIC], handle
+
+
+def _with_code(ctx: ServiceContext, data: dict, params: dict, language: str) -> str:
+    """The text for the gateway: an OTP's code exists only here, in memory, on its way out."""
+    if data["template"] == "otp":
+        params = {**params, "code": otp_code(ctx.settings.otp_hmac_key, data["challenge_id"])}
+    return render(data["template"], params, language)[1]
+
+
+def as_delivered(settings, template: str, body: str, reference: str | None) -> str:
+    """Dev only (`/dev/sms`): a recorded message as the phone showed it, its code derived again."""
+    if template == "otp" and reference:
+        return body.replace(MASKED_CODE, otp_code(settings.otp_hmac_key, reference), 1)
+    return body

@@ -4,9 +4,9 @@ from pathlib import Path
 from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
-from .router import dev_router, router
+from .router import router
 
 definition = ServiceDefinition(name="verification", title="Seva Suraksha: verification service",
-                               routers=[router, dev_router], migrations=Path(__file__).parent / "migrations",
+                               routers=[router], migrations=Path(__file__).parent / "migrations",
                                activities=activities)
 app = build_app(definition)

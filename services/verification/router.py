@@ -4,17 +4,16 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, DDO, FINANCE, HOD, Principal, issue_token, require_roles
+from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, DDO, FINANCE, HOD, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, client_addr, context
 
 from . import certificates, escalation, service
 from .schemas import (
-    BulkDecision, CertificateIn, CertificateOut, Decision, DecisionOut, ItemResult, Notification, OfficerLogin, OfficerToken, QueueItem, ReportRow,
+    BulkDecision, CertificateIn, CertificateOut, Decision, DecisionOut, ItemResult, Notification, QueueItem, ReportRow,
 )
 
 router = APIRouter(prefix="/verification", tags=["DDO verification"])
-dev_router = APIRouter(prefix="/dev", tags=["dev only"])
 
 
 @router.get("/queue", response_model=list[QueueItem])
@@ -71,17 +70,3 @@ async def bulk_verify(body: BulkDecision, request: Request, ctx: ServiceContext 
         except ApiError as err:
             results.append(ItemResult(application_no=application_no, ok=False, code=err.code, message=err.message))
     return results
-
-
-@dev_router.post("/officer-token", response_model=OfficerToken)
-async def officer_token(body: OfficerLogin, ctx: ServiceContext = Depends(context)):
-    """Dev only: a token for a seeded officer (production tokens come from the state's identity provider)."""
-    if not ctx.settings.is_dev:
-        raise ApiError(404, "not_found", "There is no such address on this service.")
-    row = await ctx.pool.fetchrow("SELECT officer_id, role, ddo_code, department, data_owner FROM verification.officer "
-                                  "WHERE officer_id = $1 AND active", body.officer_id)
-    if row is None:
-        raise ApiError(404, "officer_not_found", f"There is no active officer {body.officer_id}.")
-    scope = {k: row[k] for k in ("ddo_code", "department", "data_owner") if row[k]}
-    token = issue_token(Principal(subject=row["officer_id"], role=row["role"], scope=scope))
-    return OfficerToken(token=token, role=row["role"], scope=scope)

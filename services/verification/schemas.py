@@ -6,16 +6,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
-class OfficerLogin(BaseModel):
-    officer_id: str
-
-
-class OfficerToken(BaseModel):
-    token: str
-    role: str
-    scope: dict
-
-
 class QueueItem(BaseModel):
     application_no: str
     employee_id: str

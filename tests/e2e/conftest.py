@@ -25,7 +25,7 @@ def stack(tmp_path_factory):
     data_dir = Path(tmp_path_factory.mktemp("stack"))
     # Every test request comes from 127.0.0.1: the per-address cap is raised here and tested on its own.
     s = LocalStack(data_dir, TEST_PORTS, database_url=os.environ.get("SEVA_TEST_DATABASE_URL"), season_id=SEASON,
-                   extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000", "OTEL_BSP_SCHEDULE_DELAY": "200"})
+                   extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "5000", "OTEL_BSP_SCHEDULE_DELAY": "200"})
     s.start()
     try:
         yield s
@@ -73,6 +73,8 @@ async def eventually(probe, timeout: float = 60, interval: float = 0.25, what: s
 
 # Every full Aadhaar number the suite enters, so the leak test can look for each of them everywhere.
 AADHAAR_USED: list[str] = []
+# Every OTP code the suite read from the dev SMS inbox, for the same test.
+OTP_CODES_SEEN: list[str] = []
 
 TINY_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

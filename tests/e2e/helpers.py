@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 
+from deploy.local.oidc import officer_token_async
 from workflows.contracts import CaseStatus, Stage
-from .conftest import eventually, prepare_application
+from .conftest import OTP_CODES_SEEN, eventually, prepare_application
 
 
 async def case_stage(temporal, employee_id: str) -> CaseStatus:
@@ -12,9 +13,8 @@ async def case_stage(temporal, employee_id: str) -> CaseStatus:
 
 
 async def officer_headers(stack, http, officer_id: str) -> dict:
-    r = await http.post(f"{stack.url('verification')}/dev/officer-token", json={"officer_id": officer_id})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+    """An officer's token from the stack's identity provider (client credentials for a seeded officer)."""
+    return {"Authorization": f"Bearer {await officer_token_async(http, stack.oidc_issuer, officer_id)}"}
 
 
 async def in_ddo_queue(stack, http, ddo_headers: dict, application_no: str) -> None:
@@ -32,7 +32,9 @@ async def read_otp(stack, http, mobile: str, after: int = 0) -> str:
         return otps[after:] and otps[-1]
     message = await eventually(probe, what=f"OTP SMS #{after + 1} for {mobile[-2:]}")
     assert message["template_id"] and message["language"] in ("hi", "en")
-    return re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    code = re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    OTP_CODES_SEEN.append(code)
+    return code
 
 
 async def stage_is(temporal, employee_id: str, stage: str) -> bool:

@@ -115,7 +115,9 @@ async def test_officers_are_held_to_their_roles_and_scope(stack, master, http):
     r = await http.post(f"{base}/verification/applications/SS-E2E-0000001/decision",
                         json={"decision": "rejected", "reasons": []}, headers=ddo)
     assert_error(r, 422, "reasons_required")
-    assert_error(await http.post(f"{base}/dev/officer-token", json={"officer_id": "NOBODY"}), 404, "officer_not_found")
+    # the identity provider gives an unknown client a token, but not one for this audience with an officer's role
+    nobody = await officer_headers(stack, http, "NOBODY")
+    assert_error(await http.get(f"{base}/verification/queue", headers=nobody), 401, "invalid_token")
     orders = stack.url("orders")
     assert_error(await http.post(f"{orders}/posts", json={"application_nos": ["SS-X"]}, headers=ddo), 403, "forbidden")
     finance = await officer_headers(stack, http, "FIN-1")

@@ -49,12 +49,12 @@ async def test_extensions_are_versioned_and_bad_dates_refused(stack, http):
 
     cli = subprocess.run([str(Path(sys.executable).parent / "seva"), "calendar", "extend", "--step", "registration_close",
                           "--to", (later + timedelta(days=1)).isoformat(), "--reason", "second extension (CLI)",
-                          "--api", base, "--login-api", stack.url("verification")], capture_output=True, text=True)
+                          "--api", base, "--issuer", stack.oidc_issuer], capture_output=True, text=True)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert f"version {current['version'] + 2}" in cli.stdout
     refused = subprocess.run([str(Path(sys.executable).parent / "seva"), "calendar", "extend", "--step",
                               "registration_close", "--to", "2020-01-01T00:00:00+05:30", "--reason", "a typo",
-                              "--api", base, "--login-api", stack.url("verification")], capture_output=True, text=True)
+                              "--api", base, "--issuer", stack.oidc_issuer], capture_output=True, text=True)
     assert refused.returncode == 1 and "deadline_in_past" in refused.stderr
     versions = (await http.get(f"{base}/calendar/versions")).json()
     assert [v["reason"] for v in versions[-2:]] == ["registration extended by the state", "second extension (CLI)"]

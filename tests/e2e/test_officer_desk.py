@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 
 from services.common.runtime import ServiceContext
-from services.common.settings import Settings
+from services.common.settings import VerificationSettings
 from services.verification.escalation import escalate
 from workflows.contracts import Escalation, Stage
 from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
@@ -97,7 +97,7 @@ async def test_finance_lists_by_department_and_creates_a_counted_batch_once(stac
 async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told(stack, http, db, temporal, submitted):
     b = submitted[1]
     m = b["m"]
-    ctx = ServiceContext("verification", Settings(), db, temporal)
+    ctx = ServiceContext("verification", VerificationSettings(), db, temporal)
     now = datetime.now(timezone.utc)
     esc = Escalation(employee_id=m["employee_id"], application_no=b["application_no"], step="ddo_verification", level=1,
                      from_role="ddo", from_ref=m["ddo_code"], to_role="hod", to_ref=f"hod:{m['department_code']}",

@@ -3,7 +3,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from services.common.auth import EMPLOYEE, Principal, issue_token, require_roles
+from services.common.auth import require_roles
+from services.common.sessions import sign_session, signing_key
+from services.common.settings import dev_value
 from services.common.errors import ApiError, install_error_handlers
 
 
@@ -38,7 +40,7 @@ def test_error_shapes():
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     r = client.get("/ddo-only")
     assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
-    token = issue_token(Principal("EMP1", EMPLOYEE))
+    token = sign_session(signing_key(dev_value("session_signing_key")), "EMP1", 600)
     r = client.get("/ddo-only", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
 

@@ -27,3 +27,53 @@ def test_every_service_and_the_cases_worker_is_deployed_with_a_real_entry_point(
         module = args[1].split(":")[0] if args[0] == "uvicorn" else args[2]
         assert importlib.util.find_spec(module) is not None, f"{name} runs {module}, which does not exist"
         assert d["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def _pod_environment(deployment: dict) -> dict[str, str]:
+    """What Kubernetes would give the pod: the ConfigMaps it names, and each secret as an opaque value."""
+    config_maps = {d["metadata"]["name"]: d["data"] for _, _, d in DOCS if d["kind"] == "ConfigMap"}
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(config_maps[source["configMapRef"]["name"]])
+    for item in container.get("env", []):
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        else:
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = f"secret-from-{ref['name']}-{ref['key']}"
+    return env
+
+
+def _process(deployment: dict) -> str:
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    return args[1].split(".")[1] if args[0] == "uvicorn" else "cases"
+
+
+@pytest.mark.parametrize("name", ["otp", "applications", "verification", "orders", "cases-worker"])
+def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, monkeypatch):
+    from services.common.settings import SETTINGS_BY_PROCESS, ConfigurationError, Settings, get_settings, use_settings
+
+    deployment = next(d for _, _, d in DOCS if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+    env = _pod_environment(deployment)
+    assert env["SEVA_ENV"] == "production"
+    for key in [k for k in list(__import__("os").environ) if k.startswith("SEVA_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    use_settings(SETTINGS_BY_PROCESS[_process(deployment)])
+    try:
+        settings = get_settings()
+        if name == "otp":
+            from services.otp.sms import load_gateway
+            load_gateway(settings)          # the named gateway exists and has what it needs
+    except ConfigurationError as exc:
+        pytest.fail(f"the {name} pod would not start: {exc}")
+    finally:
+        monkeypatch.undo()
+        use_settings(Settings)
+    # Each process is given only the secrets it uses.
+    secrets = {k for k, v in env.items() if v.startswith("secret-from-")}
+    cls = SETTINGS_BY_PROCESS[_process(deployment)]
+    used = {f"SEVA_{f.upper()}" for f in (*cls.secrets, *cls.required_outside_dev)}
+    assert secrets <= used, f"{name} is given secrets it does not use: {sorted(secrets - used)}"

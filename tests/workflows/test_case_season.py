@@ -504,3 +504,28 @@ async def test_a_case_whose_first_calendar_read_outlasts_its_workflow_task_still
     assert result.replay_failure is None, result.replay_failure
     await record_history_if_asked(handle, "case_first_task_split")
     await handle.terminate("test done")
+
+
+async def test_a_redelivered_event_for_a_closed_case_is_done_with_and_a_new_one_is_a_dead_letter(env, season):
+    """Kafka delivers at least once: a copy of an event the case took in may come after the case closed
+    (seen in the fault suite when PostgreSQL connections were reset under the outbox relay). It is not a dead
+    letter; an event the closed case never heard is."""
+    import pytest
+
+    from services.common.kafka import DeadLetter
+    from workflows.event_router import event_router
+
+    season.ineligible["T-CLOSED-1"] = "Not on a sanctioned post."
+    handle = await start(env, "T-CLOSED-1")
+    registered = event(EventType.OTP_VERIFIED)
+    await handle.signal(CaseWorkflow.case_event, registered)
+    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-10"))
+    assert (await handle.result()).stage == Stage.INELIGIBLE
+
+    route = event_router(env.client)
+    envelope = {"event_id": registered.event_id, "type": registered.type, "employee_id": "T-CLOSED-1", "data": {}}
+    await route(envelope)                                          # a copy: taken in already, nothing to do
+    with pytest.raises(DeadLetter, match="no open case"):
+        await route({**envelope, "event_id": str(uuid.uuid4())})   # never heard: kept for ops
+    with pytest.raises(DeadLetter, match="no open case"):
+        await route({**envelope, "employee_id": "T-NO-SUCH-CASE"})

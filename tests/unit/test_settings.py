@@ -1,0 +1,108 @@
+"""Fail closed: no environment, an unknown one, a missing or public secret, or the dev SMS inbox outside dev
+stops the process before it starts; and outside dev the dev-only routes do not exist."""
+from __future__ import annotations
+
+import importlib
+import os
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.common.settings import (
+    ConfigurationError, OtpSettings, Settings, dev_value, get_settings, use_settings,
+)
+
+PRODUCTION = {
+    "SEVA_ENV": "production", "SEVA_DATABASE_URL": "postgresql://otp:pw@db/seva", "SEVA_PAYLOAD_KEYS": "k1:secret-1",
+    "SEVA_SESSION_PUBLIC_KEY": "FZayCN3PbUtelfJ+j0nzySuFkbvWAUXFlpN+XeNFNjA=", "SEVA_OIDC_ISSUER": "https://idp/realm",
+    "SEVA_OTP_HMAC_KEY": "hmac-secret", "SEVA_SESSION_SIGNING_KEY": "signing-secret",
+    "SEVA_SMS_GATEWAY": "services.otp.sms:HttpSmsGateway", "SEVA_SMS_GATEWAY_URL": "https://sms/api",
+    "SEVA_SMS_GATEWAY_TOKEN": "t", "SEVA_VAULT_KEYS": "v1", "SEVA_ORDER_SIGNING_SEED": "o1",
+}
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    for key in [k for k in os.environ if k.startswith("SEVA_")]:
+        monkeypatch.delenv(key)
+    yield monkeypatch
+    use_settings(Settings)
+
+
+def _start(cls=OtpSettings):
+    use_settings(cls)
+    return get_settings()
+
+
+def test_no_environment_no_start(environment):
+    with pytest.raises(ConfigurationError, match="SEVA_ENV"):
+        _start()
+
+
+@pytest.mark.parametrize("env", ["prod", "Production", "", "development"])
+def test_an_unknown_environment_is_refused_not_taken_for_dev(environment, env):
+    environment.setenv("SEVA_ENV", env)
+    with pytest.raises(ConfigurationError):
+        _start()
+
+
+@pytest.mark.parametrize("env", ["test", "staging", "production"])
+def test_outside_dev_every_secret_is_required(environment, env):
+    environment.setenv("SEVA_ENV", env)
+    with pytest.raises(ConfigurationError) as raised:
+        _start()
+    for name in ("SEVA_DATABASE_URL", "SEVA_OTP_HMAC_KEY", "SEVA_SESSION_SIGNING_KEY", "SEVA_SMS_GATEWAY",
+                 "SEVA_PAYLOAD_KEYS", "SEVA_OIDC_ISSUER"):
+        assert name in str(raised.value)
+    for key, value in PRODUCTION.items():
+        environment.setenv(key, value)
+    environment.setenv("SEVA_ENV", env)
+    assert _start().env == env
+
+
+def test_a_public_dev_secret_is_refused_outside_dev(environment):
+    for key, value in PRODUCTION.items():
+        environment.setenv(key, value)
+    environment.setenv("SEVA_OTP_HMAC_KEY", dev_value("otp_hmac_key"))
+    with pytest.raises(ConfigurationError, match="SEVA_OTP_HMAC_KEY"):
+        _start()
+
+
+def test_the_dev_sms_inbox_is_refused_outside_dev(environment):
+    for key, value in PRODUCTION.items():
+        environment.setenv(key, value)
+    environment.setenv("SEVA_SMS_GATEWAY", "services.otp.sms:DevInboxGateway")
+    with pytest.raises(ConfigurationError, match="dev inbox"):
+        _start()
+
+
+def test_a_process_reads_only_its_own_secrets(environment):
+    from services.common.settings import CasesSettings, OrdersSettings, VerificationSettings
+
+    for key, value in PRODUCTION.items():
+        environment.setenv(key, value)
+    assert not hasattr(_start(VerificationSettings), "otp_hmac_key")
+    assert not hasattr(_start(OrdersSettings), "vault_keys")
+    cases = _start(CasesSettings)
+    assert not hasattr(cases, "order_signing_seed") and not hasattr(cases, "session_signing_key")
+
+
+DEV_ROUTES = [("otp", "GET", "/dev/sms?mobile=9876543210"), ("verification", "POST", "/dev/officer-token")]
+
+
+@pytest.mark.parametrize("service, method, path", DEV_ROUTES)
+def test_dev_routes_do_not_exist_outside_dev(environment, service, method, path):
+    for key, value in PRODUCTION.items():
+        environment.setenv(key, value)
+    module = importlib.import_module(f"services.{service}.main")
+    app = module.build_app(module.definition)           # the app as production builds it (no lifespan run)
+    r = TestClient(app).request(method, path, json={})
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert not any(p.startswith("/dev") for p in app.openapi()["paths"])
+
+
+def test_dev_routes_exist_in_dev(environment):
+    environment.setenv("SEVA_ENV", "dev")
+    module = importlib.import_module("services.otp.main")
+    app = module.build_app(module.definition)
+    assert "/dev/sms" in app.openapi()["paths"]
