@@ -51,6 +51,8 @@ class EventType:
     PHYSICAL_ORDER_VOIDED = "physical_order.voided"
     # the cases worker drops its calendar copy; lapsed cases hear of a registration extension (calendar_fanout)
     CALENDAR_CHANGED = "calendar.changed"
+    # a missed step handed a level up (verification service); the orders service lets that officer act on it
+    CASE_ESCALATED = "case.escalated"
 
     CASE_SIGNALS = (OTP_VERIFIED, APPLICATION_SUBMITTED, APPLICATION_RESUBMITTED, VERIFICATION_DECIDED, POST_CREATED, ORDER_APPROVED,
                     CERTIFICATE_ISSUED, RECORD_CORRECTED, PHYSICAL_ORDER_VOIDED)

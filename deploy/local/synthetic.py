@@ -97,6 +97,9 @@ def seeded_officers(ddos: list[dict] | None = None) -> list[dict]:
     officers += [officer(f"HOD-{d}", f"Head of {name}", "hod", department=d) for d, name in DEPARTMENTS.items()]
     officers += [officer(f"AS-{d}", f"Administrative Secretary, {name}", "admin_secretary", department=d)
                  for d, name in DEPARTMENTS.items()]
+    # Finance's missed post creation escalates to the Finance Department's Secretary (as:FINANCE)
+    officers += [officer("AS-FINANCE", "Administrative Secretary, Finance Department", "admin_secretary",
+                         department="FINANCE")]
     officers += [officer("FIN-1", "Finance Department officer", "finance"),
                  officer("ADMIN-HR", "Human Resources Department administrator", "administrator")]
     officers += [officer(f"DATA-{owner}", f"Data officer, {owner}", "data_officer", data_owner=owner)

@@ -47,9 +47,17 @@ def _log_denial(request: Request, status: int, code: str) -> None:
     log.warning("denied %s %s to %s from %s: %d %s", request.method, request.url.path, who, client_addr(request), status, code)
 
 
+def log_denied_item(request: Request, err: "ApiError", item: str) -> None:
+    """One item of a bulk request refused as out of the caller's scope: logged like a refused request."""
+    if err.status in (401, 403, 404):
+        _log_denial(request, err.status, f"{err.code} ({item})")
+
+
 # Exceptions that mean a part we depend on is down or slow (PostgreSQL, Temporal), not that the request is bad.
+# asyncpg's InternalClientError ("cannot switch to state 15; another operation is in progress") is what a
+# connection says when PostgreSQL died under a query on it (the fault suite's PostgreSQL kill row: four 500s).
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+    OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
     asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError, asyncpg.QueryCanceledError,
     asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
 )

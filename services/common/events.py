@@ -23,7 +23,7 @@ MASTERDATA_TOPIC = "masterdata.corrections"   # data owners (HKRN, Treasury, HAR
 # Every consumer group in the system (the cases worker's, and `<service>.<consumer>` for each service's
 # consumers). Each has its own dead-letter topic, so a dead letter says whose it is and replays to its topic.
 CONSUMER_GROUPS = ("cases.signaller", "otp.sms-gateway", "otp.masterdata-corrections", "otp.certificates",
-                   "applications.returns")
+                   "applications.returns", "orders.escalations")
 
 
 def dead_letter_topic(group_id: str) -> str:

@@ -20,6 +20,7 @@ from .db import apply_migrations, create_pool, prune_delivered
 from .addresses import client_addr  # noqa: F401  (the routes' import)
 from .errors import install_error_handlers
 from .health import Health
+from .input_guard import InputGuard
 from .kafka import EventConsumer, OutboxRelay, start_producer
 from .settings import SETTINGS_BY_PROCESS, Settings, get_settings, use_settings
 from .telemetry import setup_tracing
@@ -128,6 +129,7 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
     app = FastAPI(title=defn.title, lifespan=lifespan,
                   description="Seva Suraksha: Haryana contractual employees' job-security process.")
     install_error_handlers(app)
+    app.add_middleware(InputGuard)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict:

@@ -5,7 +5,9 @@ from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
 from .router import router
+from .service import escalations_consumer
 
 definition = ServiceDefinition(name="orders", title="Seva Suraksha: orders service", routers=[router],
-                               migrations=Path(__file__).parent / "migrations", activities=activities)
+                               migrations=Path(__file__).parent / "migrations", activities=activities,
+                               consumers=[("escalations", escalations_consumer)])
 app = build_app(definition)

@@ -3,6 +3,7 @@ department's officers), withdrawn (a new recorded act), and paper orders are dec
 from __future__ import annotations
 
 import jwt
+from temporalio.service import RPCError, RPCStatusCode
 
 from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, EMPLOYEE, HOD, Principal
@@ -10,6 +11,8 @@ from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
 from workflows.contracts import EventType
+
+from workflows.search_attributes import DEPARTMENT
 
 from .order_document import read_payload, signing_key
 
@@ -75,9 +78,29 @@ async def withdraw(ctx: ServiceContext, officer: Principal, order_no: str, reaso
     return await check_number(ctx, order_no)
 
 
+async def _case_department(ctx: ServiceContext, employee_id: str) -> str | None:
+    """The department of the employee's case (every eligible employee has one), or None if there is none."""
+    try:
+        described = await ctx.temporal.get_workflow_handle(f"case-{employee_id}").describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return described.typed_search_attributes.get(DEPARTMENT)
+
+
 async def register_physical(ctx: ServiceContext, officer: Principal, body, from_addr: str) -> dict:
-    if officer.role != ADMINISTRATOR and officer.scope.get("department") != body.department:
-        raise ApiError(403, "forbidden", "You may register paper orders only for your own department.")
+    """Only for an employee who has a case, of the department the order names, by that department's HoD (or
+    the administrator)."""
+    department = await _case_department(ctx, body.employee_id)
+    if department is None:
+        raise ApiError(404, "employee_not_found", f"There is no case for employee {body.employee_id}; check the "
+                                                  "employee id on the paper order.")
+    if officer.role != ADMINISTRATOR and officer.scope.get("department") != department:
+        raise ApiError(403, "forbidden", "You may register paper orders only for employees of your own department.")
+    if body.department != department:
+        raise ApiError(422, "department_mismatch", f"Employee {body.employee_id} is in {department}, not "
+                                                   f"{body.department}; check the paper order.")
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "INSERT INTO orders.physical_order (employee_id, department, reference, issued_on, registered_by) "

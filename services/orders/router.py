@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, EMPLOYEE, FINANCE, HOD, Principal, require_roles
-from services.common.errors import ApiError
+from services.common.errors import ApiError, log_denied_item
 from services.common.runtime import ServiceContext, client_addr, context
 
 from . import order_acts, service
@@ -18,8 +18,9 @@ router = APIRouter(tags=["supernumerary posts and service-security orders"])
 
 @router.post("/posts", response_model=PostBatchOut)
 async def create_posts(body: PostBatch, request: Request, ctx: ServiceContext = Depends(context),
-                       finance: Principal = Depends(require_roles(FINANCE))):
-    """Finance: create supernumerary posts for a batch of verified cases."""
+                       finance: Principal = Depends(require_roles(FINANCE, ADMIN_SECRETARY))):
+    """Finance (or the Secretary a case's post was escalated to): create supernumerary posts for a batch of
+    verified cases."""
     batch_id, posts = await service.create_posts(ctx, finance, body.application_nos, client_addr(request))
     return PostBatchOut(batch_id=batch_id, posts=[CreatedPost(**p) for p in posts])
 
@@ -35,36 +36,37 @@ async def cases_awaiting_posts(department: str | None = None, post_code: str | N
 @router.get("/orders/awaiting-approval", response_model=list[AwaitingApproval])
 async def cases_awaiting_approval(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
                                   ctx: ServiceContext = Depends(context),
-                                  hod: Principal = Depends(require_roles(HOD))):
-    """HoD: the department's cases with a post, waiting for final approval."""
+                                  hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY))):
+    """HoD: the department's cases with a post, waiting for final approval (a Secretary: those escalated)."""
     return await service.awaiting_approval(ctx, hod, limit, offset)
 
 
 @router.post("/orders/approvals", response_model=list[ItemResult])
 async def bulk_approve(body: BulkApproval, request: Request, ctx: ServiceContext = Depends(context),
-                       hod: Principal = Depends(require_roles(HOD))):
-    """HoD: approve many at once; each is checked on its own and its outcome reported."""
+                       hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY))):
+    """HoD: approve many at once; each is checked on its own and its outcome reported (each refusal logged)."""
     results = []
     for application_no in dict.fromkeys(body.application_nos):
         try:
             await service.approve(ctx, hod, application_no, client_addr(request))
             results.append(ItemResult(application_no=application_no, ok=True))
         except ApiError as err:
+            log_denied_item(request, err, application_no)
             results.append(ItemResult(application_no=application_no, ok=False, code=err.code, message=err.message))
     return results
 
 
 @router.get("/reports/stages", response_model=list[StageReport], tags=["reports"])
 async def stage_report(ctx: ServiceContext = Depends(context),
-                       _: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY, FINANCE))):
-    """Pending and overdue supernumerary posts and approvals by department."""
-    return await service.report(ctx)
+                       officer: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY, FINANCE))):
+    """Pending and overdue supernumerary posts and approvals by department (a Secretary: their own)."""
+    return await service.report(ctx, officer)
 
 
 @router.post("/orders/{application_no}/approve", response_model=ApprovalOut)
 async def approve(application_no: str, request: Request, ctx: ServiceContext = Depends(context),
-                  hod: Principal = Depends(require_roles(HOD))):
-    """HoD: final approval; the service-security order is then issued for the case."""
+                  hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY))):
+    """HoD (or the Secretary it was escalated to): final approval; the order is then issued for the case."""
     return await service.approve(ctx, hod, application_no, client_addr(request))
 
 

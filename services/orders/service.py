@@ -3,12 +3,42 @@ from __future__ import annotations
 
 import uuid
 
+from datetime import datetime
+
 from services.common import audit
-from services.common.auth import Principal
+from services.common.auth import ADMIN_SECRETARY, FINANCE, HOD, Principal
 from services.common.errors import ApiError
-from services.common.events import publish
+from services.common.events import TOPICS, claim_event, publish
 from services.common.runtime import ServiceContext
-from workflows.contracts import EventType
+from workflows.contracts import ORDER_ISSUE, POST_CREATION, EventType
+
+
+def secretary_ref(officer: Principal) -> str:
+    return f"as:{officer.scope.get('department')}"
+
+
+async def _escalated_to(conn, officer: Principal, application_no: str, step: str) -> bool:
+    """Whether this step of this case has been escalated to this Administrative Secretary."""
+    return bool(await conn.fetchval("SELECT 1 FROM orders.escalation WHERE application_no = $1 AND step = $2 "
+                                    "AND to_ref = $3", application_no, step, secretary_ref(officer)))
+
+
+def escalations_consumer(ctx: ServiceContext):
+    """Finance's and the HoD's steps escalated to a Secretary (case.escalated, from the verification service)."""
+
+    async def handle(event: dict) -> None:
+        data = event.get("data", {})
+        if event.get("type") != EventType.CASE_ESCALATED or data.get("step") not in (POST_CREATION, ORDER_ISSUE) \
+                or not data.get("application_no"):
+            return
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            if await claim_event(conn, "orders", "escalations", event["event_id"]):
+                await conn.execute(
+                    "INSERT INTO orders.escalation (application_no, step, level, to_role, to_ref, escalated_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", data["application_no"], data["step"],
+                    int(data["level"]), data["to_role"], data["to_ref"], datetime.fromisoformat(data["escalated_at"]))
+
+    return [TOPICS["verification"]], handle
 
 
 async def create_posts(ctx: ServiceContext, finance: Principal, application_nos: list[str],
@@ -25,6 +55,9 @@ async def create_posts(ctx: ServiceContext, finance: Principal, application_nos:
             if req is None:
                 raise ApiError(404, "case_not_awaiting_post",
                                f"Application {application_no} is not verified and waiting for a post.")
+            if finance.role != FINANCE and not await _escalated_to(conn, finance, application_no, POST_CREATION):
+                raise ApiError(403, "not_escalated_to_you", f"The post for {application_no} is Finance's to create; it "
+                                                            "has not been escalated to you.")
             post = await conn.fetchrow("SELECT post_id, created_at FROM orders.supernumerary_post "
                                        "WHERE application_no = $1", application_no)
             if post is None:
@@ -57,17 +90,23 @@ async def awaiting_posts(ctx: ServiceContext, department: str | None, post_code:
     return [dict(r) for r in rows]
 
 
-async def awaiting_approval(ctx: ServiceContext, hod: Principal, limit: int, offset: int) -> list[dict]:
+async def awaiting_approval(ctx: ServiceContext, officer: Principal, limit: int, offset: int) -> list[dict]:
+    """An HoD's department's cases with a post; a Secretary's, those whose approval was escalated to them."""
+    escalated_only = officer.role == ADMIN_SECRETARY
     rows = await ctx.pool.fetch(
         "SELECT r.application_no, r.employee_id, r.department, r.district, r.post_code, p.post_id "
         "FROM orders.case_request r JOIN orders.supernumerary_post p USING (application_no) "
-        "WHERE r.approved_at IS NULL AND r.department = $1 ORDER BY p.created_at, r.application_no LIMIT $2 OFFSET $3",
-        hod.scope.get("department"), limit, offset)
+        "WHERE r.approved_at IS NULL AND r.department = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM orders.escalation e "
+        "WHERE e.application_no = r.application_no AND e.step = $5 AND e.to_ref = $6)) "
+        "ORDER BY p.created_at, r.application_no LIMIT $2 OFFSET $3",
+        officer.scope.get("department"), limit, offset, escalated_only, ORDER_ISSUE, secretary_ref(officer))
     return [dict(r) for r in rows]
 
 
-async def report(ctx: ServiceContext) -> list[dict]:
-    """Pending and overdue posts and approvals by department (the Finance and HoD stages)."""
+async def report(ctx: ServiceContext, officer: Principal) -> list[dict]:
+    """Pending and overdue posts and approvals by department (the Finance and HoD stages); a Secretary sees
+    their own department only."""
+    department = officer.scope.get("department") if officer.role == ADMIN_SECRETARY else None
     rows = await ctx.pool.fetch(
         "SELECT r.department AS key, "
         "count(*) FILTER (WHERE p.post_id IS NULL) AS awaiting_post, "
@@ -75,7 +114,8 @@ async def report(ctx: ServiceContext) -> list[dict]:
         "count(*) FILTER (WHERE p.post_id IS NOT NULL AND r.approved_at IS NULL) AS awaiting_approval, "
         "count(o.order_no) AS orders_issued FROM orders.case_request r "
         "LEFT JOIN orders.supernumerary_post p USING (application_no) "
-        "LEFT JOIN orders.service_security_order o USING (application_no) GROUP BY r.department ORDER BY r.department")
+        "LEFT JOIN orders.service_security_order o USING (application_no) WHERE ($1::text IS NULL OR r.department = $1) "
+        "GROUP BY r.department ORDER BY r.department", department)
     return [dict(r) for r in rows]
 
 
@@ -84,6 +124,9 @@ async def approve(ctx: ServiceContext, hod: Principal, application_no: str, from
         req = await conn.fetchrow("SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE", application_no)
         if req is None or req["department"] != hod.scope.get("department"):
             raise ApiError(404, "case_not_in_department", f"Application {application_no} is not one of your department's cases.")
+        if hod.role != HOD and not await _escalated_to(conn, hod, application_no, ORDER_ISSUE):
+            raise ApiError(403, "not_escalated_to_you", f"The approval of {application_no} is the HoD's; it has not "
+                                                        "been escalated to you.")
         if req["approved_at"] is not None:
             return {"application_no": application_no, "approved_by": req["approved_by"], "approved_at": req["approved_at"]}
         if not await conn.fetchval("SELECT 1 FROM orders.supernumerary_post WHERE application_no = $1", application_no):

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from services.common.auth import ADMIN_SECRETARY, DDO, FINANCE, HOD, Principal
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext
-from workflows.contracts import DDO_VERIFICATION, Escalation
+from services.common.events import publish
+from workflows.contracts import DDO_VERIFICATION, Escalation, EventType
 
 
 def officer_ref_pattern(officer: Principal) -> str:
@@ -35,6 +36,10 @@ async def escalate(ctx: ServiceContext, esc: Escalation) -> None:
             esc.respond_by)
         if not fresh:
             return
+        # The orders service hears of it too: an escalated Finance or HoD step is acted on there.
+        await publish(conn, "verification", EventType.CASE_ESCALATED, esc.employee_id, {
+            "application_no": esc.application_no, "step": esc.step, "level": esc.level, "to_role": esc.to_role,
+            "to_ref": esc.to_ref, "escalated_at": esc.escalated_at.isoformat()})
         if esc.step == DDO_VERIFICATION and esc.application_no:
             await conn.execute("UPDATE verification.task SET escalation_level = greatest(escalation_level, $2) "
                                "WHERE application_no = $1", esc.application_no, esc.level)
@@ -63,10 +68,12 @@ async def notifications(ctx: ServiceContext, officer: Principal, limit: int, off
 GROUPS = {"department": "department", "district": "district", "ddo": "ddo_code"}
 
 
-async def report(ctx: ServiceContext, group_by: str) -> list[dict]:
+async def report(ctx: ServiceContext, group_by: str, officer: Principal) -> list[dict]:
     """Pending and overdue DDO verifications by department, district or DDO; missed deadlines by officer
-    or by stage (every step's misses are recorded here by the cases)."""
+    or by stage (every step's misses are recorded here by the cases). A Secretary's report covers their
+    own department only; the administrator's, every department."""
     now = datetime.now(timezone.utc)
+    department = officer.scope.get("department") if officer.role == ADMIN_SECRETARY else None
     if group_by in GROUPS:
         col = GROUPS[group_by]
         rows = await ctx.pool.fetch(
@@ -74,14 +81,17 @@ async def report(ctx: ServiceContext, group_by: str) -> list[dict]:
             f"count(*) FILTER (WHERE status = 'pending' AND due_at < $1) AS overdue, "
             f"count(*) FILTER (WHERE escalation_level > 0) AS escalated, "
             f"coalesce(max(date_part('day', $1 - due_at)) FILTER (WHERE status = 'pending' AND due_at < $1), 0)::int "
-            f"AS max_days_overdue FROM verification.task GROUP BY {col} ORDER BY overdue DESC, pending DESC, key", now)
+            f"AS max_days_overdue FROM verification.task WHERE ($2::text IS NULL OR department = $2) "
+            f"GROUP BY {col} ORDER BY overdue DESC, pending DESC, key", now, department)
     elif group_by in ("officer", "stage"):
-        col = "officer_ref" if group_by == "officer" else "split_part(step, '/', 1)"
+        col = "m.officer_ref" if group_by == "officer" else "split_part(m.step, '/', 1)"
+        # a missed deadline's department is its case's (the verification task of its application)
         rows = await ctx.pool.fetch(
             f"SELECT {col} AS key, 0 AS pending, count(*) AS overdue, "
-            f"count(*) FILTER (WHERE step NOT LIKE '%/escalation-%') AS escalated, "
-            f"max(date_part('day', $1 - deadline))::int AS max_days_overdue FROM verification.missed_deadline "
-            f"GROUP BY {col} ORDER BY overdue DESC, key", now)
+            f"count(*) FILTER (WHERE m.step NOT LIKE '%/escalation-%') AS escalated, "
+            f"max(date_part('day', $1 - m.deadline))::int AS max_days_overdue FROM verification.missed_deadline m "
+            f"LEFT JOIN verification.task t ON t.application_no = m.application_no "
+            f"WHERE ($2::text IS NULL OR t.department = $2) GROUP BY {col} ORDER BY overdue DESC, key", now, department)
     else:
         raise ApiError(422, "invalid_group", "group_by must be one of: stage, department, district, ddo, officer.")
     return [dict(r) for r in rows]

@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, DDO, FINANCE, HOD, Principal, require_roles
-from services.common.errors import ApiError
+from services.common.errors import ApiError, log_denied_item
 from services.common.runtime import ServiceContext, client_addr, context
 
 from . import certificates, escalation, service
@@ -37,9 +37,10 @@ async def my_notifications(limit: int = Query(50, ge=1, le=500), offset: int = Q
 @router.get("/reports/accountability", response_model=list[ReportRow], tags=["reports"])
 async def accountability_report(group_by: Literal["stage", "department", "district", "ddo", "officer"] = "department",
                                 ctx: ServiceContext = Depends(context),
-                                _: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY))):
-    """Pending and overdue verifications, escalations, and missed deadlines by officer or stage."""
-    return await escalation.report(ctx, group_by)
+                                officer: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY))):
+    """Pending and overdue verifications, escalations, and missed deadlines by officer or stage; an
+    Administrative Secretary sees their own department only."""
+    return await escalation.report(ctx, group_by, officer)
 
 
 @router.post("/applications/{application_no}/decision", response_model=DecisionOut)
@@ -68,5 +69,6 @@ async def bulk_verify(body: BulkDecision, request: Request, ctx: ServiceContext 
                                         client_addr(request))
             results.append(ItemResult(application_no=application_no, ok=True, status=done["status"]))
         except ApiError as err:
+            log_denied_item(request, err, application_no)
             results.append(ItemResult(application_no=application_no, ok=False, code=err.code, message=err.message))
     return results

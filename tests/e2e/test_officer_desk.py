@@ -130,3 +130,41 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
     r = await http.post(decision, json={"decision": "verified"}, headers=hod)
     assert r.status_code == 200, r.text
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_POST_CREATION), what="HoD verified")
+
+    # Finance misses the post: the step is escalated to the Finance Department's Secretary, who can then act
+    # on this case (and only once it is escalated); the same for the HoD's approval and the department's
+    # Secretary. Before this, the Secretary's role was refused by every orders route.
+    orders = stack.url("orders")
+    fin_secretary = await officer_headers(stack, http, "AS-FINANCE")
+    await eventually(lambda: db.fetchval("SELECT 1 FROM orders.case_request WHERE application_no = $1",
+                                         b["application_no"]), what="the post request")
+    assert_error(await http.post(f"{orders}/posts", json={"application_nos": [b["application_no"]]},
+                                 headers=fin_secretary), 403, "not_escalated_to_you")
+    await escalate(ctx, Escalation(employee_id=m["employee_id"], application_no=b["application_no"], step="post_creation",
+                                   level=1, from_role="finance", from_ref=f"finance:{m['department_code']}",
+                                   to_role="admin_secretary", to_ref="as:FINANCE", deadline=now - timedelta(days=1),
+                                   days_overdue=1, escalated_at=now, respond_by=now + timedelta(days=7)))
+
+    async def posted():
+        r = await http.post(f"{orders}/posts", json={"application_nos": [b["application_no"]]}, headers=fin_secretary)
+        return r.status_code == 200 and r.json()
+    await eventually(posted, what="the escalated post created by the Finance Secretary")
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="post created")
+
+    approve = f"{orders}/orders/{b['application_no']}/approve"
+    assert_error(await http.post(approve, headers=secretary), 403, "not_escalated_to_you")
+    other_secretary = await officer_headers(stack, http, f"AS-{next(d for d in ('HEALTH', 'PWD') if d != m['department_code'])}")
+    await escalate(ctx, Escalation(employee_id=m["employee_id"], application_no=b["application_no"], step="order_issue",
+                                   level=1, from_role="hod", from_ref=f"hod:{m['department_code']}",
+                                   to_role="admin_secretary", to_ref=f"as:{m['department_code']}",
+                                   deadline=now - timedelta(days=1), days_overdue=1, escalated_at=now,
+                                   respond_by=now + timedelta(days=7)))
+
+    async def in_secretary_list():
+        waiting = (await http.get(f"{orders}/orders/awaiting-approval", headers=secretary)).json()
+        return b["application_no"] in [w["application_no"] for w in waiting]
+    await eventually(in_secretary_list, what="the escalated approval on the Secretary's list")
+    assert_error(await http.post(approve, headers=other_secretary), 404, "case_not_in_department")
+    r = await http.post(approve, headers=secretary)
+    assert r.status_code == 200, r.text
+    await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.ORDER_ISSUED), what="order issued")

@@ -113,7 +113,14 @@ async def test_a_paper_order_is_declared_void_and_the_case_flagged(stack, http, 
     assert_error(await http.post(f"{orders}/orders/physical", json=body, headers=hod), 409, "already_registered")
     other = next(d for d in master.departments if d != m["department_code"])
     assert_error(await http.post(f"{orders}/orders/physical", json={**body, "department": other}, headers=hod),
+                 422, "department_mismatch")
+    # another department's HoD may not, even naming the right department; nor for an employee with no case
+    other_hod = await officer_headers(stack, http, f"HOD-{other}")
+    assert_error(await http.post(f"{orders}/orders/physical", json={**body, "reference": "HR/2025/9"}, headers=other_hod),
                  403, "forbidden")
+    assert_error(await http.post(f"{orders}/orders/physical", headers=hod,
+                                 json={**body, "employee_id": "EMP9999999", "reference": "HR/2025/10"}),
+                 404, "employee_not_found")
 
     async def flagged():
         status = await temporal.get_workflow_handle(f"case-{m['employee_id']}").query("status")

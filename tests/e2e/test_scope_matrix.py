@@ -30,6 +30,11 @@ ALLOWED = {
     "record_history": {"owner_right"},
     "application_status": {"employee_own"},
     "accountability_report": {"administrator", "as_own", "as_other"},
+    "stage_report": {"administrator", "as_own", "as_other", "finance"},
+    "register_paper_order": {"hod_own", "administrator"},
+    "bulk_approve": {"hod_own", "as_own"},
+    "awaiting_approval": {"hod_own", "as_own"},
+    "ddo_diagnoses": {"ddo_own"},
     "prefill": {"employee_own", "employee_other"},
 }
 MATRIX = [(actor, action) for actor, action in itertools.product(ACTORS, ALLOWED) if actor not in ALLOWED[action]]
@@ -81,6 +86,12 @@ def request_for(stack, world, action: str):
         "application_status": ("GET", f"{a}/applications/{no}", None),
         "accountability_report": ("GET", f"{v}/verification/reports/accountability", None),
         "prefill": ("GET", f"{otp}/master/me", None),
+        "stage_report": ("GET", f"{o}/reports/stages", None),
+        "register_paper_order": ("POST", f"{o}/orders/physical", {"employee_id": m["employee_id"],
+                                 "department": m["department_code"], "reference": "MATRIX/1", "issued_on": "2025-11-02"}),
+        "bulk_approve": ("POST", f"{o}/orders/approvals", {"application_nos": [no]}),
+        "awaiting_approval": ("GET", f"{o}/orders/awaiting-approval", None),
+        "ddo_diagnoses": ("GET", f"{otp}/otp/diagnoses", None),
     }[action]
 
 
@@ -88,11 +99,12 @@ def request_for(stack, world, action: str):
 async def test_outside_scope_is_refused(stack, http, world, actor, action):
     method, url, body = request_for(stack, world, action)
     r = await http.request(method, url, json=body, headers=world["headers"][actor])
-    if r.status_code == 200 and action in ("see_in_ddo_queue", "bulk_verify", "record_history"):
+    if r.status_code == 200 and action in ("see_in_ddo_queue", "bulk_verify", "record_history", "bulk_approve",
+                                           "awaiting_approval", "ddo_diagnoses"):
         # list endpoints answer, but must not show or touch the case
-        if action == "see_in_ddo_queue":
-            assert world["application_no"] not in r.text
-        elif action == "bulk_verify":
+        if action in ("see_in_ddo_queue", "awaiting_approval", "ddo_diagnoses"):
+            assert world["application_no"] not in r.text and world["m"]["employee_id"] not in r.text
+        elif action in ("bulk_verify", "bulk_approve"):
             assert r.json()[0]["ok"] is False
         else:
             assert r.json() == []
@@ -111,7 +123,24 @@ async def test_nothing_changed_and_the_refusals_were_logged(stack, http, db, tem
     log = (stack.logs / "verification.log").read_text()
     assert f"denied POST /verification/applications/{no}/decision to OFF-" in log
     assert "denied GET /verification/queue to FIN-1 (finance)" in log
+    # a refused item of a bulk request is logged as a denial too
+    assert f"denied POST /verification/decisions/bulk to OFF-" in log and f"({no})" in log
+    assert f"denied POST /orders/approvals to HOD-" in (stack.logs / "orders.log").read_text()
 
     # and the officer in scope can do it (one action, to show the matrix is not refusing everyone)
     r = await http.get(f"{stack.url('applications')}/review/applications/{no}", headers=world["headers"]["ddo_own"])
     assert r.status_code == 200
+
+
+async def test_a_secretarys_reports_cover_their_own_department_only(stack, http, world):
+    """Secretaries may read the reports, but each only for their department; the administrator sees all."""
+    m = world["m"]
+    for url in (f"{stack.url('verification')}/verification/reports/accountability?group_by=department",
+                f"{stack.url('orders')}/reports/stages"):
+        mine = (await http.get(url, headers=world["headers"]["as_own"])).json()
+        theirs = (await http.get(url, headers=world["headers"]["as_other"])).json()
+        everyone = (await http.get(url, headers=world["headers"]["administrator"])).json()
+        assert {r["key"] for r in mine} <= {m["department_code"]}
+        assert m["department_code"] not in {r["key"] for r in theirs}
+        if "accountability" in url:
+            assert m["department_code"] in {r["key"] for r in mine} and m["department_code"] in {r["key"] for r in everyone}

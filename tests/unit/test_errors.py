@@ -54,6 +54,7 @@ def test_an_outage_of_the_database_or_temporal_is_a_503_with_retry_after_never_a
     outages = {"refused": ConnectionRefusedError(111, "Connection refused"), "slow": asyncio.TimeoutError(),
                "starting": asyncpg.CannotConnectNowError("the database system is starting up"),
                "closed": asyncpg.InterfaceError("connection is closed"),
+               "died_mid_query": asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
                "temporal": RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")}
     app = FastAPI()
     install_error_handlers(app)
