@@ -251,28 +251,110 @@ audit_app = typer.Typer(help="The officers' audit log.")
 app.add_typer(audit_app, name="audit")
 
 
+def _audit_settings():
+    from services.common.settings import AuditSettings, get_settings, use_settings
+
+    use_settings(AuditSettings)
+    return get_settings()
+
+
+@audit_app.command("publish")
+def audit_publish(database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
+                  out: Path = typer.Option(None, help="the folder for the signed file (default SEVA_AUDIT_HEADS_DIR)"),
+                  kafka: str = typer.Option(None, help="defaults to SEVA_KAFKA_BOOTSTRAP; --no-kafka to skip"),
+                  to_kafka: bool = typer.Option(True, "--kafka-topic/--no-kafka", help="also send it to audit.heads")):
+    """Sign every audit chain's head and publish it outside the database: a file and the audit.heads topic.
+    Run daily (deploy/production/k8s/30-audit-heads.yaml); `seva audit verify` checks against the last one."""
+    from datetime import datetime, timezone
+
+    from services.common.audit import heads, sign_heads
+    from services.common.events import AUDIT_HEADS_TOPIC
+    from services.common.sessions import signing_key
+    from services.common.settings import ConfigurationError
+
+    settings = _audit_settings()
+    if not settings.audit_signing_key:
+        raise ConfigurationError("SEVA_AUDIT_SIGNING_KEY must be set to publish the audit heads")
+
+    async def _publish() -> tuple[Path, dict]:
+        import asyncpg
+        conn = await asyncpg.connect(database_url or settings.database_url)
+        try:
+            found = await heads(conn)
+        finally:
+            await conn.close()
+        now = datetime.now(timezone.utc)
+        token = sign_heads(signing_key(settings.audit_signing_key), found, now)
+        folder = out or settings.audit_heads_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"heads-{now:%Y%m%dT%H%M%S}.jws"
+        path.write_text(token + "\n")
+        if to_kafka:
+            from aiokafka import AIOKafkaProducer
+            producer = AIOKafkaProducer(bootstrap_servers=kafka or settings.kafka_bootstrap, acks="all")
+            await producer.start()
+            try:
+                await producer.send_and_wait(AUDIT_HEADS_TOPIC, token.encode(), key=b"heads")
+            finally:
+                await producer.stop()
+        return path, found
+
+    path, found = asyncio.run(_publish())
+    for schema, head in found.items():
+        typer.echo(f"{schema:<13} head {head.seq} {head.hash[:16]}...")
+    typer.echo(f"signed and written to {path}")
+
+
+def _last_published(folder: Path) -> Path | None:
+    files = sorted(folder.glob("heads-*.jws")) if folder.exists() else []
+    return files[-1] if files else None
+
+
 @audit_app.command("verify")
-def audit_verify(database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL")):
-    """Check the hash chain of every service's audit log; exit 1 if any entry was changed or removed."""
-    from services.common.audit import verify
-    from services.common.settings import get_settings
+def audit_verify(database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
+                 heads_file: Path = typer.Option(None, "--heads", help="a published heads file (default: the last one "
+                                                                      "in SEVA_AUDIT_HEADS_DIR)")):
+    """Check the hash chain of every service's audit log against the last published heads; exit 1 if any
+    entry was changed or removed, a log was rewritten since, or a log is missing or empty."""
+    import jwt
+
+    from services.common.audit import SCHEMAS, read_heads, verify
+    from services.common.sessions import public_key
+
+    settings = _audit_settings()
+    heads_file = heads_file or _last_published(settings.audit_heads_dir)
+    published, at = {}, None
+    if heads_file is not None:
+        try:
+            at, published = read_heads(public_key(settings.audit_public_key), heads_file.read_text().strip())
+        except jwt.PyJWTError as exc:
+            typer.echo(f"{heads_file}: not a genuine publication of the audit heads ({exc})")
+            raise typer.Exit(1)
+        typer.echo(f"checked against the heads published {at:%d %b %Y %H:%M} UTC ({heads_file.name})")
+    else:
+        typer.echo("no published heads found: the chains are checked, but a wholesale rewrite cannot be seen")
 
     async def _check():
         import asyncpg
-        conn = await asyncpg.connect(database_url or get_settings().database_url)
+        conn = await asyncpg.connect(database_url or settings.database_url)
         try:
-            return [await verify(conn, schema) for schema in ("otp", "applications", "verification", "orders")]
+            return [await verify(conn, schema, published.get(schema)) for schema in SCHEMAS]
         finally:
             await conn.close()
 
-    broken = False
+    failed = False
     for check in asyncio.run(_check()):
         if check.ok:
             typer.echo(f"{check.schema:<13} ok ({check.entries} entries)")
+        elif check.state == "empty":     # early in a season; a log emptied after a publication is "rewritten"
+            typer.echo(f"{check.schema:<13} EMPTY: {check.problem}")
+        elif check.state == "missing":
+            failed = True
+            typer.echo(f"{check.schema:<13} MISSING: {check.problem}")
         else:
-            broken = True
-            typer.echo(f"{check.schema:<13} BROKEN at entry {check.broken_at}: {check.problem}")
-    raise typer.Exit(1 if broken else 0)
+            failed = True
+            typer.echo(f"{check.schema:<13} {check.state.upper()} at entry {check.broken_at}: {check.problem}")
+    raise typer.Exit(1 if failed else 0)
 
 
 dlq_app = typer.Typer(help="The dead-letter topics: messages that could never be handled as they stood.")

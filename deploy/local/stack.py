@@ -239,6 +239,7 @@ class LocalStack:
         return {**os.environ, "SEVA_ENV": self.seva_env, "SEVA_DATA_DIR": str(self.data_dir),
                 **self._service_addresses(), "SEVA_SEASON_ID": self.season_id,
                 "SEVA_APPLICATIONS_URL": self.url("applications"), "SEVA_OIDC_ISSUER": self.oidc_issuer,
+                "SEVA_CODEC_CORS_ORIGINS": f"http://127.0.0.1:{self.ports.temporal_ui},http://localhost:{self.ports.temporal_ui}",
                 "PYTHONUNBUFFERED": "1", **self.extra_env}
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -501,6 +502,8 @@ class LocalStack:
                                         "--db-filename", str(home / "temporal.db"), "--log-level", "warn",
                                         "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
                                         "--metrics-port", str(self.ports.temporal_metrics),
+                                        # the UI opens sealed payloads through the codec server (ops only)
+                                        "--ui-codec-endpoint", f"{self.url('verification')}/codec",
                                         *dev_server_search_attribute_flags(),
                                         *(arg for key, value in DEV_SERVER_DYNAMIC_CONFIG.items()
                                           for arg in ("--dynamic-config-value", f"{key}={value}"))])

@@ -19,6 +19,7 @@ TOPICS = {
 }
 SMS_TOPIC = "sms.outbound"
 MASTERDATA_TOPIC = "masterdata.corrections"   # data owners (HKRN, Treasury, HARTRON) push corrections here
+AUDIT_HEADS_TOPIC = "audit.heads"             # each audit chain's head, signed, published daily (`seva audit publish`)
 
 # Every consumer group in the system (the cases worker's, and `<service>.<consumer>` for each service's
 # consumers). Each has its own dead-letter topic, so a dead letter says whose it is and replays to its topic.
@@ -31,7 +32,7 @@ def dead_letter_topic(group_id: str) -> str:
 
 
 DEAD_LETTER_TOPICS = [dead_letter_topic(g) for g in CONSUMER_GROUPS]
-ALL_TOPICS = [*TOPICS.values(), SMS_TOPIC, MASTERDATA_TOPIC, *DEAD_LETTER_TOPICS]
+ALL_TOPICS = [*TOPICS.values(), SMS_TOPIC, MASTERDATA_TOPIC, AUDIT_HEADS_TOPIC, *DEAD_LETTER_TOPICS]
 
 
 class Envelope(BaseModel):

@@ -63,3 +63,12 @@ END $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {schema}.audit_log
     FOR EACH ROW EXECUTE FUNCTION {schema}.audit_log_append_only();
 """, f"DROP TABLE {schema}.audit_log; DROP FUNCTION {schema}.audit_log_append_only();")]
+
+
+def audit_truncate_steps(schema: str) -> list:
+    """TRUNCATE skips row triggers: a statement trigger refuses it too, so the log can only grow."""
+    from yoyo import step
+
+    return [step(f"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON {schema}.audit_log "
+                 f"FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_log_append_only();",
+                 f"DROP TRIGGER audit_log_no_truncate ON {schema}.audit_log;")]

@@ -130,6 +130,11 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
                   description="Seva Suraksha: Haryana contractual employees' job-security process.")
     install_error_handlers(app)
     app.add_middleware(InputGuard)
+    origins = [o.strip() for o in getattr(settings, "codec_cors_origins", "").split(",") if o.strip()]
+    if origins:      # the Temporal UI calls the codec endpoint from the browser
+        from fastapi.middleware.cors import CORSMiddleware
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST"], allow_credentials=True,
+                           allow_headers=["authorization", "content-type", "x-namespace"])
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict:

@@ -148,7 +148,10 @@ class ApplicationsSettings(Settings):
 
 
 class VerificationSettings(Settings):
-    """The verification service needs nothing beyond the kernel."""
+    """The verification service; it also serves the Temporal UI's codec endpoint (codec_server.py)."""
+
+    codec_cors_origins: str = Field("", description="comma-separated origins of the Temporal UI allowed to call "
+                                                    "/codec from the browser")
 
 
 class OrdersSettings(Settings):
@@ -168,9 +171,35 @@ class CasesSettings(Settings):
     health_port: int | None = Field(None, description="the cases worker's /healthz and /readyz")
 
 
+class AuditSettings(Settings):
+    """`seva audit publish`, run daily: it reads every audit chain's head and signs it; `seva audit verify`
+    needs only the public key."""
+    required_outside_dev = ("database_url", "audit_public_key")
+    secrets = ("audit_signing_key",)
+
+    audit_signing_key: str | None = Field(None, description="seed of the Ed25519 key that signs the published heads")
+    audit_public_key: str | None = Field(None, description="its public half (base64), for `seva audit verify`")
+    audit_heads_dir: Path | None = Field(None, description="where the signed heads are written (default "
+                                                           "<data_dir>/audit-heads)")
+
+    def _dev_default(self, name: str) -> str | None:
+        if name == "audit_public_key":
+            from .sessions import public_key_text, signing_key
+            return public_key_text(signing_key(dev_value("audit_signing_key")))
+        return super()._dev_default(name)
+
+    @model_validator(mode="after")
+    def _dev_signing_key(self) -> "AuditSettings":
+        if self.is_dev and self.audit_signing_key is None:
+            self.audit_signing_key = dev_value("audit_signing_key")
+        if self.audit_heads_dir is None:
+            self.audit_heads_dir = self.data_dir / "audit-heads"
+        return self
+
+
 SETTINGS_BY_PROCESS: dict[str, type[Settings]] = {
     "otp": OtpSettings, "applications": ApplicationsSettings, "verification": VerificationSettings,
-    "orders": OrdersSettings, "cases": CasesSettings}
+    "orders": OrdersSettings, "cases": CasesSettings, "audit": AuditSettings}
 
 _process_settings: list[type[Settings]] = [Settings]
 

@@ -17,7 +17,11 @@ PERMANENT_ACTIVITY_ERRORS: tuple[type[BaseException], ...] = (
 
 
 async def connect(settings: Settings) -> Client:
+    """Every payload sealed by the codec (services/common/codec.py) with the process's payload keys."""
+    from .codec import data_converter
+
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                data_converter=data_converter(settings.payload_keys),
                                 plugins=[OpenTelemetryPlugin(add_temporal_spans=True)])
 
 

@@ -29,10 +29,16 @@ def test_every_service_and_the_cases_worker_is_deployed_with_a_real_entry_point(
         assert d["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
 
 
+def _pod_spec(workload: dict) -> dict:
+    if workload["kind"] == "CronJob":
+        return workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return workload["spec"]["template"]["spec"]
+
+
 def _pod_environment(deployment: dict) -> dict[str, str]:
     """What Kubernetes would give the pod: the ConfigMaps it names, and each secret as an opaque value."""
     config_maps = {d["metadata"]["name"]: d["data"] for _, _, d in DOCS if d["kind"] == "ConfigMap"}
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container = _pod_spec(deployment)["containers"][0]
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         env.update(config_maps[source["configMapRef"]["name"]])
@@ -46,15 +52,17 @@ def _pod_environment(deployment: dict) -> dict[str, str]:
 
 
 def _process(deployment: dict) -> str:
-    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = _pod_spec(deployment)["containers"][0]["args"]
+    if args[0] == "seva":
+        return args[1]              # `seva audit publish`
     return args[1].split(".")[1] if args[0] == "uvicorn" else "cases"
 
 
-@pytest.mark.parametrize("name", ["otp", "applications", "verification", "orders", "cases-worker"])
+@pytest.mark.parametrize("name", ["otp", "applications", "verification", "orders", "cases-worker", "audit-heads"])
 def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, monkeypatch):
     from services.common.settings import SETTINGS_BY_PROCESS, ConfigurationError, Settings, get_settings, use_settings
 
-    deployment = next(d for _, _, d in DOCS if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+    deployment = next(d for _, _, d in DOCS if d["kind"] in ("Deployment", "CronJob") and d["metadata"]["name"] == name)
     env = _pod_environment(deployment)
     assert env["SEVA_ENV"] == "production"
     for key in [k for k in list(__import__("os").environ) if k.startswith("SEVA_")]:
@@ -76,4 +84,6 @@ def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, m
     secrets = {k for k, v in env.items() if v.startswith("secret-from-")}
     cls = SETTINGS_BY_PROCESS[_process(deployment)]
     used = {f"SEVA_{f.upper()}" for f in (*cls.secrets, *cls.required_outside_dev)}
+    if name == "audit-heads":
+        assert settings.audit_signing_key, "the daily job cannot sign without its key"
     assert secrets <= used, f"{name} is given secrets it does not use: {sorted(secrets - used)}"

