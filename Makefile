@@ -9,7 +9,7 @@ OIDC_JARS  := var/oidc/jars
 # without SEVA_ENV (services/common/settings.py).
 export SEVA_ENV ?= dev
 
-.PHONY: run test bench faults install kafka-jars oidc-jars toxiproxy clean
+.PHONY: run test check bench faults install kafka-jars oidc-jars toxiproxy clean
 
 install: $(VENV)/.installed kafka-jars oidc-jars
 
@@ -41,7 +41,13 @@ $(OIDC_JARS)/.resolved: deploy/oidc/pom.xml
 run: install
 	$(BIN)/seva run
 
-test: install
+# Lint, format and types alone, in seconds: ruff over everything, mypy strict over workflows/ and the kernel.
+check: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install check
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: install

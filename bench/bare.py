@@ -1,5 +1,6 @@
 """Baselines measured in the same run: a bare Temporal workflow with the case's shape (the same number of
 activities and signals, no services, no Kafka), and a bare FastAPI + asyncpg endpoint doing one query."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,7 +8,7 @@ from datetime import timedelta
 from temporalio import activity, workflow
 
 BARE_QUEUE = "bench-bare"
-SIGNALS = 5          # otp.verified, application.submitted, verification.decided, post.created, order.approved
+SIGNALS = 5  # otp.verified, application.submitted, verification.decided, post.created, order.approved
 # after which signal the case runs how many activities (the happy path's 7: calendar; service record,
 # eligibility, verification task; post request; order, SMS)
 SHAPE = {0: 1, 2: 3, 3: 1, 5: 2}
@@ -33,7 +34,9 @@ class BareCase:
         for after in range(SIGNALS + 1):
             await workflow.wait_condition(lambda: self.signals >= after)
             for _ in range(SHAPE.get(after, 0)):
-                done = await workflow.execute_activity(bare_step, done + 1, start_to_close_timeout=timedelta(seconds=30))
+                done = await workflow.execute_activity(
+                    bare_step, done + 1, start_to_close_timeout=timedelta(seconds=30)
+                )
         return done
 
 

@@ -1,4 +1,5 @@
 """`seva`: one command for the whole system (the local stack, master data, a case's story)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,7 @@ import logging
 import os
 import signal
 import threading
+from datetime import UTC
 from pathlib import Path
 
 import typer
@@ -15,8 +17,10 @@ app = typer.Typer(help="Seva Suraksha: Haryana contractual employees' job-securi
 
 
 @app.command()
-def run(size: int = typer.Option(200, help="employees of synthetic master data to load into a fresh stack"),
-        seed: int = typer.Option(2025, help="random seed of the synthetic data")):
+def run(
+    size: int = typer.Option(200, help="employees of synthetic master data to load into a fresh stack"),
+    seed: int = typer.Option(2025, help="random seed of the synthetic data"),
+):
     """Start the whole local stack, load synthetic data once, and keep running until Ctrl-C."""
     from deploy.local.seed import seed as seed_stack
     from deploy.local.stack import DEV_PORTS, LocalStack
@@ -25,18 +29,21 @@ def run(size: int = typer.Option(200, help="employees of synthetic master data t
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    stack = LocalStack(Path(settings.data_dir), DEV_PORTS, database_url=os.environ.get("DATABASE_URL"),
-                       season_id=settings.season_id)
+    stack = LocalStack(
+        Path(settings.data_dir), DEV_PORTS, database_url=os.environ.get("DATABASE_URL"), season_id=settings.season_id
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     typer.echo("starting PostgreSQL, Kafka, Temporal, the four services and the cases worker ...")
     stack.start()
     try:
+
         async def _seed():
             os.environ.update({k: v for k, v in stack.environment().items() if k.startswith("SEVA_")})
             get_settings.cache_clear()
             return await seed_stack(stack.database_url, await connect(get_settings()), stack.season_id, size, seed)
+
         data, started = asyncio.run(_seed())
         if data is not None:
             typer.echo(f"loaded {len(data.employees)} synthetic employees and started {started} cases")
@@ -45,13 +52,17 @@ def run(size: int = typer.Option(200, help="employees of synthetic master data t
             typer.echo(f"  {name:<13} {stack.url(name)}/docs")
         typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}")
         typer.echo(f"  Temporal metrics http://127.0.0.1:{stack.ports.temporal_metrics}/metrics")
-        typer.echo(f"  readiness     each service's /readyz; the cases worker's "
-                   f"http://127.0.0.1:{stack.ports.cases_health}/readyz")
+        typer.echo(
+            f"  readiness     each service's /readyz; the cases worker's "
+            f"http://127.0.0.1:{stack.ports.cases_health}/readyz"
+        )
         typer.echo(f"  logs          {stack.logs}\nPress Ctrl-C to stop.")
         while not stop.is_set():
             for name, proc in stack.procs:
                 if proc.poll() is not None:
-                    typer.echo(f"{name} exited with code {proc.returncode}; see {stack.logs / (name + '.log')}", err=True)
+                    typer.echo(
+                        f"{name} exited with code {proc.returncode}; see {stack.logs / (name + '.log')}", err=True
+                    )
                     stop.set()
             stop.wait(1.0)
     finally:
@@ -60,9 +71,12 @@ def run(size: int = typer.Option(200, help="employees of synthetic master data t
 
 
 @app.command()
-def generate(size: int = typer.Option(1000, min=100, max=120_000), seed: int = 2025,
-             fault_share: float = typer.Option(0.1, min=0.0, max=1.0),
-             out: Path = typer.Option(Path("var/synthetic/employees.jsonl"))):
+def generate(
+    size: int = typer.Option(1000, min=100, max=120_000),
+    seed: int = 2025,
+    fault_share: float = typer.Option(0.1, min=0.0, max=1.0),
+    out: Path = typer.Option(Path("var/synthetic/employees.jsonl")),
+):
     """Write synthetic master data (reproducible for a seed) as JSON lines."""
     from tqdm import tqdm
 
@@ -73,48 +87,60 @@ def generate(size: int = typer.Option(1000, min=100, max=120_000), seed: int = 2
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w") as f:
         for e in data.employees:
-            f.write(json.dumps({"master": e.master, "ppp": e.ppp, "actual_mobile": e.actual_mobile, "fault": e.fault},
-                               default=str) + "\n")
+            f.write(
+                json.dumps(
+                    {"master": e.master, "ppp": e.ppp, "actual_mobile": e.actual_mobile, "fault": e.fault}, default=str
+                )
+                + "\n"
+            )
     typer.echo(f"wrote {size} employees to {out}")
 
 
 @app.command()
-def bench(cases: int = typer.Option(2000, min=10, max=120_000, help="cases taken through the whole season"),
-          extension_cases: int = typer.Option(2000, min=10, max=120_000, help="open cases for the extension fan-out"),
-          api_seconds: float = typer.Option(10.0, min=1.0, help="seconds of load per API"),
-          concurrency: int = typer.Option(32, min=1, max=200, help="concurrent API clients"),
-          lead_seconds: int = typer.Option(20, min=5, help="the old deadline is this long after the extension call"),
-          keep: bool = typer.Option(False, help="keep the bench stack's data folder"),
-          out_dir: Path = typer.Option(None, help="where the results go (default bench/results)"),
-          phases: str = typer.Option("season,extension,api", help="which phases to run, comma-separated"),
-          start_rate: float = typer.Option(20.0, min=1.0, help="cases/s `seva import` is assumed to reach when "
-                                                               "the extension phase sets its old deadline")):
+def bench(
+    cases: int = typer.Option(2000, min=10, max=120_000, help="cases taken through the whole season"),
+    extension_cases: int = typer.Option(2000, min=10, max=120_000, help="open cases for the extension fan-out"),
+    api_seconds: float = typer.Option(10.0, min=1.0, help="seconds of load per API"),
+    concurrency: int = typer.Option(32, min=1, max=200, help="concurrent API clients"),
+    lead_seconds: int = typer.Option(20, min=5, help="the old deadline is this long after the extension call"),
+    keep: bool = typer.Option(False, help="keep the bench stack's data folder"),
+    out_dir: Path = typer.Option(None, help="where the results go (default bench/results)"),
+    phases: str = typer.Option("season,extension,api", help="which phases to run, comma-separated"),
+    start_rate: float = typer.Option(
+        20.0, min=1.0, help="cases/s `seva import` is assumed to reach when the extension phase sets its old deadline"
+    ),
+):
     """Measure on the real local stack (its own ports and data), each figure beside a baseline from the same run."""
-    from bench.run import PHASES, run as run_bench
+    from bench.run import PHASES
+    from bench.run import run as run_bench
 
     chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
     if not chosen or set(chosen) - set(PHASES):
         raise typer.BadParameter(f"phases are {', '.join(PHASES)}", param_hint="--phases")
     logging.basicConfig(level=logging.WARNING)
-    out, complete = run_bench(cases, extension_cases, api_seconds, concurrency, lead_seconds, keep, out_dir, chosen,
-                              start_rate)
+    out, complete = run_bench(
+        cases, extension_cases, api_seconds, concurrency, lead_seconds, keep, out_dir, chosen, start_rate
+    )
     typer.echo(f"\nresults written to {out}")
     if not complete:
         raise typer.Exit(1)
 
 
 @app.command()
-def faults(cases: int = typer.Option(300, min=10, max=10_000, help="cases driven, shared among the faults"),
-           fault: list[str] = typer.Option(None, help="run only these faults (by name; repeat); `--list` names them"),
-           quick: bool = typer.Option(False, help="the three faults `make test` runs"),
-           list_: bool = typer.Option(False, "--list", help="name every fault and stop"),
-           topology: str = typer.Option("production", help="production (3 brokers, 2 replicas) or single"),
-           recover_within: float = typer.Option(300, help="seconds a row may take to recover after the fault"),
-           keep: bool = typer.Option(False, help="keep the stack's data folder"),
-           out_dir: Path = typer.Option(None, help="where the results go (default bench/results)")):
+def faults(
+    cases: int = typer.Option(300, min=10, max=10_000, help="cases driven, shared among the faults"),
+    fault: list[str] = typer.Option(None, help="run only these faults (by name; repeat); `--list` names them"),
+    quick: bool = typer.Option(False, help="the three faults `make test` runs"),
+    list_: bool = typer.Option(False, "--list", help="name every fault and stop"),
+    topology: str = typer.Option("production", help="production (3 brokers, 2 replicas) or single"),
+    recover_within: float = typer.Option(300, help="seconds a row may take to recover after the fault"),
+    keep: bool = typer.Option(False, help="keep the stack's data folder"),
+    out_dir: Path = typer.Option(None, help="where the results go (default bench/results)"),
+):
     """Inject one fault at a time into the production-shaped stack while people drive cases, then check every
     case against every database: 0 lost, 0 doubled, 0 wrong stage, 0 non-poison dead letters."""
-    from bench.faults import FAULTS, QUICK, run as run_faults
+    from bench.faults import FAULTS, QUICK
+    from bench.faults import run as run_faults
     from deploy.local.stack import TOPOLOGIES
 
     if list_:
@@ -132,10 +158,12 @@ def faults(cases: int = typer.Option(300, min=10, max=10_000, help="cases driven
 
 
 @app.command("import")
-def import_(size: int = typer.Option(1000, min=1, max=120_000, help="employees of synthetic master data"),
-            seed: int = typer.Option(2025, help="random seed (the same seed gives the same employees)"),
-            fault_share: float = typer.Option(0.1, min=0.0, max=1.0),
-            concurrency: int = typer.Option(128, min=1, max=1000, help="cases started at once")):
+def import_(
+    size: int = typer.Option(1000, min=1, max=120_000, help="employees of synthetic master data"),
+    seed: int = typer.Option(2025, help="random seed (the same seed gives the same employees)"),
+    fault_share: float = typer.Option(0.1, min=0.0, max=1.0),
+    concurrency: int = typer.Option(128, min=1, max=1000, help="cases started at once"),
+):
     """Load master data for up to 120,000 employees and start their cases. Interrupt it and run it again:
     nothing is loaded or started twice."""
     from tqdm import tqdm
@@ -150,11 +178,12 @@ def import_(size: int = typer.Option(1000, min=1, max=120_000, help="employees o
         data = gen(size, seed, fault_share, progress=bar.update)
 
     async def _run():
-        return await import_employees(settings.database_url, await connect(settings), settings.season_id, data,
-                                      concurrency=concurrency)
+        return await import_employees(
+            settings.database_url, await connect(settings), settings.season_id, data, concurrency=concurrency
+        )
+
     loaded, started = asyncio.run(_run())
-    typer.echo(f"{loaded} new master records, {started} cases started "
-               f"({size - started} were already there)")
+    typer.echo(f"{loaded} new master records, {started} cases started ({size - started} were already there)")
 
 
 @app.command()
@@ -213,23 +242,29 @@ def _admin_token(issuer: str, token: str | None) -> str:
     try:
         return officer_token(issuer, "ADMIN-HR")
     except httpx.HTTPError:
-        raise typer.BadParameter(f"set SEVA_ADMIN_TOKEN (no local identity provider answers at {issuer})")
+        raise typer.BadParameter(f"set SEVA_ADMIN_TOKEN (no local identity provider answers at {issuer})") from None
 
 
 @calendar_app.command("extend")
-def calendar_extend(step: str = typer.Option(..., help="registration_close, ddo_verification, post_creation or order_issue"),
-                    to: str = typer.Option(..., help="the new deadline, e.g. 2026-02-20T23:59:59+05:30"),
-                    reason: str = typer.Option(..., help="why (kept with the new version)"),
-                    season: str = typer.Option(None, help="defaults to the stack's season"),
-                    api: str = typer.Option("http://127.0.0.1:8002", help="the applications service"),
-                    issuer: str = typer.Option("http://127.0.0.1:8027/seva", help="the local identity provider"),
-                    token: str = typer.Option(None, envvar="SEVA_ADMIN_TOKEN")):
+def calendar_extend(
+    step: str = typer.Option(..., help="registration_close, ddo_verification, post_creation or order_issue"),
+    to: str = typer.Option(..., help="the new deadline, e.g. 2026-02-20T23:59:59+05:30"),
+    reason: str = typer.Option(..., help="why (kept with the new version)"),
+    season: str = typer.Option(None, help="defaults to the stack's season"),
+    api: str = typer.Option("http://127.0.0.1:8002", help="the applications service"),
+    issuer: str = typer.Option("http://127.0.0.1:8027/seva", help="the local identity provider"),
+    token: str = typer.Option(None, envvar="SEVA_ADMIN_TOKEN"),
+):
     """Move one deadline; every open case runs under the new calendar without a redeploy."""
     import httpx
 
-    r = httpx.post(f"{api}/calendar/changes", params={"season_id": season} if season else None, timeout=30,
-                   json={"step": step, "new_deadline": to, "reason": reason},
-                   headers={"Authorization": f"Bearer {_admin_token(issuer, token)}"})
+    r = httpx.post(
+        f"{api}/calendar/changes",
+        params={"season_id": season} if season else None,
+        timeout=30,
+        json={"step": step, "new_deadline": to, "reason": reason},
+        headers={"Authorization": f"Bearer {_admin_token(issuer, token)}"},
+    )
     body = r.json()
     if r.status_code != 201:
         typer.echo(f"refused ({body.get('code')}): {body.get('message')}", err=True)
@@ -243,8 +278,10 @@ def calendar_show(api: str = typer.Option("http://127.0.0.1:8002"), season: str 
     import httpx
 
     for v in httpx.get(f"{api}/calendar/versions", params={"season_id": season} if season else None, timeout=30).json():
-        typer.echo(f"v{v['version']}  close {v['registration_close']}  ddo {v['ddo_verification']}  post "
-                   f"{v['post_creation']}  order {v['order_issue']}  by {v['changed_by']}: {v['reason']}")
+        typer.echo(
+            f"v{v['version']}  close {v['registration_close']}  ddo {v['ddo_verification']}  post "
+            f"{v['post_creation']}  order {v['order_issue']}  by {v['changed_by']}: {v['reason']}"
+        )
 
 
 audit_app = typer.Typer(help="The officers' audit log.")
@@ -259,13 +296,15 @@ def _audit_settings():
 
 
 @audit_app.command("publish")
-def audit_publish(database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
-                  out: Path = typer.Option(None, help="the folder for the signed file (default SEVA_AUDIT_HEADS_DIR)"),
-                  kafka: str = typer.Option(None, help="defaults to SEVA_KAFKA_BOOTSTRAP; --no-kafka to skip"),
-                  to_kafka: bool = typer.Option(True, "--kafka-topic/--no-kafka", help="also send it to audit.heads")):
+def audit_publish(
+    database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
+    out: Path = typer.Option(None, help="the folder for the signed file (default SEVA_AUDIT_HEADS_DIR)"),
+    kafka: str = typer.Option(None, help="defaults to SEVA_KAFKA_BOOTSTRAP; --no-kafka to skip"),
+    to_kafka: bool = typer.Option(True, "--kafka-topic/--no-kafka", help="also send it to audit.heads"),
+):
     """Sign every audit chain's head and publish it outside the database: a file and the audit.heads topic.
     Run daily (deploy/production/k8s/30-audit-heads.yaml); `seva audit verify` checks against the last one."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from services.common.audit import heads, sign_heads
     from services.common.events import AUDIT_HEADS_TOPIC
@@ -278,12 +317,13 @@ def audit_publish(database_url: str = typer.Option(None, help="defaults to SEVA_
 
     async def _publish() -> tuple[Path, dict]:
         import asyncpg
+
         conn = await asyncpg.connect(database_url or settings.database_url)
         try:
             found = await heads(conn)
         finally:
             await conn.close()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         token = sign_heads(signing_key(settings.audit_signing_key), found, now)
         folder = out or settings.audit_heads_dir
         folder.mkdir(parents=True, exist_ok=True)
@@ -291,6 +331,7 @@ def audit_publish(database_url: str = typer.Option(None, help="defaults to SEVA_
         path.write_text(token + "\n")
         if to_kafka:
             from aiokafka import AIOKafkaProducer
+
             producer = AIOKafkaProducer(bootstrap_servers=kafka or settings.kafka_bootstrap, acks="all")
             await producer.start()
             try:
@@ -311,9 +352,12 @@ def _last_published(folder: Path) -> Path | None:
 
 
 @audit_app.command("verify")
-def audit_verify(database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
-                 heads_file: Path = typer.Option(None, "--heads", help="a published heads file (default: the last one "
-                                                                      "in SEVA_AUDIT_HEADS_DIR)")):
+def audit_verify(
+    database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
+    heads_file: Path = typer.Option(
+        None, "--heads", help="a published heads file (default: the last one in SEVA_AUDIT_HEADS_DIR)"
+    ),
+):
     """Check the hash chain of every service's audit log against the last published heads; exit 1 if any
     entry was changed or removed, a log was rewritten since, or a log is missing or empty."""
     import jwt
@@ -329,13 +373,14 @@ def audit_verify(database_url: str = typer.Option(None, help="defaults to SEVA_D
             at, published = read_heads(public_key(settings.audit_public_key), heads_file.read_text().strip())
         except jwt.PyJWTError as exc:
             typer.echo(f"{heads_file}: not a genuine publication of the audit heads ({exc})")
-            raise typer.Exit(1)
+            raise typer.Exit(1) from exc
         typer.echo(f"checked against the heads published {at:%d %b %Y %H:%M} UTC ({heads_file.name})")
     else:
         typer.echo("no published heads found: the chains are checked, but a wholesale rewrite cannot be seen")
 
     async def _check():
         import asyncpg
+
         conn = await asyncpg.connect(database_url or settings.database_url)
         try:
             return [await verify(conn, schema, published.get(schema)) for schema in SCHEMAS]
@@ -346,7 +391,7 @@ def audit_verify(database_url: str = typer.Option(None, help="defaults to SEVA_D
     for check in asyncio.run(_check()):
         if check.ok:
             typer.echo(f"{check.schema:<13} ok ({check.entries} entries)")
-        elif check.state == "empty":     # early in a season; a log emptied after a publication is "rewritten"
+        elif check.state == "empty":  # early in a season; a log emptied after a publication is "rewritten"
             typer.echo(f"{check.schema:<13} EMPTY: {check.problem}")
         elif check.state == "missing":
             failed = True
@@ -368,9 +413,11 @@ def _kafka(kafka: str | None) -> str:
 
 
 @dlq_app.command("list")
-def dlq_list(consumer: str = typer.Option(None, help="one consumer group, e.g. cases.signaller"),
-             reason: str = typer.Option(None, help="one reason, e.g. refused_by_handler"),
-             kafka: str = typer.Option(None, help="defaults to SEVA_KAFKA_BOOTSTRAP")):
+def dlq_list(
+    consumer: str = typer.Option(None, help="one consumer group, e.g. cases.signaller"),
+    reason: str = typer.Option(None, help="one reason, e.g. refused_by_handler"),
+    kafka: str = typer.Option(None, help="defaults to SEVA_KAFKA_BOOTSTRAP"),
+):
     """Every dead letter (ref, when, consumer, reason, where it came from, event type, error), then counts."""
     from collections import Counter
 
@@ -384,8 +431,10 @@ def dlq_list(consumer: str = typer.Option(None, help="one consumer group, e.g. c
 
 
 @dlq_app.command("show")
-def dlq_show(ref: str = typer.Argument(..., help="<dead-letter topic>:<partition>:<offset>, as `list` prints"),
-             kafka: str = typer.Option(None)):
+def dlq_show(
+    ref: str = typer.Argument(..., help="<dead-letter topic>:<partition>:<offset>, as `list` prints"),
+    kafka: str = typer.Option(None),
+):
     """One dead letter in full, with the original message as text."""
     import base64
 
@@ -401,10 +450,13 @@ def dlq_show(ref: str = typer.Argument(..., help="<dead-letter topic>:<partition
 
 
 @dlq_app.command("replay")
-def dlq_replay(refs: list[str] = typer.Argument(None, help="dead letters to replay; or choose with the options"),
-               consumer: str = typer.Option(None), reason: str = typer.Option(None),
-               include_undecodable: bool = typer.Option(False, help="also messages that are not events at all"),
-               kafka: str = typer.Option(None)):
+def dlq_replay(
+    refs: list[str] = typer.Argument(None, help="dead letters to replay; or choose with the options"),
+    consumer: str = typer.Option(None),
+    reason: str = typer.Option(None),
+    include_undecodable: bool = typer.Option(False, help="also messages that are not events at all"),
+    kafka: str = typer.Option(None),
+):
     """Put dead letters back on their original topics, once their cause is mended. Safe to repeat: every
     consumer is idempotent by event id."""
     from services.common.dead_letters import list_dead_letters, replay

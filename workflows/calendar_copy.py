@@ -8,10 +8,12 @@ public answer (GET /calendar), fetched once per `ttl` seconds at most, and dropp
 a `calendar.changed` event arrives. A case confirms a passed deadline with the owner before acting on
 it (workflows/case.py), so a copy a few seconds old can delay a wake-up, never lapse a case wrongly.
 """
+
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 from pydantic import TypeAdapter
@@ -61,11 +63,12 @@ class CalendarCopy:
             return entry[1]
         return None
 
-    def activity(self):
+    def activity(self) -> Callable[[str], Awaitable[SeasonCalendar]]:
         @activity.defn(name=READ_SEASON_CALENDAR)
         async def read_season_calendar(season_id: str) -> SeasonCalendar:
             """The calendar in force, from the worker's copy (a local activity of the case)."""
             return await self.get(season_id)
+
         return read_season_calendar
 
     async def close(self) -> None:

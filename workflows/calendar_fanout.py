@@ -9,16 +9,21 @@ fraction of the season) pay for one. The job id is the calendar version, so the 
 it once; a job still running for an earlier extension is stopped, superseded. The daily check-in stays as
 the fallback if the job cannot start.
 """
+
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from temporalio.api.batch.v1 import BatchOperationSignal
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import BatchOperationState
 from temporalio.api.workflowservice.v1 import (
-    DescribeBatchOperationRequest, ListBatchOperationsRequest, StartBatchOperationRequest, StopBatchOperationRequest,
+    DescribeBatchOperationRequest,
+    ListBatchOperationsRequest,
+    StartBatchOperationRequest,
+    StopBatchOperationRequest,
 )
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -28,26 +33,29 @@ from workflows.contracts import REGISTRATION_CLOSE, CaseEvent, EventType, Stage
 log = logging.getLogger("seva.cases.fanout")
 
 LAPSED_AT_REGISTRATION = (Stage.LAPSED_UNREGISTERED, Stage.LAPSED_NO_APPLICATION)
-LAPSED_CASES_QUERY = ("WorkflowType = 'CaseWorkflow' AND ExecutionStatus = 'Running' AND CaseStage IN ("
-                      + ", ".join(f"'{stage}'" for stage in LAPSED_AT_REGISTRATION) + ")")
+LAPSED_CASES_QUERY = (
+    "WorkflowType = 'CaseWorkflow' AND ExecutionStatus = 'Running' AND CaseStage IN ("
+    + ", ".join(f"'{stage}'" for stage in LAPSED_AT_REGISTRATION)
+    + ")"
+)
 
 
-def reopens_registration(data: dict, now: datetime | None = None) -> bool:
+def reopens_registration(data: dict[str, Any], now: datetime | None = None) -> bool:
     """Only a registration close moved into the future can reopen a lapsed case."""
     if data.get("step") != REGISTRATION_CLOSE or not data.get("new_deadline"):
         return False
-    return datetime.fromisoformat(data["new_deadline"]) > (now or datetime.now(timezone.utc))
+    return datetime.fromisoformat(data["new_deadline"]) > (now or datetime.now(UTC))
 
 
 def _job_prefix(season_id: str) -> str:
     return f"registration-extended-{season_id}-v"
 
 
-def batch_job_id(data: dict) -> str:
+def batch_job_id(data: dict[str, Any]) -> str:
     return f"{_job_prefix(data['season_id'])}{data['version']}"
 
 
-async def tell_lapsed_cases(client: Client, event: dict) -> str:
+async def tell_lapsed_cases(client: Client, event: dict[str, Any]) -> str:
     """Start the batch signal for a `calendar.changed` event that reopens registration; returns the job id."""
     data = event.get("data", {})
     job_id = batch_job_id(data)
@@ -57,11 +65,16 @@ async def tell_lapsed_cases(client: Client, event: dict) -> str:
     await _stop_superseded_jobs(client, data["season_id"], job_id)
     notice = CaseEvent(event_id=event["event_id"], type=EventType.CALENDAR_CHANGED, data=data)
     request = StartBatchOperationRequest(
-        namespace=client.namespace, job_id=job_id, visibility_query=LAPSED_CASES_QUERY,
+        namespace=client.namespace,
+        job_id=job_id,
+        visibility_query=LAPSED_CASES_QUERY,
         reason=f"registration close extended to {data['new_deadline']} (calendar version {data['version']})",
         signal_operation=BatchOperationSignal(
-            signal="case_event", identity="seva-cases-worker",
-            input=Payloads(payloads=await client.data_converter.encode([notice]))))
+            signal="case_event",
+            identity="seva-cases-worker",
+            input=Payloads(payloads=await client.data_converter.encode([notice])),
+        ),
+    )
     try:
         await client.workflow_service.start_batch_operation(request)
     except RPCError as err:
@@ -79,7 +92,8 @@ async def _job_exists(client: Client, job_id: str) -> bool:
     # asked first: the server answers a second start with "too many batch jobs", not "already exists"
     try:
         await client.workflow_service.describe_batch_operation(
-            DescribeBatchOperationRequest(namespace=client.namespace, job_id=job_id))
+            DescribeBatchOperationRequest(namespace=client.namespace, job_id=job_id)
+        )
         return True
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
@@ -93,15 +107,24 @@ async def _stop_superseded_jobs(client: Client, season_id: str, job_id: str) -> 
     the newer one, and a case reads the calendar in force either way. Other jobs (ops' own) are left alone."""
     prefix = _job_prefix(season_id)
     page = await client.workflow_service.list_batch_operations(
-        ListBatchOperationsRequest(namespace=client.namespace, page_size=100))
+        ListBatchOperationsRequest(namespace=client.namespace, page_size=100)
+    )
     for job in page.operation_info:
-        if (job.job_id.startswith(prefix) and job.job_id != job_id
-                and job.state == BatchOperationState.BATCH_OPERATION_STATE_RUNNING):
+        if (
+            job.job_id.startswith(prefix)
+            and job.job_id != job_id
+            and job.state == BatchOperationState.BATCH_OPERATION_STATE_RUNNING
+        ):
             log.info("batch job %s superseded by %s: stopping it", job.job_id, job_id)
             try:
-                await client.workflow_service.stop_batch_operation(StopBatchOperationRequest(
-                    namespace=client.namespace, job_id=job.job_id, reason=f"superseded by {job_id}",
-                    identity="seva-cases-worker"))
+                await client.workflow_service.stop_batch_operation(
+                    StopBatchOperationRequest(
+                        namespace=client.namespace,
+                        job_id=job.job_id,
+                        reason=f"superseded by {job_id}",
+                        identity="seva-cases-worker",
+                    )
+                )
             except RPCError as err:
                 if err.status != RPCStatusCode.NOT_FOUND:
                     raise

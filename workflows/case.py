@@ -4,12 +4,13 @@ It holds the stage, waits with timers on the deadlines of the season calendar, a
 employees and officers do as signals. When a timer fires it re-reads the calendar first, so an
 extension stored as data takes effect without a redeploy and without a signal per case.
 """
+
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -22,15 +23,37 @@ with workflow.unsafe.imports_passed_through():
     from . import search_attributes as sa
     from .calendar_copy import READ_SEASON_CALENDAR
     from .contracts import (
-        APPLICATIONS_QUEUE, DDO_VERIFICATION, ORDER_ISSUE, ORDERS_QUEUE, OTP_QUEUE, POST_CREATION,
-        REGISTRATION_CLOSE, VERIFICATION_QUEUE, CarriedCase, CaseEvent, CaseInput, CaseStatus, EligibilityDecision,
-        EligibilityRequest, Escalation, EventType, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, SeasonCalendar,
-        ServiceRecord, SmsRequest, Stage, StageChange, VerificationTask,
+        APPLICATIONS_QUEUE,
+        DDO_VERIFICATION,
+        ORDER_ISSUE,
+        ORDERS_QUEUE,
+        OTP_QUEUE,
+        POST_CREATION,
+        REGISTRATION_CLOSE,
+        VERIFICATION_QUEUE,
+        CarriedCase,
+        CaseEvent,
+        CaseInput,
+        CaseStatus,
+        EligibilityDecision,
+        EligibilityRequest,
+        Escalation,
+        EventType,
+        IssuedOrder,
+        MissedDeadline,
+        OrderRequest,
+        PostRequest,
+        SeasonCalendar,
+        ServiceRecord,
+        SmsRequest,
+        Stage,
+        StageChange,
+        VerificationTask,
     )
 
 # No workflow.patched() branches: every change before go-live was squashed (no case ran in production). From
 # go-live on, every change to the case's commands is patched and replay-tested (README, "Changing the case").
-REMINDER_DAYS = (7, 1)   # SMS reminders this many days before registration closes
+REMINDER_DAYS = (7, 1)  # SMS reminders this many days before registration closes
 # A waiting case looks at the calendar about once a day (12 to 36 hours, drawn per wake-up so that 1,20,000
 # cases imported in one evening spread over the day: about 1.4 wake-ups a second), so a deadline brought
 # forward is kept and the NextDeadline that ops see follows an extension made weeks ahead.
@@ -41,14 +64,16 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # fails for good (a non-retryable error: services/common/temporal.py), the case shows `needs_attention` with the
 # reason and tries again every ATTENTION_RETRY or when ops ask (`seva retry`). A service that is down delays a
 # case, never loses it, and never fails it silently.
-ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
-                             maximum_attempts=20)
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=20
+)
 ATTENTION_RETRY = timedelta(minutes=10)
 LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=10)
 
 
 class Phase:
     """Where a case that continued as new resumes: the step it was waiting on (in order)."""
+
     REGISTRATION, APPLICATION, DDO, RETURNED, POST, HOD = 1, 2, 3, 4, 5, 6
 
 
@@ -59,33 +84,33 @@ def _ist(moment: datetime) -> str:
 @workflow.defn(name="CaseWorkflow")
 class CaseWorkflow:
     def __init__(self) -> None:
-        self._input: Optional[CaseInput] = None
-        self._calendar: Optional[SeasonCalendar] = None
+        self._input: CaseInput | None = None
+        self._calendar: SeasonCalendar | None = None
         self._stage = Stage.AWAITING_REGISTRATION
-        self._next_step: Optional[str] = None
+        self._next_step: str | None = None
         self._history: list[StageChange] = []
         self._missed: list[MissedDeadline] = []
         self._seen_events: set[str] = set()
         self._registered = False
-        self._application: Optional[dict] = None
-        self._ddo_decision: Optional[dict] = None
-        self._post_id: Optional[str] = None
+        self._application: dict[str, Any] | None = None
+        self._ddo_decision: dict[str, Any] | None = None
+        self._post_id: str | None = None
         self._order_approved = False
-        self._order_no: Optional[str] = None
-        self._eligibility: Optional[EligibilityDecision] = None
+        self._order_no: str | None = None
+        self._eligibility: EligibilityDecision | None = None
         self._resubmissions = 0
-        self._record: Optional[ServiceRecord] = None
+        self._record: ServiceRecord | None = None
         self._escalated = False
-        self._acts = 0                      # registrations and submissions heard, for reopening a lapsed case
-        self._announced_version = 0         # the newest calendar version a registration extension was announced in
-        self._reminded: set[str] = set()    # reminders sent, by deadline and days before it
-        self._cause: dict[str, str] = {}    # trace context of the last action heard: what follows is its work
-        self._shown_deadline: Optional[datetime] = None   # the NextDeadline search attribute as last set
-        self._attention: Optional[str] = None   # why the case waits for ops, while it does
-        self._retry_requests = 0                # ops asked to retry a step that needs attention
-        self._phase = Phase.REGISTRATION        # the step being waited on, for continuing as new
-        self._resubmissions_seen = 0            # resubmissions counted when the case was last returned
-        self._runs = 1                          # this run and those it continued from
+        self._acts = 0  # registrations and submissions heard, for reopening a lapsed case
+        self._announced_version = 0  # the newest calendar version a registration extension was announced in
+        self._reminded: set[str] = set()  # reminders sent, by deadline and days before it
+        self._cause: dict[str, str] = {}  # trace context of the last action heard: what follows is its work
+        self._shown_deadline: datetime | None = None  # the NextDeadline search attribute as last set
+        self._attention: str | None = None  # why the case waits for ops, while it does
+        self._retry_requests = 0  # ops asked to retry a step that needs attention
+        self._phase = Phase.REGISTRATION  # the step being waited on, for continuing as new
+        self._resubmissions_seen = 0  # resubmissions counted when the case was last returned
+        self._runs = 1  # this run and those it continued from
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -115,17 +140,21 @@ class CaseWorkflow:
         elif event.type == EventType.ORDER_APPROVED:
             self._order_approved = True
         elif event.type == EventType.CERTIFICATE_ISSUED:
-            self._note(f"verification certificate issued by {event.data.get('issued_by')} "
-                       f"({event.data.get('issuer_role')})")
+            self._note(
+                f"verification certificate issued by {event.data.get('issued_by')} ({event.data.get('issuer_role')})"
+            )
         elif event.type == EventType.PHYSICAL_ORDER_VOIDED:
-            self._note(f"physical order {event.data.get('reference')} declared void: this case is processed on "
-                       "the portal")
+            self._note(
+                f"physical order {event.data.get('reference')} declared void: this case is processed on the portal"
+            )
         elif event.type == EventType.CALENDAR_CHANGED:
-            if self._input and event.data.get("season_id") == self._input.season_id:   # the job is not per season
+            if self._input and event.data.get("season_id") == self._input.season_id:  # the job is not per season
                 self._announced_version = max(self._announced_version, int(event.data.get("version") or 0))
         elif event.type == EventType.RECORD_CORRECTED:
-            self._note(f"service record corrected by {event.data.get('data_owner')}: "
-                       + ", ".join(event.data.get("fields") or []))
+            self._note(
+                f"service record corrected by {event.data.get('data_owner')}: "
+                + ", ".join(event.data.get("fields") or [])
+            )
         else:
             workflow.logger.warning("case %s ignored unknown event type %s", self._employee_id, event.type)
 
@@ -142,12 +171,19 @@ class CaseWorkflow:
     @workflow.query(name="status")
     def status(self) -> CaseStatus:
         return CaseStatus(
-            employee_id=self._employee_id, stage=self._stage,
-            application_no=self._application_no, post_id=self._post_id, order_no=self._order_no,
-            next_step=self._next_step, next_deadline=self._next_deadline(),
+            employee_id=self._employee_id,
+            stage=self._stage,
+            application_no=self._application_no,
+            post_id=self._post_id,
+            order_no=self._order_no,
+            next_step=self._next_step,
+            next_deadline=self._next_deadline(),
             calendar_version=self._calendar.version if self._calendar else 0,
-            history=list(self._history), missed_deadlines=list(self._missed), eligibility=self._eligibility,
-            escalated=self._escalated, needs_attention=self._attention,
+            history=list(self._history),
+            missed_deadlines=list(self._missed),
+            eligibility=self._eligibility,
+            escalated=self._escalated,
+            needs_attention=self._attention,
         )
 
     # ---- the journey -------------------------------------------------------------------------
@@ -156,16 +192,20 @@ class CaseWorkflow:
     async def run(self, case: CaseInput) -> CaseStatus:
         self._input = case
         carried = case.carried
-        workflow.upsert_search_attributes([
-            sa.DEPARTMENT.value_set(case.department), sa.DISTRICT.value_set(case.district),
-            sa.DDO_CODE.value_set(case.ddo_code), sa.EMPLOYEE_GROUP.value_set(case.employee_group),
-            sa.ESCALATED.value_set(self._escalated if carried is None else carried.escalated),
-        ])
+        workflow.upsert_search_attributes(
+            [
+                sa.DEPARTMENT.value_set(case.department),
+                sa.DISTRICT.value_set(case.district),
+                sa.DDO_CODE.value_set(case.ddo_code),
+                sa.EMPLOYEE_GROUP.value_set(case.employee_group),
+                sa.ESCALATED.value_set(self._escalated if carried is None else carried.escalated),
+            ]
+        )
         if carried is None:
             self._calendar = await self._load_calendar()
         else:
             self._restore(carried)
-        phase = self._phase   # resumed there: what came before it is done
+        phase = self._phase  # resumed there: what came before it is done
 
         if phase <= Phase.REGISTRATION:
             if carried is None:
@@ -198,60 +238,99 @@ class CaseWorkflow:
             while True:
                 if not returned:
                     self._phase = Phase.DDO
-                    await self._officer_step(lambda: self._ddo_decision is not None, DDO_VERIFICATION, "ddo",
-                                             case.ddo_code, Stage.VERIFICATION_OVERDUE)
+                    await self._officer_step(
+                        lambda: self._ddo_decision is not None,
+                        DDO_VERIFICATION,
+                        "ddo",
+                        case.ddo_code,
+                        Stage.VERIFICATION_OVERDUE,
+                    )
                     assert self._ddo_decision is not None
                     if self._ddo_decision.get("decision") != "returned":
                         break
                     # Returned for correction: the employee may resubmit until the DDO's own deadline.
                     remarks = self._ddo_decision.get("remarks") or {}
-                    self._enter(Stage.RETURNED_FOR_CORRECTION, DDO_VERIFICATION,
-                                "returned by the DDO for correction of: " + ", ".join(sorted(remarks)))
+                    self._enter(
+                        Stage.RETURNED_FOR_CORRECTION,
+                        DDO_VERIFICATION,
+                        "returned by the DDO for correction of: " + ", ".join(sorted(remarks)),
+                    )
                     # counted before the SMS is awaited: a resubmission heard while it is on its way is not lost
                     self._ddo_decision, self._resubmissions_seen = None, self._resubmissions
                     await self._sms("application_returned", {}, f"returned-{self._resubmissions_seen}")
                 returned, self._phase, seen = False, Phase.RETURNED, self._resubmissions_seen
-                if not await self._wait_until(lambda: self._resubmissions > seen, DDO_VERIFICATION):
-                    return await self._close(Stage.LAPSED_NOT_RESUBMITTED, "not resubmitted before the verification "
-                                             "deadline", "resubmission_lapsed")
+                if not await self._wait_until(self._resubmitted_since(seen), DDO_VERIFICATION):
+                    return await self._close(
+                        Stage.LAPSED_NOT_RESUBMITTED,
+                        "not resubmitted before the verification deadline",
+                        "resubmission_lapsed",
+                    )
                 if not await self._eligible():
                     return await self._close_ineligible()
                 await self._to_the_ddo(f"application {self._application_no} resubmitted ({self._resubmissions})")
             assert self._ddo_decision is not None
             if self._ddo_decision.get("decision") != "verified":
-                return await self._close(Stage.REJECTED, "rejected by the DDO: " + ", ".join(
-                    self._ddo_decision.get("reasons") or ["no reason given"]), "application_rejected")
+                return await self._close(
+                    Stage.REJECTED,
+                    "rejected by the DDO: " + ", ".join(self._ddo_decision.get("reasons") or ["no reason given"]),
+                    "application_rejected",
+                )
 
             self._enter(Stage.AWAITING_POST_CREATION, POST_CREATION, "service record verified by the DDO")
             assert self._application is not None
-            await self._activity("open_post_request", PostRequest(
-                employee_id=case.employee_id, application_no=self._application_no, department=case.department,
-                district=case.district, post_code=str(self._application.get("post_code", "")),
-                due_at=self._deadline(POST_CREATION)), ORDERS_QUEUE)
+            await self._activity(
+                "open_post_request",
+                PostRequest(
+                    employee_id=case.employee_id,
+                    application_no=self._submitted,
+                    department=case.department,
+                    district=case.district,
+                    post_code=str(self._application.get("post_code", "")),
+                    due_at=self._deadline(POST_CREATION),
+                ),
+                ORDERS_QUEUE,
+            )
 
         if phase <= Phase.POST:
             self._phase = Phase.POST
-            await self._officer_step(lambda: self._post_id is not None, POST_CREATION, "finance",
-                                     f"finance:{case.department}", Stage.POST_CREATION_OVERDUE)
+            await self._officer_step(
+                lambda: self._post_id is not None,
+                POST_CREATION,
+                "finance",
+                f"finance:{case.department}",
+                Stage.POST_CREATION_OVERDUE,
+            )
             self._enter(Stage.AWAITING_HOD_APPROVAL, ORDER_ISSUE, f"supernumerary post {self._post_id} created")
 
         self._phase = Phase.HOD
-        await self._officer_step(lambda: self._order_approved, ORDER_ISSUE, "hod", f"hod:{case.department}",
-                                 Stage.HOD_APPROVAL_OVERDUE)
+        await self._officer_step(
+            lambda: self._order_approved, ORDER_ISSUE, "hod", f"hod:{case.department}", Stage.HOD_APPROVAL_OVERDUE
+        )
 
         record = self._record
         if record is None or not record.name:
             record = await self._activity("get_service_record", case.employee_id, OTP_QUEUE, result_type=ServiceRecord)
         issued: IssuedOrder = await self._activity(
             "issue_service_security_order",
-            OrderRequest(employee_id=case.employee_id, application_no=self._application_no, post_id=self._post_id,
-                         name=record.name if record else "", father_name=record.father_name if record else "",
-                         date_of_birth=record.date_of_birth if record else "",
-                         post_code=record.post_code if record else ""),
-            ORDERS_QUEUE, result_type=IssuedOrder)
+            OrderRequest(
+                employee_id=case.employee_id,
+                application_no=self._submitted,
+                post_id=self._post_id or "",
+                name=record.name if record else "",
+                father_name=record.father_name if record else "",
+                date_of_birth=record.date_of_birth if record else "",
+                post_code=record.post_code if record else "",
+            ),
+            ORDERS_QUEUE,
+            result_type=IssuedOrder,
+        )
         self._order_no = issued.order_no
-        return await self._close(Stage.ORDER_ISSUED, f"service-security order {issued.order_no} issued", "order_issued",
-                                 {"order_no": issued.order_no})
+        return await self._close(
+            Stage.ORDER_ISSUED,
+            f"service-security order {issued.order_no} issued",
+            "order_issued",
+            {"order_no": issued.order_no},
+        )
 
     # ---- continuing as new -------------------------------------------------------------------
 
@@ -262,13 +341,28 @@ class CaseWorkflow:
         if workflow.info().get_current_history_length() < self._input.continue_after_events:
             return
         carried = CarriedCase(
-            phase=self._phase, stage=self._stage, next_step=self._next_step, history=list(self._history),
-            missed=list(self._missed), seen_events=sorted(self._seen_events), registered=self._registered,
-            application=self._application, ddo_decision=self._ddo_decision, post_id=self._post_id,
-            order_approved=self._order_approved, eligibility=self._eligibility, resubmissions=self._resubmissions, resubmissions_seen=self._resubmissions_seen,
-            escalated=self._escalated, acts=self._acts, announced_version=self._announced_version,
-            reminded=sorted(self._reminded), calendar=self._calendar, shown_deadline=self._shown_deadline,
-            runs=self._runs)
+            phase=self._phase,
+            stage=self._stage,
+            next_step=self._next_step,
+            history=list(self._history),
+            missed=list(self._missed),
+            seen_events=sorted(self._seen_events),
+            registered=self._registered,
+            application=self._application,
+            ddo_decision=self._ddo_decision,
+            post_id=self._post_id,
+            order_approved=self._order_approved,
+            eligibility=self._eligibility,
+            resubmissions=self._resubmissions,
+            resubmissions_seen=self._resubmissions_seen,
+            escalated=self._escalated,
+            acts=self._acts,
+            announced_version=self._announced_version,
+            reminded=sorted(self._reminded),
+            calendar=self._calendar,
+            shown_deadline=self._shown_deadline,
+            runs=self._runs,
+        )
         workflow.continue_as_new(dataclasses.replace(self._input, carried=carried))
 
     def _restore(self, c: CarriedCase) -> None:
@@ -289,46 +383,72 @@ class CaseWorkflow:
         return self._input.employee_id if self._input else ""
 
     @property
-    def _application_no(self) -> Optional[str]:
+    def _application_no(self) -> str | None:
         return self._application.get("application_no") if self._application else None
+
+    def _resubmitted_since(self, seen: int) -> Callable[[], bool]:
+        return lambda: self._resubmissions > seen
+
+    def _acted_since(self, seen: int) -> Callable[[], bool]:
+        """Someone acted on the lapsed case, or word came of a newer calendar."""
+        return lambda: self._acts > seen or self._told_of_newer_calendar()
+
+    @property
+    def _submitted(self) -> str:
+        """The application number, in every step after the application came (there is one then)."""
+        assert self._application is not None
+        return str(self._application["application_no"])
 
     def _deadline(self, step: str) -> datetime:
         assert self._calendar is not None
         return self._calendar.deadline(step)
 
-    def _next_deadline(self) -> Optional[datetime]:
+    def _next_deadline(self) -> datetime | None:
         return self._deadline(self._next_step) if self._next_step and self._calendar else None
 
     def _note(self, note: str) -> None:
         """Something the case must remember that does not change its stage."""
         self._history.append(StageChange(at=workflow.now(), stage=self._stage, note=note))
 
-    def _enter(self, stage: str, next_step: Optional[str], note: str) -> None:
+    def _enter(self, stage: str, next_step: str | None, note: str) -> None:
         self._stage, self._next_step = stage, next_step
         self._history.append(StageChange(at=workflow.now(), stage=stage, note=note))
-        updates = [sa.CASE_STAGE.value_set(stage)]
+        updates: list[Any] = [sa.CASE_STAGE.value_set(stage)]
         deadline = self._shown_deadline = self._next_deadline()
         updates.append(sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset())
         workflow.upsert_search_attributes(updates)
 
-    async def _close(self, stage: str, note: str, sms_template: str, params: Optional[dict] = None) -> CaseStatus:
+    async def _close(
+        self, stage: str, note: str, sms_template: str, params: dict[str, Any] | None = None
+    ) -> CaseStatus:
         self._enter(stage, None, note)
         await self._sms(sms_template, params or {}, stage)
         return self.status()
 
-    async def _sms(self, template: str, params: dict, dedupe: str) -> None:
-        await self._activity("send_sms", SmsRequest(
-            employee_id=self._employee_id, template=template, params=params,
-            dedupe_key=f"{workflow.info().workflow_id}/{dedupe}"), OTP_QUEUE)
+    async def _sms(self, template: str, params: dict[str, Any], dedupe: str) -> None:
+        await self._activity(
+            "send_sms",
+            SmsRequest(
+                employee_id=self._employee_id,
+                template=template,
+                params=params,
+                dedupe_key=f"{workflow.info().workflow_id}/{dedupe}",
+            ),
+            OTP_QUEUE,
+        )
 
     async def _eligible(self) -> bool:
         """Decide eligibility on the master record and the application as it stands now."""
         assert self._input is not None
-        self._record = await self._activity("get_service_record", self._input.employee_id, OTP_QUEUE,
-                                            result_type=ServiceRecord)
+        self._record = await self._activity(
+            "get_service_record", self._input.employee_id, OTP_QUEUE, result_type=ServiceRecord
+        )
         self._eligibility = await self._activity(
-            "decide_eligibility", EligibilityRequest(self._input.employee_id, self._application_no, self._record),
-            APPLICATIONS_QUEUE, result_type=EligibilityDecision)
+            "decide_eligibility",
+            EligibilityRequest(self._input.employee_id, self._submitted, self._record),
+            APPLICATIONS_QUEUE,
+            result_type=EligibilityDecision,
+        )
         if self._eligibility.eligible:
             self._note("eligible: every rule passed")
         return self._eligibility.eligible
@@ -342,12 +462,20 @@ class CaseWorkflow:
         case = self._input
         assert case is not None
         self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION, note)
-        await self._activity("open_verification_task", VerificationTask(
-            employee_id=case.employee_id, application_no=self._application_no, ddo_code=case.ddo_code,
-            department=case.department, district=case.district, due_at=self._deadline(DDO_VERIFICATION)),
-            VERIFICATION_QUEUE)
+        await self._activity(
+            "open_verification_task",
+            VerificationTask(
+                employee_id=case.employee_id,
+                application_no=self._submitted,
+                ddo_code=case.ddo_code,
+                department=case.department,
+                district=case.district,
+                due_at=self._deadline(DDO_VERIFICATION),
+            ),
+            VERIFICATION_QUEUE,
+        )
 
-    async def _activity(self, name: str, arg, task_queue: str, result_type=None):
+    async def _activity(self, name: str, arg: Any, task_queue: str, result_type: type[Any] | None = None) -> Any:
         """Run an activity in its service, traced as part of the action that caused it (the API request
         whose event was last signalled), so one trace id runs from the request to the activities."""
         token = otel_context.attach(propagate.extract(self._cause)) if self._cause else None
@@ -355,8 +483,13 @@ class CaseWorkflow:
             while True:
                 try:
                     return await workflow.execute_activity(
-                        name, arg, task_queue=task_queue, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                        retry_policy=ACTIVITY_RETRY, result_type=result_type)
+                        name,
+                        arg,
+                        task_queue=task_queue,
+                        start_to_close_timeout=ACTIVITY_TIMEOUT,
+                        retry_policy=ACTIVITY_RETRY,
+                        result_type=result_type,
+                    )
                 except ActivityError as err:
                     await self._needs_attention(name, err)
         finally:
@@ -375,25 +508,32 @@ class CaseWorkflow:
         self._attention = reason
         self._enter(Stage.NEEDS_ATTENTION, None, reason)
         try:
-            await workflow.wait_condition(lambda: self._retry_requests > seen,
-                                          timeout=None if permanent else ATTENTION_RETRY)
-        except asyncio.TimeoutError:
+            await workflow.wait_condition(
+                lambda: self._retry_requests > seen, timeout=None if permanent else ATTENTION_RETRY
+            )
+        except TimeoutError:
             pass
         self._attention = None
         self._enter(back_to, next_step, f"{step} tried again")
 
-    async def _load_calendar(self, acting_on: Optional[str] = None) -> SeasonCalendar:
+    async def _load_calendar(self, acting_on: str | None = None) -> SeasonCalendar:
         """The calendar in force. Cases read the cases worker's copy (a local activity: a wave of timers costs
         one workflow task per case); before acting on a passed deadline (`acting_on`) they ask the owner, so
         a copy a few seconds old can never lapse a case that an extension has just saved."""
         assert self._input is not None
-        calendar = await workflow.execute_local_activity(
-            READ_SEASON_CALENDAR, self._input.season_id, start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY, result_type=SeasonCalendar)
+        calendar: SeasonCalendar = await workflow.execute_local_activity(
+            READ_SEASON_CALENDAR,
+            self._input.season_id,
+            start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            result_type=SeasonCalendar,
+        )
         if acting_on is None or calendar.deadline(acting_on) > workflow.now():
             return calendar
-        return await self._activity("load_season_calendar", self._input.season_id, APPLICATIONS_QUEUE,
-                                    result_type=SeasonCalendar)
+        owners: SeasonCalendar = await self._activity(
+            "load_season_calendar", self._input.season_id, APPLICATIONS_QUEUE, result_type=SeasonCalendar
+        )
+        return owners
 
     async def _wait_until(self, done: Callable[[], bool], step: str, remind: bool = False) -> bool:
         """Wait for `done` until the step's deadline. When a timer fires (at the deadline, or at the daily
@@ -417,17 +557,21 @@ class CaseWorkflow:
             try:
                 await workflow.wait_condition(done, timeout=wake - now)
                 return True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._calendar = await self._load_calendar(acting_on=step)
                 if reminder and self._deadline(step) == deadline:
                     self._reminded.add(reminder[1])
-                    await self._sms("registration_reminder", {"days": reminder[0], "closes": _ist(deadline)},
-                                    f"reminder/{reminder[1]}")
+                    await self._sms(
+                        "registration_reminder",
+                        {"days": reminder[0], "closes": _ist(deadline)},
+                        f"reminder/{reminder[1]}",
+                    )
                 next_deadline = self._next_deadline()
                 if self._next_step and next_deadline != self._shown_deadline:
                     self._shown_deadline = next_deadline
                     workflow.upsert_search_attributes(
-                        [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else [])
+                        [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else []
+                    )
                 if not done():
                     self._continue_if_long()
 
@@ -436,7 +580,7 @@ class CaseWorkflow:
         """Until the next daily look at the calendar, drawn afresh each time (replay draws the same)."""
         return timedelta(hours=workflow.random().uniform(*CHECK_IN_HOURS))
 
-    async def _lapsed_until_reopened(self, stage: str, note: str, reopen_to: Optional[str] = None) -> bool:
+    async def _lapsed_until_reopened(self, stage: str, note: str, reopen_to: str | None = None) -> bool:
         """A lapsed case stays open until the season ends. If the registration deadline is extended, the case
         reopens: at once when the employee acts (registers or submits); when told of the extension (a batch
         signal to lapsed cases, workflows/calendar_fanout.py); or at its daily check-in if that word is lost.
@@ -453,9 +597,8 @@ class CaseWorkflow:
             timeout = min(season_end - workflow.now(), self._check_in_delay())
             try:
                 # by version, not by count: word that arrives while the case is still lapsing is not lost
-                await workflow.wait_condition(lambda: self._acts > seen or self._told_of_newer_calendar(),
-                                              timeout=timeout)
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(self._acted_since(seen), timeout=timeout)
+            except TimeoutError:
                 if workflow.now() < season_end:
                     self._calendar = await self._load_calendar()
                     if workflow.now() < self._deadline(REGISTRATION_CLOSE):
@@ -468,23 +611,25 @@ class CaseWorkflow:
                 return False
             acted, seen, told = self._acts > seen, self._acts, self._announced_version
             self._calendar = await self._load_calendar(acting_on=REGISTRATION_CLOSE)
-            if not acted:   # told that registration was extended (calendar_fanout)
+            if not acted:  # told that registration was extended (calendar_fanout)
                 if workflow.now() < self._deadline(REGISTRATION_CLOSE):
                     await self._reopened_by_extension(reopen_to)
                     return True
-                if self._announced_version == told:   # no newer word came while the calendar was read
-                    self._announced_version = min(told, self._calendar.version)   # looked: no loop
+                if self._announced_version == told:  # no newer word came while the calendar was read
+                    self._announced_version = min(told, self._calendar.version)  # looked: no loop
                 continue
             if workflow.now() < self._deadline(REGISTRATION_CLOSE):
-                self._note(f"reopened: registration now closes {_ist(self._deadline(REGISTRATION_CLOSE))} "
-                           f"(calendar version {self._calendar.version})")
+                self._note(
+                    f"reopened: registration now closes {_ist(self._deadline(REGISTRATION_CLOSE))} "
+                    f"(calendar version {self._calendar.version})"
+                )
                 return True
             self._note("the employee acted after registration closed, and it has not been extended")
 
     def _told_of_newer_calendar(self) -> bool:
         return self._calendar is not None and self._announced_version > self._calendar.version
 
-    async def _reopened_by_extension(self, reopen_to: Optional[str]) -> None:
+    async def _reopened_by_extension(self, reopen_to: str | None) -> None:
         assert self._calendar is not None
         closes = self._deadline(REGISTRATION_CLOSE)
         note = f"reopened: registration extended, now closes {_ist(closes)} (calendar version {self._calendar.version})"
@@ -509,13 +654,21 @@ class CaseWorkflow:
         return [("admin_secretary", f"as:{department}")]
 
     async def _record_miss(self, step: str, role: str, ref: str, deadline: datetime) -> None:
-        missed = MissedDeadline(employee_id=self._employee_id, application_no=self._application_no, step=step,
-                                officer_role=role, officer_ref=ref, deadline=deadline, noticed_at=workflow.now())
+        missed = MissedDeadline(
+            employee_id=self._employee_id,
+            application_no=self._application_no,
+            step=step,
+            officer_role=role,
+            officer_ref=ref,
+            deadline=deadline,
+            noticed_at=workflow.now(),
+        )
         self._missed.append(missed)
         await self._activity("record_missed_deadline", missed, VERIFICATION_QUEUE)
 
-    async def _officer_step(self, done: Callable[[], bool], step: str, officer_role: str, officer_ref: str,
-                            overdue_stage: str) -> None:
+    async def _officer_step(
+        self, done: Callable[[], bool], step: str, officer_role: str, officer_ref: str, overdue_stage: str
+    ) -> None:
         """An officer's step: if its deadline passes, the miss is recorded against the officer and the case
         escalates a level at a time, each level given the calendar's escalation window before the next."""
         if await self._wait_until(done, step):
@@ -528,17 +681,31 @@ class CaseWorkflow:
             now = workflow.now()
             respond_by = now + timedelta(days=self._calendar.escalation_days)
             days_overdue = (now - self._deadline(step)).days
-            await self._activity("escalate_case", Escalation(
-                employee_id=self._employee_id, application_no=self._application_no, step=step, level=level,
-                from_role=from_role, from_ref=from_ref, to_role=role, to_ref=ref, deadline=self._deadline(step),
-                days_overdue=days_overdue, escalated_at=now, respond_by=respond_by), VERIFICATION_QUEUE)
+            await self._activity(
+                "escalate_case",
+                Escalation(
+                    employee_id=self._employee_id,
+                    application_no=self._application_no,
+                    step=step,
+                    level=level,
+                    from_role=from_role,
+                    from_ref=from_ref,
+                    to_role=role,
+                    to_ref=ref,
+                    deadline=self._deadline(step),
+                    days_overdue=days_overdue,
+                    escalated_at=now,
+                    respond_by=respond_by,
+                ),
+                VERIFICATION_QUEUE,
+            )
             self._escalated = True
             workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
             self._note(f"escalated to {role} {ref}, {days_overdue} days after the {step} deadline")
             try:
                 await workflow.wait_condition(done, timeout=respond_by - now)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self._record_miss(f"{step}/escalation-{level}", role, ref, respond_by)
                 from_role, from_ref = role, ref
         await workflow.wait_condition(done)

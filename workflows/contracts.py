@@ -1,10 +1,11 @@
 """Types that cross the line between the case workflow and the services' activities and signals.
 Plain dataclasses only: imported by deterministic workflow code."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
+from typing import Any
 
 CASES_TASK_QUEUE = "cases"
 OTP_QUEUE, APPLICATIONS_QUEUE, VERIFICATION_QUEUE, ORDERS_QUEUE = "otp", "applications", "verification", "orders"
@@ -19,6 +20,7 @@ DEADLINE_STEPS = (REGISTRATION_CLOSE, DDO_VERIFICATION, POST_CREATION, ORDER_ISS
 
 class Stage:
     """The named stages of a case; the value of the CaseStage search attribute."""
+
     AWAITING_REGISTRATION = "awaiting_registration"
     AWAITING_APPLICATION = "awaiting_application"
     AWAITING_DDO_VERIFICATION = "awaiting_ddo_verification"
@@ -40,6 +42,7 @@ class Stage:
 
 class EventType:
     """Domain events that the cases worker turns into signals on the case workflow."""
+
     OTP_VERIFIED = "otp.verified"
     APPLICATION_SUBMITTED = "application.submitted"
     APPLICATION_RESUBMITTED = "application.resubmitted"
@@ -54,8 +57,17 @@ class EventType:
     # a missed step handed a level up (verification service); the orders service lets that officer act on it
     CASE_ESCALATED = "case.escalated"
 
-    CASE_SIGNALS = (OTP_VERIFIED, APPLICATION_SUBMITTED, APPLICATION_RESUBMITTED, VERIFICATION_DECIDED, POST_CREATED, ORDER_APPROVED,
-                    CERTIFICATE_ISSUED, RECORD_CORRECTED, PHYSICAL_ORDER_VOIDED)
+    CASE_SIGNALS = (
+        OTP_VERIFIED,
+        APPLICATION_SUBMITTED,
+        APPLICATION_RESUBMITTED,
+        VERIFICATION_DECIDED,
+        POST_CREATED,
+        ORDER_APPROVED,
+        CERTIFICATE_ISSUED,
+        RECORD_CORRECTED,
+        PHYSICAL_ORDER_VOIDED,
+    )
 
 
 @dataclass
@@ -67,21 +79,22 @@ class SeasonCalendar:
     ddo_verification: datetime
     post_creation: datetime
     order_issue: datetime
-    escalation_days: int = 7       # how long each next level has before the case escalates again
+    escalation_days: int = 7  # how long each next level has before the case escalates again
 
     def deadline(self, step: str) -> datetime:
-        return getattr(self, step)
+        moment: datetime = getattr(self, step)
+        return moment
 
 
 @dataclass
 class CaseInput:
     employee_id: str
     season_id: str
-    employee_group: str          # part1 (HKRN) | part2 (Treasury) | hartron
+    employee_group: str  # part1 (HKRN) | part2 (Treasury) | hartron
     department: str
     district: str
     ddo_code: str
-    carried: Optional["CarriedCase"] = None   # set when the case continues as new (its earlier runs' state)
+    carried: CarriedCase | None = None  # set when the case continues as new (its earlier runs' state)
     # continue as new at a daily look at the calendar once the run's history is this long (tests set it low)
     continue_after_events: int = 2000
 
@@ -89,9 +102,10 @@ class CaseInput:
 @dataclass
 class CaseEvent:
     """A domain event delivered as a signal; event_id makes a redelivery harmless."""
+
     event_id: str
     type: str
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass
@@ -119,9 +133,9 @@ class OrderRequest:
     employee_id: str
     application_no: str
     post_id: str
-    name: str = ""                 # the particulars printed on the order
+    name: str = ""  # the particulars printed on the order
     father_name: str = ""
-    date_of_birth: str = ""        # ISO date
+    date_of_birth: str = ""  # ISO date
     post_code: str = ""
 
 
@@ -135,8 +149,9 @@ class IssuedOrder:
 @dataclass
 class MissedDeadline:
     """Accountability: who (officer role and reference) missed which step of which case, and when."""
+
     employee_id: str
-    application_no: Optional[str]
+    application_no: str | None
     step: str
     officer_role: str
     officer_ref: str
@@ -147,10 +162,11 @@ class MissedDeadline:
 @dataclass
 class Escalation:
     """A pending case handed up a level because the officer below missed the deadline."""
+
     employee_id: str
-    application_no: Optional[str]
+    application_no: str | None
     step: str
-    level: int                     # 1: the next level up, 2: the one above that
+    level: int  # 1: the next level up, 2: the one above that
     from_role: str
     from_ref: str
     to_role: str
@@ -165,7 +181,7 @@ class Escalation:
 class SmsRequest:
     employee_id: str
     template: str
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict[str, Any])
     dedupe_key: str = ""
 
 
@@ -173,11 +189,12 @@ class SmsRequest:
 class ServiceRecord:
     """The master record's facts that eligibility is decided on (no Aadhaar, no mobile). Dates are ISO
     strings: the payload converter carries datetimes, not dates."""
+
     employee_id: str
     employee_group: str
     date_of_birth: str
     date_of_joining: str
-    service_periods: list[dict]
+    service_periods: list[dict[str, Any]]
     sanctioned_post: bool
     pay_head: str
     post_code: str
@@ -222,17 +239,17 @@ class StageChange:
 class CaseStatus:
     employee_id: str
     stage: str
-    application_no: Optional[str] = None
-    post_id: Optional[str] = None
-    order_no: Optional[str] = None
-    next_step: Optional[str] = None
-    next_deadline: Optional[datetime] = None
+    application_no: str | None = None
+    post_id: str | None = None
+    order_no: str | None = None
+    next_step: str | None = None
+    next_deadline: datetime | None = None
     calendar_version: int = 0
     history: list[StageChange] = field(default_factory=list)
     missed_deadlines: list[MissedDeadline] = field(default_factory=list)
-    eligibility: Optional[EligibilityDecision] = None
+    eligibility: EligibilityDecision | None = None
     escalated: bool = False
-    needs_attention: Optional[str] = None   # why the case waits for ops (stage needs_attention)
+    needs_attention: str | None = None  # why the case waits for ops (stage needs_attention)
 
 
 @dataclass
@@ -240,24 +257,25 @@ class CarriedCase:
     """What a case carries into its next run when it continues as new at a safe point (a daily look at the
     calendar while it waits on a step), so its history stays short however long the season runs. Not the
     service record: it holds personal data, and the case reads it again when it needs it."""
-    phase: int                                  # where the case resumes (workflows/case.py: Phase)
+
+    phase: int  # where the case resumes (workflows/case.py: Phase)
     stage: str
-    next_step: Optional[str]
+    next_step: str | None
     history: list[StageChange]
     missed: list[MissedDeadline]
     seen_events: list[str]
     registered: bool
-    application: Optional[dict]
-    ddo_decision: Optional[dict]
-    post_id: Optional[str]
+    application: dict[str, Any] | None
+    ddo_decision: dict[str, Any] | None
+    post_id: str | None
     order_approved: bool
-    eligibility: Optional[EligibilityDecision]
+    eligibility: EligibilityDecision | None
     resubmissions: int
     resubmissions_seen: int
     escalated: bool
     acts: int
     announced_version: int
     reminded: list[str]
-    calendar: Optional[SeasonCalendar]
-    shown_deadline: Optional[datetime]
+    calendar: SeasonCalendar | None
+    shown_deadline: datetime | None
     runs: int

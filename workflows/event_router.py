@@ -1,10 +1,13 @@
 """Kafka -> case workflow. Each domain event a case must hear becomes a `case_event` signal on
 `case-<employee id>`. Redelivery is harmless: the workflow ignores an event id it has seen."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.events import TOPICS
@@ -23,8 +26,8 @@ def case_workflow_id(employee_id: str) -> str:
     return f"case-{employee_id}"
 
 
-def event_router(client: Client, calendar: CalendarCopy | None = None):
-    async def handle(event: dict) -> None:
+def event_router(client: Client, calendar: CalendarCopy | None = None) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    async def handle(event: dict[str, Any]) -> None:
         if event.get("type") == EventType.CALENDAR_CHANGED:
             change = event.get("data", {})
             if calendar is not None:
@@ -36,26 +39,29 @@ def event_router(client: Client, calendar: CalendarCopy | None = None):
             return  # events no case waits for (e.g. order.issued) pass by
         handle_ = client.get_workflow_handle(case_workflow_id(event["employee_id"]))
         try:
-            await handle_.signal(CaseWorkflow.case_event,
-                                 CaseEvent(event_id=event["event_id"], type=event["type"], data=event.get("data", {})))
+            await handle_.signal(
+                CaseWorkflow.case_event,
+                CaseEvent(event_id=event["event_id"], type=event["type"], data=event.get("data", {})),
+            )
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
             if await _already_heard(handle_, event["event_id"]):
                 # Kafka delivers at least once: a copy of an event the case took in before it closed is done with.
-                log.info("a redelivered %s for the closed case of %s: already taken in", event["type"],
-                         event["employee_id"])
+                log.info(
+                    "a redelivered %s for the closed case of %s: already taken in", event["type"], event["employee_id"]
+                )
                 return
             raise DeadLetter(f"no open case for {event['employee_id']}: {err.message}") from err
 
     return handle
 
 
-async def _already_heard(handle, event_id: str) -> bool:
+async def _already_heard(handle: WorkflowHandle[Any, Any], event_id: str) -> bool:
     """Ask the case, open or closed (a closed case still answers queries), whether it took in this event."""
     try:
-        return await handle.query(CaseWorkflow.has_heard, event_id)
+        return bool(await handle.query(CaseWorkflow.has_heard, event_id))
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            return False           # there is no case at all
+            return False  # there is no case at all
         raise

@@ -1,4 +1,5 @@
 """Custom search attributes that let ops find any case in the Temporal UI."""
+
 from temporalio.common import SearchAttributeKey
 
 CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")

@@ -1,11 +1,12 @@
 """The cases worker: runs the case workflows (task queue `cases`) and delivers domain events to them."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner, Worker
 
@@ -46,25 +47,38 @@ def case_worker_tuning() -> dict[str, Any]:
     - A cache, even one far smaller than the open cases. Without one (`max_cached_workflows=0`, no sticky
       queue) opening 10,000 cases crawled: 1,768 opened in 6 minutes with 75,554 workflow-task attempts,
       where this tuning opens all 10,000 in 118 s (bench/results/2026-11-22T2143-extension-10000.md)."""
-    return dict(workflow_runner=UnsandboxedWorkflowRunner(), max_cached_workflows=2000,
-                workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-                sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT)
+    return dict(
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        max_cached_workflows=2000,
+        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
+    )
 
 
 async def run_cases_worker() -> None:
     use_settings(CasesSettings)
-    settings = get_settings()
+    settings = cast(CasesSettings, get_settings())
     setup_tracing("cases", settings)
     client = await connect(settings)
     producer = await start_producer(settings.kafka_bootstrap)
     calendar = CalendarCopy(settings.applications_url)
     health = Health()
-    consumer = EventConsumer(settings.kafka_bootstrap, CASE_TOPICS, "cases.signaller",
-                             event_router(client, calendar), producer,
-                             health=health.add("consumer-cases.signaller", "consumer"))
+    consumer = EventConsumer(
+        settings.kafka_bootstrap,
+        CASE_TOPICS,
+        "cases.signaller",
+        event_router(client, calendar),
+        producer,
+        health=health.add("consumer-cases.signaller", "consumer"),
+    )
     await consumer.start()
-    worker = Worker(client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow], activities=[calendar.activity()],
-                    **case_worker_tuning())
+    worker = Worker(
+        client,
+        task_queue=CASES_TASK_QUEUE,
+        workflows=[CaseWorkflow],
+        activities=[calendar.activity()],
+        **case_worker_tuning(),
+    )
     worker_task = asyncio.create_task(worker.run(), name="cases-worker")
     health.add("temporal-worker-cases", "worker", probe=lambda: task_problem(worker_task)).ok()
     probe_task = await serve_health(health, "cases", settings.health_port) if settings.health_port else None
@@ -92,7 +106,7 @@ async def run_cases_worker() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)   # a calendar read every few seconds in a wave
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a calendar read every few seconds in a wave
     asyncio.run(run_cases_worker())
 
 

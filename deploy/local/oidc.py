@@ -6,6 +6,7 @@ exactly as they check the state's identity provider's (services/common/auth.py, 
 Each seeded officer is a client here, and a client-credentials token for it carries that officer's role and
 scope: that is how tests, the benchmark and the CLI act as an officer. The browser's client `seva-portal`
 uses the authorization code flow, where the login page takes the officer's id and claims."""
+
 from __future__ import annotations
 
 import json
@@ -28,13 +29,17 @@ def officer_claims(officer: dict) -> dict:
 
 
 def provider_config(officers: list[dict]) -> dict:
-    mappings = [{"requestParam": "client_id", "match": o["officer_id"], "claims": officer_claims(o)}
-                for o in officers + OPS_OFFICERS]
+    mappings = [
+        {"requestParam": "client_id", "match": o["officer_id"], "claims": officer_claims(o)}
+        for o in officers + OPS_OFFICERS
+    ]
     # The browser's client: the claims come from the login page (interactive login), the audience from here.
     mappings.append({"requestParam": "client_id", "match": PORTAL_CLIENT, "claims": {"aud": [AUDIENCE]}})
-    return {"interactiveLogin": True, "httpServer": "NettyWrapper",
-            "tokenCallbacks": [{"issuerId": ISSUER_ID, "tokenExpiry": TOKEN_EXPIRY_SECONDS,
-                                "requestMappings": mappings}]}
+    return {
+        "interactiveLogin": True,
+        "httpServer": "NettyWrapper",
+        "tokenCallbacks": [{"issuerId": ISSUER_ID, "tokenExpiry": TOKEN_EXPIRY_SECONDS, "requestMappings": mappings}],
+    }
 
 
 def write_config(path: Path, officers: list[dict]) -> Path:
@@ -49,14 +54,19 @@ def issuer_url(port: int) -> str:
 
 def officer_token(issuer: str, officer_id: str, timeout: float = 10) -> str:
     """A client-credentials access token for a seeded officer (the local provider only)."""
-    r = httpx.post(f"{issuer}/token", timeout=timeout, data={
-        "grant_type": "client_credentials", "client_id": officer_id, "client_secret": "local", "scope": "openid"})
+    r = httpx.post(
+        f"{issuer}/token",
+        timeout=timeout,
+        data={"grant_type": "client_credentials", "client_id": officer_id, "client_secret": "local", "scope": "openid"},
+    )
     r.raise_for_status()
     return r.json()["access_token"]
 
 
 async def officer_token_async(http: httpx.AsyncClient, issuer: str, officer_id: str) -> str:
-    r = await http.post(f"{issuer}/token", data={
-        "grant_type": "client_credentials", "client_id": officer_id, "client_secret": "local", "scope": "openid"})
+    r = await http.post(
+        f"{issuer}/token",
+        data={"grant_type": "client_credentials", "client_id": officer_id, "client_secret": "local", "scope": "openid"},
+    )
     r.raise_for_status()
     return r.json()["access_token"]

@@ -1,5 +1,6 @@
 """Loads synthetic master data into the services' schemas, writes a season calendar and starts the cases.
 Safe to run again: rows already there are kept, and no case is started twice."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,19 +45,40 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
         await _copy_new(conn, "applications.department", ["code", "name"], list(data.departments.items()))
         await _copy_new(conn, "applications.district", ["name"], [(d,) for d in data.districts])
         await _copy_new(conn, "applications.post", ["code", "name"], list(data.posts.items()))
-        await _copy_new(conn, "applications.ddo", ["ddo_code", "department_code", "district", "office_name"],
-                        [(d["ddo_code"], d["department_code"], d["district"], d["office_name"]) for d in data.ddos])
+        await _copy_new(
+            conn,
+            "applications.ddo",
+            ["ddo_code", "department_code", "district", "office_name"],
+            [(d["ddo_code"], d["department_code"], d["district"], d["office_name"]) for d in data.ddos],
+        )
         officer_cols = ["officer_id", "name", "role", "ddo_code", "department", "data_owner"]
-        await _copy_new(conn, "verification.officer", officer_cols,
-                        [tuple(o[c] for c in officer_cols) for o in data.officers])
-        master_cols = ["employee_id", "employee_group", "data_owner", "name", "father_name", "date_of_birth", "mobile",
-                       "family_id", "department_code", "district", "post_code", "ddo_code", "date_of_joining",
-                       "service_periods", "sanctioned_post", "pay_head", "status"]
-        await _copy_new(conn, "otp.employee_master", master_cols,
-                        [tuple(e.master[c] for c in master_cols) for e in data.employees])
+        await _copy_new(
+            conn, "verification.officer", officer_cols, [tuple(o[c] for c in officer_cols) for o in data.officers]
+        )
+        master_cols = [
+            "employee_id",
+            "employee_group",
+            "data_owner",
+            "name",
+            "father_name",
+            "date_of_birth",
+            "mobile",
+            "family_id",
+            "department_code",
+            "district",
+            "post_code",
+            "ddo_code",
+            "date_of_joining",
+            "service_periods",
+            "sanctioned_post",
+            "pay_head",
+            "status",
+        ]
+        await _copy_new(
+            conn, "otp.employee_master", master_cols, [tuple(e.master[c] for c in master_cols) for e in data.employees]
+        )
         ppp_cols = ["family_id", "name", "father_name", "date_of_birth"]
-        await _copy_new(conn, "otp.ppp_registry", ppp_cols,
-                        [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
+        await _copy_new(conn, "otp.ppp_registry", ppp_cols, [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
 
 
 async def put_calendar(pool: asyncpg.Pool, calendar: SeasonCalendar, changed_by: str, reason: str) -> SeasonCalendar:
@@ -71,12 +93,17 @@ async def ensure_rehearsal_season(pool: asyncpg.Pool, season_id: str, opens_at: 
     exists = await pool.fetchval("SELECT 1 FROM applications.season_calendar WHERE season_id = $1", season_id)
     if not exists:
         today = datetime.now(IST).replace(hour=0, minute=0, second=0, microsecond=0)
-        await put_calendar(pool, shifted(OFFICIAL_2025_26, season_id, opens_at or today),
-                           "seed", "rehearsal season for the local stack: the 2025-26 dates moved to today")
+        await put_calendar(
+            pool,
+            shifted(OFFICIAL_2025_26, season_id, opens_at or today),
+            "seed",
+            "rehearsal season for the local stack: the 2025-26 dates moved to today",
+        )
 
 
-async def start_cases(client: Client, data: MasterData, season_id: str, concurrency: int = 64,
-                      show_progress: bool = True) -> int:
+async def start_cases(
+    client: Client, data: MasterData, season_id: str, concurrency: int = 64, show_progress: bool = True
+) -> int:
     """Start one case workflow per employee; an id already in use (open or closed) is left as it is."""
     started = 0
     gate = asyncio.Semaphore(concurrency)
@@ -89,11 +116,19 @@ async def start_cases(client: Client, data: MasterData, season_id: str, concurre
             try:
                 await client.start_workflow(
                     CaseWorkflow.run,
-                    CaseInput(employee_id=m["employee_id"], season_id=season_id, employee_group=m["employee_group"],
-                              department=m["department_code"], district=m["district"], ddo_code=m["ddo_code"]),
-                    id=case_workflow_id(m["employee_id"]), task_queue=CASES_TASK_QUEUE,
+                    CaseInput(
+                        employee_id=m["employee_id"],
+                        season_id=season_id,
+                        employee_group=m["employee_group"],
+                        department=m["department_code"],
+                        district=m["district"],
+                        ddo_code=m["ddo_code"],
+                    ),
+                    id=case_workflow_id(m["employee_id"]),
+                    task_queue=CASES_TASK_QUEUE,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                )
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass
@@ -104,22 +139,29 @@ async def start_cases(client: Client, data: MasterData, season_id: str, concurre
     return started
 
 
-async def import_employees(database_url: str, temporal: Client, season_id: str, data: MasterData,
-                           concurrency: int = 128, show_progress: bool = True) -> tuple[int, int]:
+async def import_employees(
+    database_url: str,
+    temporal: Client,
+    season_id: str,
+    data: MasterData,
+    concurrency: int = 128,
+    show_progress: bool = True,
+) -> tuple[int, int]:
     """`seva import`: load master data (rows already there are kept) and start a case for every employee
     (a case already started, open or closed, is left alone), so an interrupted import is simply run again."""
     from services.common.db import create_pool
 
     await migrate_all(database_url)
-    pool = await create_pool(database_url, command_timeout=None)   # a state-size import runs long
+    pool = await create_pool(database_url, command_timeout=None)  # a state-size import runs long
     try:
         await ensure_rehearsal_season(pool, season_id)
         before = await pool.fetchval("SELECT count(*) FROM otp.employee_master")
         chunk = 20_000
         bar = tqdm(total=len(data.employees), desc="loading master data", unit="employee", disable=not show_progress)
         for i in range(0, len(data.employees), chunk):
-            part = MasterData(data.departments, data.districts, data.posts, data.ddos, data.officers,
-                              data.employees[i:i + chunk])
+            part = MasterData(
+                data.departments, data.districts, data.posts, data.ddos, data.officers, data.employees[i : i + chunk]
+            )
             await load_master_data(pool, part)
             bar.update(len(part.employees))
         bar.close()
@@ -129,8 +171,15 @@ async def import_employees(database_url: str, temporal: Client, season_id: str, 
     return loaded, await start_cases(temporal, data, season_id, concurrency=concurrency, show_progress=show_progress)
 
 
-async def seed(database_url: str, temporal: Client, season_id: str, size: int, seed_value: int = 2025,
-               fault_share: float = 0.1, show_progress: bool = True) -> tuple[MasterData | None, int]:
+async def seed(
+    database_url: str,
+    temporal: Client,
+    season_id: str,
+    size: int,
+    seed_value: int = 2025,
+    fault_share: float = 0.1,
+    show_progress: bool = True,
+) -> tuple[MasterData | None, int]:
     """What a fresh local stack needs: migrations, a rehearsal season, master data and one case per
     employee. A stack that already holds employees is left as it is."""
     from services.common.db import create_pool
@@ -138,7 +187,7 @@ async def seed(database_url: str, temporal: Client, season_id: str, size: int, s
     from .synthetic import generate
 
     await migrate_all(database_url)
-    pool = await create_pool(database_url, command_timeout=None)   # a state-size import runs long
+    pool = await create_pool(database_url, command_timeout=None)  # a state-size import runs long
     try:
         await ensure_rehearsal_season(pool, season_id)
         if await pool.fetchval("SELECT count(*) FROM otp.employee_master"):

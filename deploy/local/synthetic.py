@@ -1,44 +1,154 @@
 """Synthetic master data for a season: seeded and reproducible, with a configurable share of the faults
 the real portal met (changed mobile, PPP mismatch, wrong pay head, under five years, a service gap, 58+)."""
+
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Iterator
 
-DISTRICTS = ["Ambala", "Bhiwani", "Charkhi Dadri", "Faridabad", "Fatehabad", "Gurugram", "Hisar", "Jhajjar", "Jind",
-             "Kaithal", "Karnal", "Kurukshetra", "Mahendragarh", "Nuh", "Palwal", "Panchkula", "Panipat", "Rewari",
-             "Rohtak", "Sirsa", "Sonipat", "Yamunanagar"]
+DISTRICTS = [
+    "Ambala",
+    "Bhiwani",
+    "Charkhi Dadri",
+    "Faridabad",
+    "Fatehabad",
+    "Gurugram",
+    "Hisar",
+    "Jhajjar",
+    "Jind",
+    "Kaithal",
+    "Karnal",
+    "Kurukshetra",
+    "Mahendragarh",
+    "Nuh",
+    "Palwal",
+    "Panchkula",
+    "Panipat",
+    "Rewari",
+    "Rohtak",
+    "Sirsa",
+    "Sonipat",
+    "Yamunanagar",
+]
 DEPARTMENTS = {
-    "HEALTH": "Health Department", "SCHOOLEDU": "School Education Department",
-    "HIGHEREDU": "Higher Education Department", "PWD": "Public Works (Buildings & Roads) Department",
-    "IRRIGATION": "Irrigation & Water Resources Department", "AGRI": "Agriculture & Farmers Welfare Department",
-    "REVENUE": "Revenue & Disaster Management Department", "POLICE": "Haryana Police",
-    "ULB": "Urban Local Bodies Department", "PANCHAYAT": "Development & Panchayats Department",
-    "WCD": "Women & Child Development Department", "SJE": "Social Justice, Empowerment & Antyodaya (SEWA) Department",
-    "PHED": "Public Health Engineering Department", "UHBVN": "Uttar Haryana Bijli Vitran Nigam",
-    "DHBVN": "Dakshin Haryana Bijli Vitran Nigam", "TRANSPORT": "Transport Department", "FOREST": "Forests & Wildlife Department",
-    "FOOD": "Food, Civil Supplies & Consumer Affairs Department", "ANIMALHUS": "Animal Husbandry & Dairying Department",
+    "HEALTH": "Health Department",
+    "SCHOOLEDU": "School Education Department",
+    "HIGHEREDU": "Higher Education Department",
+    "PWD": "Public Works (Buildings & Roads) Department",
+    "IRRIGATION": "Irrigation & Water Resources Department",
+    "AGRI": "Agriculture & Farmers Welfare Department",
+    "REVENUE": "Revenue & Disaster Management Department",
+    "POLICE": "Haryana Police",
+    "ULB": "Urban Local Bodies Department",
+    "PANCHAYAT": "Development & Panchayats Department",
+    "WCD": "Women & Child Development Department",
+    "SJE": "Social Justice, Empowerment & Antyodaya (SEWA) Department",
+    "PHED": "Public Health Engineering Department",
+    "UHBVN": "Uttar Haryana Bijli Vitran Nigam",
+    "DHBVN": "Dakshin Haryana Bijli Vitran Nigam",
+    "TRANSPORT": "Transport Department",
+    "FOREST": "Forests & Wildlife Department",
+    "FOOD": "Food, Civil Supplies & Consumer Affairs Department",
+    "ANIMALHUS": "Animal Husbandry & Dairying Department",
     "TECHEDU": "Technical Education Department",
 }
 POSTS = {
-    "DEO": "Data Entry Operator", "CLERK": "Clerk", "MTS": "Multi-Tasking Staff", "DRIVER": "Driver",
-    "NURSE": "Staff Nurse", "LABTECH": "Laboratory Technician", "COMPTEACH": "Computer Teacher",
-    "JE": "Junior Engineer", "LINEMAN": "Lineman", "ACCOUNTANT": "Accountant", "GUARD": "Security Guard",
-    "SWEEPER": "Safai Karamchari", "MALI": "Mali", "PHARMACIST": "Pharmacist", "STENO": "Stenographer",
+    "DEO": "Data Entry Operator",
+    "CLERK": "Clerk",
+    "MTS": "Multi-Tasking Staff",
+    "DRIVER": "Driver",
+    "NURSE": "Staff Nurse",
+    "LABTECH": "Laboratory Technician",
+    "COMPTEACH": "Computer Teacher",
+    "JE": "Junior Engineer",
+    "LINEMAN": "Lineman",
+    "ACCOUNTANT": "Accountant",
+    "GUARD": "Security Guard",
+    "SWEEPER": "Safai Karamchari",
+    "MALI": "Mali",
+    "PHARMACIST": "Pharmacist",
+    "STENO": "Stenographer",
     "PUMPOP": "Pump Operator",
 }
-FIRST = ["Ramesh", "Suresh", "Sunita", "Anita", "Rajesh", "Pooja", "Sandeep", "Neha", "Vikas", "Kavita", "Amit", "Rekha",
-         "Manoj", "Priyanka", "Deepak", "Seema", "Naresh", "Monika", "Vinod", "Sarita", "Jagdish", "Meena", "Satish",
-         "Babita", "Rakesh", "Kamlesh", "Ravinder", "Geeta", "Mukesh", "Savita", "Pardeep", "Anju", "Sunil", "Renu"]
-FATHER = ["Ram Kumar", "Om Prakash", "Satbir Singh", "Raj Singh", "Krishan Lal", "Dharambir", "Jai Bhagwan", "Mahabir",
-          "Rajender", "Balwan Singh", "Subhash Chand", "Ishwar Singh", "Ranbir", "Hawa Singh", "Chander Bhan", "Sultan Singh"]
-SURNAMES = ["Sharma", "Kumar", "Devi", "Singh", "Yadav", "Malik", "Dahiya", "Saini", "Jangra", "Rani", "Verma", "Goyat",
-            "Sangwan", "Punia", "Bishnoi", "Rathee", "Hooda", "Kadian"]
+FIRST = [
+    "Ramesh",
+    "Suresh",
+    "Sunita",
+    "Anita",
+    "Rajesh",
+    "Pooja",
+    "Sandeep",
+    "Neha",
+    "Vikas",
+    "Kavita",
+    "Amit",
+    "Rekha",
+    "Manoj",
+    "Priyanka",
+    "Deepak",
+    "Seema",
+    "Naresh",
+    "Monika",
+    "Vinod",
+    "Sarita",
+    "Jagdish",
+    "Meena",
+    "Satish",
+    "Babita",
+    "Rakesh",
+    "Kamlesh",
+    "Ravinder",
+    "Geeta",
+    "Mukesh",
+    "Savita",
+    "Pardeep",
+    "Anju",
+    "Sunil",
+    "Renu",
+]
+FATHER = [
+    "Ram Kumar",
+    "Om Prakash",
+    "Satbir Singh",
+    "Raj Singh",
+    "Krishan Lal",
+    "Dharambir",
+    "Jai Bhagwan",
+    "Mahabir",
+    "Rajender",
+    "Balwan Singh",
+    "Subhash Chand",
+    "Ishwar Singh",
+    "Ranbir",
+    "Hawa Singh",
+    "Chander Bhan",
+    "Sultan Singh",
+]
+SURNAMES = [
+    "Sharma",
+    "Kumar",
+    "Devi",
+    "Singh",
+    "Yadav",
+    "Malik",
+    "Dahiya",
+    "Saini",
+    "Jangra",
+    "Rani",
+    "Verma",
+    "Goyat",
+    "Sangwan",
+    "Punia",
+    "Bishnoi",
+    "Rathee",
+    "Hooda",
+    "Kadian",
+]
 CONTRACTUAL_HEAD = "2202-01-101-99-51-Contractual Services"
 WRONG_HEADS = ["2202-01-101-99-01-Salaries", "2210-01-110-99-98-Office Expenses"]
-CUTOFF = date(2024, 8, 15)          # five years of continuous service are counted on this date
+CUTOFF = date(2024, 8, 15)  # five years of continuous service are counted on this date
 GROUP_OWNER = {"part1": "HKRN", "part2": "TREASURY", "hartron": "HARTRON"}
 FAULTS = ["wrong_mobile", "ppp_mismatch", "wrong_pay_head", "under_five_years", "service_gap", "age_58_plus"]
 
@@ -46,9 +156,10 @@ FAULTS = ["wrong_mobile", "ppp_mismatch", "wrong_pay_head", "under_five_years", 
 @dataclass
 class SyntheticEmployee:
     """One employee: the master record as the data owner holds it, and what the generator knows beside it."""
+
     master: dict
-    ppp: dict                       # the Family ID registry's view of the same person
-    actual_mobile: str              # the mobile the employee really has (differs under wrong_mobile)
+    ppp: dict  # the Family ID registry's view of the same person
+    actual_mobile: str  # the mobile the employee really has (differs under wrong_mobile)
     fault: str | None = None
 
 
@@ -80,30 +191,54 @@ def _family_id(rng: random.Random, n: int) -> str:
 
 
 def _ddos() -> list[dict]:
-    return [{"ddo_code": ddo_code(d, dist), "department_code": d, "district": dist,
-             "office_name": f"{DEPARTMENTS[d]}, {dist}"} for d in DEPARTMENTS for dist in DISTRICTS]
+    return [
+        {
+            "ddo_code": ddo_code(d, dist),
+            "department_code": d,
+            "district": dist,
+            "office_name": f"{DEPARTMENTS[d]}, {dist}",
+        }
+        for d in DEPARTMENTS
+        for dist in DISTRICTS
+    ]
 
 
 def seeded_officers(ddos: list[dict] | None = None) -> list[dict]:
     """The officers of the synthetic state: one DDO per office, an HoD and an Administrative Secretary per
     department, Finance, the HR administrator and one data officer per data owner. The same every time, so
     the local identity provider knows them before any data is loaded."""
-    def officer(officer_id, name, role, ddo=None, department=None, data_owner=None) -> dict:
-        return {"officer_id": officer_id, "name": name, "role": role, "ddo_code": ddo, "department": department,
-                "data_owner": data_owner}
 
-    officers = [officer(f"OFF-{x['ddo_code']}", f"DDO {x['office_name']}", "ddo", x["ddo_code"], x["department_code"])
-                for x in (ddos or _ddos())]
+    def officer(officer_id, name, role, ddo=None, department=None, data_owner=None) -> dict:
+        return {
+            "officer_id": officer_id,
+            "name": name,
+            "role": role,
+            "ddo_code": ddo,
+            "department": department,
+            "data_owner": data_owner,
+        }
+
+    officers = [
+        officer(f"OFF-{x['ddo_code']}", f"DDO {x['office_name']}", "ddo", x["ddo_code"], x["department_code"])
+        for x in (ddos or _ddos())
+    ]
     officers += [officer(f"HOD-{d}", f"Head of {name}", "hod", department=d) for d, name in DEPARTMENTS.items()]
-    officers += [officer(f"AS-{d}", f"Administrative Secretary, {name}", "admin_secretary", department=d)
-                 for d, name in DEPARTMENTS.items()]
+    officers += [
+        officer(f"AS-{d}", f"Administrative Secretary, {name}", "admin_secretary", department=d)
+        for d, name in DEPARTMENTS.items()
+    ]
     # Finance's missed post creation escalates to the Finance Department's Secretary (as:FINANCE)
-    officers += [officer("AS-FINANCE", "Administrative Secretary, Finance Department", "admin_secretary",
-                         department="FINANCE")]
-    officers += [officer("FIN-1", "Finance Department officer", "finance"),
-                 officer("ADMIN-HR", "Human Resources Department administrator", "administrator")]
-    officers += [officer(f"DATA-{owner}", f"Data officer, {owner}", "data_officer", data_owner=owner)
-                 for owner in ("HKRN", "TREASURY", "HARTRON")]
+    officers += [
+        officer("AS-FINANCE", "Administrative Secretary, Finance Department", "admin_secretary", department="FINANCE")
+    ]
+    officers += [
+        officer("FIN-1", "Finance Department officer", "finance"),
+        officer("ADMIN-HR", "Human Resources Department administrator", "administrator"),
+    ]
+    officers += [
+        officer(f"DATA-{owner}", f"Data officer, {owner}", "data_officer", data_owner=owner)
+        for owner in ("HKRN", "TREASURY", "HARTRON")
+    ]
     return officers
 
 
@@ -132,17 +267,30 @@ def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=Non
         periods = [{"from": joined.isoformat(), "to": None}]
         if fault == "service_gap":
             gap_start = joined + timedelta(days=rng.randrange(200, 900))
-            periods = [{"from": joined.isoformat(), "to": gap_start.isoformat()},
-                       {"from": (gap_start + timedelta(days=rng.randrange(2, 120))).isoformat(), "to": None}]
+            periods = [
+                {"from": joined.isoformat(), "to": gap_start.isoformat()},
+                {"from": (gap_start + timedelta(days=rng.randrange(2, 120))).isoformat(), "to": None},
+            ]
         actual_mobile = next(mobiles)
         record_mobile = next(mobiles) if fault == "wrong_mobile" else actual_mobile
         family_id = _family_id(rng, n)
         master = {
-            "employee_id": f"EMP{n:07d}", "employee_group": group, "data_owner": GROUP_OWNER[group],
-            "name": name, "father_name": father, "date_of_birth": born, "mobile": record_mobile,
-            "family_id": family_id, "department_code": dept, "district": district, "post_code": post,
-            "ddo_code": ddo_code(dept, district), "date_of_joining": joined, "service_periods": periods,
-            "sanctioned_post": True, "status": "active",
+            "employee_id": f"EMP{n:07d}",
+            "employee_group": group,
+            "data_owner": GROUP_OWNER[group],
+            "name": name,
+            "father_name": father,
+            "date_of_birth": born,
+            "mobile": record_mobile,
+            "family_id": family_id,
+            "department_code": dept,
+            "district": district,
+            "post_code": post,
+            "ddo_code": ddo_code(dept, district),
+            "date_of_joining": joined,
+            "service_periods": periods,
+            "sanctioned_post": True,
+            "status": "active",
             "pay_head": rng.choice(WRONG_HEADS) if fault == "wrong_pay_head" else CONTRACTUAL_HEAD,
         }
         ppp = {"family_id": family_id, "name": name, "father_name": father, "date_of_birth": born}

@@ -1,5 +1,6 @@
 """Drop-down lists (department, district, post, DDO). The real portal's lists missed entries; here the
 data owners add one through the API and it is in the form at once, no redeploy."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
@@ -42,8 +43,12 @@ async def posts(ctx: ServiceContext = Depends(context)):
 @router.get("/ddos", response_model=list[DdoEntry])
 async def ddos(department_code: str = Query(...), district: str = Query(...), ctx: ServiceContext = Depends(context)):
     """The DDOs of one department in one district: the only DDOs the form accepts for that pair."""
-    rows = await ctx.pool.fetch("SELECT ddo_code, department_code, district, office_name FROM applications.ddo "
-                                "WHERE department_code = $1 AND district = $2 ORDER BY ddo_code", department_code, district)
+    rows = await ctx.pool.fetch(
+        "SELECT ddo_code, department_code, district, office_name FROM applications.ddo "
+        "WHERE department_code = $1 AND district = $2 ORDER BY ddo_code",
+        department_code,
+        district,
+    )
     return [dict(r) for r in rows]
 
 
@@ -51,35 +56,73 @@ async def _add(ctx: ServiceContext, officer: Principal, list_name: str, code: st
     async with ctx.pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(sql + " ON CONFLICT DO NOTHING RETURNING 1", *args) is None:
             raise ApiError(409, "entry_exists", f"{code} is already in the {list_name} list.")
-        await conn.execute("INSERT INTO applications.dropdown_change (list_name, code, entry, added_by) "
-                           "VALUES ($1, $2, $3, $4)", list_name, code, [str(a) for a in args], officer.subject)
+        await conn.execute(
+            "INSERT INTO applications.dropdown_change (list_name, code, entry, added_by) VALUES ($1, $2, $3, $4)",
+            list_name,
+            code,
+            [str(a) for a in args],
+            officer.subject,
+        )
 
 
 @router.post("/posts", status_code=201, response_model=Entry)
-async def add_post(body: Entry, ctx: ServiceContext = Depends(context),
-                   officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR))):
-    await _add(ctx, officer, "post", body.code, "INSERT INTO applications.post (code, name) VALUES ($1, $2)",
-               body.code, body.name)
+async def add_post(
+    body: Entry,
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
+):
+    await _add(
+        ctx,
+        officer,
+        "post",
+        body.code,
+        "INSERT INTO applications.post (code, name) VALUES ($1, $2)",
+        body.code,
+        body.name,
+    )
     return body
 
 
 @router.post("/departments", status_code=201, response_model=Entry)
-async def add_department(body: Entry, ctx: ServiceContext = Depends(context),
-                         officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR))):
-    await _add(ctx, officer, "department", body.code,
-               "INSERT INTO applications.department (code, name) VALUES ($1, $2)", body.code, body.name)
+async def add_department(
+    body: Entry,
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
+):
+    await _add(
+        ctx,
+        officer,
+        "department",
+        body.code,
+        "INSERT INTO applications.department (code, name) VALUES ($1, $2)",
+        body.code,
+        body.name,
+    )
     return body
 
 
 @router.post("/ddos", status_code=201, response_model=DdoEntry)
-async def add_ddo(body: DdoEntry, ctx: ServiceContext = Depends(context),
-                  officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR))):
+async def add_ddo(
+    body: DdoEntry,
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
+):
     async with ctx.pool.acquire() as conn:
         if not await conn.fetchval("SELECT 1 FROM applications.department WHERE code = $1", body.department_code):
-            raise ApiError(422, "unknown_department", f"Department {body.department_code} is not in the list; add it first.")
+            raise ApiError(
+                422, "unknown_department", f"Department {body.department_code} is not in the list; add it first."
+            )
         if not await conn.fetchval("SELECT 1 FROM applications.district WHERE name = $1", body.district):
             raise ApiError(422, "unknown_district", f"{body.district!r} is not one of Haryana's districts.")
-    await _add(ctx, officer, "ddo", body.ddo_code, "INSERT INTO applications.ddo (ddo_code, department_code, district, "
-               "office_name) VALUES ($1, $2, $3, $4)", body.ddo_code, body.department_code, body.district,
-               body.office_name)
+    await _add(
+        ctx,
+        officer,
+        "ddo",
+        body.ddo_code,
+        "INSERT INTO applications.ddo (ddo_code, department_code, district, office_name) VALUES ($1, $2, $3, $4)",
+        body.ddo_code,
+        body.department_code,
+        body.district,
+        body.office_name,
+    )
     return body

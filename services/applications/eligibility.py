@@ -1,10 +1,11 @@
 """Eligibility, explained: each rule (its parameters are data in applications.eligibility_rule) gives
 pass or fail and the reason in plain words. The decision is the list, not a bare yes or no."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable
 
 from workflows.contracts import RuleResult, ServiceRecord
 
@@ -20,7 +21,7 @@ class Rule:
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
-    except ValueError:                      # 29 Feb in a year that has none
+    except ValueError:  # 29 Feb in a year that has none
         return day.replace(year=day.year - years, day=28)
 
 
@@ -31,11 +32,12 @@ def _fmt(d: date) -> str:
 def continuous_since(periods: list[dict], as_on: date) -> tuple[date | None, list[tuple[date, date]]]:
     """The start of the unbroken run of service that covers `as_on`, and the gaps before it.
     A period's `to` is its last working day (None: still serving); the next must start the day after."""
-    spans = sorted((date.fromisoformat(p["from"]), date.fromisoformat(p["to"]) if p.get("to") else None)
-                   for p in periods)
+    spans = sorted(
+        (date.fromisoformat(p["from"]), date.fromisoformat(p["to"]) if p.get("to") else None) for p in periods
+    )
     gaps: list[tuple[date, date]] = []
     start: date | None = None
-    end: date | None = None            # None while the current run is still open
+    end: date | None = None  # None while the current run is still open
     for frm, to in spans:
         if frm > as_on:
             break
@@ -65,14 +67,17 @@ def _five_years(record: ServiceRecord, params: dict, today: date) -> tuple[bool,
     years = int(params.get("years", 5))
     needed_from = _years_before(as_on, years)
     start, gaps = continuous_since(record.service_periods, as_on)
-    gap_text = "; ".join(f"a gap in service from {_fmt(a)} to {_fmt(b)}" if a != b else f"a gap in service on {_fmt(a)}"
-                         for a, b in gaps)
+    gap_text = "; ".join(
+        f"a gap in service from {_fmt(a)} to {_fmt(b)}" if a != b else f"a gap in service on {_fmt(a)}" for a, b in gaps
+    )
     if start is None:
         return False, f"Your service record shows no service on {_fmt(as_on)}."
     if start <= needed_from:
         return True, (f"You have continuous service since {_fmt(start)}: at least {years} years as on {_fmt(as_on)}.")
-    reason = (f"You need {years} years of continuous service as on {_fmt(as_on)} (service from {_fmt(needed_from)} "
-              f"or earlier); your continuous service starts on {_fmt(start)}.")
+    reason = (
+        f"You need {years} years of continuous service as on {_fmt(as_on)} (service from {_fmt(needed_from)} "
+        f"or earlier); your continuous service starts on {_fmt(start)}."
+    )
     if gaps:
         reason += f" Continuity is broken by {gap_text}."
     return False, reason
@@ -88,8 +93,10 @@ def _pay_head(record: ServiceRecord, params: dict, today: date) -> tuple[bool, s
     mark = params.get("head_contains", "Contractual")
     if mark.lower() in record.pay_head.lower():
         return True, "Your pay is drawn from the contractual budget head."
-    return False, (f"Your pay is drawn from head {record.pay_head}, not the contractual head. Your DDO can certify "
-                   "the correct head.")
+    return False, (
+        f"Your pay is drawn from head {record.pay_head}, not the contractual head. Your DDO can certify "
+        "the correct head."
+    )
 
 
 def _below_age(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
@@ -113,7 +120,10 @@ def _annual_income(record: ServiceRecord, params: dict, today: date) -> tuple[bo
     income = getattr(record, "annual_income", None)
     if limit is None or income is None:
         return True, "No income limit applies."
-    return (income <= limit, f"Annual income {income} {'is within' if income <= limit else 'exceeds'} the limit {limit}.")
+    return (
+        income <= limit,
+        f"Annual income {income} {'is within' if income <= limit else 'exceeds'} the limit {limit}.",
+    )
 
 
 EVALUATORS: dict[str, Callable[[ServiceRecord, dict, date], tuple[bool, str]]] = {

@@ -1,4 +1,5 @@
 """The applications service: PPP auto-fill, the application form, the deadline calendar, application numbers."""
+
 from pathlib import Path
 
 from services.common.runtime import ServiceDefinition, build_app
@@ -10,7 +11,12 @@ from .review import router as review_router
 from .router import router
 from .service import returns_consumer
 
-definition = ServiceDefinition(name="applications", title="Seva Suraksha: applications service", routers=[router, dropdown_router, review_router, calendar_router],
-                               migrations=Path(__file__).parent / "migrations", activities=activities,
-                               consumers=[("returns", returns_consumer)])
+definition = ServiceDefinition(
+    name="applications",
+    title="Seva Suraksha: applications service",
+    routers=[router, dropdown_router, review_router, calendar_router],
+    migrations=Path(__file__).parent / "migrations",
+    activities=activities,
+    consumers=[("returns", returns_consumer)],
+)
 app = build_app(definition)

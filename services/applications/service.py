@@ -1,7 +1,8 @@
 """The application: checked against master data and the registration window, numbered, and announced."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -19,29 +20,41 @@ async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -
         return await _submit(ctx, employee_id, form)
     except asyncpg.UniqueViolationError:
         # the same submission sent twice at once (a client retrying a request that timed out): one wins
-        existing = await ctx.pool.fetchval("SELECT application_no FROM applications.application "
-                                           "WHERE employee_id = $1 AND season_id = $2", employee_id,
-                                           ctx.settings.season_id)
-        raise ApiError(409, "application_exists", f"You have already submitted application {existing}.",
-                       application_no=existing)
+        existing = await ctx.pool.fetchval(
+            "SELECT application_no FROM applications.application WHERE employee_id = $1 AND season_id = $2",
+            employee_id,
+            ctx.settings.season_id,
+        )
+        raise ApiError(
+            409, "application_exists", f"You have already submitted application {existing}.", application_no=existing
+        ) from None
 
 
 async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
     season_id = ctx.settings.season_id
     async with ctx.pool.acquire() as conn, conn.transaction():
         calendar = await calendar_in_force(conn, season_id)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if now < calendar.registration_open:
-            raise ApiError(409, "registration_not_open",
-                           f"Applications open on {calendar.registration_open:%d %b %Y}.")
+            raise ApiError(409, "registration_not_open", f"Applications open on {calendar.registration_open:%d %b %Y}.")
         if now > calendar.registration_close:
-            raise ApiError(409, "registration_closed",
-                           f"Applications closed on {calendar.registration_close:%d %b %Y %H:%M} and can no longer be submitted.")
-        existing = await conn.fetchval("SELECT application_no FROM applications.application "
-                                       "WHERE employee_id = $1 AND season_id = $2", employee_id, season_id)
+            raise ApiError(
+                409,
+                "registration_closed",
+                f"Applications closed on {calendar.registration_close:%d %b %Y %H:%M} and can no longer be submitted.",
+            )
+        existing = await conn.fetchval(
+            "SELECT application_no FROM applications.application WHERE employee_id = $1 AND season_id = $2",
+            employee_id,
+            season_id,
+        )
         if existing:
-            raise ApiError(409, "application_exists", f"You have already submitted application {existing}.",
-                           application_no=existing)
+            raise ApiError(
+                409,
+                "application_exists",
+                f"You have already submitted application {existing}.",
+                application_no=existing,
+            )
         await _check_choices(conn, form)
         docs = await _check_documents(conn, employee_id)
         seq = await conn.fetchval("SELECT nextval('applications.application_no_seq')")
@@ -50,8 +63,15 @@ async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) 
             "INSERT INTO applications.application (application_no, employee_id, season_id, status, department_code, "
             "district, post_code, ddo_code, date_of_joining) VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7, $8) "
             "RETURNING submitted_at",
-            application_no, employee_id, season_id, form.department_code, form.district, form.post_code,
-            form.ddo_code, form.date_of_joining)
+            application_no,
+            employee_id,
+            season_id,
+            form.department_code,
+            form.district,
+            form.post_code,
+            form.ddo_code,
+            form.date_of_joining,
+        )
         await _record_submission(conn, EventType.APPLICATION_SUBMITTED, employee_id, application_no, 1, form, docs)
     return application_no, submitted_at
 
@@ -59,39 +79,77 @@ async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) 
 async def resubmit(ctx: ServiceContext, employee_id: str, application_no: str, form: ApplicationForm) -> datetime:
     """A returned application, corrected: kept as the next submission and sent back to the DDO."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        app = await conn.fetchrow("SELECT * FROM applications.application WHERE application_no = $1 FOR UPDATE",
-                                  application_no)
+        app = await conn.fetchrow(
+            "SELECT * FROM applications.application WHERE application_no = $1 FOR UPDATE", application_no
+        )
         if app is None or app["employee_id"] != employee_id:
             raise ApiError(404, "application_not_found", f"There is no application {application_no} in your name.")
         if app["status"] != "returned":
-            raise ApiError(409, "not_returned", f"Application {application_no} has not been returned for correction, "
-                                                "so it cannot be changed now.")
+            raise ApiError(
+                409,
+                "not_returned",
+                f"Application {application_no} has not been returned for correction, so it cannot be changed now.",
+            )
         calendar = await calendar_in_force(conn, app["season_id"])
-        if datetime.now(timezone.utc) > calendar.ddo_verification:
-            raise ApiError(409, "correction_window_closed", "The window for corrections closed on "
-                                                            f"{calendar.ddo_verification:%d %b %Y}.")
+        if datetime.now(UTC) > calendar.ddo_verification:
+            raise ApiError(
+                409,
+                "correction_window_closed",
+                f"The window for corrections closed on {calendar.ddo_verification:%d %b %Y}.",
+            )
         await _check_choices(conn, form)
         docs = await _check_documents(conn, employee_id)
-        number = await conn.fetchval("SELECT max(number) + 1 FROM applications.submission WHERE application_no = $1",
-                                     application_no)
+        number = await conn.fetchval(
+            "SELECT max(number) + 1 FROM applications.submission WHERE application_no = $1", application_no
+        )
         await conn.execute(
             "UPDATE applications.application SET status = 'resubmitted', department_code = $2, district = $3, "
             "post_code = $4, ddo_code = $5, date_of_joining = $6, remarks = '{}' WHERE application_no = $1",
-            application_no, form.department_code, form.district, form.post_code, form.ddo_code, form.date_of_joining)
-        submitted_at = await _record_submission(conn, EventType.APPLICATION_RESUBMITTED, employee_id, application_no,
-                                                number, form, docs)
+            application_no,
+            form.department_code,
+            form.district,
+            form.post_code,
+            form.ddo_code,
+            form.date_of_joining,
+        )
+        submitted_at = await _record_submission(
+            conn, EventType.APPLICATION_RESUBMITTED, employee_id, application_no, number, form, docs
+        )
     return submitted_at
 
 
-async def _record_submission(conn: asyncpg.Connection, event_type: str, employee_id: str, application_no: str,
-                             number: int, form: ApplicationForm, docs: list[dict]) -> datetime:
+async def _record_submission(
+    conn: asyncpg.Connection,
+    event_type: str,
+    employee_id: str,
+    application_no: str,
+    number: int,
+    form: ApplicationForm,
+    docs: list[dict],
+) -> datetime:
     """Keep the submission as sent (form and document versions) and announce it to the case."""
     submitted_at = await conn.fetchval(
         "INSERT INTO applications.submission (application_no, number, form, documents) VALUES ($1, $2, $3, $4) "
-        "RETURNING submitted_at", application_no, number, form.model_dump(mode="json"), docs)
-    await publish(conn, "applications", event_type, employee_id, {
-        "application_no": application_no, "submission": number, "department_code": form.department_code,
-        "district": form.district, "post_code": form.post_code, "ddo_code": form.ddo_code})
+        "RETURNING submitted_at",
+        application_no,
+        number,
+        form.model_dump(mode="json"),
+        docs,
+    )
+    await publish(
+        conn,
+        "applications",
+        event_type,
+        employee_id,
+        {
+            "application_no": application_no,
+            "submission": number,
+            "department_code": form.department_code,
+            "district": form.district,
+            "post_code": form.post_code,
+            "ddo_code": form.ddo_code,
+        },
+    )
     return submitted_at
 
 
@@ -105,9 +163,12 @@ def returns_consumer(ctx: ServiceContext):
             return
         async with ctx.pool.acquire() as conn, conn.transaction():
             if await claim_event(conn, "applications", "returns", event["event_id"]):
-                await conn.execute("UPDATE applications.application SET status = 'returned', remarks = $2, "
-                                   "returned_at = now() WHERE application_no = $1",
-                                   data["application_no"], data.get("remarks") or {})
+                await conn.execute(
+                    "UPDATE applications.application SET status = 'returned', remarks = $2, "
+                    "returned_at = now() WHERE application_no = $1",
+                    data["application_no"],
+                    data.get("remarks") or {},
+                )
 
     return [TOPICS["verification"]], handle
 
@@ -119,8 +180,12 @@ async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[d
     docs = await latest_documents(conn, employee_id)
     missing = [k for k in REQUIRED if k not in {d["kind"] for d in docs}]
     if missing:
-        raise ApiError(422, "documents_missing", "Upload these documents before submitting: " + ", ".join(missing) + ".",
-                       missing=missing)
+        raise ApiError(
+            422,
+            "documents_missing",
+            "Upload these documents before submitting: " + ", ".join(missing) + ".",
+            missing=missing,
+        )
     if not await conn.fetchval("SELECT 1 FROM applications.identity WHERE employee_id = $1", employee_id):
         raise ApiError(422, "identity_missing", "Enter your Aadhaar number and PAN before submitting.")
     return [{"kind": d["kind"], "version": d["version"], "sha256": d["sha256"]} for d in docs]
@@ -134,9 +199,15 @@ async def _check_choices(conn: asyncpg.Connection, form: ApplicationForm) -> Non
         raise ApiError(422, "unknown_district", f"District {form.district!r} is not one of Haryana's districts.")
     if not await conn.fetchval("SELECT 1 FROM applications.post WHERE code = $1", form.post_code):
         raise ApiError(422, "unknown_post", f"Post {form.post_code!r} is not in the list.")
-    ddo = await conn.fetchrow("SELECT department_code, district FROM applications.ddo WHERE ddo_code = $1", form.ddo_code)
+    ddo = await conn.fetchrow(
+        "SELECT department_code, district FROM applications.ddo WHERE ddo_code = $1", form.ddo_code
+    )
     if ddo is None:
         raise ApiError(422, "unknown_ddo", f"DDO {form.ddo_code!r} is not in the list.")
     if (ddo["department_code"], ddo["district"]) != (form.department_code, form.district):
-        raise ApiError(422, "ddo_mismatch", f"DDO {form.ddo_code} belongs to {ddo['department_code']} in "
-                                            f"{ddo['district']}, not to the department and district you chose.")
+        raise ApiError(
+            422,
+            "ddo_mismatch",
+            f"DDO {form.ddo_code} belongs to {ddo['department_code']} in "
+            f"{ddo['district']}, not to the department and district you chose.",
+        )

@@ -1,4 +1,5 @@
 """Where a request came from, for the audit log, denials and per-address limits."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -31,5 +32,5 @@ def client_addr(request: Request) -> str:
             try:
                 return str(ipaddress.ip_address(addr))
             except ValueError:
-                return peer          # a malformed entry: fall back to the proxy itself, never to the text
+                return peer  # a malformed entry: fall back to the proxy itself, never to the text
     return peer

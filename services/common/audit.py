@@ -1,11 +1,13 @@
 """The audit log: every officer's decision, appended in the transaction of the decision, each row's hash
 covering the previous row's hash, so an edited or removed row breaks the chain (`seva audit verify`)."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
@@ -18,19 +20,47 @@ def _hash(prev_hash: str, body: str) -> str:
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
-async def append(conn: asyncpg.Connection, schema: str, actor: Principal, action: str, subject: str, *,
-                 from_addr: str | None, before: str | None, after: str | None, details: dict | None = None) -> int:
+async def append(
+    conn: asyncpg.Connection,
+    schema: str,
+    actor: Principal,
+    action: str,
+    subject: str,
+    *,
+    from_addr: str | None,
+    before: str | None,
+    after: str | None,
+    details: dict[str, Any] | None = None,
+) -> int:
     """Append one entry (who, what, when, from where, the stage before and after). Call inside the
     transaction of the decision it records."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"audit:{schema}")
     last = await conn.fetchrow(f"SELECT seq, hash FROM {schema}.audit_log ORDER BY seq DESC LIMIT 1")
     seq, prev_hash = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
-    body = json.dumps({"seq": seq, "at": datetime.now(timezone.utc).isoformat(), "actor": actor.subject,
-                       "role": actor.role, "action": action, "subject": subject, "from": from_addr,
-                       "before": before, "after": after, "details": details or {}},
-                      sort_keys=True, separators=(",", ":"), default=str)
-    await conn.execute(f"INSERT INTO {schema}.audit_log (seq, body, prev_hash, hash) VALUES ($1, $2, $3, $4)",
-                       seq, body, prev_hash, _hash(prev_hash, body))
+    body = json.dumps(
+        {
+            "seq": seq,
+            "at": datetime.now(UTC).isoformat(),
+            "actor": actor.subject,
+            "role": actor.role,
+            "action": action,
+            "subject": subject,
+            "from": from_addr,
+            "before": before,
+            "after": after,
+            "details": details or {},
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    await conn.execute(
+        f"INSERT INTO {schema}.audit_log (seq, body, prev_hash, hash) VALUES ($1, $2, $3, $4)",
+        seq,
+        body,
+        prev_hash,
+        _hash(prev_hash, body),
+    )
     return seq
 
 
@@ -40,6 +70,7 @@ SCHEMAS = ("otp", "applications", "verification", "orders")
 @dataclass(frozen=True)
 class Head:
     """The last entry of a chain when it was published: its number and hash."""
+
     seq: int
     hash: str
 
@@ -50,7 +81,7 @@ class ChainCheck:
     entries: int
     broken_at: int | None = None
     problem: str = ""
-    state: str = "ok"            # ok | empty | missing | broken | rewritten
+    state: str = "ok"  # ok | empty | missing | broken | rewritten
 
     @property
     def ok(self) -> bool:
@@ -78,11 +109,21 @@ async def verify(conn: asyncpg.Connection, schema: str, published: Head | None =
             expected_prev, expected_seq = row["hash"], expected_seq + 1
     if published is not None and published.seq > 0:
         if count < published.seq:
-            return ChainCheck(schema, count, count + 1, f"the published head was entry {published.seq}; the log now "
-                                                        f"ends at {count}", "rewritten")
+            return ChainCheck(
+                schema,
+                count,
+                count + 1,
+                f"the published head was entry {published.seq}; the log now ends at {count}",
+                "rewritten",
+            )
         if hash_at_head != published.hash:
-            return ChainCheck(schema, count, published.seq, "the entry differs from the published head: the log was "
-                                                            "rewritten", "rewritten")
+            return ChainCheck(
+                schema,
+                count,
+                published.seq,
+                "the entry differs from the published head: the log was rewritten",
+                "rewritten",
+            )
     if count == 0:
         return ChainCheck(schema, 0, None, "the log has no entries", "empty")
     return ChainCheck(schema, count)
@@ -97,18 +138,27 @@ async def heads(conn: asyncpg.Connection) -> dict[str, Head]:
     return out
 
 
-def sign_heads(key, found: dict[str, Head], at: datetime) -> str:
+def sign_heads(key: Any, found: dict[str, Head], at: datetime) -> str:
     """A compact JWS (Ed25519) of every chain's head: what is published daily, outside the database."""
     import jwt
 
-    return jwt.encode({"iss": "seva-suraksha-audit", "iat": int(at.timestamp()), "at": at.isoformat(),
-                       "heads": {k: {"seq": h.seq, "hash": h.hash} for k, h in found.items()}}, key, algorithm="EdDSA")
+    return jwt.encode(
+        {
+            "iss": "seva-suraksha-audit",
+            "iat": int(at.timestamp()),
+            "at": at.isoformat(),
+            "heads": {k: {"seq": h.seq, "hash": h.hash} for k, h in found.items()},
+        },
+        key,
+        algorithm="EdDSA",
+    )
 
 
-def read_heads(public_key, token: str) -> tuple[datetime, dict[str, Head]]:
+def read_heads(public_key: Any, token: str) -> tuple[datetime, dict[str, Head]]:
     """The heads of a genuine publication; raises jwt.PyJWTError for anything we did not sign."""
     import jwt
 
-    claims = jwt.decode(token, public_key, algorithms=["EdDSA"], issuer="seva-suraksha-audit",
-                        options={"require": ["iss", "iat"]})
+    claims = jwt.decode(
+        token, public_key, algorithms=["EdDSA"], issuer="seva-suraksha-audit", options={"require": ["iss", "iat"]}
+    )
     return datetime.fromisoformat(claims["at"]), {k: Head(int(v["seq"]), v["hash"]) for k, v in claims["heads"].items()}

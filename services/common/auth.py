@@ -7,12 +7,15 @@
 
 Deny by default: every route names the roles it allows, and every refusal is logged. Scope checks that
 need the case (whose office, whose department) live in each domain's service code."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import httpx
 import jwt
@@ -25,18 +28,33 @@ from .settings import Settings, get_settings
 log = logging.getLogger("seva.auth")
 
 EMPLOYEE, DDO, HOD, ADMIN_SECRETARY, FINANCE, DATA_OFFICER, ADMINISTRATOR, OPS = (
-    "employee", "ddo", "hod", "admin_secretary", "finance", "data_officer", "administrator", "ops")
+    "employee",
+    "ddo",
+    "hod",
+    "admin_secretary",
+    "finance",
+    "data_officer",
+    "administrator",
+    "ops",
+)
 
 # The scope each officer role must carry in its token's `seva_scope` claim; a token without it is refused.
-SCOPE_NEEDED = {DDO: ("ddo_code", "department"), HOD: ("department",), ADMIN_SECRETARY: ("department",),
-                DATA_OFFICER: ("data_owner",), FINANCE: (), ADMINISTRATOR: (), OPS: ()}
+SCOPE_NEEDED = {
+    DDO: ("ddo_code", "department"),
+    HOD: ("department",),
+    ADMIN_SECRETARY: ("department",),
+    DATA_OFFICER: ("data_owner",),
+    FINANCE: (),
+    ADMINISTRATOR: (),
+    OPS: (),
+}
 
 
 @dataclass(frozen=True)
 class Principal:
-    subject: str                      # employee id or officer id
+    subject: str  # employee id or officer id
     role: str
-    scope: dict = field(default_factory=dict)  # e.g. {"ddo_code": ...} or {"department": ...}
+    scope: dict[str, Any] = field(default_factory=dict[str, Any])  # e.g. {"ddo_code": ...} or {"department": ...}
 
 
 def _unauthenticated(request: Request | None, why: str) -> ApiError:
@@ -53,11 +71,17 @@ def _jwks_client(issuer: str, jwks_url: str | None) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=600, timeout=5)
 
 
-def _officer_claims(settings: Settings, token: str) -> dict:
+def _officer_claims(settings: Settings, token: str) -> dict[str, Any]:
     """Blocking (the first call fetches the issuer's keys): run it in a thread."""
     key = _jwks_client(settings.oidc_issuer, settings.oidc_jwks_url).get_signing_key_from_jwt(token)
-    return jwt.decode(token, key.key, algorithms=["RS256", "ES256", "PS256"], issuer=settings.oidc_issuer,
-                      audience=settings.oidc_audience, options={"require": ["exp", "sub", "iss", "aud"]})
+    return jwt.decode(
+        token,
+        key.key,
+        algorithms=["RS256", "ES256", "PS256"],
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        options={"require": ["exp", "sub", "iss", "aud"]},
+    )
 
 
 async def decode_token(token: str, request: Request | None = None) -> Principal:
@@ -65,7 +89,7 @@ async def decode_token(token: str, request: Request | None = None) -> Principal:
     try:
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
-        raise _unauthenticated(request, "a token that is not a JWT")
+        raise _unauthenticated(request, "a token that is not a JWT") from None
     try:
         if issuer == SESSION_ISSUER:
             claims = read_session(public_key(settings.session_public_key), token)
@@ -75,16 +99,20 @@ async def decode_token(token: str, request: Request | None = None) -> Principal:
         claims = await asyncio.to_thread(_officer_claims, settings, token)
     except jwt.ExpiredSignatureError:
         log.info("denied: an expired token on %s", request.url.path if request else "-")
-        raise ApiError(401, "session_expired", "Your session has expired; log in again.")
+        raise ApiError(401, "session_expired", "Your session has expired; log in again.") from None
     except (jwt.PyJWTError, httpx.HTTPError, KeyError, ValueError) as exc:
-        raise _unauthenticated(request, f"a token that failed its checks ({type(exc).__name__}: {exc})")
+        raise _unauthenticated(request, f"a token that failed its checks ({type(exc).__name__}: {exc})") from exc
     role, scope = claims.get("role"), claims.get("seva_scope") or {}
     if role not in SCOPE_NEEDED or not isinstance(scope, dict) or any(not scope.get(k) for k in SCOPE_NEEDED[role]):
-        log.warning("denied: %s's token carries role %r and scope %r, which no officer may hold",
-                    claims.get("sub"), role, scope)
+        log.warning(
+            "denied: %s's token carries role %r and scope %r, which no officer may hold", claims.get("sub"), role, scope
+        )
         raise ApiError(403, "forbidden", "Your login does not carry a role and scope this system knows.")
-    return Principal(subject=claims["sub"], role=role,
-                     scope={k: v for k, v in scope.items() if k in ("ddo_code", "department", "data_owner")})
+    return Principal(
+        subject=claims["sub"],
+        role=role,
+        scope={k: v for k, v in scope.items() if k in ("ddo_code", "department", "data_owner")},
+    )
 
 
 async def current_principal(request: Request) -> Principal:
@@ -98,13 +126,14 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
-def require_roles(*roles: str):
+def require_roles(*roles: str) -> Callable[..., Principal]:
     """A dependency that lets through only the named roles; every other caller gets 403, logged."""
 
     def _check(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
         if principal.role not in roles:
-            log.warning("denied: %s (%s) tried %s %s", principal.subject, principal.role,
-                        request.method, request.url.path)
+            log.warning(
+                "denied: %s (%s) tried %s %s", principal.subject, principal.role, request.method, request.url.path
+            )
             raise ApiError(403, "forbidden", "Your role may not take this action.")
         return principal
 

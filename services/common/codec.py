@@ -6,12 +6,14 @@ Each sealed payload names its key in its metadata. The settings hold a list of k
 seals, every one opens. A key is rotated by putting the new one first; payloads of running cases sealed with
 the old one still open, until it is dropped once no open case holds one (continue-as-new re-seals a case).
 Payloads that were never sealed (histories from before the codec) pass through unchanged."""
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import os
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
@@ -69,16 +71,26 @@ def data_converter(payload_keys: str, base: DataConverter | None = None) -> Data
     return dataclasses.replace(base or DataConverter.default, payload_codec=EncryptionCodec(parse_keys(payload_keys)))
 
 
-def payloads_from_json(items: Iterable[dict]) -> list[Payload]:
+def payloads_from_json(items: Iterable[dict[str, Any]]) -> list[Payload]:
     """The codec server's wire form (Temporal's remote codec protocol): metadata values and data in base64."""
     import base64
 
-    return [Payload(metadata={k: base64.b64decode(v) for k, v in (i.get("metadata") or {}).items()},
-                    data=base64.b64decode(i.get("data") or "")) for i in items]
+    return [
+        Payload(
+            metadata={k: base64.b64decode(v) for k, v in (i.get("metadata") or {}).items()},
+            data=base64.b64decode(i.get("data") or ""),
+        )
+        for i in items
+    ]
 
 
-def payloads_to_json(payloads: Iterable[Payload]) -> list[dict]:
+def payloads_to_json(payloads: Iterable[Payload]) -> list[dict[str, Any]]:
     import base64
 
-    return [{"metadata": {k: base64.b64encode(v).decode() for k, v in p.metadata.items()},
-             "data": base64.b64encode(p.data).decode()} for p in payloads]
+    return [
+        {
+            "metadata": {k: base64.b64encode(v).decode() for k, v in p.metadata.items()},
+            "data": base64.b64encode(p.data).decode(),
+        }
+        for p in payloads
+    ]

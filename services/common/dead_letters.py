@@ -4,12 +4,14 @@ A dead letter (services/common/kafka.py) is a message that can never succeed as 
 all, or refused by its handler (say, a signal for a case that does not exist yet). Once the cause is mended,
 replay puts the original message back on its original topic with its key and headers; every consumer is
 idempotent by event id, so a replay that reaches a consumer which had handled the event changes nothing."""
+
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -21,28 +23,31 @@ UNDECODABLE = {"empty", "not_json", "not_an_object", "invalid_envelope"}
 
 @dataclass
 class DeadLetterEntry:
-    ref: str          # <dead-letter topic>:<partition>:<offset>, what `show` and `replay` take
-    record: dict
+    ref: str  # <dead-letter topic>:<partition>:<offset>, what `show` and `replay` take
+    record: dict[str, Any]
 
     @property
     def reason(self) -> str:
-        return self.record.get("reason", "")
+        return str(self.record.get("reason", ""))
 
     def summary(self) -> str:
         r = self.record
-        return (f"{self.ref}  {r.get('dead_lettered_at', '')[:19]}  {r.get('consumer')}  {r.get('reason')}  "
-                f"{r.get('topic')}/{r.get('partition')}@{r.get('offset')}  key {r.get('key') or '-'}  "
-                f"{r.get('event_type') or '-'}  "
-                f"{r.get('error', '')[:80]}")
+        return (
+            f"{self.ref}  {r.get('dead_lettered_at', '')[:19]}  {r.get('consumer')}  {r.get('reason')}  "
+            f"{r.get('topic')}/{r.get('partition')}@{r.get('offset')}  key {r.get('key') or '-'}  "
+            f"{r.get('event_type') or '-'}  "
+            f"{r.get('error', '')[:80]}"
+        )
 
 
 async def _read_all(bootstrap: str, topics: list[str]) -> list[tuple[TopicPartition, int, bytes | None]]:
     """Every record now on the topics, read without a consumer group (reading commits nothing)."""
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
-        for _ in range(100):   # without a group the consumer assigns itself every partition, once it has metadata
+        for _ in range(100):  # without a group the consumer assigns itself every partition, once it has metadata
             if consumer.assignment():
                 break
             await asyncio.sleep(0.1)
@@ -63,8 +68,9 @@ async def _read_all(bootstrap: str, topics: list[str]) -> list[tuple[TopicPartit
         await consumer.stop()
 
 
-async def list_dead_letters(bootstrap: str, consumer_group: str | None = None,
-                            reason: str | None = None) -> list[DeadLetterEntry]:
+async def list_dead_letters(
+    bootstrap: str, consumer_group: str | None = None, reason: str | None = None
+) -> list[DeadLetterEntry]:
     entries = []
     for tp, offset, value in await _read_all(bootstrap, DEAD_LETTER_TOPICS):
         try:
@@ -72,12 +78,14 @@ async def list_dead_letters(bootstrap: str, consumer_group: str | None = None,
         except ValueError:
             record = {"reason": "unreadable", "error": "the dead letter itself is not JSON"}
         entry = DeadLetterEntry(f"{tp.topic}:{tp.partition}:{offset}", record)
-        if (consumer_group is None or record.get("consumer") == consumer_group) and (reason is None or entry.reason == reason):
+        if (consumer_group is None or record.get("consumer") == consumer_group) and (
+            reason is None or entry.reason == reason
+        ):
             entries.append(entry)
     return entries
 
 
-async def _original_value(bootstrap: str, record: dict) -> bytes:
+async def _original_value(bootstrap: str, record: dict[str, Any]) -> bytes:
     """The message as it was: from the dead letter, or (if it was too big to carry) from its topic."""
     if not record.get("truncated"):
         return base64.b64decode(record.get("value_b64", ""))
@@ -91,7 +99,8 @@ async def _original_value(bootstrap: str, record: dict) -> bytes:
         records = batch.get(tp, [])
         if not records or records[0].offset != record["offset"]:
             raise LookupError(f"{record['topic']}/{record['partition']}@{record['offset']} is no longer on Kafka")
-        return records[0].value
+        value: bytes = records[0].value
+        return value
     finally:
         await consumer.stop()
 
@@ -110,8 +119,7 @@ async def replay(bootstrap: str, entries: list[DeadLetterEntry], include_undecod
             value = await _original_value(bootstrap, r)
             headers = [(k, base64.b64decode(v)) for k, v in (r.get("headers") or {}).items()]
             headers.append(("seva-replayed-from", entry.ref.encode()))
-            await producer.send_and_wait(r["topic"], value, key=(r.get("key") or "").encode() or None,
-                                         headers=headers)
+            await producer.send_and_wait(r["topic"], value, key=(r.get("key") or "").encode() or None, headers=headers)
             done.append(f"{entry.ref}: replayed to {r['topic']} (event {r.get('event_id') or '-'})")
     finally:
         await producer.stop()

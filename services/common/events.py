@@ -1,9 +1,10 @@
 """Domain events: the envelope every service writes, the topics, and how a state change and its event
 commit together (transactional outbox)."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -18,13 +19,19 @@ TOPICS = {
     "orders": "orders.events",
 }
 SMS_TOPIC = "sms.outbound"
-MASTERDATA_TOPIC = "masterdata.corrections"   # data owners (HKRN, Treasury, HARTRON) push corrections here
-AUDIT_HEADS_TOPIC = "audit.heads"             # each audit chain's head, signed, published daily (`seva audit publish`)
+MASTERDATA_TOPIC = "masterdata.corrections"  # data owners (HKRN, Treasury, HARTRON) push corrections here
+AUDIT_HEADS_TOPIC = "audit.heads"  # each audit chain's head, signed, published daily (`seva audit publish`)
 
 # Every consumer group in the system (the cases worker's, and `<service>.<consumer>` for each service's
 # consumers). Each has its own dead-letter topic, so a dead letter says whose it is and replays to its topic.
-CONSUMER_GROUPS = ("cases.signaller", "otp.sms-gateway", "otp.masterdata-corrections", "otp.certificates",
-                   "applications.returns", "orders.escalations")
+CONSUMER_GROUPS = (
+    "cases.signaller",
+    "otp.sms-gateway",
+    "otp.masterdata-corrections",
+    "otp.certificates",
+    "applications.returns",
+    "orders.escalations",
+)
 
 
 def dead_letter_topic(group_id: str) -> str:
@@ -37,6 +44,7 @@ ALL_TOPICS = [*TOPICS.values(), SMS_TOPIC, MASTERDATA_TOPIC, AUDIT_HEADS_TOPIC, 
 
 class Envelope(BaseModel):
     """What every consumer needs of a message before its handler sees it."""
+
     model_config = ConfigDict(extra="allow")
 
     event_id: uuid.UUID
@@ -45,7 +53,7 @@ class Envelope(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-def parse_envelope(message: dict) -> dict:
+def parse_envelope(message: dict[str, Any]) -> dict[str, Any]:
     """The message as an event, or ValueError saying why it is not one (it can never be handled)."""
     try:
         Envelope.model_validate(message)
@@ -60,18 +68,20 @@ def stable_event_id(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "seva:" + "/".join(parts)))
 
 
-def envelope(event_type: str, source: str, employee_id: str, data: dict[str, Any], event_id: str | None = None) -> dict:
+def envelope(
+    event_type: str, source: str, employee_id: str, data: dict[str, Any], event_id: str | None = None
+) -> dict[str, Any]:
     return {
         "event_id": event_id or str(uuid.uuid4()),
         "type": event_type,
         "source": source,
         "employee_id": employee_id,
-        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "occurred_at": datetime.now(UTC).isoformat(),
         "data": data,
     }
 
 
-async def write_event(conn: asyncpg.Connection, schema: str, topic: str, event: dict) -> str:
+async def write_event(conn: asyncpg.Connection, schema: str, topic: str, event: dict[str, Any]) -> str:
     """Insert the event into the service's outbox. Call inside the transaction of the state change.
     Writing the same event id twice (a retried activity) keeps the first."""
     headers: dict[str, str] = {}
@@ -79,14 +89,26 @@ async def write_event(conn: asyncpg.Connection, schema: str, topic: str, event: 
     await conn.execute(
         f"INSERT INTO {schema}.outbox (event_id, topic, key, event_type, payload, headers) VALUES ($1, $2, $3, $4, $5, $6) "
         f"ON CONFLICT (event_id) DO NOTHING",
-        uuid.UUID(event["event_id"]), topic, event["employee_id"], event["type"], event, headers,
+        uuid.UUID(event["event_id"]),
+        topic,
+        event["employee_id"],
+        event["type"],
+        event,
+        headers,
     )
     await conn.execute("SELECT pg_notify($1, '')", f"{schema}_outbox")
-    return event["event_id"]
+    return str(event["event_id"])
 
 
-async def publish(conn: asyncpg.Connection, schema: str, event_type: str, employee_id: str, data: dict,
-                  topic: str | None = None, event_id: str | None = None) -> str:
+async def publish(
+    conn: asyncpg.Connection,
+    schema: str,
+    event_type: str,
+    employee_id: str,
+    data: dict[str, Any],
+    topic: str | None = None,
+    event_id: str | None = None,
+) -> str:
     """Shorthand: build the envelope for this service and write it to the outbox."""
     event = envelope(event_type, schema, employee_id, data, event_id)
     return await write_event(conn, schema, topic or TOPICS[schema], event)
@@ -97,6 +119,7 @@ async def claim_event(conn: asyncpg.Connection, schema: str, consumer: str, even
     Call inside the transaction that applies the event's effect."""
     row = await conn.fetchval(
         f"INSERT INTO {schema}.inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
-        consumer, uuid.UUID(event_id),
+        consumer,
+        uuid.UUID(event_id),
     )
     return row is not None

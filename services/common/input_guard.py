@@ -2,11 +2,13 @@
 UTF-16 surrogate (it cannot be encoded as UTF-8), in the path, the query or a JSON body. Left to reach the
 routes they became HTTP 500s on many of them; here they become one 400 with a stable code, before any
 route runs. Pure ASGI, so the body it reads is handed on unchanged."""
+
 from __future__ import annotations
 
 import json
 import logging
 import re
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.responses import JSONResponse
@@ -30,11 +32,11 @@ def _bad_bytes(raw: bytes) -> bool:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
-        return True             # an encoded surrogate (ED A0 80 ...) is not UTF-8 either
+        return True  # an encoded surrogate (ED A0 80 ...) is not UTF-8 either
     return False
 
 
-def _bad_json(value) -> bool:
+def _bad_json(value: Any) -> bool:
     if isinstance(value, str):
         return _bad_text(value)
     if isinstance(value, dict):
@@ -45,9 +47,14 @@ def _bad_json(value) -> bool:
 
 
 def _refusal() -> JSONResponse:
-    return JSONResponse({"code": "invalid_characters",
-                         "message": "The request holds a character that cannot be used (a NUL or a broken Unicode "
-                                    "character); remove it and send the request again."}, status_code=400)
+    return JSONResponse(
+        {
+            "code": "invalid_characters",
+            "message": "The request holds a character that cannot be used (a NUL or a broken Unicode "
+            "character); remove it and send the request again.",
+        },
+        status_code=400,
+    )
 
 
 class InputGuard:
@@ -58,9 +65,14 @@ class InputGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
-        if _bad_bytes(unquote_to_bytes(raw_path)) or _bad_text(scope["path"]) or \
-                _bad_bytes(unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" "))):
-            log.warning("refused %s %s: NUL or broken Unicode in the path or query", scope["method"], scope["path"][:80])
+        if (
+            _bad_bytes(unquote_to_bytes(raw_path))
+            or _bad_text(scope["path"])
+            or _bad_bytes(unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" ")))
+        ):
+            log.warning(
+                "refused %s %s: NUL or broken Unicode in the path or query", scope["method"], scope["path"][:80]
+            )
             return await _refusal()(scope, receive, send)
         content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
         if b"json" not in content_type:
@@ -77,9 +89,11 @@ class InputGuard:
             try:
                 bad = _bad_json(json.loads(body))
             except ValueError:
-                bad = False                      # not JSON at all: the route's own validation answers it
+                bad = False  # not JSON at all: the route's own validation answers it
             if bad:
-                log.warning("refused %s %s: NUL or broken Unicode in the JSON body", scope["method"], scope["path"][:80])
+                log.warning(
+                    "refused %s %s: NUL or broken Unicode in the JSON body", scope["method"], scope["path"][:80]
+                )
                 return await _refusal()(scope, receive, send)
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
 
@@ -91,4 +105,5 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
         if then is not None:
             return await then()
         return {"type": "http.disconnect"}
+
     return receive

@@ -5,6 +5,7 @@ Temporal down or slow) is retried with backoff until it succeeds, holding the co
 message that can never succeed (not JSON, not an event envelope, refused by its handler) goes to the
 consumer's own dead-letter topic, from which `seva dlq replay` puts it back. Each loop is supervised (a crash
 restarts it) and reports its state to the process's readiness (services/common/health.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,9 @@ import json
 import logging
 import random
 import time
-from datetime import datetime, timezone
-from typing import Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -30,8 +32,8 @@ from .health import ComponentHealth
 log = logging.getLogger("seva.kafka")
 tracer = trace.get_tracer("seva.kafka")
 
-Handler = Callable[[dict], Awaitable[None]]
-DEAD_LETTER_VALUE_LIMIT = 256 * 1024   # bytes of the original message a dead letter carries
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+DEAD_LETTER_VALUE_LIMIT = 256 * 1024  # bytes of the original message a dead letter carries
 
 
 class DeadLetter(Exception):
@@ -55,15 +57,19 @@ CONTENT_ERRORS: tuple[type[BaseException], ...] = (KeyError, TypeError, ValueErr
 
 def backoff_delay(attempt: int, initial: float = 0.2, ceiling: float = 30.0) -> float:
     """Exponential backoff with full jitter, so replicas retrying one outage do not stampede its return."""
-    return random.uniform(initial, min(ceiling, initial * 2 ** attempt))
+    return random.uniform(initial, min(ceiling, initial * 2**attempt))
 
 
 async def start_producer(bootstrap: str) -> AIOKafkaProducer:
     """acks=all + idempotent: with min.insync.replicas=2 an acknowledged event survives one broker's loss,
     and a retried send is never written twice."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                value_serializer=lambda v: v if isinstance(v, bytes) else json.dumps(v).encode(),
-                                key_serializer=str.encode)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        value_serializer=lambda v: v if isinstance(v, bytes) else json.dumps(v).encode(),
+        key_serializer=str.encode,
+    )
     await producer.start()
     return producer
 
@@ -76,8 +82,11 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 4, 
     try:
         existing = set(await admin.list_topics())
         configs = {"min.insync.replicas": "2"} if replication >= 3 else {}
-        wanted = [NewTopic(t, num_partitions=partitions, replication_factor=replication, topic_configs=configs)
-                  for t in topics if t not in existing]
+        wanted = [
+            NewTopic(t, num_partitions=partitions, replication_factor=replication, topic_configs=configs)
+            for t in topics
+            if t not in existing
+        ]
         if wanted:
             try:
                 await admin.create_topics(wanted)
@@ -95,14 +104,21 @@ class OutboxRelay:
     service relay one schema, events still reach Kafka in outbox order, and one employee's events (one key,
     one partition) reach every consumer in the order they were committed."""
 
-    def __init__(self, pool: asyncpg.Pool, schema: str, producer: AIOKafkaProducer, batch: int = 500,
-                 health: ComponentHealth | None = None, prune: Callable[[], Awaitable[None]] | None = None,
-                 prune_every: float = 600.0):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        schema: str,
+        producer: AIOKafkaProducer,
+        batch: int = 500,
+        health: ComponentHealth | None = None,
+        prune: Callable[[], Awaitable[None]] | None = None,
+        prune_every: float = 600.0,
+    ):
         self.pool, self.schema, self.producer, self.batch = pool, schema, producer, batch
         self.health = health or ComponentHealth(f"outbox-relay-{schema}", "relay")
         self._prune, self._prune_every, self._pruned_at = prune, prune_every, 0.0
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._listen_conn: asyncpg.Connection | None = None
 
     async def start(self) -> None:
@@ -153,25 +169,33 @@ class OutboxRelay:
             try:
                 conn.terminate()
             except Exception:
-                pass   # already closed and handed back by the pool
+                pass  # already closed and handed back by the pool
 
     async def relay_once(self) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", f"outbox-{self.schema}"):
-                return 0   # another replica is relaying this schema
+                return 0  # another replica is relaying this schema
             rows = await conn.fetch(
                 f"SELECT id, topic, key, payload, headers FROM {self.schema}.outbox WHERE published_at IS NULL "
-                f"ORDER BY id LIMIT $1", self.batch)
+                f"ORDER BY id LIMIT $1",
+                self.batch,
+            )
             if not rows:
                 return 0
             futures = [
-                await self.producer.send(r["topic"], r["payload"], key=r["key"],
-                                         headers=[(k, v.encode()) for k, v in (r["headers"] or {}).items()])
+                await self.producer.send(
+                    r["topic"],
+                    r["payload"],
+                    key=r["key"],
+                    headers=[(k, v.encode()) for k, v in (r["headers"] or {}).items()],
+                )
                 for r in rows
             ]
             await asyncio.gather(*futures)
-            await conn.execute(f"UPDATE {self.schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                               [r["id"] for r in rows])
+            await conn.execute(
+                f"UPDATE {self.schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
             return len(rows)
 
     async def _run(self) -> None:
@@ -189,7 +213,7 @@ class OutboxRelay:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             except asyncio.CancelledError:
                 raise
@@ -198,12 +222,13 @@ class OutboxRelay:
                 self.health.failed(exc)
                 delay = backoff_delay(attempt, 0.5, 10)
                 (log.exception if attempt == 1 else log.warning)(
-                    "outbox relay for %s failed (attempt %d); retrying in %.1fs: %r", self.schema, attempt, delay, exc)
+                    "outbox relay for %s failed (attempt %d); retrying in %.1fs: %r", self.schema, attempt, delay, exc
+                )
                 await self._drop_listener()
                 await asyncio.sleep(delay)
 
 
-def _decode(value: bytes | None) -> dict:
+def _decode(value: bytes | None) -> dict[str, Any]:
     """The message as an event envelope, or Poison with the reason it can never be one."""
     if value is None:
         raise Poison("empty", "the message has no value")
@@ -224,14 +249,21 @@ class EventConsumer:
     to the dead-letter topic. One message at a time, in partition order; a transient failure holds the
     position and is retried until it succeeds (after `stall_after` seconds the process reports unready)."""
 
-    def __init__(self, bootstrap: str, topics: list[str], group_id: str, handler: Handler,
-                 producer: AIOKafkaProducer | None = None, health: ComponentHealth | None = None,
-                 retry_ceiling: float = 30.0):
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: list[str],
+        group_id: str,
+        handler: Handler,
+        producer: AIOKafkaProducer | None = None,
+        health: ComponentHealth | None = None,
+        retry_ceiling: float = 30.0,
+    ):
         self.bootstrap, self.topics, self.group_id, self.handler = bootstrap, topics, group_id, handler
         self.producer, self.retry_ceiling = producer, retry_ceiling
         self.dead_letter_topic = dead_letter_topic(group_id)
         self.health = health or ComponentHealth(f"consumer-{group_id}", "consumer")
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
@@ -248,8 +280,12 @@ class EventConsumer:
         attempt = 0
         while True:
             consumer = AIOKafkaConsumer(
-                *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id,
-                enable_auto_commit=False, auto_offset_reset="earliest")
+                *self.topics,
+                bootstrap_servers=self.bootstrap,
+                group_id=self.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )
             self._consumer = consumer
             try:
                 await consumer.start()
@@ -275,12 +311,18 @@ class EventConsumer:
             await self._process(msg)
             try:
                 await consumer.commit({TopicPartition(msg.topic, msg.partition): msg.offset + 1})
-            except Exception as exc:   # lost the partition in a rebalance, or Kafka went away: redelivered later
-                log.warning("%s: commit of %s/%d@%d failed (the message may come again): %r", self.group_id,
-                            msg.topic, msg.partition, msg.offset, exc)
+            except Exception as exc:  # lost the partition in a rebalance, or Kafka went away: redelivered later
+                log.warning(
+                    "%s: commit of %s/%d@%d failed (the message may come again): %r",
+                    self.group_id,
+                    msg.topic,
+                    msg.partition,
+                    msg.offset,
+                    exc,
+                )
             self.health.ok()
 
-    async def _process(self, msg) -> None:
+    async def _process(self, msg: Any) -> None:
         try:
             event = _decode(msg.value)
         except Poison as poison:
@@ -299,39 +341,66 @@ class EventConsumer:
             except CONTENT_ERRORS as exc:
                 await self._dead_letter(msg, event, "invalid_content", exc)
                 return
-            except Exception as exc:   # transient: retried until it succeeds, never dead-lettered
+            except Exception as exc:  # transient: retried until it succeeds, never dead-lettered
                 attempt += 1
                 self.health.failed(exc)
                 delay = backoff_delay(attempt, 0.2, self.retry_ceiling)
                 if attempt == 1 or attempt % 10 == 0:
-                    log.warning("%s: event %s failed (attempt %d), retrying in %.1fs: %r", self.group_id,
-                                event.get("event_id"), attempt, delay, exc)
+                    log.warning(
+                        "%s: event %s failed (attempt %d), retrying in %.1fs: %r",
+                        self.group_id,
+                        event.get("event_id"),
+                        attempt,
+                        delay,
+                        exc,
+                    )
                 await asyncio.sleep(delay)
 
-    async def _handle(self, msg, event: dict) -> None:
+    async def _handle(self, msg: Any, event: dict[str, Any]) -> None:
         carrier = {k: v.decode(errors="replace") for k, v in (msg.headers or [])}
         token = otel_context.attach(propagate.extract(carrier))
         try:
-            with tracer.start_as_current_span(f"consume {msg.topic}", kind=trace.SpanKind.CONSUMER,
-                                              attributes={"messaging.system": "kafka",
-                                                          "messaging.destination.name": msg.topic,
-                                                          "seva.event_type": event["type"]}):
+            with tracer.start_as_current_span(
+                f"consume {msg.topic}",
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": msg.topic,
+                    "seva.event_type": event["type"],
+                },
+            ):
                 await self.handler(event)
         finally:
             otel_context.detach(token)
 
-    async def _dead_letter(self, msg, event: Optional[dict], reason: str, exc: BaseException) -> None:
+    async def _dead_letter(self, msg: Any, event: dict[str, Any] | None, reason: str, exc: BaseException) -> None:
         """The message as it came (bytes, key, headers) with where it came from and why, so it can be read
         and replayed exactly. The send is retried until Kafka takes it: a dead letter is never dropped."""
-        log.error("%s: %s/%d@%d (event %s) dead-lettered to %s, %s: %s", self.group_id, msg.topic, msg.partition,
-                  msg.offset, event.get("event_id") if event else "-", self.dead_letter_topic, reason, exc)
+        log.error(
+            "%s: %s/%d@%d (event %s) dead-lettered to %s, %s: %s",
+            self.group_id,
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            event.get("event_id") if event else "-",
+            self.dead_letter_topic,
+            reason,
+            exc,
+        )
         value = msg.value or b""
         record = {
-            "consumer": self.group_id, "topic": msg.topic, "partition": msg.partition, "offset": msg.offset,
-            "key": msg.key.decode(errors="replace") if msg.key else None, "reason": reason, "error": str(exc)[:500],
-            "event_id": event.get("event_id") if event else None, "event_type": event.get("type") if event else None,
-            "dead_lettered_at": datetime.now(timezone.utc).isoformat(),
-            "size": len(value), "sha256": hashlib.sha256(value).hexdigest(),
+            "consumer": self.group_id,
+            "topic": msg.topic,
+            "partition": msg.partition,
+            "offset": msg.offset,
+            "key": msg.key.decode(errors="replace") if msg.key else None,
+            "reason": reason,
+            "error": str(exc)[:500],
+            "event_id": event.get("event_id") if event else None,
+            "event_type": event.get("type") if event else None,
+            "dead_lettered_at": datetime.now(UTC).isoformat(),
+            "size": len(value),
+            "sha256": hashlib.sha256(value).hexdigest(),
             # a message too big to carry whole (base64 grows it by a third) keeps its head; replay then reads
             # the whole message from its topic, partition and offset
             "truncated": len(value) > DEAD_LETTER_VALUE_LIMIT,

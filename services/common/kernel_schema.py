@@ -1,6 +1,9 @@
 """Tables every service needs, written once and created by each service's migrations in its own schema:
 the transactional outbox and inbox, and the hash-chained audit log."""
+
 from __future__ import annotations
+
+from typing import Any
 
 
 def outbox_sql(schema: str) -> str:
@@ -29,27 +32,33 @@ CREATE TABLE {schema}.inbox (
 """
 
 
-def outbox_steps(schema: str) -> list:
+def outbox_steps(schema: str) -> list[Any]:
     from yoyo import step
 
     return [step(outbox_sql(schema), f"DROP TABLE {schema}.inbox; DROP TABLE {schema}.outbox;")]
 
 
-def pruning_steps(schema: str) -> list:
+def pruning_steps(schema: str) -> list[Any]:
     """Indexes for pruning what is delivered (services/common/db.py: prune_delivered)."""
     from yoyo import step
 
-    return [step(f"CREATE INDEX outbox_published_at ON {schema}.outbox (published_at) WHERE published_at IS NOT NULL;"
-                 f"CREATE INDEX inbox_processed_at ON {schema}.inbox (processed_at);",
-                 f"DROP INDEX {schema}.outbox_published_at; DROP INDEX {schema}.inbox_processed_at;")]
+    return [
+        step(
+            f"CREATE INDEX outbox_published_at ON {schema}.outbox (published_at) WHERE published_at IS NOT NULL;"
+            f"CREATE INDEX inbox_processed_at ON {schema}.inbox (processed_at);",
+            f"DROP INDEX {schema}.outbox_published_at; DROP INDEX {schema}.inbox_processed_at;",
+        )
+    ]
 
 
-def audit_steps(schema: str) -> list:
+def audit_steps(schema: str) -> list[Any]:
     """The append-only, hash-chained audit log of officers' decisions in this schema: a trigger refuses
     UPDATE and DELETE, and each row's hash covers the previous row's hash (services/common/audit.py)."""
     from yoyo import step
 
-    return [step(f"""
+    return [
+        step(
+            f"""
 CREATE TABLE {schema}.audit_log (
     seq        bigint PRIMARY KEY,
     body       text NOT NULL,
@@ -62,13 +71,20 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {schema}.audit_log
     FOR EACH ROW EXECUTE FUNCTION {schema}.audit_log_append_only();
-""", f"DROP TABLE {schema}.audit_log; DROP FUNCTION {schema}.audit_log_append_only();")]
+""",
+            f"DROP TABLE {schema}.audit_log; DROP FUNCTION {schema}.audit_log_append_only();",
+        )
+    ]
 
 
-def audit_truncate_steps(schema: str) -> list:
+def audit_truncate_steps(schema: str) -> list[Any]:
     """TRUNCATE skips row triggers: a statement trigger refuses it too, so the log can only grow."""
     from yoyo import step
 
-    return [step(f"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON {schema}.audit_log "
-                 f"FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_log_append_only();",
-                 f"DROP TRIGGER audit_log_no_truncate ON {schema}.audit_log;")]
+    return [
+        step(
+            f"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON {schema}.audit_log "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_log_append_only();",
+            f"DROP TRIGGER audit_log_no_truncate ON {schema}.audit_log;",
+        )
+    ]

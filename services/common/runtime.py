@@ -1,14 +1,17 @@
 """How every service process is put together: one FastAPI app whose lifespan opens the database pool,
 applies the service's migrations, relays its outbox to Kafka, runs its Kafka consumers and runs its own
 Temporal worker on its own task queue. A service module only says what is its own."""
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
@@ -16,8 +19,8 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from .db import apply_migrations, create_pool, prune_delivered
 from .addresses import client_addr  # noqa: F401  (the routes' import)
+from .db import apply_migrations, create_pool, prune_delivered
 from .errors import install_error_handlers
 from .health import Health
 from .input_guard import InputGuard
@@ -29,12 +32,13 @@ from .temporal import PermanentErrorsInterceptor, connect
 log = logging.getLogger("seva.runtime")
 
 # A consumer factory gets the running service and returns (topics, handler).
-ConsumerSpec = Callable[["ServiceContext"], tuple[list[str], Callable[[dict], Awaitable[None]]]]
+ConsumerSpec = Callable[["ServiceContext"], tuple[list[str], Callable[[dict[str, Any]], Awaitable[None]]]]
 
 
 @dataclass
 class ServiceContext:
     """What a running service hands to its routes, activities and consumers."""
+
     name: str
     settings: Settings
     pool: asyncpg.Pool
@@ -44,21 +48,22 @@ class ServiceContext:
 
 @dataclass
 class ServiceDefinition:
-    name: str                                  # also the PostgreSQL schema and the Temporal task queue
+    name: str  # also the PostgreSQL schema and the Temporal task queue
     title: str
     routers: list[APIRouter]
     migrations: Path
-    activities: Callable[[ServiceContext], list] = lambda ctx: []
+    activities: Callable[[ServiceContext], list[Any]] = lambda ctx: []
     consumers: list[tuple[str, ConsumerSpec]] = field(default_factory=list)  # (consumer name, spec)
-    dev_routers: list[APIRouter] = field(default_factory=list)   # mounted in dev only: elsewhere they do not exist
+    dev_routers: list[APIRouter] = field(default_factory=list)  # mounted in dev only: elsewhere they do not exist
 
 
 def context(request: Request) -> ServiceContext:
     """FastAPI dependency: the running service."""
-    return request.app.state.ctx
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
 
 
-def task_problem(task: asyncio.Task) -> str | None:
+def task_problem(task: asyncio.Task[Any]) -> str | None:
     """A background task that must run for the life of the process has ended: say how."""
     if not task.done():
         return None
@@ -81,16 +86,19 @@ async def readiness_response(health: Health, process: str, database: asyncpg.Poo
 
 def build_app(defn: ServiceDefinition) -> FastAPI:
     use_settings(SETTINGS_BY_PROCESS[defn.name])
-    settings = get_settings()      # fails here, before anything starts, on a missing environment or secret
+    settings = get_settings()  # fails here, before anything starts, on a missing environment or secret
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("seva").setLevel(logging.INFO)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         setup_tracing(defn.name, settings)
         await apply_migrations(settings.database_url, defn.name, defn.migrations)
-        pool = await create_pool(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
-                                 command_timeout=settings.db_command_timeout_seconds)
+        pool = await create_pool(
+            settings.database_url,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            command_timeout=settings.db_command_timeout_seconds,
+        )
         temporal = await connect(settings)
         ctx = ServiceContext(defn.name, settings, pool, temporal)
         app.state.ctx = ctx
@@ -99,19 +107,27 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
         async def prune() -> None:
             await prune_delivered(pool, defn.name, settings.outbox_retention_hours, settings.inbox_retention_hours)
 
-        relay = OutboxRelay(pool, defn.name, producer, health=ctx.health.add(f"outbox-relay-{defn.name}", "relay"),
-                            prune=prune)
+        relay = OutboxRelay(
+            pool, defn.name, producer, health=ctx.health.add(f"outbox-relay-{defn.name}", "relay"), prune=prune
+        )
         await relay.start()
         consumers = []
         for consumer_name, spec in defn.consumers:
             topics, handler = spec(ctx)
             group = f"{defn.name}.{consumer_name}"
-            c = EventConsumer(settings.kafka_bootstrap, topics, group, handler, producer,
-                              health=ctx.health.add(f"consumer-{group}", "consumer"))
+            c = EventConsumer(
+                settings.kafka_bootstrap,
+                topics,
+                group,
+                handler,
+                producer,
+                health=ctx.health.add(f"consumer-{group}", "consumer"),
+            )
             await c.start()
             consumers.append(c)
-        worker = Worker(temporal, task_queue=defn.name, activities=defn.activities(ctx),
-                        interceptors=[PermanentErrorsInterceptor()])
+        worker = Worker(
+            temporal, task_queue=defn.name, activities=defn.activities(ctx), interceptors=[PermanentErrorsInterceptor()]
+        )
         worker_task = asyncio.create_task(worker.run(), name=f"{defn.name}-worker")
         ctx.health.add(f"temporal-worker-{defn.name}", "worker", probe=lambda: task_problem(worker_task)).ok()
         log.info("%s service ready", defn.name)
@@ -126,18 +142,27 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
             await producer.stop()
             await pool.close()
 
-    app = FastAPI(title=defn.title, lifespan=lifespan,
-                  description="Seva Suraksha: Haryana contractual employees' job-security process.")
+    app = FastAPI(
+        title=defn.title,
+        lifespan=lifespan,
+        description="Seva Suraksha: Haryana contractual employees' job-security process.",
+    )
     install_error_handlers(app)
     app.add_middleware(InputGuard)
     origins = [o.strip() for o in getattr(settings, "codec_cors_origins", "").split(",") if o.strip()]
-    if origins:      # the Temporal UI calls the codec endpoint from the browser
+    if origins:  # the Temporal UI calls the codec endpoint from the browser
         from fastapi.middleware.cors import CORSMiddleware
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST"], allow_credentials=True,
-                           allow_headers=["authorization", "content-type", "x-namespace"])
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["POST"],
+            allow_credentials=True,
+            allow_headers=["authorization", "content-type", "x-namespace"],
+        )
 
     @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict:
+    async def healthz() -> dict[str, Any]:
         """Liveness: the process answers. It does not look at PostgreSQL, Kafka or Temporal, so an outage of
         one of them does not get every replica restarted."""
         return {"service": defn.name, "status": "ok"}
@@ -153,18 +178,19 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
     for router in defn.routers + (defn.dev_routers if settings.is_dev else []):
         app.include_router(router)
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app
 
 
-async def serve_health(health: Health, process: str, port: int) -> asyncio.Task:
+async def serve_health(health: Health, process: str, port: int) -> asyncio.Task[Any]:
     """`/healthz` and `/readyz` for a process that has no API of its own (the cases worker)."""
     import uvicorn
 
     probe = FastAPI(title=f"Seva Suraksha: {process} health", docs_url=None, redoc_url=None, openapi_url=None)
 
     @probe.get("/healthz")
-    async def healthz() -> dict:
+    async def healthz() -> dict[str, Any]:
         return {"service": process, "status": "ok"}
 
     @probe.get("/readyz")
@@ -172,5 +198,6 @@ async def serve_health(health: Health, process: str, port: int) -> asyncio.Task:
         return await readiness_response(health, process)
 
     server = uvicorn.Server(uvicorn.Config(probe, host="0.0.0.0", port=port, log_level="warning", lifespan="off"))
-    server.install_signal_handlers = lambda: None   # the process's own handlers stop it
+    # The process's own handlers stop it: uvicorn must not take SIGINT/SIGTERM for the health server alone.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     return asyncio.create_task(server.serve(), name=f"{process}-health")

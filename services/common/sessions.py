@@ -1,11 +1,13 @@
 """Employee sessions: after a right OTP the OTP service signs a short-lived token with its Ed25519 key, and
 every other service checks it with the public half. No secret is shared between services, so a leak of
 any one service's configuration cannot mint sessions."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import time
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -31,11 +33,27 @@ def public_key(text: str) -> Ed25519PublicKey:
 
 def sign_session(key: Ed25519PrivateKey, employee_id: str, ttl_seconds: int) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": employee_id, "role": "employee", "iss": SESSION_ISSUER, "aud": SESSION_AUDIENCE,
-                       "iat": now, "exp": now + ttl_seconds}, key, algorithm="EdDSA")
+    return jwt.encode(
+        {
+            "sub": employee_id,
+            "role": "employee",
+            "iss": SESSION_ISSUER,
+            "aud": SESSION_AUDIENCE,
+            "iat": now,
+            "exp": now + ttl_seconds,
+        },
+        key,
+        algorithm="EdDSA",
+    )
 
 
-def read_session(public: Ed25519PublicKey, token: str) -> dict:
+def read_session(public: Ed25519PublicKey, token: str) -> dict[str, Any]:
     """The claims of a genuine, unexpired session; raises jwt.PyJWTError otherwise."""
-    return jwt.decode(token, public, algorithms=["EdDSA"], issuer=SESSION_ISSUER, audience=SESSION_AUDIENCE,
-                      options={"require": ["exp", "sub", "iss", "aud"]})
+    return jwt.decode(
+        token,
+        public,
+        algorithms=["EdDSA"],
+        issuer=SESSION_ISSUER,
+        audience=SESSION_AUDIENCE,
+        options={"require": ["exp", "sub", "iss", "aud"]},
+    )

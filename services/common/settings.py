@@ -4,12 +4,13 @@ secrets it uses.
 Fail closed: `SEVA_ENV` must name a known environment or the process does not start. Only `dev` has
 defaults for secrets (public ones, so that the local stack needs no setup); in every other environment
 each secret the process uses must be given, and must not be a dev value."""
+
 from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,52 +31,65 @@ def is_dev_value(value: str) -> bool:
 class Settings(BaseSettings):
     """What every process needs: where its dependencies are, how to read an employee's session and an
     officer's token, and the keys of the Temporal payload codec."""
+
     model_config = SettingsConfigDict(env_prefix="SEVA_", extra="ignore")
 
     # The fields each process must be given outside dev (secrets have no default there).
-    required_outside_dev: ClassVar[tuple[str, ...]] = ("database_url", "payload_keys", "session_public_key",
-                                                      "oidc_issuer")
+    required_outside_dev: ClassVar[tuple[str, ...]] = (
+        "database_url",
+        "payload_keys",
+        "session_public_key",
+        "oidc_issuer",
+    )
     secrets: ClassVar[tuple[str, ...]] = ("payload_keys",)
 
     env: Literal["dev", "test", "staging", "production"] = Field(
         description="dev, test, staging or production: required. Dev-only endpoints (the SMS inbox) and dev "
-                    "secrets exist only in dev")
+        "secrets exist only in dev"
+    )
     data_dir: Path = Path("var")
-    database_url: str | None = Field(None, description="PostgreSQL (it carries a password: a secret outside dev)")
+    database_url: str = Field("", description="PostgreSQL (it carries a password: a secret outside dev)")
     kafka_bootstrap: str = "127.0.0.1:9092"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     season_id: str = "demo"
-    payload_keys: str | None = Field(
-        None, description="keys of the Temporal payload codec, `id:secret,id:secret`; the first encrypts, every "
-                          "one decrypts, so a key is rotated by putting a new one first and dropping the old one "
-                          "only when no running case still holds a payload sealed with it")
-    session_public_key: str | None = Field(
-        None, description="the OTP service's Ed25519 public key (base64) that verifies employee sessions")
-    oidc_issuer: str | None = Field(None, description="the identity provider that signs officers' tokens")
+    payload_keys: str = Field(
+        "",
+        description="keys of the Temporal payload codec, `id:secret,id:secret`; the first encrypts, every "
+        "one decrypts, so a key is rotated by putting a new one first and dropping the old one "
+        "only when no running case still holds a payload sealed with it",
+    )
+    session_public_key: str = Field(
+        "", description="the OTP service's Ed25519 public key (base64) that verifies employee sessions"
+    )
+    oidc_issuer: str = Field("", description="the identity provider that signs officers' tokens")
     oidc_audience: str = Field("seva-suraksha", description="the audience officers' tokens must be issued for")
     oidc_jwks_url: str | None = Field(None, description="the issuer's keys; by default from its discovery document")
     trusted_proxies: str = Field(
-        "", description="comma-separated addresses or networks of the ingress; only a request that came through "
-                        "one of them has its client address taken from X-Forwarded-For")
+        "",
+        description="comma-separated addresses or networks of the ingress; only a request that came through "
+        "one of them has its client address taken from X-Forwarded-For",
+    )
     session_ttl_seconds: int = 3600
     db_connect_timeout_seconds: float = Field(5.0, description="a new database connection that takes longer fails")
     db_command_timeout_seconds: float = Field(8.0, description="a query that takes longer fails: no request hangs")
     retry_after_seconds: int = Field(15, description="Retry-After sent with a 503 while a part is down")
     outbox_retention_hours: float = Field(168.0, description="published outbox rows are pruned after this long")
     inbox_retention_hours: float = Field(
-        720.0, description="processed-event rows are pruned after this long; keep it above Kafka's retention "
-        "(7 days by default) so no redelivery can come after its row is gone")
+        720.0,
+        description="processed-event rows are pruned after this long; keep it above Kafka's retention "
+        "(7 days by default) so no redelivery can come after its row is gone",
+    )
     otel_exporter_otlp_endpoint: str | None = None
     trace_file: Path | None = None
 
     @model_validator(mode="after")
-    def _fail_closed(self) -> "Settings":
+    def _fail_closed(self) -> Settings:
         if self.env == "dev":
-            if self.database_url is None:   # the local stack's default (deploy/local/stack.py DEV_PORTS)
+            if self.database_url is None:  # the local stack's default (deploy/local/stack.py DEV_PORTS)
                 self.database_url = "postgresql://postgres@127.0.0.1:54329/seva"
             for name in self.required_outside_dev:
-                if getattr(self, name) is None:
+                if not getattr(self, name):
                     setattr(self, name, self._dev_default(name))
             return self
         missing = [f"SEVA_{n.upper()}" for n in self.required_outside_dev if not getattr(self, n)]
@@ -86,12 +100,13 @@ class Settings(BaseSettings):
             raise ValueError(f"{self.env}: {', '.join(public)} carry the public dev value")
         return self
 
-    def _dev_default(self, name: str) -> str | None:
+    def _dev_default(self, name: str) -> str:
         if name == "session_public_key":
             from .sessions import public_key_text, signing_key
+
             return public_key_text(signing_key(dev_value("session_signing_key")))
         if name == "oidc_issuer":
-            return None          # no identity provider: officers' tokens are refused (the local stack runs one)
+            return ""  # no identity provider: officers' tokens are refused (the local stack runs one)
         return dev_value(name)
 
     @property
@@ -99,20 +114,23 @@ class Settings(BaseSettings):
         return self.env == "dev"
 
     @property
-    def trusted_proxy_networks(self) -> list:
+    def trusted_proxy_networks(self) -> list[Any]:
         import ipaddress
+
         return [ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip()]
 
 
 class OtpSettings(Settings):
     """The OTP service: it alone derives OTP codes, signs employee sessions and talks to the SMS gateway."""
+
     required_outside_dev = Settings.required_outside_dev + ("otp_hmac_key", "session_signing_key", "sms_gateway")
     secrets = Settings.secrets + ("otp_hmac_key", "session_signing_key", "sms_gateway_token")
 
-    otp_hmac_key: str | None = Field(None, description="derives each OTP code from its challenge id")
-    session_signing_key: str | None = Field(None, description="seed of the Ed25519 key that signs employee sessions")
-    sms_gateway: str | None = Field(None, description="module:Class of the SMS gateway; outside dev it must be named "
-                                                      "and must not be the dev inbox")
+    otp_hmac_key: str = Field("", description="derives each OTP code from its challenge id")
+    session_signing_key: str = Field("", description="seed of the Ed25519 key that signs employee sessions")
+    sms_gateway: str = Field(
+        "", description="module:Class of the SMS gateway; outside dev it must be named and must not be the dev inbox"
+    )
     sms_gateway_url: str | None = Field(None, description="HttpSmsGateway: where messages are posted")
     sms_gateway_token: str | None = Field(None, description="HttpSmsGateway: its bearer token (a secret)")
     otp_ttl_seconds: int = 600
@@ -120,19 +138,20 @@ class OtpSettings(Settings):
     otp_max_per_mobile_hour: int = 5
     otp_max_per_mobile_day: int = 10
     otp_max_per_client_hour: int = Field(
-        300, description="per client address: sized for a district office whose staff register from one connection")
-    otp_lockout_after_exhausted: int = 3      # codes used up by wrong tries within a day lock the mobile
+        300, description="per client address: sized for a district office whose staff register from one connection"
+    )
+    otp_lockout_after_exhausted: int = 3  # codes used up by wrong tries within a day lock the mobile
     otp_lockout_hours: int = 24
     why_no_otp_per_family_hour: int = 10
     why_no_otp_per_client_hour: int = 300
 
-    def _dev_default(self, name: str) -> str | None:
+    def _dev_default(self, name: str) -> str:
         if name == "sms_gateway":
             return "services.otp.sms:DevInboxGateway"
         return super()._dev_default(name)
 
     @model_validator(mode="after")
-    def _a_real_gateway(self) -> "OtpSettings":
+    def _a_real_gateway(self) -> OtpSettings:
         if not self.is_dev and self.sms_gateway and "DevInbox" in self.sms_gateway:
             raise ValueError(f"{self.env}: SEVA_SMS_GATEWAY names the dev inbox; name the state's SMS gateway")
         return self
@@ -140,31 +159,38 @@ class OtpSettings(Settings):
 
 class ApplicationsSettings(Settings):
     """The applications service: it alone opens the Aadhaar vault."""
+
     required_outside_dev = Settings.required_outside_dev + ("vault_keys",)
     secrets = Settings.secrets + ("vault_keys",)
 
-    vault_keys: str | None = Field(None, description="keys of the Aadhaar vault, comma-separated; the first "
-                                                     "encrypts, every one decrypts (rotation, MultiFernet)")
+    vault_keys: str = Field(
+        "",
+        description="keys of the Aadhaar vault, comma-separated; the first "
+        "encrypts, every one decrypts (rotation, MultiFernet)",
+    )
 
 
 class VerificationSettings(Settings):
     """The verification service; it also serves the Temporal UI's codec endpoint (codec_server.py)."""
 
-    codec_cors_origins: str = Field("", description="comma-separated origins of the Temporal UI allowed to call "
-                                                    "/codec from the browser")
+    codec_cors_origins: str = Field(
+        "", description="comma-separated origins of the Temporal UI allowed to call /codec from the browser"
+    )
 
 
 class OrdersSettings(Settings):
     """The orders service: it alone signs service-security orders."""
+
     required_outside_dev = Settings.required_outside_dev + ("order_signing_seed",)
     secrets = Settings.secrets + ("order_signing_seed",)
 
-    order_signing_seed: str | None = Field(None, description="seed of the Ed25519 key that signs order QR codes")
+    order_signing_seed: str = Field("", description="seed of the Ed25519 key that signs order QR codes")
 
 
 class CasesSettings(Settings):
     """The cases worker: it runs the case workflows and reads the calendar; it serves no API, so it reads no
     sessions or officers' tokens."""
+
     required_outside_dev = ("payload_keys",)
 
     applications_url: str = Field("http://127.0.0.1:8002", description="where the cases worker reads the calendar")
@@ -174,23 +200,26 @@ class CasesSettings(Settings):
 class AuditSettings(Settings):
     """`seva audit publish`, run daily: it reads every audit chain's head and signs it; `seva audit verify`
     needs only the public key."""
+
     required_outside_dev = ("database_url", "audit_public_key")
     secrets = ("audit_signing_key",)
 
-    audit_signing_key: str | None = Field(None, description="seed of the Ed25519 key that signs the published heads")
-    audit_public_key: str | None = Field(None, description="its public half (base64), for `seva audit verify`")
-    audit_heads_dir: Path | None = Field(None, description="where the signed heads are written (default "
-                                                           "<data_dir>/audit-heads)")
+    audit_signing_key: str = Field("", description="seed of the Ed25519 key that signs the published heads")
+    audit_public_key: str = Field("", description="its public half (base64), for `seva audit verify`")
+    audit_heads_dir: Path | None = Field(
+        None, description="where the signed heads are written (default <data_dir>/audit-heads)"
+    )
 
-    def _dev_default(self, name: str) -> str | None:
+    def _dev_default(self, name: str) -> str:
         if name == "audit_public_key":
             from .sessions import public_key_text, signing_key
+
             return public_key_text(signing_key(dev_value("audit_signing_key")))
         return super()._dev_default(name)
 
     @model_validator(mode="after")
-    def _dev_signing_key(self) -> "AuditSettings":
-        if self.is_dev and self.audit_signing_key is None:
+    def _dev_signing_key(self) -> AuditSettings:
+        if self.is_dev and not self.audit_signing_key:
             self.audit_signing_key = dev_value("audit_signing_key")
         if self.audit_heads_dir is None:
             self.audit_heads_dir = self.data_dir / "audit-heads"
@@ -198,8 +227,13 @@ class AuditSettings(Settings):
 
 
 SETTINGS_BY_PROCESS: dict[str, type[Settings]] = {
-    "otp": OtpSettings, "applications": ApplicationsSettings, "verification": VerificationSettings,
-    "orders": OrdersSettings, "cases": CasesSettings, "audit": AuditSettings}
+    "otp": OtpSettings,
+    "applications": ApplicationsSettings,
+    "verification": VerificationSettings,
+    "orders": OrdersSettings,
+    "cases": CasesSettings,
+    "audit": AuditSettings,
+}
 
 _process_settings: list[type[Settings]] = [Settings]
 
@@ -220,11 +254,15 @@ def get_settings() -> Settings:
     try:
         return cls()
     except ValidationError as exc:
-        problems = "; ".join(f"SEVA_{'_'.join(map(str, e['loc'])).upper() or 'ENV'}: {e['msg']}" if e["loc"] else e["msg"]
-                             for e in exc.errors())
-        raise ConfigurationError(f"{cls.__name__}: refusing to start ({problems}). SEVA_ENV must be one of "
-                                 f"{', '.join(ENVIRONMENTS)}, and outside dev every secret the process uses must be "
-                                 "set (docs/security.md).") from None
+        problems = "; ".join(
+            f"SEVA_{'_'.join(map(str, e['loc'])).upper() or 'ENV'}: {e['msg']}" if e["loc"] else e["msg"]
+            for e in exc.errors()
+        )
+        raise ConfigurationError(
+            f"{cls.__name__}: refusing to start ({problems}). SEVA_ENV must be one of "
+            f"{', '.join(ENVIRONMENTS)}, and outside dev every secret the process uses must be "
+            "set (docs/security.md)."
+        ) from None
 
 
 def key_bytes(secret: str) -> bytes:

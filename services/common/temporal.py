@@ -1,28 +1,37 @@
 """The Temporal client every process uses, with tracing carried into workflows and activities."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import asyncpg
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
-from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
 
 from .settings import Settings
 
 # Raised by an activity, these mean the data is wrong, not that something is down.
 PERMANENT_ACTIVITY_ERRORS: tuple[type[BaseException], ...] = (
-    LookupError, ValueError, TypeError, asyncpg.IntegrityConstraintViolationError, asyncpg.DataError)
+    LookupError,
+    ValueError,
+    TypeError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
+)
 
 
 async def connect(settings: Settings) -> Client:
     """Every payload sealed by the codec (services/common/codec.py) with the process's payload keys."""
     from .codec import data_converter
 
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=data_converter(settings.payload_keys),
-                                plugins=[OpenTelemetryPlugin(add_temporal_spans=True)])
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings.payload_keys),
+        plugins=[OpenTelemetryPlugin(add_temporal_spans=True)],
+    )
 
 
 async def register_search_attributes(client: Client) -> None:
@@ -32,8 +41,12 @@ async def register_search_attributes(client: Client) -> None:
 
     from workflows import search_attributes as sa
 
-    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=client.namespace, search_attributes={k.name: int(k.indexed_value_type) for k in sa.ALL}))
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={k.name: int(k.indexed_value_type) for k in sa.ALL},  # type: ignore[misc]
+        )
+    )
 
 
 def dev_server_search_attribute_flags() -> list[str]:

@@ -1,4 +1,5 @@
 """Activities the case workflow runs in the orders service's process (task queue `orders`)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,8 +7,8 @@ from datetime import date, datetime
 
 from temporalio import activity
 
-from services.common.events import publish, stable_event_id
 from services.applications.calendar import IST
+from services.common.events import publish, stable_event_id
 from services.common.runtime import ServiceContext
 from workflows.contracts import IssuedOrder, OrderRequest, PostRequest
 
@@ -21,25 +22,44 @@ def activities(ctx: ServiceContext) -> list:
         await ctx.pool.execute(
             "INSERT INTO orders.case_request (application_no, employee_id, department, district, post_code, post_due_at) "
             "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO NOTHING",
-            req.application_no, req.employee_id, req.department, req.district, req.post_code, req.due_at)
+            req.application_no,
+            req.employee_id,
+            req.department,
+            req.district,
+            req.post_code,
+            req.due_at,
+        )
 
     @activity.defn(name="issue_service_security_order")
     async def issue_service_security_order(req: OrderRequest) -> IssuedOrder:
         """Issue the order once, with its PDF and signed QR payload: a retry returns the order already issued."""
         async with ctx.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT 1 FROM orders.case_request WHERE application_no = $1 FOR UPDATE", req.application_no)
-            row = await conn.fetchrow("SELECT order_no, post_id, issued_at FROM orders.service_security_order "
-                                      "WHERE application_no = $1", req.application_no)
+            await conn.execute(
+                "SELECT 1 FROM orders.case_request WHERE application_no = $1 FOR UPDATE", req.application_no
+            )
+            row = await conn.fetchrow(
+                "SELECT order_no, post_id, issued_at FROM orders.service_security_order WHERE application_no = $1",
+                req.application_no,
+            )
             if row is None:
-                department = await conn.fetchval("SELECT department FROM orders.supernumerary_post WHERE post_id = $1",
-                                                  req.post_id)
+                department = await conn.fetchval(
+                    "SELECT department FROM orders.supernumerary_post WHERE post_id = $1", req.post_id
+                )
                 seq = await conn.fetchval("SELECT nextval('orders.order_seq')")
                 today = datetime.now(IST).date()
                 born = date.fromisoformat(req.date_of_birth) if req.date_of_birth else None
-                order = {"order_no": f"SSO/{today.year}/{department}/{seq:06d}", "employee_id": req.employee_id,
-                         "post_id": req.post_id, "department": department, "name": req.name,
-                         "father_name": req.father_name, "date_of_birth": born, "post_code": req.post_code,
-                         "effective_date": today, "secure_until": fifty_eighth_birthday(born) if born else None}
+                order = {
+                    "order_no": f"SSO/{today.year}/{department}/{seq:06d}",
+                    "employee_id": req.employee_id,
+                    "post_id": req.post_id,
+                    "department": department,
+                    "name": req.name,
+                    "father_name": req.father_name,
+                    "date_of_birth": born,
+                    "post_code": req.post_code,
+                    "effective_date": today,
+                    "secure_until": fifty_eighth_birthday(born) if born else None,
+                }
                 payload = sign_payload(signing_key(ctx.settings.order_signing_seed), order)
                 pdf = render_pdf(order, payload)
                 row = await conn.fetchrow(
@@ -47,12 +67,29 @@ def activities(ctx: ServiceContext) -> list:
                     "department, name, father_name, date_of_birth, post_code, effective_date, secure_until, qr_payload, "
                     "pdf, pdf_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
                     "RETURNING order_no, post_id, issued_at",
-                    order["order_no"], req.application_no, req.employee_id, req.post_id, department, req.name,
-                    req.father_name, born, req.post_code, today, order["secure_until"], payload, pdf,
-                    hashlib.sha256(pdf).hexdigest())
-                await publish(conn, "orders", "order.issued", req.employee_id,
-                              {"application_no": req.application_no, "order_no": order["order_no"]},
-                              event_id=stable_event_id("order.issued", req.application_no))
+                    order["order_no"],
+                    req.application_no,
+                    req.employee_id,
+                    req.post_id,
+                    department,
+                    req.name,
+                    req.father_name,
+                    born,
+                    req.post_code,
+                    today,
+                    order["secure_until"],
+                    payload,
+                    pdf,
+                    hashlib.sha256(pdf).hexdigest(),
+                )
+                await publish(
+                    conn,
+                    "orders",
+                    "order.issued",
+                    req.employee_id,
+                    {"application_no": req.application_no, "order_no": order["order_no"]},
+                    event_id=stable_event_id("order.issued", req.application_no),
+                )
         return IssuedOrder(order_no=row["order_no"], post_id=row["post_id"], issued_at=row["issued_at"])
 
     return [open_post_request, issue_service_security_order]

@@ -1,4 +1,5 @@
 """The orders service: Finance supernumerary posts, HoD approval, service-security orders."""
+
 from pathlib import Path
 
 from services.common.runtime import ServiceDefinition, build_app
@@ -7,7 +8,12 @@ from .activities import activities
 from .router import router
 from .service import escalations_consumer
 
-definition = ServiceDefinition(name="orders", title="Seva Suraksha: orders service", routers=[router],
-                               migrations=Path(__file__).parent / "migrations", activities=activities,
-                               consumers=[("escalations", escalations_consumer)])
+definition = ServiceDefinition(
+    name="orders",
+    title="Seva Suraksha: orders service",
+    routers=[router],
+    migrations=Path(__file__).parent / "migrations",
+    activities=activities,
+    consumers=[("escalations", escalations_consumer)],
+)
 app = build_app(definition)

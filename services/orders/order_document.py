@@ -1,6 +1,7 @@
 """The service-security order as a document: a PDF (reportlab) with the employee's particulars, the post,
 the effective date and the 58th birthday up to which service is secure, and a QR code (qrcode) carrying a
 payload signed with Ed25519 (a compact JWS, pyjwt). Anyone can check it against the published key."""
+
 from __future__ import annotations
 
 import base64
@@ -25,13 +26,23 @@ def signing_key(seed: str) -> Ed25519PrivateKey:
 
 
 def public_key_pem(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def sign_payload(key: Ed25519PrivateKey, order: dict) -> str:
-    claims = {"iss": ISSUER, "ord": order["order_no"], "emp": order["employee_id"], "post": order["post_id"],
-              "dept": order["department"], "eff": str(order["effective_date"]), "until": str(order["secure_until"])}
+    claims = {
+        "iss": ISSUER,
+        "ord": order["order_no"],
+        "emp": order["employee_id"],
+        "post": order["post_id"],
+        "dept": order["department"],
+        "eff": str(order["effective_date"]),
+        "until": str(order["secure_until"]),
+    }
     return jwt.encode(claims, key, algorithm="EdDSA")
 
 
@@ -55,14 +66,24 @@ def render_pdf(order: dict, qr_payload: str) -> bytes:
     pdf.setFont("Helvetica-Bold", 13)
     pdf.drawCentredString(width / 2, height - 33 * mm, "SERVICE-SECURITY ORDER")
     pdf.setFont("Helvetica", 9)
-    pdf.drawCentredString(width / 2, height - 39 * mm, "under the Haryana Contractual Employees (Security of Service) "
-                                                       "Act, 2024 and the Rules, 2025")
-    rows = [("Order number", order["order_no"]), ("Date of issue", str(order["effective_date"])),
-            ("Employee ID", order["employee_id"]), ("Name", order["name"]), ("Father's name", order["father_name"]),
-            ("Date of birth", str(order["date_of_birth"] or "")), ("Department", order["department"]),
-            ("Post", order["post_code"]), ("Supernumerary post", order["post_id"]),
-            ("Service secure with effect from", str(order["effective_date"])),
-            ("Service secure up to (58th birthday)", str(order["secure_until"] or ""))]
+    pdf.drawCentredString(
+        width / 2,
+        height - 39 * mm,
+        "under the Haryana Contractual Employees (Security of Service) Act, 2024 and the Rules, 2025",
+    )
+    rows = [
+        ("Order number", order["order_no"]),
+        ("Date of issue", str(order["effective_date"])),
+        ("Employee ID", order["employee_id"]),
+        ("Name", order["name"]),
+        ("Father's name", order["father_name"]),
+        ("Date of birth", str(order["date_of_birth"] or "")),
+        ("Department", order["department"]),
+        ("Post", order["post_code"]),
+        ("Supernumerary post", order["post_id"]),
+        ("Service secure with effect from", str(order["effective_date"])),
+        ("Service secure up to (58th birthday)", str(order["secure_until"] or "")),
+    ]
     y = height - 55 * mm
     for label, value in rows:
         pdf.setFont("Helvetica-Bold", 10)
@@ -72,9 +93,11 @@ def render_pdf(order: dict, qr_payload: str) -> bytes:
         y -= 7 * mm
     text = pdf.beginText(25 * mm, y - 6 * mm)
     text.setFont("Helvetica", 9)
-    for line in ("The employee named above shall not be removed from service until the age of 58 except as the Act",
-                 "provides, and shall receive periodic increments and allowances. Scan the QR code or check the order",
-                 "number on the portal's public verification page to confirm that this order is genuine and current."):
+    for line in (
+        "The employee named above shall not be removed from service until the age of 58 except as the Act",
+        "provides, and shall receive periodic increments and allowances. Scan the QR code or check the order",
+        "number on the portal's public verification page to confirm that this order is genuine and current.",
+    ):
         text.textLine(line)
     pdf.drawText(text)
     qr_image = qrcode.make(qr_payload, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=4, border=4)

@@ -9,7 +9,20 @@ from services.common.runtime import ServiceContext, client_addr, context
 from . import order_acts, service
 from .order_document import public_key_b64, public_key_pem, signing_key
 from .schemas import (
-    ApprovalOut, AwaitingApproval, AwaitingPost, BulkApproval, CreatedPost, ItemResult, StageReport, OrderCheck, PhysicalOrderIn, PhysicalOrderOut, PostBatch, PostBatchOut, PublicKey, QrCheck,
+    ApprovalOut,
+    AwaitingApproval,
+    AwaitingPost,
+    BulkApproval,
+    CreatedPost,
+    ItemResult,
+    OrderCheck,
+    PhysicalOrderIn,
+    PhysicalOrderOut,
+    PostBatch,
+    PostBatchOut,
+    PublicKey,
+    QrCheck,
+    StageReport,
     Withdrawal,
 )
 
@@ -17,8 +30,12 @@ router = APIRouter(tags=["supernumerary posts and service-security orders"])
 
 
 @router.post("/posts", response_model=PostBatchOut)
-async def create_posts(body: PostBatch, request: Request, ctx: ServiceContext = Depends(context),
-                       finance: Principal = Depends(require_roles(FINANCE, ADMIN_SECRETARY))):
+async def create_posts(
+    body: PostBatch,
+    request: Request,
+    ctx: ServiceContext = Depends(context),
+    finance: Principal = Depends(require_roles(FINANCE, ADMIN_SECRETARY)),
+):
     """Finance (or the Secretary a case's post was escalated to): create supernumerary posts for a batch of
     verified cases."""
     batch_id, posts = await service.create_posts(ctx, finance, body.application_nos, client_addr(request))
@@ -26,24 +43,36 @@ async def create_posts(body: PostBatch, request: Request, ctx: ServiceContext = 
 
 
 @router.get("/posts/awaiting", response_model=list[AwaitingPost])
-async def cases_awaiting_posts(department: str | None = None, post_code: str | None = None,
-                               limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-                               ctx: ServiceContext = Depends(context), _: Principal = Depends(require_roles(FINANCE))):
+async def cases_awaiting_posts(
+    department: str | None = None,
+    post_code: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    ctx: ServiceContext = Depends(context),
+    _: Principal = Depends(require_roles(FINANCE)),
+):
     """Finance: verified, eligible cases without a supernumerary post, by department and post."""
     return await service.awaiting_posts(ctx, department, post_code, limit, offset)
 
 
 @router.get("/orders/awaiting-approval", response_model=list[AwaitingApproval])
-async def cases_awaiting_approval(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-                                  ctx: ServiceContext = Depends(context),
-                                  hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY))):
+async def cases_awaiting_approval(
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    ctx: ServiceContext = Depends(context),
+    hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY)),
+):
     """HoD: the department's cases with a post, waiting for final approval (a Secretary: those escalated)."""
     return await service.awaiting_approval(ctx, hod, limit, offset)
 
 
 @router.post("/orders/approvals", response_model=list[ItemResult])
-async def bulk_approve(body: BulkApproval, request: Request, ctx: ServiceContext = Depends(context),
-                       hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY))):
+async def bulk_approve(
+    body: BulkApproval,
+    request: Request,
+    ctx: ServiceContext = Depends(context),
+    hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY)),
+):
     """HoD: approve many at once; each is checked on its own and its outcome reported (each refusal logged)."""
     results = []
     for application_no in dict.fromkeys(body.application_nos):
@@ -57,15 +86,21 @@ async def bulk_approve(body: BulkApproval, request: Request, ctx: ServiceContext
 
 
 @router.get("/reports/stages", response_model=list[StageReport], tags=["reports"])
-async def stage_report(ctx: ServiceContext = Depends(context),
-                       officer: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY, FINANCE))):
+async def stage_report(
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY, FINANCE)),
+):
     """Pending and overdue supernumerary posts and approvals by department (a Secretary: their own)."""
     return await service.report(ctx, officer)
 
 
 @router.post("/orders/{application_no}/approve", response_model=ApprovalOut)
-async def approve(application_no: str, request: Request, ctx: ServiceContext = Depends(context),
-                  hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY))):
+async def approve(
+    application_no: str,
+    request: Request,
+    ctx: ServiceContext = Depends(context),
+    hod: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY)),
+):
     """HoD (or the Secretary it was escalated to): final approval; the order is then issued for the case."""
     return await service.approve(ctx, hod, application_no, client_addr(request))
 
@@ -74,8 +109,9 @@ async def approve(application_no: str, request: Request, ctx: ServiceContext = D
 async def public_key(ctx: ServiceContext = Depends(context)):
     """The Ed25519 key that signs every order's QR code."""
     key = signing_key(ctx.settings.order_signing_seed)
-    return PublicKey(algorithm="EdDSA (Ed25519), compact JWS", public_key_pem=public_key_pem(key),
-                     public_key_b64=public_key_b64(key))
+    return PublicKey(
+        algorithm="EdDSA (Ed25519), compact JWS", public_key_pem=public_key_pem(key), public_key_b64=public_key_b64(key)
+    )
 
 
 @router.post("/orders/verify-qr", response_model=OrderCheck, tags=["public"])
@@ -85,8 +121,12 @@ async def verify_qr(body: QrCheck, ctx: ServiceContext = Depends(context)):
 
 
 @router.post("/orders/physical", status_code=201, response_model=PhysicalOrderOut)
-async def register_physical_order(body: PhysicalOrderIn, request: Request, ctx: ServiceContext = Depends(context),
-                                  officer: Principal = Depends(require_roles(HOD, ADMINISTRATOR))):
+async def register_physical_order(
+    body: PhysicalOrderIn,
+    request: Request,
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(HOD, ADMINISTRATOR)),
+):
     """Declare a paper order void; the employee's case is flagged for processing on the portal."""
     return await order_acts.register_physical(ctx, officer, body, client_addr(request))
 
@@ -97,18 +137,33 @@ async def verify_order(order_no: str, ctx: ServiceContext = Depends(context)):
     return await order_acts.check_number(ctx, order_no)
 
 
-@router.get("/orders/{order_no:path}/pdf", response_class=Response, tags=["orders"],
-            responses={200: {"content": {"application/pdf": {}}}})
-async def order_pdf(order_no: str, ctx: ServiceContext = Depends(context),
-                    who: Principal = Depends(require_roles(EMPLOYEE, HOD, ADMIN_SECRETARY, ADMINISTRATOR))):
+@router.get(
+    "/orders/{order_no:path}/pdf",
+    response_class=Response,
+    tags=["orders"],
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def order_pdf(
+    order_no: str,
+    ctx: ServiceContext = Depends(context),
+    who: Principal = Depends(require_roles(EMPLOYEE, HOD, ADMIN_SECRETARY, ADMINISTRATOR)),
+):
     """The order as issued, for the employee and the department's officers."""
     content = await order_acts.pdf(ctx, who, order_no)
-    return Response(content, media_type="application/pdf",
-                    headers={"content-disposition": f'attachment; filename="{order_no.replace("/", "-")}.pdf"'})
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="{order_no.replace("/", "-")}.pdf"'},
+    )
 
 
 @router.post("/orders/{order_no:path}/withdraw", response_model=OrderCheck, tags=["orders"])
-async def withdraw_order(order_no: str, body: Withdrawal, request: Request, ctx: ServiceContext = Depends(context),
-                         officer: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY, ADMINISTRATOR))):
+async def withdraw_order(
+    order_no: str,
+    body: Withdrawal,
+    request: Request,
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(HOD, ADMIN_SECRETARY, ADMINISTRATOR)),
+):
     """Withdraw an order: a new recorded act; the order itself is never changed."""
     return await order_acts.withdraw(ctx, officer, order_no, body.reason, client_addr(request))

@@ -1,8 +1,8 @@
 """Finance creates supernumerary posts; the HoD approves; the order is issued once per case."""
+
 from __future__ import annotations
 
 import uuid
-
 from datetime import datetime
 
 from services.common import audit
@@ -19,8 +19,14 @@ def secretary_ref(officer: Principal) -> str:
 
 async def _escalated_to(conn, officer: Principal, application_no: str, step: str) -> bool:
     """Whether this step of this case has been escalated to this Administrative Secretary."""
-    return bool(await conn.fetchval("SELECT 1 FROM orders.escalation WHERE application_no = $1 AND step = $2 "
-                                    "AND to_ref = $3", application_no, step, secretary_ref(officer)))
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM orders.escalation WHERE application_no = $1 AND step = $2 AND to_ref = $3",
+            application_no,
+            step,
+            secretary_ref(officer),
+        )
+    )
 
 
 def escalations_consumer(ctx: ServiceContext):
@@ -28,65 +34,112 @@ def escalations_consumer(ctx: ServiceContext):
 
     async def handle(event: dict) -> None:
         data = event.get("data", {})
-        if event.get("type") != EventType.CASE_ESCALATED or data.get("step") not in (POST_CREATION, ORDER_ISSUE) \
-                or not data.get("application_no"):
+        if (
+            event.get("type") != EventType.CASE_ESCALATED
+            or data.get("step") not in (POST_CREATION, ORDER_ISSUE)
+            or not data.get("application_no")
+        ):
             return
         async with ctx.pool.acquire() as conn, conn.transaction():
             if await claim_event(conn, "orders", "escalations", event["event_id"]):
                 await conn.execute(
                     "INSERT INTO orders.escalation (application_no, step, level, to_role, to_ref, escalated_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", data["application_no"], data["step"],
-                    int(data["level"]), data["to_role"], data["to_ref"], datetime.fromisoformat(data["escalated_at"]))
+                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    data["application_no"],
+                    data["step"],
+                    int(data["level"]),
+                    data["to_role"],
+                    data["to_ref"],
+                    datetime.fromisoformat(data["escalated_at"]),
+                )
 
     return [TOPICS["verification"]], handle
 
 
-async def create_posts(ctx: ServiceContext, finance: Principal, application_nos: list[str],
-                       from_addr: str | None = None) -> tuple[str, list[dict]]:
+async def create_posts(
+    ctx: ServiceContext, finance: Principal, application_nos: list[str], from_addr: str | None = None
+) -> tuple[str, list[dict]]:
     """Create a post for each verified case in the batch; a case that already has one keeps it."""
     batch_id = uuid.uuid4()
     created = []
     async with ctx.pool.acquire() as conn, conn.transaction():
-        await conn.execute("INSERT INTO orders.post_batch (batch_id, created_by) VALUES ($1, $2)", batch_id,
-                           finance.subject)
+        await conn.execute(
+            "INSERT INTO orders.post_batch (batch_id, created_by) VALUES ($1, $2)", batch_id, finance.subject
+        )
         for application_no in dict.fromkeys(application_nos):
-            req = await conn.fetchrow("SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE",
-                                      application_no)
+            req = await conn.fetchrow(
+                "SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE", application_no
+            )
             if req is None:
-                raise ApiError(404, "case_not_awaiting_post",
-                               f"Application {application_no} is not verified and waiting for a post.")
+                raise ApiError(
+                    404,
+                    "case_not_awaiting_post",
+                    f"Application {application_no} is not verified and waiting for a post.",
+                )
             if finance.role != FINANCE and not await _escalated_to(conn, finance, application_no, POST_CREATION):
-                raise ApiError(403, "not_escalated_to_you", f"The post for {application_no} is Finance's to create; it "
-                                                            "has not been escalated to you.")
-            post = await conn.fetchrow("SELECT post_id, created_at FROM orders.supernumerary_post "
-                                       "WHERE application_no = $1", application_no)
+                raise ApiError(
+                    403,
+                    "not_escalated_to_you",
+                    f"The post for {application_no} is Finance's to create; it has not been escalated to you.",
+                )
+            post = await conn.fetchrow(
+                "SELECT post_id, created_at FROM orders.supernumerary_post WHERE application_no = $1", application_no
+            )
             if post is None:
                 seq = await conn.fetchval("SELECT nextval('orders.post_seq')")
                 post_id = f"SNP-{req['department']}-{seq:06d}"
                 post = await conn.fetchrow(
                     "INSERT INTO orders.supernumerary_post (post_id, application_no, employee_id, department, post_code, "
                     "batch_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING post_id, created_at",
-                    post_id, application_no, req["employee_id"], req["department"], req["post_code"], batch_id,
-                    finance.subject)
-                await publish(conn, "orders", EventType.POST_CREATED, req["employee_id"], {
-                    "application_no": application_no, "post_id": post_id, "batch_id": str(batch_id)})
-                await audit.append(conn, "orders", finance, "post.create", application_no, from_addr=from_addr,
-                                   before="awaiting_post_creation", after="post_created",
-                                   details={"post_id": post_id, "batch_id": str(batch_id)})
+                    post_id,
+                    application_no,
+                    req["employee_id"],
+                    req["department"],
+                    req["post_code"],
+                    batch_id,
+                    finance.subject,
+                )
+                await publish(
+                    conn,
+                    "orders",
+                    EventType.POST_CREATED,
+                    req["employee_id"],
+                    {"application_no": application_no, "post_id": post_id, "batch_id": str(batch_id)},
+                )
+                await audit.append(
+                    conn,
+                    "orders",
+                    finance,
+                    "post.create",
+                    application_no,
+                    from_addr=from_addr,
+                    before="awaiting_post_creation",
+                    after="post_created",
+                    details={"post_id": post_id, "batch_id": str(batch_id)},
+                )
             created.append({"application_no": application_no, **dict(post)})
-        await conn.execute("UPDATE orders.post_batch SET posts = (SELECT count(*) FROM orders.supernumerary_post "
-                           "WHERE batch_id = $1) WHERE batch_id = $1", batch_id)
+        await conn.execute(
+            "UPDATE orders.post_batch SET posts = (SELECT count(*) FROM orders.supernumerary_post "
+            "WHERE batch_id = $1) WHERE batch_id = $1",
+            batch_id,
+        )
     return str(batch_id), created
 
 
-async def awaiting_posts(ctx: ServiceContext, department: str | None, post_code: str | None, limit: int,
-                         offset: int) -> list[dict]:
+async def awaiting_posts(
+    ctx: ServiceContext, department: str | None, post_code: str | None, limit: int, offset: int
+) -> list[dict]:
     """Verified, eligible cases still without a supernumerary post, earliest deadline first."""
     rows = await ctx.pool.fetch(
         "SELECT r.application_no, r.employee_id, r.department, r.district, r.post_code, r.post_due_at "
         "FROM orders.case_request r LEFT JOIN orders.supernumerary_post p USING (application_no) "
         "WHERE p.post_id IS NULL AND ($1::text IS NULL OR r.department = $1) AND ($2::text IS NULL OR r.post_code = $2) "
-        "ORDER BY r.post_due_at, r.application_no LIMIT $3 OFFSET $4", department, post_code, limit, offset)
+        "ORDER BY r.post_due_at, r.application_no LIMIT $3 OFFSET $4",
+        department,
+        post_code,
+        limit,
+        offset,
+    )
     return [dict(r) for r in rows]
 
 
@@ -99,7 +152,13 @@ async def awaiting_approval(ctx: ServiceContext, officer: Principal, limit: int,
         "WHERE r.approved_at IS NULL AND r.department = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM orders.escalation e "
         "WHERE e.application_no = r.application_no AND e.step = $5 AND e.to_ref = $6)) "
         "ORDER BY p.created_at, r.application_no LIMIT $2 OFFSET $3",
-        officer.scope.get("department"), limit, offset, escalated_only, ORDER_ISSUE, secretary_ref(officer))
+        officer.scope.get("department"),
+        limit,
+        offset,
+        escalated_only,
+        ORDER_ISSUE,
+        secretary_ref(officer),
+    )
     return [dict(r) for r in rows]
 
 
@@ -115,26 +174,58 @@ async def report(ctx: ServiceContext, officer: Principal) -> list[dict]:
         "count(o.order_no) AS orders_issued FROM orders.case_request r "
         "LEFT JOIN orders.supernumerary_post p USING (application_no) "
         "LEFT JOIN orders.service_security_order o USING (application_no) WHERE ($1::text IS NULL OR r.department = $1) "
-        "GROUP BY r.department ORDER BY r.department", department)
+        "GROUP BY r.department ORDER BY r.department",
+        department,
+    )
     return [dict(r) for r in rows]
 
 
 async def approve(ctx: ServiceContext, hod: Principal, application_no: str, from_addr: str | None = None) -> dict:
     async with ctx.pool.acquire() as conn, conn.transaction():
-        req = await conn.fetchrow("SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE", application_no)
+        req = await conn.fetchrow(
+            "SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE", application_no
+        )
         if req is None or req["department"] != hod.scope.get("department"):
-            raise ApiError(404, "case_not_in_department", f"Application {application_no} is not one of your department's cases.")
+            raise ApiError(
+                404, "case_not_in_department", f"Application {application_no} is not one of your department's cases."
+            )
         if hod.role != HOD and not await _escalated_to(conn, hod, application_no, ORDER_ISSUE):
-            raise ApiError(403, "not_escalated_to_you", f"The approval of {application_no} is the HoD's; it has not "
-                                                        "been escalated to you.")
+            raise ApiError(
+                403,
+                "not_escalated_to_you",
+                f"The approval of {application_no} is the HoD's; it has not been escalated to you.",
+            )
         if req["approved_at"] is not None:
-            return {"application_no": application_no, "approved_by": req["approved_by"], "approved_at": req["approved_at"]}
+            return {
+                "application_no": application_no,
+                "approved_by": req["approved_by"],
+                "approved_at": req["approved_at"],
+            }
         if not await conn.fetchval("SELECT 1 FROM orders.supernumerary_post WHERE application_no = $1", application_no):
-            raise ApiError(409, "post_not_created", f"Finance has not yet created a supernumerary post for {application_no}.")
-        approved_at = await conn.fetchval("UPDATE orders.case_request SET approved_by = $2, approved_at = now() "
-                                          "WHERE application_no = $1 RETURNING approved_at", application_no, hod.subject)
-        await publish(conn, "orders", EventType.ORDER_APPROVED, req["employee_id"], {
-            "application_no": application_no, "approved_by": hod.subject})
-        await audit.append(conn, "orders", hod, "order.approve", application_no, from_addr=from_addr,
-                           before="awaiting_hod_approval", after="approved")
+            raise ApiError(
+                409, "post_not_created", f"Finance has not yet created a supernumerary post for {application_no}."
+            )
+        approved_at = await conn.fetchval(
+            "UPDATE orders.case_request SET approved_by = $2, approved_at = now() "
+            "WHERE application_no = $1 RETURNING approved_at",
+            application_no,
+            hod.subject,
+        )
+        await publish(
+            conn,
+            "orders",
+            EventType.ORDER_APPROVED,
+            req["employee_id"],
+            {"application_no": application_no, "approved_by": hod.subject},
+        )
+        await audit.append(
+            conn,
+            "orders",
+            hod,
+            "order.approve",
+            application_no,
+            from_addr=from_addr,
+            before="awaiting_hod_approval",
+            after="approved",
+        )
     return {"application_no": application_no, "approved_by": hod.subject, "approved_at": approved_at}

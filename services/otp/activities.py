@@ -1,4 +1,5 @@
 """Activities the case workflow runs in the OTP service's process (task queue `otp`)."""
+
 from __future__ import annotations
 
 from temporalio import activity
@@ -15,19 +16,35 @@ def activities(ctx: ServiceContext) -> list:
         """Queue an SMS for the gateway adapter; a retry writes the same event (same id), never a second SMS."""
         event_id = stable_event_id("sms", req.dedupe_key or activity.info().workflow_id + activity.info().activity_id)
         async with ctx.pool.acquire() as conn, conn.transaction():
-            await write_event(conn, "otp", SMS_TOPIC, envelope(
-                "sms.requested", "otp", req.employee_id, {"template": req.template, "params": req.params},
-                event_id=event_id))
+            await write_event(
+                conn,
+                "otp",
+                SMS_TOPIC,
+                envelope(
+                    "sms.requested",
+                    "otp",
+                    req.employee_id,
+                    {"template": req.template, "params": req.params},
+                    event_id=event_id,
+                ),
+            )
 
     @activity.defn(name="get_service_record")
     async def get_service_record(employee_id: str) -> ServiceRecord:
         """The facts of the master record that eligibility is decided on."""
         r = await ctx.pool.fetchrow(
             "SELECT employee_id, employee_group, date_of_birth, date_of_joining, service_periods, sanctioned_post, "
-            "pay_head, post_code, status, name, father_name FROM otp.employee_master WHERE employee_id = $1", employee_id)
+            "pay_head, post_code, status, name, father_name FROM otp.employee_master WHERE employee_id = $1",
+            employee_id,
+        )
         if r is None:
             raise ApplicationError(f"no master record for {employee_id}", non_retryable=True)
-        return ServiceRecord(**{**dict(r), "date_of_birth": r["date_of_birth"].isoformat(),
-                                "date_of_joining": r["date_of_joining"].isoformat()})
+        return ServiceRecord(
+            **{
+                **dict(r),
+                "date_of_birth": r["date_of_birth"].isoformat(),
+                "date_of_joining": r["date_of_joining"].isoformat(),
+            }
+        )
 
     return [send_sms, get_service_record]

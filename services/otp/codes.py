@@ -2,6 +2,7 @@
 (RFC 4226). The OTP service derives it in memory when the SMS goes to the gateway and again when the
 employee types it in; tables, topics, dead letters, logs and histories hold only the challenge id, which is
 worth nothing without the key (as a keyed hash of the code would be)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,7 @@ import uuid
 def otp_code(key: str, challenge_id: uuid.UUID | str) -> str:
     mac = hmac.new(key.encode(), f"otp:{challenge_id}".encode(), hashlib.sha256).digest()
     offset = mac[-1] & 0x0F
-    return f"{(int.from_bytes(mac[offset:offset + 4], 'big') & 0x7FFFFFFF) % 10**6:06d}"
+    return f"{(int.from_bytes(mac[offset : offset + 4], 'big') & 0x7FFFFFFF) % 10**6:06d}"
 
 
 def is_right(key: str, challenge_id: uuid.UUID | str, typed: str) -> bool:

@@ -1,5 +1,6 @@
 """'Why no OTP?': the exact cause and the remedy for an employee who gets no OTP, with personal data
 masked. Each cause has a stable code; the same diagnosis is kept for the employee's DDO."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -13,10 +14,12 @@ from .mobile import mask_mobile
 
 CONTRACTUAL_HEAD_MARK = "Contractual"
 
-CERTIFICATE_REMEDY = ("Ask your DDO (or HoD / Administrative Secretary) to issue a verification certificate on this "
-                      "portal stating that you are a genuine contractual employee, that your full service record is "
-                      "available and that your pay is drawn from the correct contractual head. The data owner then "
-                      "corrects your record and you get an SMS when you can register.")
+CERTIFICATE_REMEDY = (
+    "Ask your DDO (or HoD / Administrative Secretary) to issue a verification certificate on this "
+    "portal stating that you are a genuine contractual employee, that your full service record is "
+    "available and that your pay is drawn from the correct contractual head. The data owner then "
+    "corrects your record and you get an SMS when you can register."
+)
 
 
 @dataclass
@@ -41,8 +44,9 @@ class Diagnosis:
 
 
 def _owner_name(owner: str) -> str:
-    return {"HKRN": "HKRN (Haryana Kaushal Rozgar Nigam)", "TREASURY": "Treasury & Accounts",
-            "HARTRON": "HARTRON"}.get(owner, owner)
+    return {"HKRN": "HKRN (Haryana Kaushal Rozgar Nigam)", "TREASURY": "Treasury & Accounts", "HARTRON": "HARTRON"}.get(
+        owner, owner
+    )
 
 
 async def check_limits(conn: asyncpg.Connection, settings, family_id: str, client_addr: str) -> None:
@@ -52,24 +56,42 @@ async def check_limits(conn: asyncpg.Connection, settings, family_id: str, clien
     counts = await conn.fetchrow(
         "SELECT count(*) FILTER (WHERE family_id = $1) AS family, count(*) FILTER (WHERE client_addr = $2) AS client "
         "FROM otp.diagnosis_request WHERE (family_id = $1 OR client_addr = $2) AND requested_at > now() - interval '1 hour'",
-        family_id, client_addr)
+        family_id,
+        client_addr,
+    )
     if counts["family"] >= settings.why_no_otp_per_family_hour:
-        raise ApiError(429, "diagnosis_limit", f"'Why no OTP?' can be asked at most {settings.why_no_otp_per_family_hour} "
-                                               "times an hour for a Family ID; try again later.", retry_after_seconds=3600)
+        raise ApiError(
+            429,
+            "diagnosis_limit",
+            f"'Why no OTP?' can be asked at most {settings.why_no_otp_per_family_hour} "
+            "times an hour for a Family ID; try again later.",
+            retry_after_seconds=3600,
+        )
     if counts["client"] >= settings.why_no_otp_per_client_hour:
-        raise ApiError(429, "client_limit", "Too many 'Why no OTP?' requests have come from your network in the last "
-                                            "hour; try again later.", retry_after_seconds=3600)
-    await conn.execute("INSERT INTO otp.diagnosis_request (family_id, client_addr) VALUES ($1, $2)", family_id, client_addr)
+        raise ApiError(
+            429,
+            "client_limit",
+            "Too many 'Why no OTP?' requests have come from your network in the last hour; try again later.",
+            retry_after_seconds=3600,
+        )
+    await conn.execute(
+        "INSERT INTO otp.diagnosis_request (family_id, client_addr) VALUES ($1, $2)", family_id, client_addr
+    )
 
 
 async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date, mobile: str) -> Diagnosis:
     """The employee proves who they are with Family ID and date of birth (as in the Family ID registry);
     only then is anything about their record said, and only masked."""
-    ppp = await conn.fetchrow("SELECT name, father_name, date_of_birth FROM otp.ppp_registry WHERE family_id = $1",
-                              family_id)
+    ppp = await conn.fetchrow(
+        "SELECT name, father_name, date_of_birth FROM otp.ppp_registry WHERE family_id = $1", family_id
+    )
     if ppp is None or ppp["date_of_birth"] != date_of_birth:
-        raise ApiError(422, "identity_not_confirmed", "The Family ID and date of birth do not match the Family ID "
-                                                      "(PPP) registry. Check both, or correct your PPP data first.")
+        raise ApiError(
+            422,
+            "identity_not_confirmed",
+            "The Family ID and date of birth do not match the Family ID "
+            "(PPP) registry. Check both, or correct your PPP data first.",
+        )
     records = await conn.fetch("SELECT * FROM otp.employee_master WHERE family_id = $1 ORDER BY employee_id", family_id)
     # A family may hold several employees: the one whose PPP details match, else the only one.
     record = next((r for r in records if r["date_of_birth"] == date_of_birth and r["name"] == ppp["name"]), None)
@@ -77,52 +99,91 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
         record = records[0]
     causes: list[Cause] = []
     if record is None:
-        causes.append(Cause(
-            "not_in_government_database",
-            "No service record for you was found in the HKRN (Part-1), Treasury (Part-2) or HARTRON databases. "
-            "People engaged by a private contractor whose record is not in these databases are not covered.",
-            "If you work in a Haryana government department, board or corporation, ask your DDO to issue a "
-            "verification certificate so that your record is added. " + CERTIFICATE_REMEDY))
+        causes.append(
+            Cause(
+                "not_in_government_database",
+                "No service record for you was found in the HKRN (Part-1), Treasury (Part-2) or HARTRON databases. "
+                "People engaged by a private contractor whose record is not in these databases are not covered.",
+                "If you work in a Haryana government department, board or corporation, ask your DDO to issue a "
+                "verification certificate so that your record is added. " + CERTIFICATE_REMEDY,
+            )
+        )
         return Diagnosis(None, None, causes)
     owner = _owner_name(record["data_owner"])
     if record["status"] != "active":
-        causes.append(Cause("record_inactive", f"Your service record with {owner} is marked inactive.",
-                            f"Ask your DDO to confirm your service; {owner} must reactivate the record. "
-                            + CERTIFICATE_REMEDY))
+        causes.append(
+            Cause(
+                "record_inactive",
+                f"Your service record with {owner} is marked inactive.",
+                f"Ask your DDO to confirm your service; {owner} must reactivate the record. " + CERTIFICATE_REMEDY,
+            )
+        )
     if record["mobile"] != mobile:
         # Said the same way whether or not the number typed is on someone else's record: this answer must not
         # become a way to find out which numbers are on record.
-        causes.append(Cause("mobile_not_on_record",
-                            f"The mobile {mask_mobile(mobile)} is not the number on your service record with "
-                            f"{owner}, which is {mask_mobile(record['mobile'])}. OTPs go only to that number.",
-                            "Use the number on your record if you still have it. If it is wrong or changed: "
-                            + CERTIFICATE_REMEDY))
-    mismatched = [label for label, a, b in (("name", ppp["name"], record["name"]),
-                                            ("father's name", ppp["father_name"], record["father_name"]),
-                                            ("date of birth", ppp["date_of_birth"], record["date_of_birth"])) if a != b]
+        causes.append(
+            Cause(
+                "mobile_not_on_record",
+                f"The mobile {mask_mobile(mobile)} is not the number on your service record with "
+                f"{owner}, which is {mask_mobile(record['mobile'])}. OTPs go only to that number.",
+                "Use the number on your record if you still have it. If it is wrong or changed: " + CERTIFICATE_REMEDY,
+            )
+        )
+    mismatched = [
+        label
+        for label, a, b in (
+            ("name", ppp["name"], record["name"]),
+            ("father's name", ppp["father_name"], record["father_name"]),
+            ("date of birth", ppp["date_of_birth"], record["date_of_birth"]),
+        )
+        if a != b
+    ]
     if mismatched:
-        causes.append(Cause("ppp_mismatch",
-                            f"Your Family ID (PPP) data does not match your service record in: {', '.join(mismatched)}.",
-                            "Correct your Family ID data at the PPP (Parivar Pehchan Patra) centre, or ask your DDO "
-                            f"for a verification certificate so that {owner} corrects the service record."))
+        causes.append(
+            Cause(
+                "ppp_mismatch",
+                f"Your Family ID (PPP) data does not match your service record in: {', '.join(mismatched)}.",
+                "Correct your Family ID data at the PPP (Parivar Pehchan Patra) centre, or ask your DDO "
+                f"for a verification certificate so that {owner} corrects the service record.",
+            )
+        )
     if CONTRACTUAL_HEAD_MARK not in record["pay_head"]:
-        causes.append(Cause("non_contractual_pay_head",
-                            "Your pay is drawn from a budget head that is not the contractual head, so your record "
-                            "was not passed on for registration.",
-                            "Your DDO must certify the correct contractual head. " + CERTIFICATE_REMEDY))
+        causes.append(
+            Cause(
+                "non_contractual_pay_head",
+                "Your pay is drawn from a budget head that is not the contractual head, so your record "
+                "was not passed on for registration.",
+                "Your DDO must certify the correct contractual head. " + CERTIFICATE_REMEDY,
+            )
+        )
     if not causes:
-        locked = await conn.fetchval("SELECT locked_until FROM otp.mobile_lockout WHERE mobile = $1 "
-                                     "AND locked_until > now()", mobile)
+        locked = await conn.fetchval(
+            "SELECT locked_until FROM otp.mobile_lockout WHERE mobile = $1 AND locked_until > now()", mobile
+        )
         if locked:
-            causes.append(Cause("mobile_locked", f"OTPs to this number are paused until {locked:%d %b %Y %H:%M} UTC "
-                                                 "after repeated wrong codes.", "Wait until then and request a new OTP."))
+            causes.append(
+                Cause(
+                    "mobile_locked",
+                    f"OTPs to this number are paused until {locked:%d %b %Y %H:%M} UTC after repeated wrong codes.",
+                    "Wait until then and request a new OTP.",
+                )
+            )
         else:
-            causes.append(Cause("no_problem_found", "Your record is in order and OTPs go to the number you entered.",
-                                "Request an OTP again; SMS can take a few minutes. If none arrives, check that the "
-                                "phone can receive SMS and is not blocking commercial messages (DND)."))
+            causes.append(
+                Cause(
+                    "no_problem_found",
+                    "Your record is in order and OTPs go to the number you entered.",
+                    "Request an OTP again; SMS can take a few minutes. If none arrives, check that the "
+                    "phone can receive SMS and is not blocking commercial messages (DND).",
+                )
+            )
     return Diagnosis(record["employee_id"], record["ddo_code"], causes)
 
 
 async def record(conn: asyncpg.Connection, diagnosis: Diagnosis) -> None:
-    await conn.execute("INSERT INTO otp.diagnosis (employee_id, ddo_code, causes) VALUES ($1, $2, $3)",
-                       diagnosis.employee_id, diagnosis.ddo_code, [asdict(c) for c in diagnosis.causes])
+    await conn.execute(
+        "INSERT INTO otp.diagnosis (employee_id, ddo_code, causes) VALUES ($1, $2, $3)",
+        diagnosis.employee_id,
+        diagnosis.ddo_code,
+        [asdict(c) for c in diagnosis.causes],
+    )

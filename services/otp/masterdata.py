@@ -1,6 +1,7 @@
 """Master records belong to their data owners (HKRN for Part-1, Treasury for Part-2, HARTRON). Owners
 push corrections through the API or as Kafka events; every change is kept with who, when and why. A
 record that kept an employee from registering is corrected only under a verification certificate."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,8 +18,19 @@ from services.common.runtime import ServiceContext
 
 from .mobile import normalise_mobile
 
-CORRECTABLE = {"mobile", "name", "father_name", "date_of_birth", "pay_head", "status", "sanctioned_post",
-               "department_code", "district", "post_code", "ddo_code"}
+CORRECTABLE = {
+    "mobile",
+    "name",
+    "father_name",
+    "date_of_birth",
+    "pay_head",
+    "status",
+    "sanctioned_post",
+    "department_code",
+    "district",
+    "post_code",
+    "ddo_code",
+}
 NEEDS_CERTIFICATE = {"mobile", "pay_head", "status", "name", "father_name", "date_of_birth"}
 
 
@@ -29,7 +41,7 @@ def _clean(field: str, value: Any) -> Any:
         try:
             return value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
-            raise ApiError(422, "invalid_date", "date_of_birth must be a date like 1985-07-14.")
+            raise ApiError(422, "invalid_date", "date_of_birth must be a date like 1985-07-14.") from None
     if field == "status" and value not in ("active", "inactive"):
         raise ApiError(422, "invalid_status", "status must be active or inactive.")
     if field == "sanctioned_post":
@@ -39,13 +51,24 @@ def _clean(field: str, value: Any) -> Any:
     return value.strip()
 
 
-async def apply_correction(conn: asyncpg.Connection, employee_id: str, changes: dict, *, changed_by: str,
-                           data_owner: str, source: str, reason: str, certificate_id: str | None,
-                           from_addr: str | None = None) -> dict:
+async def apply_correction(
+    conn: asyncpg.Connection,
+    employee_id: str,
+    changes: dict,
+    *,
+    changed_by: str,
+    data_owner: str,
+    source: str,
+    reason: str,
+    certificate_id: str | None,
+    from_addr: str | None = None,
+) -> dict:
     """Apply one owner's correction in the caller's transaction; returns the fields that changed."""
     unknown = set(changes) - CORRECTABLE
     if unknown or not changes:
-        raise ApiError(422, "invalid_fields", "Only these fields can be corrected: " + ", ".join(sorted(CORRECTABLE)) + ".")
+        raise ApiError(
+            422, "invalid_fields", "Only these fields can be corrected: " + ", ".join(sorted(CORRECTABLE)) + "."
+        )
     if not reason.strip():
         raise ApiError(422, "reason_required", "Every correction must say why it is made.")
     record = await conn.fetchrow("SELECT * FROM otp.employee_master WHERE employee_id = $1 FOR UPDATE", employee_id)
@@ -58,13 +81,19 @@ async def apply_correction(conn: asyncpg.Connection, employee_id: str, changes: 
         request = await conn.fetchrow(
             "SELECT certificate_id FROM otp.correction_request WHERE employee_id = $1 AND corrected_at IS NULL "
             "AND ($2::uuid IS NULL OR certificate_id = $2::uuid) ORDER BY requested_at DESC LIMIT 1",
-            employee_id, uuid.UUID(certificate_id) if certificate_id else None)
+            employee_id,
+            uuid.UUID(certificate_id) if certificate_id else None,
+        )
         if request is None:
-            raise ApiError(409, "certificate_required",
-                           "This correction needs a verification certificate from the employee's DDO, HoD or "
-                           "Administrative Secretary; none is open for this employee.")
+            raise ApiError(
+                409,
+                "certificate_required",
+                "This correction needs a verification certificate from the employee's DDO, HoD or "
+                "Administrative Secretary; none is open for this employee.",
+            )
     if "mobile" in changed and await conn.fetchval(
-            "SELECT 1 FROM otp.employee_master WHERE mobile = $1 AND employee_id <> $2", changed["mobile"], employee_id):
+        "SELECT 1 FROM otp.employee_master WHERE mobile = $1 AND employee_id <> $2", changed["mobile"], employee_id
+    ):
         raise ApiError(409, "mobile_in_use", "That mobile number is already on another employee's record.")
     if not changed:
         return {}
@@ -73,34 +102,77 @@ async def apply_correction(conn: asyncpg.Connection, employee_id: str, changes: 
         await conn.execute(
             "INSERT INTO otp.master_change (employee_id, field, old_value, new_value, changed_by, data_owner, source, "
             "reason, certificate_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            employee_id, field, str(record[field]), str(value), changed_by, data_owner, source, reason, cert)
+            employee_id,
+            field,
+            str(record[field]),
+            str(value),
+            changed_by,
+            data_owner,
+            source,
+            reason,
+            cert,
+        )
     sets = ", ".join(f"{f} = ${i}" for i, f in enumerate(changed, start=2))
-    await conn.execute(f"UPDATE otp.employee_master SET {sets}, updated_at = now() WHERE employee_id = $1",
-                       employee_id, *changed.values())
+    await conn.execute(
+        f"UPDATE otp.employee_master SET {sets}, updated_at = now() WHERE employee_id = $1",
+        employee_id,
+        *changed.values(),
+    )
     if cert is not None:
         await conn.execute("UPDATE otp.correction_request SET corrected_at = now() WHERE certificate_id = $1", cert)
-    await audit.append(conn, "otp", Principal(changed_by, "data_officer", {"data_owner": data_owner}),
-                       "master.correct", employee_id, from_addr=from_addr or source, before=None, after=None,
-                       details={"fields": sorted(changed), "certificate_id": str(cert) if cert else None})
-    await publish(conn, "otp", "master.corrected", employee_id, {
-        "fields": sorted(changed), "data_owner": data_owner, "changed_by": changed_by, "source": source,
-        "certificate_id": str(cert) if cert else None})
-    if cert is not None and (await conn.fetchval("SELECT status FROM otp.employee_master WHERE employee_id = $1",
-                                                 employee_id)) == "active":
-        await write_event(conn, "otp", SMS_TOPIC, envelope("sms.requested", "otp", employee_id,
-                                                           {"template": "registration_open", "params": {}}))
+    await audit.append(
+        conn,
+        "otp",
+        Principal(changed_by, "data_officer", {"data_owner": data_owner}),
+        "master.correct",
+        employee_id,
+        from_addr=from_addr or source,
+        before=None,
+        after=None,
+        details={"fields": sorted(changed), "certificate_id": str(cert) if cert else None},
+    )
+    await publish(
+        conn,
+        "otp",
+        "master.corrected",
+        employee_id,
+        {
+            "fields": sorted(changed),
+            "data_owner": data_owner,
+            "changed_by": changed_by,
+            "source": source,
+            "certificate_id": str(cert) if cert else None,
+        },
+    )
+    if (
+        cert is not None
+        and (await conn.fetchval("SELECT status FROM otp.employee_master WHERE employee_id = $1", employee_id))
+        == "active"
+    ):
+        await write_event(
+            conn,
+            "otp",
+            SMS_TOPIC,
+            envelope("sms.requested", "otp", employee_id, {"template": "registration_open", "params": {}}),
+        )
     return {f: str(v) for f, v in changed.items()}
 
 
-async def open_correction_request(conn: asyncpg.Connection, certificate_id: str, employee_id: str, issued_by: str,
-                                  remarks: str) -> bool:
+async def open_correction_request(
+    conn: asyncpg.Connection, certificate_id: str, employee_id: str, issued_by: str, remarks: str
+) -> bool:
     owner = await conn.fetchval("SELECT data_owner FROM otp.employee_master WHERE employee_id = $1", employee_id)
     if owner is None:
         return False
     await conn.execute(
         "INSERT INTO otp.correction_request (certificate_id, employee_id, data_owner, issued_by, remarks) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        uuid.UUID(certificate_id), employee_id, owner, issued_by, remarks)
+        uuid.UUID(certificate_id),
+        employee_id,
+        owner,
+        issued_by,
+        remarks,
+    )
     return True
 
 
@@ -115,10 +187,16 @@ def corrections_consumer(ctx: ServiceContext):
             async with ctx.pool.acquire() as conn, conn.transaction():
                 if not await claim_event(conn, "otp", "masterdata-corrections", event["event_id"]):
                     return
-                await apply_correction(conn, event["employee_id"], data.get("changes", {}),
-                                       changed_by=data.get("changed_by", "unknown"), data_owner=data.get("data_owner", ""),
-                                       source="kafka", reason=data.get("reason", ""),
-                                       certificate_id=data.get("certificate_id"))
+                await apply_correction(
+                    conn,
+                    event["employee_id"],
+                    data.get("changes", {}),
+                    changed_by=data.get("changed_by", "unknown"),
+                    data_owner=data.get("data_owner", ""),
+                    source="kafka",
+                    reason=data.get("reason", ""),
+                    certificate_id=data.get("certificate_id"),
+                )
         except ApiError as err:
             raise DeadLetter(f"{err.code}: {err.message}") from err
 
@@ -135,7 +213,8 @@ def certificates_consumer(ctx: ServiceContext):
         data = event["data"]
         async with ctx.pool.acquire() as conn, conn.transaction():
             if await claim_event(conn, "otp", "certificates", event["event_id"]):
-                await open_correction_request(conn, data["certificate_id"], event["employee_id"], data["issued_by"],
-                                              data.get("remarks", ""))
+                await open_correction_request(
+                    conn, data["certificate_id"], event["employee_id"], data["issued_by"], data.get("remarks", "")
+                )
 
     return [TOPICS["verification"]], handle

@@ -1,4 +1,5 @@
 """Indian mobile numbers: normalised to 10 digits starting 6-9, with or without +91 / 0."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,11 @@ def normalise_mobile(raw: str) -> str:
     elif digits.startswith("0") and len(digits) == 11:
         digits = digits[1:]
     if not _MOBILE.match(digits):
-        raise ApiError(422, "invalid_mobile",
-                       "Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9 (with or without +91).")
+        raise ApiError(
+            422,
+            "invalid_mobile",
+            "Enter a 10-digit Indian mobile number starting with 6, 7, 8 or 9 (with or without +91).",
+        )
     return digits
 
 

@@ -2,12 +2,13 @@
 consumes sms.outbound. An OTP message carries only its challenge id; the adapter derives the code in memory,
 hands the text to the gateway, and records the message with the code masked and the challenge as reference.
 In dev the gateway is an inbox that `/dev/sms` reads back (re-deriving the code, dev only)."""
+
 from __future__ import annotations
 
 import importlib
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.common.events import SMS_TOPIC, claim_event
 from services.common.runtime import ServiceContext
@@ -20,39 +21,59 @@ log = logging.getLogger("seva.sms")
 
 # template -> (DLT template id, English, Hindi)
 TEMPLATES: dict[str, tuple[str, str, str]] = {
-    "otp": ("1107000000000000001",
-            "{code} is your Seva Suraksha OTP. It is valid for {minutes} minutes. Do not share it. - Govt of Haryana",
-            "{code} आपका सेवा सुरक्षा ओटीपी है। यह {minutes} मिनट तक मान्य है। किसी को न बताएं। - हरियाणा सरकार"),
-    "registration_open": ("1107000000000000005",
-            "Seva Suraksha: your service record has been corrected. You can now register with an OTP on this number.",
-            "सेवा सुरक्षा: आपका सेवा रिकॉर्ड ठीक कर दिया गया है। अब आप इस नंबर पर ओटीपी से पंजीकरण कर सकते हैं।"),
-    "registration_reminder": ("1107000000000000009",
-            "Seva Suraksha: registration closes on {closes}. If you have not yet registered and submitted your "
-            "application, do it before then.",
-            "सेवा सुरक्षा: पंजीकरण {closes} को बंद होगा। यदि आपने अभी तक पंजीकरण कर आवेदन जमा नहीं किया है, तो उससे पहले करें।"),
-    "registration_lapsed": ("1107000000000000002",
-            "Seva Suraksha: registration has closed and no registration was received for you.",
-            "सेवा सुरक्षा: पंजीकरण बंद हो गया है, आपका पंजीकरण प्राप्त नहीं हुआ।"),
-    "registration_reopened": ("1107000000000000010",
-            "Seva Suraksha: registration has been extended and is open again until {closes}. Register with an OTP "
-            "on this number and submit your application before then.",
-            "सेवा सुरक्षा: पंजीकरण की तिथि बढ़ा दी गई है, अब {closes} तक पंजीकरण खुला है। इस नंबर पर ओटीपी से पंजीकरण करें "
-            "और उससे पहले आवेदन जमा करें।"),
-    "application_rejected": ("1107000000000000003",
-            "Seva Suraksha: your application was not accepted by your DDO. Log in to see the reasons.",
-            "सेवा सुरक्षा: आपका आवेदन डीडीओ द्वारा स्वीकार नहीं किया गया। कारण देखने के लिए लॉगिन करें।"),
-    "application_ineligible": ("1107000000000000006",
-            "Seva Suraksha: your application does not meet the eligibility rules. Log in to see each reason.",
-            "सेवा सुरक्षा: आपका आवेदन पात्रता नियमों को पूरा नहीं करता। हर कारण देखने के लिए लॉगिन करें।"),
-    "application_returned": ("1107000000000000007",
-            "Seva Suraksha: your DDO returned your application for correction. Log in to see what to correct and resubmit.",
-            "सेवा सुरक्षा: आपके डीडीओ ने आपका आवेदन सुधार हेतु लौटाया है। लॉगिन करके सुधार करें और दोबारा जमा करें।"),
-    "resubmission_lapsed": ("1107000000000000008",
-            "Seva Suraksha: your returned application was not resubmitted before the deadline.",
-            "सेवा सुरक्षा: लौटाया गया आपका आवेदन समय सीमा से पहले दोबारा जमा नहीं हुआ।"),
-    "order_issued": ("1107000000000000004",
-            "Seva Suraksha: your service-security order {order_no} has been issued.",
-            "सेवा सुरक्षा: आपका सेवा सुरक्षा आदेश {order_no} जारी कर दिया गया है।"),
+    "otp": (
+        "1107000000000000001",
+        "{code} is your Seva Suraksha OTP. It is valid for {minutes} minutes. Do not share it. - Govt of Haryana",
+        "{code} आपका सेवा सुरक्षा ओटीपी है। यह {minutes} मिनट तक मान्य है। किसी को न बताएं। - हरियाणा सरकार",
+    ),
+    "registration_open": (
+        "1107000000000000005",
+        "Seva Suraksha: your service record has been corrected. You can now register with an OTP on this number.",
+        "सेवा सुरक्षा: आपका सेवा रिकॉर्ड ठीक कर दिया गया है। अब आप इस नंबर पर ओटीपी से पंजीकरण कर सकते हैं।",
+    ),
+    "registration_reminder": (
+        "1107000000000000009",
+        "Seva Suraksha: registration closes on {closes}. If you have not yet registered and submitted your "
+        "application, do it before then.",
+        "सेवा सुरक्षा: पंजीकरण {closes} को बंद होगा। यदि आपने अभी तक पंजीकरण कर आवेदन जमा नहीं किया है, तो उससे पहले करें।",
+    ),
+    "registration_lapsed": (
+        "1107000000000000002",
+        "Seva Suraksha: registration has closed and no registration was received for you.",
+        "सेवा सुरक्षा: पंजीकरण बंद हो गया है, आपका पंजीकरण प्राप्त नहीं हुआ।",
+    ),
+    "registration_reopened": (
+        "1107000000000000010",
+        "Seva Suraksha: registration has been extended and is open again until {closes}. Register with an OTP "
+        "on this number and submit your application before then.",
+        "सेवा सुरक्षा: पंजीकरण की तिथि बढ़ा दी गई है, अब {closes} तक पंजीकरण खुला है। इस नंबर पर ओटीपी से पंजीकरण करें "
+        "और उससे पहले आवेदन जमा करें।",
+    ),
+    "application_rejected": (
+        "1107000000000000003",
+        "Seva Suraksha: your application was not accepted by your DDO. Log in to see the reasons.",
+        "सेवा सुरक्षा: आपका आवेदन डीडीओ द्वारा स्वीकार नहीं किया गया। कारण देखने के लिए लॉगिन करें।",
+    ),
+    "application_ineligible": (
+        "1107000000000000006",
+        "Seva Suraksha: your application does not meet the eligibility rules. Log in to see each reason.",
+        "सेवा सुरक्षा: आपका आवेदन पात्रता नियमों को पूरा नहीं करता। हर कारण देखने के लिए लॉगिन करें।",
+    ),
+    "application_returned": (
+        "1107000000000000007",
+        "Seva Suraksha: your DDO returned your application for correction. Log in to see what to correct and resubmit.",
+        "सेवा सुरक्षा: आपके डीडीओ ने आपका आवेदन सुधार हेतु लौटाया है। लॉगिन करके सुधार करें और दोबारा जमा करें।",
+    ),
+    "resubmission_lapsed": (
+        "1107000000000000008",
+        "Seva Suraksha: your returned application was not resubmitted before the deadline.",
+        "सेवा सुरक्षा: लौटाया गया आपका आवेदन समय सीमा से पहले दोबारा जमा नहीं हुआ।",
+    ),
+    "order_issued": (
+        "1107000000000000004",
+        "Seva Suraksha: your service-security order {order_no} has been issued.",
+        "सेवा सुरक्षा: आपका सेवा सुरक्षा आदेश {order_no} जारी कर दिया गया है।",
+    ),
 }
 
 
@@ -81,6 +102,7 @@ class HttpSmsGateway:
     def __init__(self, settings):
         if not settings.sms_gateway_url or not settings.sms_gateway_token:
             from services.common.settings import ConfigurationError
+
             raise ConfigurationError("SEVA_SMS_GATEWAY_URL and SEVA_SMS_GATEWAY_TOKEN must be set for HttpSmsGateway")
         self.url, self.token = settings.sms_gateway_url, settings.sms_gateway_token
 
@@ -88,10 +110,13 @@ class HttpSmsGateway:
         import httpx
 
         async with httpx.AsyncClient(timeout=10) as http:
-            r = await http.post(self.url, headers={"Authorization": f"Bearer {self.token}"},
-                                json={"to": mobile, "template_id": template_id, "text": body})
+            r = await http.post(
+                self.url,
+                headers={"Authorization": f"Bearer {self.token}"},
+                json={"to": mobile, "template_id": template_id, "text": body},
+            )
         if r.status_code >= 500:
-            r.raise_for_status()           # the gateway is down: retried until it answers
+            r.raise_for_status()  # the gateway is down: retried until it answers
         return r.status_code < 300
 
 
@@ -109,8 +134,9 @@ def sms_consumer(ctx: ServiceContext):
         async with ctx.pool.acquire() as conn, conn.transaction():
             if not await claim_event(conn, "otp", "sms-gateway", event["event_id"]):
                 return
-            employee = await conn.fetchrow("SELECT mobile, sms_language FROM otp.employee_master WHERE employee_id = $1",
-                                           event["employee_id"])
+            employee = await conn.fetchrow(
+                "SELECT mobile, sms_language FROM otp.employee_master WHERE employee_id = $1", event["employee_id"]
+            )
             mobile = data.get("mobile") or (employee["mobile"] if employee else None)
             language = data.get("language") or (employee["sms_language"] if employee else "hi")
             params, reference = dict(data.get("params", {})), data.get("challenge_id")
@@ -119,10 +145,10 @@ def sms_consumer(ctx: ServiceContext):
             template_id, recorded_body = render(data["template"], params, language)
             expires_at = data.get("expires_at")
             if data["template"] == "otp" and not event["employee_id"]:
-                outcome = "dropped_not_on_record"       # asked for a number on no service record: nothing sent
+                outcome = "dropped_not_on_record"  # asked for a number on no service record: nothing sent
             elif mobile is None:
                 outcome = "dropped_no_mobile"
-            elif expires_at and datetime.fromisoformat(expires_at) <= datetime.now(timezone.utc):
+            elif expires_at and datetime.fromisoformat(expires_at) <= datetime.now(UTC):
                 outcome = "dropped_expired"
             elif await gateway.send(mobile, template_id, _with_code(ctx, data, params, language)):
                 outcome = "delivered"
@@ -131,8 +157,16 @@ def sms_consumer(ctx: ServiceContext):
             await conn.execute(
                 "INSERT INTO otp.sms_delivery (event_id, employee_id, mobile, template, template_id, language, body, "
                 "outcome, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                uuid.UUID(event["event_id"]), event["employee_id"], mobile, data["template"], template_id,
-                language, recorded_body, outcome, reference)
+                uuid.UUID(event["event_id"]),
+                event["employee_id"],
+                mobile,
+                data["template"],
+                template_id,
+                language,
+                recorded_body,
+                outcome,
+                reference,
+            )
             if outcome not in ("delivered", "dropped_not_on_record"):
                 log.warning("sms %s for %s not sent: %s", event["event_id"], event["employee_id"], outcome)
 

@@ -1,4 +1,5 @@
 """Activities the case workflow runs in the verification service's process (task queue `verification`)."""
+
 from __future__ import annotations
 
 from temporalio import activity
@@ -19,7 +20,13 @@ def activities(ctx: ServiceContext) -> list:
             "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_no) DO UPDATE SET status = 'pending', "
             "round = verification.task.round + 1, decided_by = NULL, decided_at = NULL, due_at = excluded.due_at "
             "WHERE verification.task.status = 'returned'",
-            task.application_no, task.employee_id, task.ddo_code, task.department, task.district, task.due_at)
+            task.application_no,
+            task.employee_id,
+            task.ddo_code,
+            task.department,
+            task.district,
+            task.due_at,
+        )
 
     @activity.defn(name="record_missed_deadline")
     async def record_missed_deadline(missed: MissedDeadline) -> None:
@@ -27,8 +34,14 @@ def activities(ctx: ServiceContext) -> list:
         await ctx.pool.execute(
             "INSERT INTO verification.missed_deadline (employee_id, step, application_no, officer_role, officer_ref, "
             "deadline, noticed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            missed.employee_id, missed.step, missed.application_no, missed.officer_role, missed.officer_ref,
-            missed.deadline, missed.noticed_at)
+            missed.employee_id,
+            missed.step,
+            missed.application_no,
+            missed.officer_role,
+            missed.officer_ref,
+            missed.deadline,
+            missed.noticed_at,
+        )
 
     @activity.defn(name="escalate_case")
     async def escalate_case(esc: Escalation) -> None:

@@ -35,16 +35,27 @@ class ReportRow(BaseModel):
 
 
 RejectionReason = Literal[
-    "not_in_service_record", "service_not_continuous", "under_five_years", "not_sanctioned_post", "wrong_pay_head",
-    "over_retirement_age", "not_covered_group", "documents_not_genuine", "particulars_mismatch", "duplicate_application",
+    "not_in_service_record",
+    "service_not_continuous",
+    "under_five_years",
+    "not_sanctioned_post",
+    "wrong_pay_head",
+    "over_retirement_age",
+    "not_covered_group",
+    "documents_not_genuine",
+    "particulars_mismatch",
+    "duplicate_application",
 ]
 
 
 class Decision(BaseModel):
     decision: Literal["verified", "rejected", "returned"]
-    reasons: list[RejectionReason] = Field(default_factory=list, max_length=10, description="reason codes for a rejection")
-    remarks: dict[str, str] = Field(default_factory=dict, max_length=30,
-                                    description="for a return: field or document -> what to correct")
+    reasons: list[RejectionReason] = Field(
+        default_factory=list, max_length=10, description="reason codes for a rejection"
+    )
+    remarks: dict[str, str] = Field(
+        default_factory=dict, max_length=30, description="for a return: field or document -> what to correct"
+    )
 
 
 class DecisionOut(BaseModel):
@@ -60,6 +71,7 @@ class BulkDecision(BaseModel):
 
 class ItemResult(BaseModel):
     """One item of a bulk action: done, or the error it met (the others go on)."""
+
     application_no: str
     ok: bool
     status: str | None = None
@@ -69,11 +81,14 @@ class ItemResult(BaseModel):
 
 class CertificateIn(BaseModel):
     """The three attestations the government's letter asks for; each must be given as true."""
+
     employee_id: str = Field(min_length=3, max_length=32)
     genuine_contractual_employee: Literal[True]
     full_service_record_available: Literal[True]
     pay_from_contractual_head: Literal[True]
-    remarks: str = Field(min_length=3, max_length=1000, description="what is wrong with the record, e.g. the new mobile")
+    remarks: str = Field(
+        min_length=3, max_length=1000, description="what is wrong with the record, e.g. the new mobile"
+    )
 
 
 class CertificateOut(BaseModel):

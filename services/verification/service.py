@@ -1,4 +1,5 @@
 """DDO verification: each DDO decides only the applications in their own queue."""
+
 from __future__ import annotations
 
 from services.common import audit
@@ -22,8 +23,9 @@ def may_decide(officer: Principal, task) -> bool:
     return False
 
 
-async def queue(ctx: ServiceContext, officer: Principal, status: str, department: str | None, limit: int,
-                offset: int) -> list[dict]:
+async def queue(
+    ctx: ServiceContext, officer: Principal, status: str, department: str | None, limit: int, offset: int
+) -> list[dict]:
     """The officer's own queue: a DDO's by DDO code; an HoD's or Secretary's, the cases escalated to them."""
     if officer.role == DDO:
         where, arg = "ddo_code = $1", officer.scope.get("ddo_code")
@@ -33,19 +35,31 @@ async def queue(ctx: ServiceContext, officer: Principal, status: str, department
     rows = await ctx.pool.fetch(
         "SELECT application_no, employee_id, department, district, due_at, status, escalation_level, round "
         f"FROM verification.task WHERE {where} AND status = $2 AND ($3::text IS NULL OR department = $3) "
-        "ORDER BY due_at, application_no LIMIT $4 OFFSET $5", arg, status, department, limit, offset)
+        "ORDER BY due_at, application_no LIMIT $4 OFFSET $5",
+        arg,
+        status,
+        department,
+        limit,
+        offset,
+    )
     return [dict(r) for r in rows]
 
 
-async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decision: Decision,
-                 from_addr: str | None = None) -> dict:
+async def decide(
+    ctx: ServiceContext, ddo: Principal, application_no: str, decision: Decision, from_addr: str | None = None
+) -> dict:
     if decision.decision == "rejected" and not decision.reasons:
         raise ApiError(422, "reasons_required", "A rejection must give at least one reason code.")
     if decision.decision == "returned" and not decision.remarks:
-        raise ApiError(422, "remarks_required", "A return must say, field by field or document by document, "
-                                                "what the employee has to correct.")
+        raise ApiError(
+            422,
+            "remarks_required",
+            "A return must say, field by field or document by document, what the employee has to correct.",
+        )
     async with ctx.pool.acquire() as conn, conn.transaction():
-        task = await conn.fetchrow("SELECT * FROM verification.task WHERE application_no = $1 FOR UPDATE", application_no)
+        task = await conn.fetchrow(
+            "SELECT * FROM verification.task WHERE application_no = $1 FOR UPDATE", application_no
+        )
         if task is None or not may_decide(ddo, task):
             raise ApiError(404, "application_not_in_queue", f"Application {application_no} is not in your queue.")
         if task["status"] != "pending":
@@ -55,14 +69,46 @@ async def decide(ctx: ServiceContext, ddo: Principal, application_no: str, decis
         decided_at = await conn.fetchval(
             "UPDATE verification.task SET status = $2, decided_by = $3, decided_at = now(), reasons = $4, remarks = $5 "
             "WHERE application_no = $1 RETURNING decided_at",
-            application_no, decision.decision, ddo.subject, decision.reasons, decision.remarks)
-        await conn.execute("INSERT INTO verification.decision (application_no, round, decision, reasons, remarks, "
-                           "decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", application_no, task["round"],
-                           decision.decision, decision.reasons, decision.remarks, ddo.subject, decided_at)
-        await publish(conn, "verification", EventType.VERIFICATION_DECIDED, task["employee_id"], {
-            "application_no": application_no, "decision": decision.decision, "reasons": decision.reasons,
-            "remarks": decision.remarks, "round": task["round"], "decided_by": ddo.subject})
-        await audit.append(conn, "verification", ddo, f"verification.{decision.decision}", application_no,
-                           from_addr=from_addr, before=task["status"], after=decision.decision,
-                           details={"reasons": decision.reasons, "remarks": decision.remarks, "round": task["round"]})
+            application_no,
+            decision.decision,
+            ddo.subject,
+            decision.reasons,
+            decision.remarks,
+        )
+        await conn.execute(
+            "INSERT INTO verification.decision (application_no, round, decision, reasons, remarks, "
+            "decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            application_no,
+            task["round"],
+            decision.decision,
+            decision.reasons,
+            decision.remarks,
+            ddo.subject,
+            decided_at,
+        )
+        await publish(
+            conn,
+            "verification",
+            EventType.VERIFICATION_DECIDED,
+            task["employee_id"],
+            {
+                "application_no": application_no,
+                "decision": decision.decision,
+                "reasons": decision.reasons,
+                "remarks": decision.remarks,
+                "round": task["round"],
+                "decided_by": ddo.subject,
+            },
+        )
+        await audit.append(
+            conn,
+            "verification",
+            ddo,
+            f"verification.{decision.decision}",
+            application_no,
+            from_addr=from_addr,
+            before=task["status"],
+            after=decision.decision,
+            details={"reasons": decision.reasons, "remarks": decision.remarks, "round": task["round"]},
+        )
     return {"application_no": application_no, "status": decision.decision, "decided_at": decided_at}

@@ -1,5 +1,6 @@
 """The real local stack (PostgreSQL, Kafka, Temporal dev server, four services, cases worker), started
 once for the session on its own ports and data folder, with a small synthetic data set."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,13 @@ SEASON = "e2e"
 def stack(tmp_path_factory):
     data_dir = Path(tmp_path_factory.mktemp("stack"))
     # Every test request comes from 127.0.0.1: the per-address cap is raised here and tested on its own.
-    s = LocalStack(data_dir, TEST_PORTS, database_url=os.environ.get("SEVA_TEST_DATABASE_URL"), season_id=SEASON,
-                   extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "5000", "OTEL_BSP_SCHEDULE_DELAY": "200"})
+    s = LocalStack(
+        data_dir,
+        TEST_PORTS,
+        database_url=os.environ.get("SEVA_TEST_DATABASE_URL"),
+        season_id=SEASON,
+        extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "5000", "OTEL_BSP_SCHEDULE_DELAY": "200"},
+    )
     s.start()
     try:
         yield s
@@ -40,8 +46,9 @@ async def temporal(stack):
 
 @pytest_asyncio.fixture(scope="session")
 async def master(stack, temporal):
-    data, started = await seed(stack.database_url, temporal, SEASON, size=60, seed_value=7, fault_share=0.2,
-                               show_progress=False)
+    data, started = await seed(
+        stack.database_url, temporal, SEASON, size=60, seed_value=7, fault_share=0.2, show_progress=False
+    )
     assert data is not None and started == 60
     return data
 
@@ -94,9 +101,15 @@ async def prepare_application(stack, http, auth: dict, employee_id: str) -> None
 
     base = stack.url("applications")
     for kind in REQUIRED:
-        r = await http.put(f"{base}/applications/documents/{kind}", content=TINY_PDF, headers={**auth,
-                           "content-type": "application/pdf"})
+        r = await http.put(
+            f"{base}/applications/documents/{kind}",
+            content=TINY_PDF,
+            headers={**auth, "content-type": "application/pdf"},
+        )
         assert r.status_code == 200, r.text
-    r = await http.put(f"{base}/applications/identity", json={"aadhaar_number": aadhaar_for(employee_id),
-                                                             "pan": "ABCPE1234F"}, headers=auth)
+    r = await http.put(
+        f"{base}/applications/identity",
+        json={"aadhaar_number": aadhaar_for(employee_id), "pan": "ABCPE1234F"},
+        headers=auth,
+    )
     assert r.status_code == 200, r.text

@@ -1,10 +1,12 @@
 """What the end-to-end tests do again and again: log people in, submit, wait for the pipeline, check errors."""
+
 from __future__ import annotations
 
 import re
 
 from deploy.local.oidc import officer_token_async
 from workflows.contracts import CaseStatus, Stage
+
 from .conftest import OTP_CODES_SEEN, eventually, prepare_application
 
 
@@ -19,9 +21,11 @@ async def officer_headers(stack, http, officer_id: str) -> dict:
 
 async def in_ddo_queue(stack, http, ddo_headers: dict, application_no: str) -> None:
     """The stage moves to awaiting_ddo_verification just before the task reaches the DDO's queue."""
+
     async def probe():
         r = await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo_headers)
         return any(item["application_no"] == application_no for item in r.json())
+
     await eventually(probe, what=f"{application_no} in the DDO's queue")
 
 
@@ -30,6 +34,7 @@ async def read_otp(stack, http, mobile: str, after: int = 0) -> str:
         r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": mobile})
         otps = [m for m in r.json() if m["template"] == "otp" and m["outcome"] == "delivered"]
         return otps[after:] and otps[-1]
+
     message = await eventually(probe, what=f"OTP SMS #{after + 1} for {mobile[-2:]}")
     assert message["template_id"] and message["language"] in ("hi", "en")
     code = re.search(r"\b(\d{6})\b", message["body"]).group(1)
@@ -57,8 +62,13 @@ async def employee_session(stack, http, employee) -> dict:
 
 
 def form_of(m: dict) -> dict:
-    return {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
+    return {
+        "department_code": m["department_code"],
+        "district": m["district"],
+        "post_code": m["post_code"],
+        "ddo_code": m["ddo_code"],
+        "date_of_joining": m["date_of_joining"].isoformat(),
+    }
 
 
 async def submitted_and_queued(stack, http, temporal, employee) -> tuple[str, dict, dict]:

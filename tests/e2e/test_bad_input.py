@@ -1,4 +1,5 @@
 """Bad input to every endpoint gets a 4xx with a stable code and a plain sentence, never a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,10 @@ async def test_an_expired_otp_is_refused_and_says_so(stack, master, http, db):
     assert r.status_code == 202
     code = await read_otp(stack, http, employee.actual_mobile)
     # Move the code past its 10 minutes rather than wait them out.
-    await db.execute("UPDATE otp.otp_challenge SET expires_at = now() - interval '1 second' WHERE mobile = $1",
-                     employee.actual_mobile)
+    await db.execute(
+        "UPDATE otp.otp_challenge SET expires_at = now() - interval '1 second' WHERE mobile = $1",
+        employee.actual_mobile,
+    )
     r = await http.post(f"{stack.url('otp')}/otp/verify", json={"mobile": employee.actual_mobile, "code": code})
     assert_error(r, 400, "otp_expired")
 
@@ -42,7 +45,9 @@ async def test_wrong_otps_count_down_and_then_lock_the_code(stack, master, http)
 
 async def test_a_second_otp_within_a_minute_is_refused_with_the_wait(stack, master, http):
     employee = employees_without_fault(master, 3)[0]
-    assert (await http.post(f"{stack.url('otp')}/otp/request", json={"mobile": employee.actual_mobile})).status_code == 202
+    assert (
+        await http.post(f"{stack.url('otp')}/otp/request", json={"mobile": employee.actual_mobile})
+    ).status_code == 202
     r = await http.post(f"{stack.url('otp')}/otp/request", json={"mobile": employee.actual_mobile})
     assert_error(r, 429, "otp_resend_too_soon")
     assert 0 < r.json()["details"]["retry_after_seconds"] <= 61
@@ -55,24 +60,31 @@ async def test_a_number_not_on_record_gets_the_same_answer_and_no_sms(stack, htt
     assert_error(r, 400, "otp_invalid")
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ({"mobile": "12345"}, 422, "invalid_mobile"),
-    ({"mobile": "5876543210"}, 422, "invalid_mobile"),
-    ({}, 422, "invalid_request"),
-    ({"mobile": 9876543210}, 422, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({"mobile": "12345"}, 422, "invalid_mobile"),
+        ({"mobile": "5876543210"}, 422, "invalid_mobile"),
+        ({}, 422, "invalid_request"),
+        ({"mobile": 9876543210}, 422, "invalid_request"),
+    ],
+)
 async def test_otp_request_rejects_bad_bodies(stack, http, body, status, code):
     assert_error(await http.post(f"{stack.url('otp')}/otp/request", json=body), status, code)
 
 
-@pytest.mark.parametrize("body", [{"mobile": "9876543210", "code": "12345"}, {"mobile": "9876543210", "code": "abcdef"},
-                                  {"mobile": "9876543210"}])
+@pytest.mark.parametrize(
+    "body",
+    [{"mobile": "9876543210", "code": "12345"}, {"mobile": "9876543210", "code": "abcdef"}, {"mobile": "9876543210"}],
+)
 async def test_otp_verify_rejects_malformed_codes(stack, http, body):
     assert_error(await http.post(f"{stack.url('otp')}/otp/verify", json=body), 422, "invalid_request")
 
 
 async def test_a_body_that_is_not_json_is_a_clear_422(stack, http):
-    r = await http.post(f"{stack.url('otp')}/otp/request", content=b"mobile=98", headers={"content-type": "application/json"})
+    r = await http.post(
+        f"{stack.url('otp')}/otp/request", content=b"mobile=98", headers={"content-type": "application/json"}
+    )
     assert_error(r, 422, "invalid_request")
 
 
@@ -82,18 +94,35 @@ async def test_applications_refuse_unknown_numbers_bad_choices_and_missing_sessi
     base = stack.url("applications")
     assert_error(await http.get(f"{base}/applications/SS-E2E-9999999", headers=auth), 404, "application_not_found")
     m = employee.master
-    form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"], "date_of_joining": "2015-04-01"}
+    form = {
+        "department_code": m["department_code"],
+        "district": m["district"],
+        "post_code": m["post_code"],
+        "ddo_code": m["ddo_code"],
+        "date_of_joining": "2015-04-01",
+    }
     assert_error(await http.post(f"{base}/applications", json=form), 401, "unauthenticated")
-    assert_error(await http.post(f"{base}/applications", json=form, headers={"Authorization": "Bearer nonsense"}),
-                 401, "invalid_token")
+    assert_error(
+        await http.post(f"{base}/applications", json=form, headers={"Authorization": "Bearer nonsense"}),
+        401,
+        "invalid_token",
+    )
     other_district = next(d for d in master.districts if d != m["district"])
-    assert_error(await http.post(f"{base}/applications", json={**form, "district": other_district}, headers=auth),
-                 422, "ddo_mismatch")
-    assert_error(await http.post(f"{base}/applications", json={**form, "post_code": "ASTRONAUT"}, headers=auth),
-                 422, "unknown_post")
-    assert_error(await http.post(f"{base}/applications", json={**form, "date_of_joining": "31-02-2015"}, headers=auth),
-                 422, "invalid_request")
+    assert_error(
+        await http.post(f"{base}/applications", json={**form, "district": other_district}, headers=auth),
+        422,
+        "ddo_mismatch",
+    )
+    assert_error(
+        await http.post(f"{base}/applications", json={**form, "post_code": "ASTRONAUT"}, headers=auth),
+        422,
+        "unknown_post",
+    )
+    assert_error(
+        await http.post(f"{base}/applications", json={**form, "date_of_joining": "31-02-2015"}, headers=auth),
+        422,
+        "invalid_request",
+    )
 
 
 async def test_officers_are_held_to_their_roles_and_scope(stack, master, http):
@@ -103,17 +132,25 @@ async def test_officers_are_held_to_their_roles_and_scope(stack, master, http):
     assert_error(await http.get(f"{base}/verification/queue", headers=auth), 403, "forbidden")
     someone_elses = next(d["ddo_code"] for d in master.ddos if d["ddo_code"] != employee.master["ddo_code"])
     ddo = await officer_headers(stack, http, f"OFF-{someone_elses}")
-    r = await http.post(f"{base}/verification/applications/SS-E2E-0000001/decision", json={"decision": "verified"},
-                        headers=ddo)
+    r = await http.post(
+        f"{base}/verification/applications/SS-E2E-0000001/decision", json={"decision": "verified"}, headers=ddo
+    )
     assert_error(r, 404, "application_not_in_queue")
-    r = await http.post(f"{base}/verification/applications/SS-E2E-0000001/decision", json={"decision": "maybe"},
-                        headers=ddo)
+    r = await http.post(
+        f"{base}/verification/applications/SS-E2E-0000001/decision", json={"decision": "maybe"}, headers=ddo
+    )
     assert_error(r, 422, "invalid_request")
-    r = await http.post(f"{base}/verification/applications/SS-E2E-0000001/decision",
-                        json={"decision": "rejected", "reasons": ["looks_odd"]}, headers=ddo)
+    r = await http.post(
+        f"{base}/verification/applications/SS-E2E-0000001/decision",
+        json={"decision": "rejected", "reasons": ["looks_odd"]},
+        headers=ddo,
+    )
     assert_error(r, 422, "invalid_request")
-    r = await http.post(f"{base}/verification/applications/SS-E2E-0000001/decision",
-                        json={"decision": "rejected", "reasons": []}, headers=ddo)
+    r = await http.post(
+        f"{base}/verification/applications/SS-E2E-0000001/decision",
+        json={"decision": "rejected", "reasons": []},
+        headers=ddo,
+    )
     assert_error(r, 422, "reasons_required")
     # the identity provider gives an unknown client a token, but not one for this audience with an officer's role
     nobody = await officer_headers(stack, http, "NOBODY")
@@ -121,9 +158,14 @@ async def test_officers_are_held_to_their_roles_and_scope(stack, master, http):
     orders = stack.url("orders")
     assert_error(await http.post(f"{orders}/posts", json={"application_nos": ["SS-X"]}, headers=ddo), 403, "forbidden")
     finance = await officer_headers(stack, http, "FIN-1")
-    assert_error(await http.post(f"{orders}/posts", json={"application_nos": []}, headers=finance), 422, "invalid_request")
-    assert_error(await http.post(f"{orders}/posts", json={"application_nos": ["SS-NOPE"]}, headers=finance),
-                 404, "case_not_awaiting_post")
+    assert_error(
+        await http.post(f"{orders}/posts", json={"application_nos": []}, headers=finance), 422, "invalid_request"
+    )
+    assert_error(
+        await http.post(f"{orders}/posts", json={"application_nos": ["SS-NOPE"]}, headers=finance),
+        404,
+        "case_not_awaiting_post",
+    )
     hod = await officer_headers(stack, http, "HOD-HEALTH")
     assert_error(await http.post(f"{orders}/orders/SS-NOPE/approve", headers=hod), 404, "case_not_in_department")
     assert_error(await http.get(f"{orders}/orders/SSO/2026/HEALTH/999999/verify"), 404, "order_not_found")

@@ -1,5 +1,6 @@
 """The administrator extends a deadline through the API and the `seva` CLI: a new version with who, when
 and why; a date in the past or out of order is refused with a clear error."""
+
 from __future__ import annotations
 
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from services.applications.calendar import IST
+
 from .helpers import assert_error, officer_headers
 
 pytestmark = pytest.mark.stack
@@ -31,30 +33,85 @@ async def test_extensions_are_versioned_and_bad_dates_refused(stack, http):
     assert r.json()["version"] == current["version"] + 1 and r.json()["changed_by"] == "ADMIN-HR"
     assert (await http.get(f"{base}/calendar")).json()["registration_close"] == r.json()["registration_close"]
 
-    assert_error(await http.post(f"{base}/calendar/changes", headers=admin,
-                                 json=change("registration_close", datetime.now(IST) - timedelta(hours=1))),
-                 422, "deadline_in_past")
-    assert_error(await http.post(f"{base}/calendar/changes", headers=admin,
-                                 json=change("ddo_verification", later - timedelta(days=1))),
-                 422, "deadline_before_earlier_step")
-    assert_error(await http.post(f"{base}/calendar/changes", headers=admin,
-                                 json=change("registration_close", ddo + timedelta(days=1))),
-                 422, "deadline_after_later_step")
-    assert_error(await http.post(f"{base}/calendar/changes", headers=admin,
-                                 json={**change("registration_close", later), "new_deadline": "2030-01-01T10:00:00"}),
-                 422, "timezone_required")
+    assert_error(
+        await http.post(
+            f"{base}/calendar/changes",
+            headers=admin,
+            json=change("registration_close", datetime.now(IST) - timedelta(hours=1)),
+        ),
+        422,
+        "deadline_in_past",
+    )
+    assert_error(
+        await http.post(
+            f"{base}/calendar/changes", headers=admin, json=change("ddo_verification", later - timedelta(days=1))
+        ),
+        422,
+        "deadline_before_earlier_step",
+    )
+    assert_error(
+        await http.post(
+            f"{base}/calendar/changes", headers=admin, json=change("registration_close", ddo + timedelta(days=1))
+        ),
+        422,
+        "deadline_after_later_step",
+    )
+    assert_error(
+        await http.post(
+            f"{base}/calendar/changes",
+            headers=admin,
+            json={**change("registration_close", later), "new_deadline": "2030-01-01T10:00:00"},
+        ),
+        422,
+        "timezone_required",
+    )
     hod = await officer_headers(stack, http, "HOD-HEALTH")
-    assert_error(await http.post(f"{base}/calendar/changes", json=change("registration_close", later), headers=hod),
-                 403, "forbidden")
+    assert_error(
+        await http.post(f"{base}/calendar/changes", json=change("registration_close", later), headers=hod),
+        403,
+        "forbidden",
+    )
 
-    cli = subprocess.run([str(Path(sys.executable).parent / "seva"), "calendar", "extend", "--step", "registration_close",
-                          "--to", (later + timedelta(days=1)).isoformat(), "--reason", "second extension (CLI)",
-                          "--api", base, "--issuer", stack.oidc_issuer], capture_output=True, text=True)
+    cli = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "seva"),
+            "calendar",
+            "extend",
+            "--step",
+            "registration_close",
+            "--to",
+            (later + timedelta(days=1)).isoformat(),
+            "--reason",
+            "second extension (CLI)",
+            "--api",
+            base,
+            "--issuer",
+            stack.oidc_issuer,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert f"version {current['version'] + 2}" in cli.stdout
-    refused = subprocess.run([str(Path(sys.executable).parent / "seva"), "calendar", "extend", "--step",
-                              "registration_close", "--to", "2020-01-01T00:00:00+05:30", "--reason", "a typo",
-                              "--api", base, "--issuer", stack.oidc_issuer], capture_output=True, text=True)
+    refused = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "seva"),
+            "calendar",
+            "extend",
+            "--step",
+            "registration_close",
+            "--to",
+            "2020-01-01T00:00:00+05:30",
+            "--reason",
+            "a typo",
+            "--api",
+            base,
+            "--issuer",
+            stack.oidc_issuer,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert refused.returncode == 1 and "deadline_in_past" in refused.stderr
     versions = (await http.get(f"{base}/calendar/versions")).json()
     assert [v["reason"] for v in versions[-2:]] == ["registration extended by the state", "second extension (CLI)"]

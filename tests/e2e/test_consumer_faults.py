@@ -1,5 +1,6 @@
 """The consumer loop (services/common/kafka.py) on the real Kafka broker, each test on topics of its own.
 The handler is the test's (the boundary); the loop, its retries, dead letters and commits are the real ones."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +8,7 @@ import base64
 import json
 import uuid
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from services.common.events import envelope
 from services.common.health import ComponentHealth
@@ -23,8 +24,13 @@ async def _topics(stack, group: str) -> tuple[str, str]:
 
 
 async def _dead_letters(stack, dlq: str) -> list[dict]:
-    reader = AIOKafkaConsumer(dlq, bootstrap_servers=stack.kafka_bootstrap, auto_offset_reset="earliest",
-                              group_id=f"r-{uuid.uuid4()}", enable_auto_commit=False)
+    reader = AIOKafkaConsumer(
+        dlq,
+        bootstrap_servers=stack.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"r-{uuid.uuid4()}",
+        enable_auto_commit=False,
+    )
     await reader.start()
     try:
         batch = await reader.getmany(timeout_ms=1500)
@@ -42,17 +48,22 @@ async def test_poison_messages_are_dead_lettered_with_their_reason_and_the_valid
         if event["data"].get("refuse"):
             raise DeadLetter("this handler never takes it")
         if event["data"].get("broken"):
-            event["data"]["missing"]   # a KeyError: the content is wrong, retrying cannot help
+            event["data"]["missing"]  # a KeyError: the content is wrong, retrying cannot help
         handled.append(event["event_id"])
 
     producer = await start_producer(stack.kafka_bootstrap)
     consumer = EventConsumer(stack.kafka_bootstrap, [topic], group, handler, producer)
     good = [envelope("x.happened", "test", "EMP1", {"n": i}) for i in range(3)]
-    poison = [b"\xff\xfenot json", b"[1, 2, 3]", b'"a string"', json.dumps({"no": "envelope"}).encode(),
-              json.dumps({"event_id": "not-a-uuid", "type": "x", "employee_id": "EMP1"}).encode(),
-              json.dumps({**envelope("x", "t", "EMP1", {}), "padding": "x" * 900_000}).encode()[:-2] + b'"',
-              json.dumps(envelope("x.refused", "test", "EMP1", {"refuse": True})).encode(),
-              json.dumps(envelope("x.broken", "test", "EMP1", {"broken": True})).encode()]
+    poison = [
+        b"\xff\xfenot json",
+        b"[1, 2, 3]",
+        b'"a string"',
+        json.dumps({"no": "envelope"}).encode(),
+        json.dumps({"event_id": "not-a-uuid", "type": "x", "employee_id": "EMP1"}).encode(),
+        json.dumps({**envelope("x", "t", "EMP1", {}), "padding": "x" * 900_000}).encode()[:-2] + b'"',
+        json.dumps(envelope("x.refused", "test", "EMP1", {"refuse": True})).encode(),
+        json.dumps(envelope("x.broken", "test", "EMP1", {"broken": True})).encode(),
+    ]
     try:
         for value in [poison[0], json.dumps(good[0]).encode(), *poison[1:], json.dumps(good[1]).encode()]:
             await producer.send_and_wait(topic, value, key="EMP1")
@@ -62,14 +73,26 @@ async def test_poison_messages_are_dead_lettered_with_their_reason_and_the_valid
         await eventually(lambda: _async(len(handled) == 3), what="the loop still running")
         assert handled == [g["event_id"] for g in good]
         letters = await eventually(lambda: _letters_at_least(stack, dlq, len(poison)), what="dead letters")
-        assert [d["reason"] for d in letters] == ["not_json", "not_an_object", "not_an_object", "invalid_envelope",
-                                                  "invalid_envelope", "not_json", "refused_by_handler",
-                                                  "invalid_content"]
-        assert base64.b64decode(letters[0]["value_b64"]) == poison[0]   # kept exactly, for replay
+        assert [d["reason"] for d in letters] == [
+            "not_json",
+            "not_an_object",
+            "not_an_object",
+            "invalid_envelope",
+            "invalid_envelope",
+            "not_json",
+            "refused_by_handler",
+            "invalid_content",
+        ]
+        assert base64.b64decode(letters[0]["value_b64"]) == poison[0]  # kept exactly, for replay
         assert letters[5]["truncated"] and letters[5]["size"] == len(poison[5]) and not letters[0]["truncated"]
         assert all(d["topic"] == topic and d["consumer"] == group and d["key"] == "EMP1" for d in letters)
-        assert consumer.health.dead_letters == {"not_json": 2, "not_an_object": 2, "invalid_envelope": 2,
-                                                "refused_by_handler": 1, "invalid_content": 1}
+        assert consumer.health.dead_letters == {
+            "not_json": 2,
+            "not_an_object": 2,
+            "invalid_envelope": 2,
+            "refused_by_handler": 1,
+            "invalid_content": 1,
+        }
         assert consumer.health.problem() is None
     finally:
         await consumer.stop()
@@ -92,14 +115,13 @@ async def test_a_transient_failure_is_retried_until_it_succeeds_and_never_dead_l
 
     producer = await start_producer(stack.kafka_bootstrap)
     health = ComponentHealth(f"consumer-{group}", "consumer", stall_after=0.5)
-    consumer = EventConsumer(stack.kafka_bootstrap, [topic], group, handler, producer, health=health,
-                             retry_ceiling=0.3)
+    consumer = EventConsumer(stack.kafka_bootstrap, [topic], group, handler, producer, health=health, retry_ceiling=0.3)
     try:
         for n in range(3):
             await producer.send_and_wait(topic, envelope("x.happened", "test", "EMP2", {"n": n}), key="EMP2")
         await consumer.start()
         stalled = await eventually(lambda: _async(health.problem()), what="the consumer reported stalled")
-        assert "ConnectionRefusedError" in stalled and handled == []   # held in place: nothing overtakes it
+        assert "ConnectionRefusedError" in stalled and handled == []  # held in place: nothing overtakes it
         await eventually(lambda: _async(handled == [0, 1, 2]), what="every event handled, in order")
         assert attempts[0] == 9 and health.problem() is None
         assert await _dead_letters(stack, dlq) == []
@@ -127,6 +149,7 @@ async def test_the_consumer_comes_back_after_its_loop_dies(stack):
             crashes.append(1)
             raise RuntimeError("the loop died")
         await original(kafka_consumer)
+
     consumer._consume = crashing_once
     try:
         await consumer.start()

@@ -1,5 +1,6 @@
 """Documents are judged by content, capped at 5 MB, versioned with their SHA-256; Aadhaar and PAN are
 checked and the Aadhaar number is only ever shown by its last four digits."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,15 +8,18 @@ import hashlib
 import pytest
 import pytest_asyncio
 
-from .helpers import assert_error, employee_session
 from .conftest import TINY_PDF
+from .helpers import assert_error, employee_session
 
 pytestmark = pytest.mark.stack
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40
-PDF_WITH_JPEG = b"%PDF-1.7\n1 0 obj << /Type /XObject /Subtype /Image /Filter /DCTDecode >> stream\n" + JPEG + \
-    b"\nendstream endobj\n%%EOF\n"
+PDF_WITH_JPEG = (
+    b"%PDF-1.7\n1 0 obj << /Type /XObject /Subtype /Image /Filter /DCTDecode >> stream\n"
+    + JPEG
+    + b"\nendstream endobj\n%%EOF\n"
+)
 FIVE_MB = 5 * 1024 * 1024
 
 
@@ -26,19 +30,21 @@ async def session(stack, master, http):
 
 
 async def put(stack, http, auth, kind: str, content: bytes, content_type: str = "application/pdf"):
-    return await http.put(f"{stack.url('applications')}/applications/documents/{kind}", content=content,
-                          headers={**auth, "content-type": content_type,
-                                   "content-disposition": f'attachment; filename="{kind}.pdf"'})
+    return await http.put(
+        f"{stack.url('applications')}/applications/documents/{kind}",
+        content=content,
+        headers={**auth, "content-type": content_type, "content-disposition": f'attachment; filename="{kind}.pdf"'},
+    )
 
 
 async def test_content_decides_the_type_not_the_name(stack, http, session):
-    r = await put(stack, http, session, "bank_passbook", PNG)          # a PNG named .pdf and sent as PDF
+    r = await put(stack, http, session, "bank_passbook", PNG)  # a PNG named .pdf and sent as PDF
     assert r.status_code == 200 and r.json()["media_type"] == "image/png"
     r = await put(stack, http, session, "experience_certificate", PDF_WITH_JPEG)
     assert r.status_code == 200 and r.json()["media_type"] == "application/pdf"
     r = await put(stack, http, session, "pan", b"this is a text file pretending to be a PDF")
     assert_error(r, 415, "unsupported_document_type")
-    r = await put(stack, http, session, "pan", b"MZ\x90\x00" + b"\x00" * 60)   # an .exe
+    r = await put(stack, http, session, "pan", b"MZ\x90\x00" + b"\x00" * 60)  # an .exe
     assert_error(r, 415, "unsupported_document_type")
     assert_error(await put(stack, http, session, "horoscope", TINY_PDF), 404, "unknown_document_kind")
 
@@ -58,24 +64,30 @@ async def test_every_version_is_kept(stack, http, session, db):
     r = await http.get(f"{stack.url('applications')}/applications/documents", headers=session)
     [latest] = [d for d in r.json() if d["kind"] == "family_id"]
     assert latest["version"] == 2
-    count = await db.fetchval("SELECT count(*) FROM applications.document WHERE kind = 'family_id' AND sha256 = ANY($1)",
-                              [first.json()["sha256"], second.json()["sha256"]])
+    count = await db.fetchval(
+        "SELECT count(*) FROM applications.document WHERE kind = 'family_id' AND sha256 = ANY($1)",
+        [first.json()["sha256"], second.json()["sha256"]],
+    )
     assert count == 2
 
 
 async def test_aadhaar_check_digit_pan_format_and_only_four_digits_shown(stack, http, session):
     base = stack.url("applications")
-    r = await http.put(f"{base}/applications/identity", json={"aadhaar_number": "234123412347", "pan": "ABCPE1234F"},
-                       headers=session)
+    r = await http.put(
+        f"{base}/applications/identity", json={"aadhaar_number": "234123412347", "pan": "ABCPE1234F"}, headers=session
+    )
     assert_error(r, 422, "invalid_aadhaar")
     assert "234123412347" not in r.text
-    r = await http.put(f"{base}/applications/identity", json={"aadhaar_number": "234123412346", "pan": "ABCP1234EF"},
-                       headers=session)
+    r = await http.put(
+        f"{base}/applications/identity", json={"aadhaar_number": "234123412346", "pan": "ABCP1234EF"}, headers=session
+    )
     assert_error(r, 422, "invalid_pan")
-    r = await http.put(f"{base}/applications/identity", json={"aadhaar_number": "2341 2341 2346", "pan": "abcpe1234f"},
-                       headers=session)
+    r = await http.put(
+        f"{base}/applications/identity", json={"aadhaar_number": "2341 2341 2346", "pan": "abcpe1234f"}, headers=session
+    )
     assert r.status_code == 200 and r.json() == {"aadhaar": "XXXX XXXX 2346", "pan": "ABCPE1234F"}
     from .conftest import AADHAAR_USED
+
     AADHAAR_USED.append("234123412346")
 
 
@@ -83,9 +95,20 @@ async def test_submission_needs_the_documents_first(stack, master, http):
     employee = [e for e in master.employees if e.fault is None][8]
     auth = await employee_session(stack, http, employee)
     m = employee.master
-    form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
+    form = {
+        "department_code": m["department_code"],
+        "district": m["district"],
+        "post_code": m["post_code"],
+        "ddo_code": m["ddo_code"],
+        "date_of_joining": m["date_of_joining"].isoformat(),
+    }
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)
     assert_error(r, 422, "documents_missing")
-    assert r.json()["details"]["missing"] == ["family_id", "aadhaar", "pan", "appointment_letter",
-                                              "experience_certificate", "bank_passbook"]
+    assert r.json()["details"]["missing"] == [
+        "family_id",
+        "aadhaar",
+        "pan",
+        "appointment_letter",
+        "experience_certificate",
+        "bank_passbook",
+    ]

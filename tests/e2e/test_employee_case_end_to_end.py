@@ -1,5 +1,6 @@
 """One employee's case end to end through the real parts: mobile OTP (SMS through Kafka), application,
 DDO verification, Finance's supernumerary post, HoD approval and the service-security order."""
+
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from services.common.events import ALL_TOPICS
 from workflows.case import CaseWorkflow
 from workflows.contracts import CaseStatus, Stage
+
 from .conftest import eventually, prepare_application
 from .helpers import case_stage, officer_headers, read_otp, stage_is
 
@@ -39,8 +41,13 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
 
     # The application.
     await prepare_application(stack, http, employee_auth, m["employee_id"])
-    form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
+    form = {
+        "department_code": m["department_code"],
+        "district": m["district"],
+        "post_code": m["post_code"],
+        "ddo_code": m["ddo_code"],
+        "date_of_joining": m["date_of_joining"].isoformat(),
+    }
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=employee_auth)
     assert r.status_code == 201, r.text
     application_no = r.json()["application_no"]
@@ -50,9 +57,11 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
 
     # The DDO verifies through the verification service.
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
+
     async def in_queue():
         r = await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo)
         return any(item["application_no"] == application_no for item in r.json())
+
     await eventually(in_queue, what="application in the DDO's queue")
     decision_url = f"{stack.url('verification')}/verification/applications/{application_no}/decision"
     r = await http.post(decision_url, json={"decision": "verified"}, headers=ddo)
@@ -63,9 +72,11 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
 
     # Finance creates the supernumerary post; the HoD approves.
     finance = await officer_headers(stack, http, "FIN-1")
+
     async def post_created():
         r = await http.post(f"{stack.url('orders')}/posts", json={"application_nos": [application_no]}, headers=finance)
         return r.status_code == 200 and r.json()
+
     batch = await eventually(post_created, what="post created")
     post_id = batch["posts"][0]["post_id"]
     again = await http.post(f"{stack.url('orders')}/posts", json={"application_nos": [application_no]}, headers=finance)
@@ -87,28 +98,49 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     r = await http.get(f"{stack.url('applications')}/applications/{application_no}", headers=employee_auth)
     assert r.status_code == 200 and r.json()["stage"] == Stage.ORDER_ISSUED and r.json()["order_no"] == result.order_no
 
-    assert await db.fetchval("SELECT count(*) FROM orders.service_security_order WHERE application_no = $1",
-                             application_no) == 1
-    assert await db.fetchval("SELECT count(*) FROM orders.outbox WHERE event_type = 'order.issued' AND key = $1", eid) == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM orders.service_security_order WHERE application_no = $1", application_no
+        )
+        == 1
+    )
+    assert (
+        await db.fetchval("SELECT count(*) FROM orders.outbox WHERE event_type = 'order.issued' AND key = $1", eid) == 1
+    )
 
     # Every step crossed Kafka, and the employee got the order SMS.
     types = await _event_types_for(stack, eid, until="order.issued")
-    for t in ("otp.verified", "application.submitted", "verification.decided", "post.created", "order.approved",
-              "order.issued", "sms.requested"):
+    for t in (
+        "otp.verified",
+        "application.submitted",
+        "verification.decided",
+        "post.created",
+        "order.approved",
+        "order.issued",
+        "sms.requested",
+    ):
         assert t in types, f"{t} did not cross Kafka: {types}"
+
     async def order_sms():
         r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": employee.actual_mobile})
         return [x for x in r.json() if x["template"] == "order_issued" and result.order_no in x["body"]]
+
     [sms] = await eventually(order_sms, what="order SMS")
     assert sms["language"] == "hi" and "सेवा सुरक्षा आदेश" in sms["body"]  # Hindi unless the employee chose English
 
 
 async def _event_types_for(stack, employee_id: str, until: str) -> list[str]:
-    consumer = AIOKafkaConsumer(*ALL_TOPICS, bootstrap_servers=stack.kafka_bootstrap, group_id=f"e2e-{uuid.uuid4()}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        *ALL_TOPICS,
+        bootstrap_servers=stack.kafka_bootstrap,
+        group_id=f"e2e-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     seen: list[str] = []
     try:
+
         async def probe():
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
@@ -117,6 +149,7 @@ async def _event_types_for(stack, employee_id: str, until: str) -> list[str]:
                     if event.get("employee_id") == employee_id:
                         seen.append(event["type"])
             return until in seen and "sms.requested" in seen
+
         await eventually(probe, timeout=30, what="events on Kafka")
     finally:
         await consumer.stop()

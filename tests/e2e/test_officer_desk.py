@@ -1,8 +1,9 @@
 """Officers' work through the APIs: review with documents and eligibility, bulk verification checked item by
 item, Finance's list and batches, bulk approval, escalation to the HoD, notifications and reports."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -11,8 +12,9 @@ from services.common.runtime import ServiceContext
 from services.common.settings import VerificationSettings
 from services.verification.escalation import escalate
 from workflows.contracts import Escalation, Stage
-from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
+
 from .conftest import TINY_PDF, eventually
+from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
 
 pytestmark = pytest.mark.stack
 
@@ -39,14 +41,20 @@ async def test_the_ddo_reviews_the_application_with_documents_and_eligibility(st
     assert body["aadhaar"].startswith("XXXX XXXX ") and len(body["submissions"]) == 1
     r = await http.get(f"{base}/review/applications/{a['application_no']}/documents/bank_passbook", headers=a["ddo"])
     assert r.status_code == 200 and r.content == TINY_PDF and r.headers["content-type"] == "application/pdf"
-    assert_error(await http.get(f"{base}/review/applications/{a['application_no']}", headers=b["ddo"]),
-                 404, "application_not_found")
+    assert_error(
+        await http.get(f"{base}/review/applications/{a['application_no']}", headers=b["ddo"]),
+        404,
+        "application_not_found",
+    )
 
 
 async def test_bulk_verification_decides_each_item_on_its_own(stack, http, temporal, submitted):
     a, b = submitted
-    r = await http.post(f"{stack.url('verification')}/verification/decisions/bulk", headers=a["ddo"],
-                        json={"application_nos": [a["application_no"], b["application_no"], "SS-NONE", a["application_no"]]})
+    r = await http.post(
+        f"{stack.url('verification')}/verification/decisions/bulk",
+        headers=a["ddo"],
+        json={"application_nos": [a["application_no"], b["application_no"], "SS-NONE", a["application_no"]]},
+    )
     assert r.status_code == 200, r.text
     results = {x["application_no"]: x for x in r.json()}
     assert len(r.json()) == 3
@@ -62,8 +70,11 @@ async def test_finance_lists_by_department_and_creates_a_counted_batch_once(stac
     orders, finance = stack.url("orders"), await officer_headers(stack, http, "FIN-1")
 
     async def listed():
-        r = await http.get(f"{orders}/posts/awaiting", params={"department": a["m"]["department_code"]}, headers=finance)
+        r = await http.get(
+            f"{orders}/posts/awaiting", params={"department": a["m"]["department_code"]}, headers=finance
+        )
         return [x for x in r.json() if x["application_no"] == a["application_no"]]
+
     [item] = await eventually(listed, what="the case in Finance's list")
     assert item["post_code"] == a["m"]["post_code"]
     r = await http.get(f"{orders}/posts/awaiting", params={"department": "NO-SUCH"}, headers=finance)
@@ -71,12 +82,20 @@ async def test_finance_lists_by_department_and_creates_a_counted_batch_once(stac
     first = await http.post(f"{orders}/posts", json={"application_nos": [a["application_no"]]}, headers=finance)
     retry = await http.post(f"{orders}/posts", json={"application_nos": [a["application_no"]]}, headers=finance)
     assert first.json()["posts"][0]["post_id"] == retry.json()["posts"][0]["post_id"]
-    counts = {r["batch_id"]: r["posts"] for r in await db.fetch("SELECT batch_id::text, posts FROM orders.post_batch "
-                                                                "WHERE batch_id::text = ANY($1)",
-                                                                [first.json()["batch_id"], retry.json()["batch_id"]])}
+    counts = {
+        r["batch_id"]: r["posts"]
+        for r in await db.fetch(
+            "SELECT batch_id::text, posts FROM orders.post_batch WHERE batch_id::text = ANY($1)",
+            [first.json()["batch_id"], retry.json()["batch_id"]],
+        )
+    }
     assert counts == {first.json()["batch_id"]: 1, retry.json()["batch_id"]: 0}
-    assert await db.fetchval("SELECT count(*) FROM orders.supernumerary_post WHERE application_no = $1",
-                             a["application_no"]) == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM orders.supernumerary_post WHERE application_no = $1", a["application_no"]
+        )
+        == 1
+    )
     assert not await listed()
 
     # The HoD sees it waiting and approves in bulk, each item checked on its own.
@@ -84,8 +103,11 @@ async def test_finance_lists_by_department_and_creates_a_counted_batch_once(stac
     hod = await officer_headers(stack, http, f"HOD-{a['m']['department_code']}")
     waiting = (await http.get(f"{orders}/orders/awaiting-approval", headers=hod)).json()
     assert a["application_no"] in [w["application_no"] for w in waiting]
-    r = await http.post(f"{orders}/orders/approvals", headers=hod,
-                        json={"application_nos": [a["application_no"], submitted[1]["application_no"]]})
+    r = await http.post(
+        f"{orders}/orders/approvals",
+        headers=hod,
+        json={"application_nos": [a["application_no"], submitted[1]["application_no"]]},
+    )
     results = {x["application_no"]: x for x in r.json()}
     assert results[a["application_no"]]["ok"] is True
     assert results[submitted[1]["application_no"]]["code"] in ("case_not_in_department", "post_not_created")
@@ -98,10 +120,21 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
     b = submitted[1]
     m = b["m"]
     ctx = ServiceContext("verification", VerificationSettings(), db, temporal)
-    now = datetime.now(timezone.utc)
-    esc = Escalation(employee_id=m["employee_id"], application_no=b["application_no"], step="ddo_verification", level=1,
-                     from_role="ddo", from_ref=m["ddo_code"], to_role="hod", to_ref=f"hod:{m['department_code']}",
-                     deadline=now - timedelta(days=3), days_overdue=3, escalated_at=now, respond_by=now + timedelta(days=7))
+    now = datetime.now(UTC)
+    esc = Escalation(
+        employee_id=m["employee_id"],
+        application_no=b["application_no"],
+        step="ddo_verification",
+        level=1,
+        from_role="ddo",
+        from_ref=m["ddo_code"],
+        to_role="hod",
+        to_ref=f"hod:{m['department_code']}",
+        deadline=now - timedelta(days=3),
+        days_overdue=3,
+        escalated_at=now,
+        respond_by=now + timedelta(days=7),
+    )
     hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
     secretary = await officer_headers(stack, http, f"AS-{m['department_code']}")
     decision = f"{stack.url('verification')}/verification/applications/{b['application_no']}/decision"
@@ -109,11 +142,14 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
 
     await escalate(ctx, esc)
     await escalate(ctx, esc)  # a retried activity changes nothing
-    assert await db.fetchval("SELECT count(*) FROM verification.escalation WHERE employee_id = $1", m["employee_id"]) == 1
+    assert (
+        await db.fetchval("SELECT count(*) FROM verification.escalation WHERE employee_id = $1", m["employee_id"]) == 1
+    )
     queue = (await http.get(f"{stack.url('verification')}/verification/queue", headers=hod)).json()
     assert [q["escalation_level"] for q in queue if q["application_no"] == b["application_no"]] == [1]
-    assert_error(await http.post(decision, json={"decision": "verified"}, headers=secretary), 404,
-                 "application_not_in_queue")  # level 2 only
+    assert_error(
+        await http.post(decision, json={"decision": "verified"}, headers=secretary), 404, "application_not_in_queue"
+    )  # level 2 only
     told_hod = (await http.get(f"{stack.url('verification')}/verification/notifications", headers=hod)).json()
     told_ddo = (await http.get(f"{stack.url('verification')}/verification/notifications", headers=b["ddo"])).json()
     assert [n["kind"] for n in told_hod if n["employee_id"] == m["employee_id"]] == ["escalated_to_you"]
@@ -121,12 +157,20 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
     assert "3 days overdue" in told_ddo[0]["message"]
 
     admin = await officer_headers(stack, http, "ADMIN-HR")
-    report = (await http.get(f"{stack.url('verification')}/verification/reports/accountability",
-                             params={"group_by": "ddo"}, headers=admin)).json()
+    report = (
+        await http.get(
+            f"{stack.url('verification')}/verification/reports/accountability",
+            params={"group_by": "ddo"},
+            headers=admin,
+        )
+    ).json()
     row = next(r for r in report if r["key"] == m["ddo_code"])
     assert row["pending"] == 1 and row["escalated"] == 1
-    assert_error(await http.get(f"{stack.url('verification')}/verification/reports/accountability", headers=hod),
-                 403, "forbidden")
+    assert_error(
+        await http.get(f"{stack.url('verification')}/verification/reports/accountability", headers=hod),
+        403,
+        "forbidden",
+    )
     r = await http.post(decision, json={"decision": "verified"}, headers=hod)
     assert r.status_code == 200, r.text
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_POST_CREATION), what="HoD verified")
@@ -136,33 +180,67 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
     # Secretary. Before this, the Secretary's role was refused by every orders route.
     orders = stack.url("orders")
     fin_secretary = await officer_headers(stack, http, "AS-FINANCE")
-    await eventually(lambda: db.fetchval("SELECT 1 FROM orders.case_request WHERE application_no = $1",
-                                         b["application_no"]), what="the post request")
-    assert_error(await http.post(f"{orders}/posts", json={"application_nos": [b["application_no"]]},
-                                 headers=fin_secretary), 403, "not_escalated_to_you")
-    await escalate(ctx, Escalation(employee_id=m["employee_id"], application_no=b["application_no"], step="post_creation",
-                                   level=1, from_role="finance", from_ref=f"finance:{m['department_code']}",
-                                   to_role="admin_secretary", to_ref="as:FINANCE", deadline=now - timedelta(days=1),
-                                   days_overdue=1, escalated_at=now, respond_by=now + timedelta(days=7)))
+    await eventually(
+        lambda: db.fetchval("SELECT 1 FROM orders.case_request WHERE application_no = $1", b["application_no"]),
+        what="the post request",
+    )
+    assert_error(
+        await http.post(f"{orders}/posts", json={"application_nos": [b["application_no"]]}, headers=fin_secretary),
+        403,
+        "not_escalated_to_you",
+    )
+    await escalate(
+        ctx,
+        Escalation(
+            employee_id=m["employee_id"],
+            application_no=b["application_no"],
+            step="post_creation",
+            level=1,
+            from_role="finance",
+            from_ref=f"finance:{m['department_code']}",
+            to_role="admin_secretary",
+            to_ref="as:FINANCE",
+            deadline=now - timedelta(days=1),
+            days_overdue=1,
+            escalated_at=now,
+            respond_by=now + timedelta(days=7),
+        ),
+    )
 
     async def posted():
         r = await http.post(f"{orders}/posts", json={"application_nos": [b["application_no"]]}, headers=fin_secretary)
         return r.status_code == 200 and r.json()
+
     await eventually(posted, what="the escalated post created by the Finance Secretary")
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="post created")
 
     approve = f"{orders}/orders/{b['application_no']}/approve"
     assert_error(await http.post(approve, headers=secretary), 403, "not_escalated_to_you")
-    other_secretary = await officer_headers(stack, http, f"AS-{next(d for d in ('HEALTH', 'PWD') if d != m['department_code'])}")
-    await escalate(ctx, Escalation(employee_id=m["employee_id"], application_no=b["application_no"], step="order_issue",
-                                   level=1, from_role="hod", from_ref=f"hod:{m['department_code']}",
-                                   to_role="admin_secretary", to_ref=f"as:{m['department_code']}",
-                                   deadline=now - timedelta(days=1), days_overdue=1, escalated_at=now,
-                                   respond_by=now + timedelta(days=7)))
+    other_secretary = await officer_headers(
+        stack, http, f"AS-{next(d for d in ('HEALTH', 'PWD') if d != m['department_code'])}"
+    )
+    await escalate(
+        ctx,
+        Escalation(
+            employee_id=m["employee_id"],
+            application_no=b["application_no"],
+            step="order_issue",
+            level=1,
+            from_role="hod",
+            from_ref=f"hod:{m['department_code']}",
+            to_role="admin_secretary",
+            to_ref=f"as:{m['department_code']}",
+            deadline=now - timedelta(days=1),
+            days_overdue=1,
+            escalated_at=now,
+            respond_by=now + timedelta(days=7),
+        ),
+    )
 
     async def in_secretary_list():
         waiting = (await http.get(f"{orders}/orders/awaiting-approval", headers=secretary)).json()
         return b["application_no"] in [w["application_no"] for w in waiting]
+
     await eventually(in_secretary_list, what="the escalated approval on the Secretary's list")
     assert_error(await http.post(approve, headers=other_secretary), 404, "case_not_in_department")
     r = await http.post(approve, headers=secretary)

@@ -2,6 +2,7 @@
 with PKCE. The services take its tokens, checked against its published keys, and nothing else: not a token
 signed by anyone else, nor one meant for another audience, nor an employee session forged without the OTP
 service's key."""
+
 from __future__ import annotations
 
 import base64
@@ -27,14 +28,25 @@ REDIRECT = "http://127.0.0.1:9/callback"
 async def _browser_login(stack, officer: dict, verifier: str) -> str:
     """What the portal does: send the officer to the provider with a PKCE challenge, get a code back."""
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"client_id": PORTAL_CLIENT, "response_type": "code", "redirect_uri": REDIRECT, "scope": "openid",
-              "state": "s-1", "nonce": "n-1", "code_challenge": challenge, "code_challenge_method": "S256"}
+    params = {
+        "client_id": PORTAL_CLIENT,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": "openid",
+        "state": "s-1",
+        "nonce": "n-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
     async with httpx.AsyncClient(timeout=30, follow_redirects=False) as browser:
         page = await browser.get(f"{stack.oidc_issuer}/authorize", params=params)
         assert page.status_code == 200 and "<form" in page.text.lower()
         # the provider's login page (the state's IdP asks for a password and OTP here)
-        r = await browser.post(f"{stack.oidc_issuer}/authorize", params=params,
-                               data={"username": officer["sub"], "claims": json.dumps(officer)})
+        r = await browser.post(
+            f"{stack.oidc_issuer}/authorize",
+            params=params,
+            data={"username": officer["sub"], "claims": json.dumps(officer)},
+        )
         assert r.status_code in (302, 303), r.text[:300]
         back = urlparse(r.headers["location"])
         query = parse_qs(back.query)
@@ -44,24 +56,38 @@ async def _browser_login(stack, officer: dict, verifier: str) -> str:
 
 async def _exchange(stack, code: str, verifier: str) -> httpx.Response:
     async with httpx.AsyncClient(timeout=30) as portal:
-        return await portal.post(f"{stack.oidc_issuer}/token", data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": PORTAL_CLIENT,
-            "client_secret": "portal", "code_verifier": verifier})
+        return await portal.post(
+            f"{stack.oidc_issuer}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "client_id": PORTAL_CLIENT,
+                "client_secret": "portal",
+                "code_verifier": verifier,
+            },
+        )
 
 
 async def test_an_officer_signs_in_with_pkce_and_acts_within_scope(stack, http, master):
     ddo = master.ddos[0]
-    officer = {"sub": f"OFF-{ddo['ddo_code']}", "role": "ddo",
-               "seva_scope": {"ddo_code": ddo["ddo_code"], "department": ddo["department_code"]}}
+    officer = {
+        "sub": f"OFF-{ddo['ddo_code']}",
+        "role": "ddo",
+        "seva_scope": {"ddo_code": ddo["ddo_code"], "department": ddo["department_code"]},
+    }
     verifier = secrets.token_urlsafe(48)
     code = await _browser_login(stack, officer, verifier)
     r = await _exchange(stack, code, verifier)
     assert r.status_code == 200, r.text
     token = r.json()["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["iss"] == stack.oidc_issuer and AUDIENCE in (claims["aud"] if isinstance(claims["aud"], list)
-                                                               else [claims["aud"]])
-    queue = await http.get(f"{stack.url('verification')}/verification/queue", headers={"Authorization": f"Bearer {token}"})
+    assert claims["iss"] == stack.oidc_issuer and AUDIENCE in (
+        claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    )
+    queue = await http.get(
+        f"{stack.url('verification')}/verification/queue", headers={"Authorization": f"Bearer {token}"}
+    )
     assert queue.status_code == 200, queue.text
     # the same code cannot be used twice, nor with another verifier
     verifier2 = secrets.token_urlsafe(48)
@@ -73,39 +99,66 @@ async def test_tokens_not_from_the_provider_or_not_for_us_are_refused(stack, htt
     url = f"{stack.url('verification')}/verification/queue"
     ddo = master.ddos[0]
     now = int(time.time())
-    claims = {"sub": f"OFF-{ddo['ddo_code']}", "role": "ddo", "aud": AUDIENCE, "iss": stack.oidc_issuer, "iat": now,
-              "exp": now + 600, "seva_scope": {"ddo_code": ddo["ddo_code"], "department": ddo["department_code"]}}
+    claims = {
+        "sub": f"OFF-{ddo['ddo_code']}",
+        "role": "ddo",
+        "aud": AUDIENCE,
+        "iss": stack.oidc_issuer,
+        "iat": now,
+        "exp": now + 600,
+        "seva_scope": {"ddo_code": ddo["ddo_code"], "department": ddo["department_code"]},
+    }
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "seva"})
     assert_error(await http.get(url, headers={"Authorization": f"Bearer {forged}"}), 401, "invalid_token")
     hs = jwt.encode(claims, "any-shared-secret", algorithm="HS256")
     assert_error(await http.get(url, headers={"Authorization": f"Bearer {hs}"}), 401, "invalid_token")
-    employee = jwt.encode({"sub": "EMP0000001", "role": "employee", "iss": "seva-suraksha-otp", "aud": "seva-suraksha",
-                           "exp": now + 600}, "guess", algorithm="HS256")
-    assert_error(await http.get(f"{stack.url('applications')}/applications/documents", headers={"Authorization": f"Bearer {employee}"}),
-                 401, "invalid_token")
+    employee = jwt.encode(
+        {"sub": "EMP0000001", "role": "employee", "iss": "seva-suraksha-otp", "aud": "seva-suraksha", "exp": now + 600},
+        "guess",
+        algorithm="HS256",
+    )
+    assert_error(
+        await http.get(
+            f"{stack.url('applications')}/applications/documents", headers={"Authorization": f"Bearer {employee}"}
+        ),
+        401,
+        "invalid_token",
+    )
     # a genuine token of the provider, but for another audience (another application's client)
     async with httpx.AsyncClient(timeout=30) as c:
-        r = await c.post(f"{stack.oidc_issuer}/token", data={"grant_type": "client_credentials",
-                                                              "client_id": "some-other-app", "client_secret": "x"})
-    assert_error(await http.get(url, headers={"Authorization": f"Bearer {r.json()['access_token']}"}), 401,
-                 "invalid_token")
+        r = await c.post(
+            f"{stack.oidc_issuer}/token",
+            data={"grant_type": "client_credentials", "client_id": "some-other-app", "client_secret": "x"},
+        )
+    assert_error(
+        await http.get(url, headers={"Authorization": f"Bearer {r.json()['access_token']}"}), 401, "invalid_token"
+    )
 
 
 async def test_ops_read_sealed_case_payloads_through_the_codec_server_and_no_one_else(stack, http, master, temporal):
-    from deploy.local.oidc import officer_token_async
     from temporalio.client import Client
+
+    from deploy.local.oidc import officer_token_async
 
     raw = await Client.connect(stack.temporal_address)
     employee_id = master.employees[0].master["employee_id"]
     history = await raw.get_workflow_handle(f"case-{employee_id}").fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
     assert started.metadata["encoding"] == b"binary/encrypted"
-    body = {"payloads": [{"metadata": {k: base64.b64encode(v).decode() for k, v in started.metadata.items()},
-                          "data": base64.b64encode(started.data).decode()}]}
+    body = {
+        "payloads": [
+            {
+                "metadata": {k: base64.b64encode(v).decode() for k, v in started.metadata.items()},
+                "data": base64.b64encode(started.data).decode(),
+            }
+        ]
+    }
     codec = f"{stack.url('verification')}/codec/decode"
-    ops = {"Authorization": f"Bearer {await officer_token_async(http, stack.oidc_issuer, 'OPS-1')}",
-           "X-Namespace": "default"}
+    ops = {
+        "Authorization": f"Bearer {await officer_token_async(http, stack.oidc_issuer, 'OPS-1')}",
+        "X-Namespace": "default",
+    }
     r = await http.post(codec, json=body, headers=ops)
     assert r.status_code == 200, r.text
     opened = base64.b64decode(r.json()["payloads"][0]["data"]).decode()
@@ -114,8 +167,17 @@ async def test_ops_read_sealed_case_payloads_through_the_codec_server_and_no_one
     ddo = {"Authorization": f"Bearer {await officer_token_async(http, stack.oidc_issuer, ddo_id)}"}
     assert_error(await http.post(codec, json=body, headers=ddo), 403, "forbidden")
     assert_error(await http.post(codec, json=body), 401, "unauthenticated")
+    # found by the API fuzzer: text that is not base64 was a 500 on /codec/encode
+    junk = {"payloads": [{"metadata": {"encoding": "ÄÖÜ"}, "data": "not base64 ✗"}]}
+    for path in ("decode", "encode"):
+        assert_error(await http.post(codec.replace("decode", path), json=junk, headers=ops), 422, "payload_not_base64")
     # the Temporal UI (another origin) may call it from the browser
-    pre = await http.options(codec, headers={"Origin": f"http://127.0.0.1:{stack.ports.temporal_ui}",
-                                             "Access-Control-Request-Method": "POST",
-                                             "Access-Control-Request-Headers": "authorization,content-type,x-namespace"})
+    pre = await http.options(
+        codec,
+        headers={
+            "Origin": f"http://127.0.0.1:{stack.ports.temporal_ui}",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
+        },
+    )
     assert pre.status_code == 200 and pre.headers["access-control-allow-origin"].endswith(str(stack.ports.temporal_ui))

@@ -1,5 +1,6 @@
 """The service-security order as issued: a PDF with the particulars and a QR code whose signed payload
 anyone can verify; a tampered payload is refused; withdrawal is a new act; paper orders are void."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,9 @@ from PIL import Image
 
 from workflows.case import CaseWorkflow
 from workflows.contracts import Stage
-from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
+
 from .conftest import eventually
+from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
 
 pytestmark = pytest.mark.stack
 
@@ -25,13 +27,17 @@ async def issued(stack, master, temporal, http):
     employee = [e for e in master.employees if e.fault is None][12]
     m = employee.master
     application_no, auth, ddo = await submitted_and_queued(stack, http, temporal, employee)
-    await http.post(f"{stack.url('verification')}/verification/applications/{application_no}/decision",
-                    json={"decision": "verified"}, headers=ddo)
+    await http.post(
+        f"{stack.url('verification')}/verification/applications/{application_no}/decision",
+        json={"decision": "verified"},
+        headers=ddo,
+    )
     finance = await officer_headers(stack, http, "FIN-1")
 
     async def post():
         r = await http.post(f"{stack.url('orders')}/posts", json={"application_nos": [application_no]}, headers=finance)
         return r.status_code == 200
+
     await eventually(post, what="post")
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="at the HoD")
     hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
@@ -54,8 +60,14 @@ async def test_the_pdf_carries_the_particulars_and_a_verifiable_qr_code(stack, h
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     text, payload = qr_payload_of(r.content)
     born = m["date_of_birth"]
-    for expected in (issued["order_no"], m["name"], m["father_name"], m["employee_id"], m["department_code"],
-                     str(date(born.year + 58, born.month, born.day) if (born.month, born.day) != (2, 29) else "")):
+    for expected in (
+        issued["order_no"],
+        m["name"],
+        m["father_name"],
+        m["employee_id"],
+        m["department_code"],
+        str(date(born.year + 58, born.month, born.day) if (born.month, born.day) != (2, 29) else ""),
+    ):
         assert expected in text, f"{expected!r} missing from the order PDF"
 
     r = await http.post(f"{orders}/orders/verify-qr", json={"payload": payload})
@@ -63,11 +75,14 @@ async def test_the_pdf_carries_the_particulars_and_a_verifiable_qr_code(stack, h
     assert r.json()["order_no"] == issued["order_no"]
 
     header, claims, signature = payload.split(".")
-    import base64, json
+    import base64
+    import json
+
     forged_claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
     forged_claims["until"] = "2099-12-31"
-    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).decode().rstrip("="),
-                       signature])
+    forged = ".".join(
+        [header, base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).decode().rstrip("="), signature]
+    )
     assert_error(await http.post(f"{orders}/orders/verify-qr", json={"payload": forged}), 422, "qr_not_genuine")
     flipped = payload[:-3] + ("A" if payload[-3] != "A" else "B") + payload[-2:]
     assert_error(await http.post(f"{orders}/orders/verify-qr", json={"payload": flipped}), 422, "qr_not_genuine")
@@ -89,15 +104,25 @@ async def test_only_the_employee_and_the_department_see_the_pdf(stack, http, mas
 async def test_an_order_is_immutable_and_withdrawal_is_a_new_act(stack, http, db, issued):
     orders, order_no = stack.url("orders"), issued["order_no"]
     with pytest.raises(Exception, match="cannot be changed"):
-        await db.execute("UPDATE orders.service_security_order SET secure_until = '2099-01-01' WHERE order_no = $1",
-                         order_no)
-    assert_error(await http.post(f"{orders}/orders/{order_no}/withdraw", json={"reason": "x"}, headers=issued["hod"]),
-                 422, "invalid_request")
-    r = await http.post(f"{orders}/orders/{order_no}/withdraw", json={"reason": "issued on a forged record"},
-                        headers=issued["hod"])
+        await db.execute(
+            "UPDATE orders.service_security_order SET secure_until = '2099-01-01' WHERE order_no = $1", order_no
+        )
+    assert_error(
+        await http.post(f"{orders}/orders/{order_no}/withdraw", json={"reason": "x"}, headers=issued["hod"]),
+        422,
+        "invalid_request",
+    )
+    r = await http.post(
+        f"{orders}/orders/{order_no}/withdraw", json={"reason": "issued on a forged record"}, headers=issued["hod"]
+    )
     assert r.status_code == 200 and r.json()["genuine"] and not r.json()["current"]
-    assert_error(await http.post(f"{orders}/orders/{order_no}/withdraw", json={"reason": "again, by mistake"},
-                                 headers=issued["hod"]), 409, "already_withdrawn")
+    assert_error(
+        await http.post(
+            f"{orders}/orders/{order_no}/withdraw", json={"reason": "again, by mistake"}, headers=issued["hod"]
+        ),
+        409,
+        "already_withdrawn",
+    )
     r = await http.get(f"{orders}/orders/{order_no}/verify")
     assert r.json()["current"] is False and r.json()["withdrawal_reason"] == "issued on a forged record"
 
@@ -106,23 +131,40 @@ async def test_a_paper_order_is_declared_void_and_the_case_flagged(stack, http, 
     employee = [e for e in master.employees if e.fault is None][13]
     m, orders = employee.master, stack.url("orders")
     hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
-    body = {"employee_id": m["employee_id"], "department": m["department_code"], "reference": "HR/2025/1234",
-            "issued_on": "2025-11-02"}
+    body = {
+        "employee_id": m["employee_id"],
+        "department": m["department_code"],
+        "reference": "HR/2025/1234",
+        "issued_on": "2025-11-02",
+    }
     r = await http.post(f"{orders}/orders/physical", json=body, headers=hod)
     assert r.status_code == 201 and r.json()["status"] == "void"
     assert_error(await http.post(f"{orders}/orders/physical", json=body, headers=hod), 409, "already_registered")
     other = next(d for d in master.departments if d != m["department_code"])
-    assert_error(await http.post(f"{orders}/orders/physical", json={**body, "department": other}, headers=hod),
-                 422, "department_mismatch")
+    assert_error(
+        await http.post(f"{orders}/orders/physical", json={**body, "department": other}, headers=hod),
+        422,
+        "department_mismatch",
+    )
     # another department's HoD may not, even naming the right department; nor for an employee with no case
     other_hod = await officer_headers(stack, http, f"HOD-{other}")
-    assert_error(await http.post(f"{orders}/orders/physical", json={**body, "reference": "HR/2025/9"}, headers=other_hod),
-                 403, "forbidden")
-    assert_error(await http.post(f"{orders}/orders/physical", headers=hod,
-                                 json={**body, "employee_id": "EMP9999999", "reference": "HR/2025/10"}),
-                 404, "employee_not_found")
+    assert_error(
+        await http.post(f"{orders}/orders/physical", json={**body, "reference": "HR/2025/9"}, headers=other_hod),
+        403,
+        "forbidden",
+    )
+    assert_error(
+        await http.post(
+            f"{orders}/orders/physical",
+            headers=hod,
+            json={**body, "employee_id": "EMP9999999", "reference": "HR/2025/10"},
+        ),
+        404,
+        "employee_not_found",
+    )
 
     async def flagged():
         status = await temporal.get_workflow_handle(f"case-{m['employee_id']}").query("status")
         return any("physical order HR/2025/1234 declared void" in h["note"] for h in status["history"])
+
     await eventually(flagged, what="the case flagged")

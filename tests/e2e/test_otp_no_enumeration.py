@@ -1,6 +1,7 @@
 """/otp/request and /otp/verify must not tell anyone which mobile numbers are on a service record: the same
 status, body and headers for a number on record and one that is not, and the same time to answer (both
 paths run the same statements; nothing sleeps to hide a difference)."""
+
 from __future__ import annotations
 
 import statistics
@@ -22,7 +23,9 @@ async def _add_employees(db, count: int) -> list[str]:
         "mobile, family_id, department_code, district, post_code, ddo_code, date_of_joining, service_periods, "
         "sanctioned_post, pay_head) VALUES ($1, 'part1', 'HKRN', 'Timing Test', 'Timing Father', '1985-01-01', $2, "
         "'9Z000001', 'HEALTH', 'Rohtak', 'CLERK', 'DDO-HEALTH-ROHTAK', '2015-01-01', '[]', true, 'Contractual') "
-        "ON CONFLICT DO NOTHING", [(f"EMPT{n:06d}", m) for n, m in enumerate(mobiles)])
+        "ON CONFLICT DO NOTHING",
+        [(f"EMPT{n:06d}", m) for n, m in enumerate(mobiles)],
+    )
     return mobiles
 
 
@@ -66,12 +69,14 @@ async def test_request_and_verify_answer_alike_for_numbers_on_record_and_not(sta
     report = []
     for endpoint, (on_record, not_on_record) in times.items():
         a, b = statistics.median(on_record), statistics.median(not_on_record)
-        report.append(f"/otp/{endpoint}: median {a:.2f} ms on record, {b:.2f} ms not on record, "
-                      f"difference {abs(a - b):.2f} ms over {SAMPLES} requests each")
+        report.append(
+            f"/otp/{endpoint}: median {a:.2f} ms on record, {b:.2f} ms not on record, "
+            f"difference {abs(a - b):.2f} ms over {SAMPLES} requests each"
+        )
     with capsys.disabled():
         print("\n" + "\n".join(report))
     (stack.data_dir / "otp-enumeration-timing.txt").write_text("\n".join(report) + "\n")
-    for endpoint, (on_record, not_on_record) in times.items():
+    for on_record, not_on_record in times.values():
         assert abs(statistics.median(on_record) - statistics.median(not_on_record)) < 1.0, report
 
 
@@ -79,7 +84,9 @@ async def test_why_no_otp_does_not_tell_whether_a_number_is_on_someone_elses_rec
     employee, other = [e for e in master.employees if e.fault is None][10:12]
     m = employee.master
     ask = {"family_id": m["family_id"], "date_of_birth": str(employee.ppp["date_of_birth"])}
-    on_other_record = await http.post(f"{stack.url('otp')}/otp/why-no-otp", json={**ask, "mobile": other.master["mobile"]})
+    on_other_record = await http.post(
+        f"{stack.url('otp')}/otp/why-no-otp", json={**ask, "mobile": other.master["mobile"]}
+    )
     on_no_record = await http.post(f"{stack.url('otp')}/otp/why-no-otp", json={**ask, "mobile": "7300000017"})
     assert on_other_record.status_code == on_no_record.status_code == 200
     a, b = on_other_record.json()["causes"], on_no_record.json()["causes"]
@@ -94,9 +101,10 @@ async def test_why_no_otp_is_limited_per_family_id(stack, http, master):
     employee = [e for e in master.employees if e.fault is None][13]
     guess = {"family_id": employee.master["family_id"], "mobile": employee.master["mobile"]}
     limit = OtpSettings().why_no_otp_per_family_hour
-    for day in range(1, limit + 1):             # someone guessing the date of birth
+    for day in range(1, limit + 1):  # someone guessing the date of birth
         r = await http.post(f"{stack.url('otp')}/otp/why-no-otp", json={**guess, "date_of_birth": f"1901-01-{day:02d}"})
         assert r.status_code == 422, r.text
-    r = await http.post(f"{stack.url('otp')}/otp/why-no-otp",
-                        json={**guess, "date_of_birth": str(employee.ppp["date_of_birth"])})
+    r = await http.post(
+        f"{stack.url('otp')}/otp/why-no-otp", json={**guess, "date_of_birth": str(employee.ppp["date_of_birth"])}
+    )
     assert r.status_code == 429 and r.json()["code"] == "diagnosis_limit" and int(r.headers["retry-after"]) > 0

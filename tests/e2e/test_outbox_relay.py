@@ -1,5 +1,6 @@
 """The outbox relay on the real PostgreSQL and Kafka, in a scratch schema of its own: two replicas relaying
 one schema keep each employee's events in the order they were committed, and pruning keeps what is needed."""
+
 from __future__ import annotations
 
 import json
@@ -34,12 +35,15 @@ async def test_two_replicas_relaying_one_schema_keep_each_employees_events_in_co
     try:
         for relay in relays:
             await relay.start()
-        for n in range(total):   # committed one by one while both relays run
+        for n in range(total):  # committed one by one while both relays run
             async with db.acquire() as conn, conn.transaction():
-                await write_event(conn, schema, topic, envelope("x.step", schema, EMPLOYEES[n % len(EMPLOYEES)],
-                                                                {"n": n}))
-        await eventually(lambda: db.fetchval(f"SELECT count(*) = 0 FROM {schema}.outbox WHERE published_at IS NULL"),
-                         what="every row relayed")
+                await write_event(
+                    conn, schema, topic, envelope("x.step", schema, EMPLOYEES[n % len(EMPLOYEES)], {"n": n})
+                )
+        await eventually(
+            lambda: db.fetchval(f"SELECT count(*) = 0 FROM {schema}.outbox WHERE published_at IS NULL"),
+            what="every row relayed",
+        )
     finally:
         for relay in relays:
             await relay.stop()
@@ -47,21 +51,28 @@ async def test_two_replicas_relaying_one_schema_keep_each_employees_events_in_co
             await p.stop()
 
     seen: dict[str, list[int]] = defaultdict(list)
-    reader = AIOKafkaConsumer(topic, bootstrap_servers=stack.kafka_bootstrap, auto_offset_reset="earliest",
-                              group_id=f"r-{uuid.uuid4()}", enable_auto_commit=False)
+    reader = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=stack.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"r-{uuid.uuid4()}",
+        enable_auto_commit=False,
+    )
     await reader.start()
     try:
+
         async def all_read():
             for records in (await reader.getmany(timeout_ms=500)).values():
                 for r in records:
                     event = json.loads(r.value)
                     seen[event["employee_id"]].append(event["data"]["n"])
             return sum(len(v) for v in seen.values()) >= total
+
         await eventually(all_read, what="every event read back")
     finally:
         await reader.stop()
     for employee, numbers in seen.items():
-        first_seen = list(dict.fromkeys(numbers))   # a re-send after a crash may repeat; never reorder
+        first_seen = list(dict.fromkeys(numbers))  # a re-send after a crash may repeat; never reorder
         assert first_seen == sorted(first_seen), f"{employee}'s events out of commit order"
         assert len(first_seen) == total // len(EMPLOYEES)
 
@@ -70,13 +81,21 @@ async def test_pruning_removes_only_what_is_delivered_and_past_its_retention(sta
     schema = await _scratch_schema(db)
     async with db.acquire() as conn, conn.transaction():
         ids = [await write_event(conn, schema, "t", envelope("x", schema, "EMP", {"n": n})) for n in range(3)]
-        await conn.execute(f"INSERT INTO {schema}.inbox (consumer, event_id, processed_at) VALUES "
-                           f"('c', $1, now() - interval '40 days'), ('c', $2, now())", uuid.uuid4(), uuid.uuid4())
+        await conn.execute(
+            f"INSERT INTO {schema}.inbox (consumer, event_id, processed_at) VALUES "
+            f"('c', $1, now() - interval '40 days'), ('c', $2, now())",
+            uuid.uuid4(),
+            uuid.uuid4(),
+        )
     # old and published / old but never published / published just now
-    await db.execute(f"UPDATE {schema}.outbox SET created_at = now() - interval '9 days', "
-                     f"published_at = now() - interval '8 days' WHERE event_id = $1", uuid.UUID(ids[0]))
-    await db.execute(f"UPDATE {schema}.outbox SET created_at = now() - interval '9 days' WHERE event_id = $1",
-                     uuid.UUID(ids[1]))
+    await db.execute(
+        f"UPDATE {schema}.outbox SET created_at = now() - interval '9 days', "
+        f"published_at = now() - interval '8 days' WHERE event_id = $1",
+        uuid.UUID(ids[0]),
+    )
+    await db.execute(
+        f"UPDATE {schema}.outbox SET created_at = now() - interval '9 days' WHERE event_id = $1", uuid.UUID(ids[1])
+    )
     await db.execute(f"UPDATE {schema}.outbox SET published_at = now() WHERE event_id = $1", uuid.UUID(ids[2]))
     await prune_delivered(db, schema, outbox_keep_hours=7 * 24, inbox_keep_hours=30 * 24)
     left = {str(r["event_id"]) for r in await db.fetch(f"SELECT event_id FROM {schema}.outbox")}

@@ -1,5 +1,6 @@
 """A generated matrix of officers x actions on one employee's case: only the officer whose scope covers
 the case may read or decide it; everyone else gets 403 or 404, the refusal is logged, nothing changes."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,13 +9,27 @@ import pytest
 import pytest_asyncio
 
 from workflows.contracts import Stage
-from .helpers import employee_session, in_ddo_queue, officer_headers, stage_is
+
 from .conftest import eventually, prepare_application
+from .helpers import employee_session, in_ddo_queue, officer_headers, stage_is
 
 pytestmark = pytest.mark.stack
 
-ACTORS = ["ddo_own", "ddo_other", "hod_own", "hod_other", "as_own", "as_other", "finance", "owner_right",
-          "owner_wrong", "administrator", "employee_own", "employee_other", "anonymous"]
+ACTORS = [
+    "ddo_own",
+    "ddo_other",
+    "hod_own",
+    "hod_other",
+    "as_own",
+    "as_other",
+    "finance",
+    "owner_right",
+    "owner_wrong",
+    "administrator",
+    "employee_own",
+    "employee_other",
+    "anonymous",
+]
 
 # action -> the actors whose scope covers it (everyone else must be refused)
 ALLOWED = {
@@ -46,18 +61,32 @@ async def world(stack, master, temporal, http):
     m = own.master
     employee_own = await employee_session(stack, http, own)
     await prepare_application(stack, http, employee_own, m["employee_id"])
-    form = {"department_code": m["department_code"], "district": m["district"], "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"], "date_of_joining": m["date_of_joining"].isoformat()}
-    application_no = (await http.post(f"{stack.url('applications')}/applications", json=form,
-                                      headers=employee_own)).json()["application_no"]
+    form = {
+        "department_code": m["department_code"],
+        "district": m["district"],
+        "post_code": m["post_code"],
+        "ddo_code": m["ddo_code"],
+        "date_of_joining": m["date_of_joining"].isoformat(),
+    }
+    application_no = (
+        await http.post(f"{stack.url('applications')}/applications", json=form, headers=employee_own)
+    ).json()["application_no"]
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="queued")
     other_dept = next(d for d in master.departments if d != m["department_code"])
     other_ddo = next(d["ddo_code"] for d in master.ddos if d["ddo_code"] != m["ddo_code"])
     wrong_owner = next(o for o in ("HKRN", "TREASURY", "HARTRON") if o != m["data_owner"])
-    officers = {"ddo_own": f"OFF-{m['ddo_code']}", "ddo_other": f"OFF-{other_ddo}", "hod_own": f"HOD-{m['department_code']}",
-                "hod_other": f"HOD-{other_dept}", "as_own": f"AS-{m['department_code']}", "as_other": f"AS-{other_dept}",
-                "finance": "FIN-1", "owner_right": f"DATA-{m['data_owner']}", "owner_wrong": f"DATA-{wrong_owner}",
-                "administrator": "ADMIN-HR"}
+    officers = {
+        "ddo_own": f"OFF-{m['ddo_code']}",
+        "ddo_other": f"OFF-{other_ddo}",
+        "hod_own": f"HOD-{m['department_code']}",
+        "hod_other": f"HOD-{other_dept}",
+        "as_own": f"AS-{m['department_code']}",
+        "as_other": f"AS-{other_dept}",
+        "finance": "FIN-1",
+        "owner_right": f"DATA-{m['data_owner']}",
+        "owner_wrong": f"DATA-{wrong_owner}",
+        "administrator": "ADMIN-HR",
+    }
     headers = {name: await officer_headers(stack, http, oid) for name, oid in officers.items()}
     await in_ddo_queue(stack, http, headers["ddo_own"], application_no)
     headers["employee_own"] = employee_own
@@ -69,26 +98,46 @@ async def world(stack, master, temporal, http):
 def request_for(stack, world, action: str):
     m, no = world["m"], world["application_no"]
     v, a, o, otp = stack.url("verification"), stack.url("applications"), stack.url("orders"), stack.url("otp")
-    cert = {"employee_id": m["employee_id"], "genuine_contractual_employee": True, "full_service_record_available": True,
-            "pay_from_contractual_head": True, "remarks": "matrix probe"}
+    cert = {
+        "employee_id": m["employee_id"],
+        "genuine_contractual_employee": True,
+        "full_service_record_available": True,
+        "pay_from_contractual_head": True,
+        "remarks": "matrix probe",
+    }
     return {
         "see_in_ddo_queue": ("GET", f"{v}/verification/queue", None),
-        "decide": ("POST", f"{v}/verification/applications/{no}/decision", {"decision": "rejected", "reasons": ["duplicate_application"]}),
+        "decide": (
+            "POST",
+            f"{v}/verification/applications/{no}/decision",
+            {"decision": "rejected", "reasons": ["duplicate_application"]},
+        ),
         "bulk_verify": ("POST", f"{v}/verification/decisions/bulk", {"application_nos": [no]}),
         "review": ("GET", f"{a}/review/applications/{no}", None),
         "download_document": ("GET", f"{a}/review/applications/{no}/documents/pan", None),
         "certify": ("POST", f"{v}/verification/certificates", cert),
         "create_post": ("POST", f"{o}/posts", {"application_nos": [no]}),
         "approve": ("POST", f"{o}/orders/{no}/approve", None),
-        "correct_record": ("PATCH", f"{otp}/master/employees/{m['employee_id']}",
-                           {"changes": {"post_code": "MTS"}, "reason": "matrix probe"}),
+        "correct_record": (
+            "PATCH",
+            f"{otp}/master/employees/{m['employee_id']}",
+            {"changes": {"post_code": "MTS"}, "reason": "matrix probe"},
+        ),
         "record_history": ("GET", f"{otp}/master/employees/{m['employee_id']}/changes", None),
         "application_status": ("GET", f"{a}/applications/{no}", None),
         "accountability_report": ("GET", f"{v}/verification/reports/accountability", None),
         "prefill": ("GET", f"{otp}/master/me", None),
         "stage_report": ("GET", f"{o}/reports/stages", None),
-        "register_paper_order": ("POST", f"{o}/orders/physical", {"employee_id": m["employee_id"],
-                                 "department": m["department_code"], "reference": "MATRIX/1", "issued_on": "2025-11-02"}),
+        "register_paper_order": (
+            "POST",
+            f"{o}/orders/physical",
+            {
+                "employee_id": m["employee_id"],
+                "department": m["department_code"],
+                "reference": "MATRIX/1",
+                "issued_on": "2025-11-02",
+            },
+        ),
         "bulk_approve": ("POST", f"{o}/orders/approvals", {"application_nos": [no]}),
         "awaiting_approval": ("GET", f"{o}/orders/awaiting-approval", None),
         "ddo_diagnoses": ("GET", f"{otp}/otp/diagnoses", None),
@@ -99,8 +148,14 @@ def request_for(stack, world, action: str):
 async def test_outside_scope_is_refused(stack, http, world, actor, action):
     method, url, body = request_for(stack, world, action)
     r = await http.request(method, url, json=body, headers=world["headers"][actor])
-    if r.status_code == 200 and action in ("see_in_ddo_queue", "bulk_verify", "record_history", "bulk_approve",
-                                           "awaiting_approval", "ddo_diagnoses"):
+    if r.status_code == 200 and action in (
+        "see_in_ddo_queue",
+        "bulk_verify",
+        "record_history",
+        "bulk_approve",
+        "awaiting_approval",
+        "ddo_diagnoses",
+    ):
         # list endpoints answer, but must not show or touch the case
         if action in ("see_in_ddo_queue", "awaiting_approval", "ddo_diagnoses"):
             assert world["application_no"] not in r.text and world["m"]["employee_id"] not in r.text
@@ -116,7 +171,9 @@ async def test_outside_scope_is_refused(stack, http, world, actor, action):
 async def test_nothing_changed_and_the_refusals_were_logged(stack, http, db, temporal, world):
     m, no = world["m"], world["application_no"]
     assert await db.fetchval("SELECT status FROM verification.task WHERE application_no = $1", no) == "pending"
-    assert await db.fetchval("SELECT count(*) FROM verification.certificate WHERE employee_id = $1", m["employee_id"]) == 0
+    assert (
+        await db.fetchval("SELECT count(*) FROM verification.certificate WHERE employee_id = $1", m["employee_id"]) == 0
+    )
     assert await db.fetchval("SELECT count(*) FROM otp.master_change WHERE employee_id = $1", m["employee_id"]) == 0
     assert await db.fetchval("SELECT count(*) FROM orders.case_request WHERE application_no = $1", no) == 0
     assert await stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION)
@@ -124,8 +181,8 @@ async def test_nothing_changed_and_the_refusals_were_logged(stack, http, db, tem
     assert f"denied POST /verification/applications/{no}/decision to OFF-" in log
     assert "denied GET /verification/queue to FIN-1 (finance)" in log
     # a refused item of a bulk request is logged as a denial too
-    assert f"denied POST /verification/decisions/bulk to OFF-" in log and f"({no})" in log
-    assert f"denied POST /orders/approvals to HOD-" in (stack.logs / "orders.log").read_text()
+    assert "denied POST /verification/decisions/bulk to OFF-" in log and f"({no})" in log
+    assert "denied POST /orders/approvals to HOD-" in (stack.logs / "orders.log").read_text()
 
     # and the officer in scope can do it (one action, to show the matrix is not refusing everyone)
     r = await http.get(f"{stack.url('applications')}/review/applications/{no}", headers=world["headers"]["ddo_own"])
@@ -135,12 +192,16 @@ async def test_nothing_changed_and_the_refusals_were_logged(stack, http, db, tem
 async def test_a_secretarys_reports_cover_their_own_department_only(stack, http, world):
     """Secretaries may read the reports, but each only for their department; the administrator sees all."""
     m = world["m"]
-    for url in (f"{stack.url('verification')}/verification/reports/accountability?group_by=department",
-                f"{stack.url('orders')}/reports/stages"):
+    for url in (
+        f"{stack.url('verification')}/verification/reports/accountability?group_by=department",
+        f"{stack.url('orders')}/reports/stages",
+    ):
         mine = (await http.get(url, headers=world["headers"]["as_own"])).json()
         theirs = (await http.get(url, headers=world["headers"]["as_other"])).json()
         everyone = (await http.get(url, headers=world["headers"]["administrator"])).json()
         assert {r["key"] for r in mine} <= {m["department_code"]}
         assert m["department_code"] not in {r["key"] for r in theirs}
         if "accountability" in url:
-            assert m["department_code"] in {r["key"] for r in mine} and m["department_code"] in {r["key"] for r in everyone}
+            assert m["department_code"] in {r["key"] for r in mine} and m["department_code"] in {
+                r["key"] for r in everyone
+            }

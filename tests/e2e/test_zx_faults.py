@@ -1,5 +1,6 @@
 """Faults on the real stack, while employees and officers act (runs late: it kills and freezes processes,
 and leaves poison on the topics). The full fault suite with every row is `make faults`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,12 @@ async def test_poison_on_every_topic_is_dead_lettered_and_cases_keep_moving(stac
     await producer.start()
     try:
         for topic in [*TOPICS.values(), SMS_TOPIC, MASTERDATA_TOPIC]:
-            for value in (b"not json at all", b"[1, 2]", json.dumps({"what": "no envelope"}).encode(),
-                          json.dumps(envelope("never.heard.of", "x", m["employee_id"], {})).encode()):
+            for value in (
+                b"not json at all",
+                b"[1, 2]",
+                json.dumps({"what": "no envelope"}).encode(),
+                json.dumps(envelope("never.heard.of", "x", m["employee_id"], {})).encode(),
+            ):
                 await producer.send_and_wait(topic, value, key=m["employee_id"].encode())
     finally:
         await producer.stop()
@@ -59,7 +64,7 @@ async def test_poison_on_every_topic_is_dead_lettered_and_cases_keep_moving(stac
     cases = await _ready(http, urls[-1])
     assert cases["dead_letters"]["not_json"] >= 4 and cases["dead_letters"]["not_an_object"] >= 4
     otp = await _ready(http, urls[0])
-    assert otp["dead_letters"]["invalid_envelope"] >= 2   # sms.outbound and masterdata.corrections
+    assert otp["dead_letters"]["invalid_envelope"] >= 2  # sms.outbound and masterdata.corrections
 
 
 async def test_a_killed_cases_worker_is_back_in_seconds_and_its_cases_answer_and_move(stack, master, temporal, http):
@@ -81,6 +86,7 @@ async def test_a_killed_cases_worker_is_back_in_seconds_and_its_cases_answer_and
             return await asyncio.wait_for(stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), 5)
         except Exception:
             return False
+
     await eventually(moved, timeout=90, what="the case moved on after the crash")
     recovered_in = time.monotonic() - killed_at
     print(f"case moved on {recovered_in:.1f}s after the cases worker was killed")
@@ -112,12 +118,14 @@ async def test_a_frozen_database_gives_a_clear_503_in_bounded_time_and_everythin
     async def recovered():
         r = await http.get(calendar)
         return r.status_code == 200
+
     await eventually(recovered, timeout=60, what="the calendar answers again")
 
 
 async def _seva(*args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.cli", *args,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
     return out.decode()
@@ -137,16 +145,32 @@ async def test_a_dead_letter_is_listed_shown_and_replayed_once_its_cause_is_mend
 
     async def dead_lettered():
         listed = await _seva("dlq", "list", "--consumer", "cases.signaller", "--kafka", stack.kafka_bootstrap)
-        return next((line.split()[0] for line in listed.splitlines() if event["type"] in line
-                     and "refused_by_handler" in line and employee_id in line), None)
+        return next(
+            (
+                line.split()[0]
+                for line in listed.splitlines()
+                if event["type"] in line and "refused_by_handler" in line and employee_id in line
+            ),
+            None,
+        )
+
     ref = await eventually(dead_lettered, what="the refused event in the dead letters")
     shown = json.loads(await _seva("dlq", "show", ref, "--kafka", stack.kafka_bootstrap))
     assert shown["event_id"] == event["event_id"] and json.loads(shown["value"]) == event
 
     handle = await temporal.start_workflow(
-        CaseWorkflow.run, CaseInput(employee_id=employee_id, season_id="e2e", employee_group="part1",
-                                    department="HEALTH", district="Hisar", ddo_code="DDO-HEALTH-HISAR"),
-        id=f"case-{employee_id}", task_queue=CASES_TASK_QUEUE)
+        CaseWorkflow.run,
+        CaseInput(
+            employee_id=employee_id,
+            season_id="e2e",
+            employee_group="part1",
+            department="HEALTH",
+            district="Hisar",
+            ddo_code="DDO-HEALTH-HISAR",
+        ),
+        id=f"case-{employee_id}",
+        task_queue=CASES_TASK_QUEUE,
+    )
     try:
         for _ in range(2):
             assert "replayed to otp.events" in await _seva("dlq", "replay", ref, "--kafka", stack.kafka_bootstrap)
@@ -157,8 +181,9 @@ async def test_a_dead_letter_is_listed_shown_and_replayed_once_its_cause_is_mend
         await handle.terminate("test done")
 
 
-async def test_after_postgresql_is_killed_and_restarted_every_relay_and_consumer_carries_on(stack, master, temporal,
-                                                                                          http):
+async def test_after_postgresql_is_killed_and_restarted_every_relay_and_consumer_carries_on(
+    stack, master, temporal, http
+):
     """Connections held across a database restart are dead: the relays and consumers must take new ones."""
     stack.kill("postgres")
     stack.restart("postgres")
@@ -166,8 +191,11 @@ async def test_after_postgresql_is_killed_and_restarted_every_relay_and_consumer
     async def all_ready():
         answers = [await http.get(f"{stack.url(s)}/readyz") for s in ("otp", "applications", "verification", "orders")]
         return all(a.status_code == 200 for a in answers)
+
     await eventually(all_ready, timeout=120, what="every service ready after the database came back")
-    employee = _fresh(master, 2)   # the OTP SMS goes out through the OTP service's relay and its consumer
+    employee = _fresh(master, 2)  # the OTP SMS goes out through the OTP service's relay and its consumer
     await employee_session(stack, http, employee)
-    await eventually(lambda: stage_is(temporal, employee.master["employee_id"], Stage.AWAITING_APPLICATION),
-                     what="registered after the restart")
+    await eventually(
+        lambda: stage_is(temporal, employee.master["employee_id"], Stage.AWAITING_APPLICATION),
+        what="registered after the restart",
+    )

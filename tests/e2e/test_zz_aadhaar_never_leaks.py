@@ -1,6 +1,7 @@
 """Runs last in the stack session: no full Aadhaar number entered during the suite, and no OTP code sent
 during it, may appear in any table, Kafka topic (dead-letter topics included), log, trace file or workflow
 history; only the vault holds an Aadhaar number, encrypted, and nothing holds a code."""
+
 from __future__ import annotations
 
 import base64
@@ -12,22 +13,31 @@ from aiokafka import AIOKafkaConsumer
 from temporalio.client import Client
 
 from services.common.events import ALL_TOPICS
+
 from .conftest import AADHAAR_USED, OTP_CODES_SEEN
 
 pytestmark = pytest.mark.stack
 
 
 async def _scan_everywhere(stack, db, temporal, leaks) -> None:
-    tables = await db.fetch("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = "
-                            "ANY($1) AND table_type = 'BASE TABLE'", ["otp", "applications", "verification", "orders"])
+    tables = await db.fetch(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = "
+        "ANY($1) AND table_type = 'BASE TABLE'",
+        ["otp", "applications", "verification", "orders"],
+    )
     assert len(tables) > 15
     for t in tables:
         rows = await db.fetch(f'SELECT t::text AS row FROM "{t["table_schema"]}"."{t["table_name"]}" t')
         for row in rows:
             assert not leaks(row["row"]), f"{leaks(row['row'])} in {t['table_schema']}.{t['table_name']}"
 
-    consumer = AIOKafkaConsumer(*ALL_TOPICS, bootstrap_servers=stack.kafka_bootstrap, group_id=f"scan-{uuid.uuid4()}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        *ALL_TOPICS,
+        bootstrap_servers=stack.kafka_bootstrap,
+        group_id=f"scan-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     seen = 0
     try:
@@ -92,8 +102,11 @@ async def test_no_usable_otp_code_anywhere(stack, db, temporal):
     """A code as a message or a field would hold it: the SMS text in either language, or a `code` value."""
     codes = set(OTP_CODES_SEEN)
     assert len(codes) >= 5, "the suite should have read OTP codes to look for"
-    shapes = [shape for c in codes for shape in (f"{c} is your", f"{c} आपका", f'"code": "{c}"', f'"code":"{c}"',
-                                                 f"'code': '{c}'")]
+    shapes = [
+        shape
+        for c in codes
+        for shape in (f"{c} is your", f"{c} आपका", f'"code": "{c}"', f'"code":"{c}"', f"'code': '{c}'")
+    ]
     await _scan_everywhere(stack, db, temporal, lambda text: {s for s in shapes if s in text})
 
 
@@ -121,8 +134,12 @@ async def test_no_name_or_date_of_birth_readable_in_the_temporal_server(stack, d
         assert not leaks(text), f"the history of {wf.id} holds {sorted(leaks(text))[:3]}"
         # with the key (what ops see in the UI through the codec server) the same history does hold them:
         # so this scan would see them if they were readable
-        sealed = [Payload(metadata={k: base64.b64decode(v) for k, v in d["metadata"].items()},
-                          data=base64.b64decode(d["data"])) for d in _payload_dicts(json.loads(history))]
+        sealed = [
+            Payload(
+                metadata={k: base64.b64decode(v) for k, v in d["metadata"].items()}, data=base64.b64decode(d["data"])
+            )
+            for d in _payload_dicts(json.loads(history))
+        ]
         opened = "\n".join(p.data.decode("utf-8", "replace") for p in await codec.decode(sealed))
         opened_with_personal_data += bool(leaks(opened))
     assert opened_with_personal_data >= 5
@@ -130,8 +147,11 @@ async def test_no_name_or_date_of_birth_readable_in_the_temporal_server(stack, d
 
 def _payload_dicts(node):
     if isinstance(node, dict):
-        if isinstance(node.get("data"), str) and isinstance(node.get("metadata"), dict) \
-                and node["metadata"].get("encoding") == base64.b64encode(b"binary/encrypted").decode():
+        if (
+            isinstance(node.get("data"), str)
+            and isinstance(node.get("metadata"), dict)
+            and node["metadata"].get("encoding") == base64.b64encode(b"binary/encrypted").decode()
+        ):
             yield node
         for value in node.values():
             yield from _payload_dicts(value)

@@ -1,5 +1,6 @@
 """The fault suite's quick rows (`seva faults --quick`) on the production-shaped stack: three Kafka brokers,
 two replicas of every service and two cases workers. The full suite, every fault, is `make faults`."""
+
 from __future__ import annotations
 
 import pytest

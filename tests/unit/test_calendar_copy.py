@@ -1,5 +1,6 @@
 """The cases worker's calendar copy: one request to the owner per wave, a fresh read after a change.
 The applications service is faked at its HTTP boundary; the copy itself is the real one."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,9 @@ class Owner:
         self.requests += 1
         if request.url.params["season_id"] != "2025-26":
             return httpx.Response(404, json={"code": "season_not_found"})
-        return httpx.Response(200, json=AS_CALENDAR.dump_python(replace(OFFICIAL_2025_26, version=self.version),
-                                                                mode="json"))
+        return httpx.Response(
+            200, json=AS_CALENDAR.dump_python(replace(OFFICIAL_2025_26, version=self.version), mode="json")
+        )
 
 
 def copy_of(owner: Owner, ttl: float = 60.0) -> CalendarCopy:
@@ -46,9 +48,15 @@ async def test_a_calendar_changed_event_makes_the_next_read_go_to_the_owner():
     copy = copy_of(owner)
     assert (await copy.get("2025-26")).version == 1
     owner.version = 2
-    assert (await copy.get("2025-26")).version == 1          # within the TTL the copy answers
-    await event_router(client=None, calendar=copy)({"type": "calendar.changed", "employee_id": "season:2025-26",
-                                                     "event_id": "e1", "data": {"season_id": "2025-26"}})
+    assert (await copy.get("2025-26")).version == 1  # within the TTL the copy answers
+    await event_router(client=None, calendar=copy)(
+        {
+            "type": "calendar.changed",
+            "employee_id": "season:2025-26",
+            "event_id": "e1",
+            "data": {"season_id": "2025-26"},
+        }
+    )
     assert (await copy.get("2025-26")).version == 2
     assert owner.requests == 2
 

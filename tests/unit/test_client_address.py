@@ -1,5 +1,6 @@
 """The client address behind the ingress: X-Forwarded-For counts only when the request came through a trusted
 proxy, so nobody can pick their own address (and dodge the per-address OTP limit) by writing the header."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,6 +20,7 @@ def proxies(monkeypatch):
     def configure(value: str) -> None:
         monkeypatch.setenv("SEVA_TRUSTED_PROXIES", value)
         use_settings(Settings)
+
     yield configure
     monkeypatch.delenv("SEVA_TRUSTED_PROXIES", raising=False)
     use_settings(Settings)

@@ -1,5 +1,6 @@
 """The payload codec: sealed with the newest key and its id, opened by any key still held (rotation), a
 tampered or foreign payload refused, a payload from before the codec passed through."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,7 +28,7 @@ async def test_rotation_keeps_running_cases_readable():
     assert (await rotated.decode([sealed_before])) == [PLAIN]
     [sealed_after] = await rotated.encode([PLAIN])
     with pytest.raises(ValueError, match="k2"):
-        await old.decode([sealed_after])           # an old process cannot open the new key's payloads
+        await old.decode([sealed_after])  # an old process cannot open the new key's payloads
     dropped = EncryptionCodec(parse_keys("k2:second-secret"))
     with pytest.raises(ValueError, match="k1"):
         await dropped.decode([sealed_before])
@@ -59,9 +60,15 @@ async def test_the_converter_round_trips_a_case_input():
     from workflows.contracts import CaseInput
 
     converter = data_converter("k1:first-secret")
-    case = CaseInput(employee_id="EMP1", season_id="s", employee_group="part1", department="HEALTH", district="Hisar",
-                     ddo_code="DDO-1")
+    case = CaseInput(
+        employee_id="EMP1",
+        season_id="s",
+        employee_group="part1",
+        department="HEALTH",
+        district="Hisar",
+        ddo_code="DDO-1",
+    )
     payloads = await converter.encode([case])
     assert all(p.metadata["encoding"] == ENCODING for p in payloads)
     assert (await converter.decode(payloads, [CaseInput])) == [case]
-    assert DataConverter.default.payload_codec is None       # the default stays unchanged
+    assert DataConverter.default.payload_codec is None  # the default stays unchanged

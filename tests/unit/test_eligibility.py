@@ -1,4 +1,5 @@
 """Eligibility rules at their edges; each result carries a reason in plain words."""
+
 from datetime import date
 
 import pytest
@@ -6,19 +7,29 @@ import pytest
 from services.applications.eligibility import Rule, continuous_since, evaluate
 from workflows.contracts import ServiceRecord
 
-RULES = [Rule("covered_group", True, {"groups": ["part1", "part2", "hartron"]}, ""),
-         Rule("five_years_continuous", True, {"as_on": "2024-08-15", "years": 5}, ""),
-         Rule("sanctioned_post", True, {}, ""),
-         Rule("contractual_pay_head", True, {"head_contains": "Contractual"}, ""),
-         Rule("below_retirement_age", True, {"age": 58}, ""),
-         Rule("nature_of_post", False, {"excluded_posts": ["DEO"]}, "")]
+RULES = [
+    Rule("covered_group", True, {"groups": ["part1", "part2", "hartron"]}, ""),
+    Rule("five_years_continuous", True, {"as_on": "2024-08-15", "years": 5}, ""),
+    Rule("sanctioned_post", True, {}, ""),
+    Rule("contractual_pay_head", True, {"head_contains": "Contractual"}, ""),
+    Rule("below_retirement_age", True, {"age": 58}, ""),
+    Rule("nature_of_post", False, {"excluded_posts": ["DEO"]}, ""),
+]
 TODAY = date(2026, 1, 20)
 
 
 def record(**changes) -> ServiceRecord:
-    base = dict(employee_id="E1", employee_group="part1", date_of_birth="1980-05-01", date_of_joining="2015-04-01",
-                service_periods=[{"from": "2015-04-01", "to": None}], sanctioned_post=True,
-                pay_head="2202-01-101-99-51-Contractual Services", post_code="DEO", status="active")
+    base = dict(
+        employee_id="E1",
+        employee_group="part1",
+        date_of_birth="1980-05-01",
+        date_of_joining="2015-04-01",
+        service_periods=[{"from": "2015-04-01", "to": None}],
+        sanctioned_post=True,
+        pay_head="2202-01-101-99-51-Contractual Services",
+        post_code="DEO",
+        status="active",
+    )
     return ServiceRecord(**{**base, **changes})
 
 
@@ -28,8 +39,13 @@ def result(rec: ServiceRecord, code: str, today: date = TODAY):
 
 def test_an_ordinary_record_passes_every_enabled_rule_and_disabled_rules_are_not_applied():
     results = evaluate(RULES, record(), TODAY)
-    assert [r.code for r in results] == ["covered_group", "five_years_continuous", "sanctioned_post",
-                                         "contractual_pay_head", "below_retirement_age"]
+    assert [r.code for r in results] == [
+        "covered_group",
+        "five_years_continuous",
+        "sanctioned_post",
+        "contractual_pay_head",
+        "below_retirement_age",
+    ]
     assert all(r.passed and r.reason for r in results)
 
 
@@ -51,7 +67,9 @@ def test_a_one_day_gap_breaks_continuity_and_says_where():
 def test_service_that_ended_before_the_cut_off_does_not_count():
     start, _ = continuous_since([{"from": "2010-01-01", "to": "2024-08-14"}], date(2024, 8, 15))
     assert start is None
-    assert not result(record(service_periods=[{"from": "2010-01-01", "to": "2024-08-14"}]), "five_years_continuous").passed
+    assert not result(
+        record(service_periods=[{"from": "2010-01-01", "to": "2024-08-14"}]), "five_years_continuous"
+    ).passed
 
 
 def test_the_day_before_the_58th_birthday_is_below_58_and_the_birthday_is_not():
@@ -61,9 +79,14 @@ def test_the_day_before_the_58th_birthday_is_below_58_and_the_birthday_is_not():
     assert not on_birthday.passed and "21 Jan 2026" in on_birthday.reason
 
 
-@pytest.mark.parametrize("change, code", [({"employee_group": "private"}, "covered_group"),
-                                          ({"sanctioned_post": False}, "sanctioned_post"),
-                                          ({"pay_head": "2202-01-101-99-01-Salaries"}, "contractual_pay_head")])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"employee_group": "private"}, "covered_group"),
+        ({"sanctioned_post": False}, "sanctioned_post"),
+        ({"pay_head": "2202-01-101-99-01-Salaries"}, "contractual_pay_head"),
+    ],
+)
 def test_each_other_rule_fails_with_its_reason(change, code):
     r = result(record(**change), code)
     assert not r.passed and len(r.reason) > 20

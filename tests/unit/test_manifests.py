@@ -1,5 +1,6 @@
 """Production manifests are checked by a tool (no cluster runs here): each resource validates strictly
 against the Kubernetes schema, and every Deployment runs a process that exists in this repository."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,7 +11,9 @@ import pytest
 import yaml
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "production" / "k8s"
-DOCS = [(p.name, i, d) for p in sorted(K8S.glob("*.yaml")) for i, d in enumerate(yaml.safe_load_all(p.read_text())) if d]
+DOCS = [
+    (p.name, i, d) for p in sorted(K8S.glob("*.yaml")) for i, d in enumerate(yaml.safe_load_all(p.read_text())) if d
+]
 
 
 @pytest.mark.parametrize("name, index, doc", DOCS, ids=[f"{n}#{i}" for n, i, _ in DOCS])
@@ -54,7 +57,7 @@ def _pod_environment(deployment: dict) -> dict[str, str]:
 def _process(deployment: dict) -> str:
     args = _pod_spec(deployment)["containers"][0]["args"]
     if args[0] == "seva":
-        return args[1]              # `seva audit publish`
+        return args[1]  # `seva audit publish`
     return args[1].split(".")[1] if args[0] == "uvicorn" else "cases"
 
 
@@ -74,7 +77,8 @@ def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, m
         settings = get_settings()
         if name == "otp":
             from services.otp.sms import load_gateway
-            load_gateway(settings)          # the named gateway exists and has what it needs
+
+            load_gateway(settings)  # the named gateway exists and has what it needs
     except ConfigurationError as exc:
         pytest.fail(f"the {name} pod would not start: {exc}")
     finally:

@@ -1,5 +1,6 @@
 """Fail closed: no environment, an unknown one, a missing or public secret, or the dev SMS inbox outside dev
 stops the process before it starts; and outside dev the dev-only routes do not exist."""
+
 from __future__ import annotations
 
 import importlib
@@ -9,15 +10,27 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.settings import (
-    ConfigurationError, OtpSettings, Settings, dev_value, get_settings, use_settings,
+    ConfigurationError,
+    OtpSettings,
+    Settings,
+    dev_value,
+    get_settings,
+    use_settings,
 )
 
 PRODUCTION = {
-    "SEVA_ENV": "production", "SEVA_DATABASE_URL": "postgresql://otp:pw@db/seva", "SEVA_PAYLOAD_KEYS": "k1:secret-1",
-    "SEVA_SESSION_PUBLIC_KEY": "FZayCN3PbUtelfJ+j0nzySuFkbvWAUXFlpN+XeNFNjA=", "SEVA_OIDC_ISSUER": "https://idp/realm",
-    "SEVA_OTP_HMAC_KEY": "hmac-secret", "SEVA_SESSION_SIGNING_KEY": "signing-secret",
-    "SEVA_SMS_GATEWAY": "services.otp.sms:HttpSmsGateway", "SEVA_SMS_GATEWAY_URL": "https://sms/api",
-    "SEVA_SMS_GATEWAY_TOKEN": "t", "SEVA_VAULT_KEYS": "v1", "SEVA_ORDER_SIGNING_SEED": "o1",
+    "SEVA_ENV": "production",
+    "SEVA_DATABASE_URL": "postgresql://otp:pw@db/seva",
+    "SEVA_PAYLOAD_KEYS": "k1:secret-1",
+    "SEVA_SESSION_PUBLIC_KEY": "FZayCN3PbUtelfJ+j0nzySuFkbvWAUXFlpN+XeNFNjA=",
+    "SEVA_OIDC_ISSUER": "https://idp/realm",
+    "SEVA_OTP_HMAC_KEY": "hmac-secret",
+    "SEVA_SESSION_SIGNING_KEY": "signing-secret",
+    "SEVA_SMS_GATEWAY": "services.otp.sms:HttpSmsGateway",
+    "SEVA_SMS_GATEWAY_URL": "https://sms/api",
+    "SEVA_SMS_GATEWAY_TOKEN": "t",
+    "SEVA_VAULT_KEYS": "v1",
+    "SEVA_ORDER_SIGNING_SEED": "o1",
 }
 
 
@@ -51,8 +64,14 @@ def test_outside_dev_every_secret_is_required(environment, env):
     environment.setenv("SEVA_ENV", env)
     with pytest.raises(ConfigurationError) as raised:
         _start()
-    for name in ("SEVA_DATABASE_URL", "SEVA_OTP_HMAC_KEY", "SEVA_SESSION_SIGNING_KEY", "SEVA_SMS_GATEWAY",
-                 "SEVA_PAYLOAD_KEYS", "SEVA_OIDC_ISSUER"):
+    for name in (
+        "SEVA_DATABASE_URL",
+        "SEVA_OTP_HMAC_KEY",
+        "SEVA_SESSION_SIGNING_KEY",
+        "SEVA_SMS_GATEWAY",
+        "SEVA_PAYLOAD_KEYS",
+        "SEVA_OIDC_ISSUER",
+    ):
         assert name in str(raised.value)
     for key, value in PRODUCTION.items():
         environment.setenv(key, value)
@@ -95,7 +114,7 @@ def test_dev_routes_do_not_exist_outside_dev(environment, service, method, path)
     for key, value in PRODUCTION.items():
         environment.setenv(key, value)
     module = importlib.import_module(f"services.{service}.main")
-    app = module.build_app(module.definition)           # the app as production builds it (no lifespan run)
+    app = module.build_app(module.definition)  # the app as production builds it (no lifespan run)
     r = TestClient(app).request(method, path, json={})
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     assert not any(p.startswith("/dev") for p in app.openapi()["paths"])

@@ -1,4 +1,5 @@
 """Every SMS the system sends is a registered template: one DLT id each, and both languages fill in."""
+
 from __future__ import annotations
 
 from string import Formatter
@@ -7,9 +8,12 @@ import pytest
 
 from services.otp.sms import TEMPLATES, render
 
-PARAMS = {"otp": {"code": "123456", "minutes": 10}, "order_issued": {"order_no": "SSO/2026/HEALTH/000001"},
-          "registration_reminder": {"days": 7, "closes": "20 Feb 2026 23:59 IST"},
-          "registration_reopened": {"closes": "20 Feb 2026 23:59 IST"}}
+PARAMS = {
+    "otp": {"code": "123456", "minutes": 10},
+    "order_issued": {"order_no": "SSO/2026/HEALTH/000001"},
+    "registration_reminder": {"days": 7, "closes": "20 Feb 2026 23:59 IST"},
+    "registration_reopened": {"closes": "20 Feb 2026 23:59 IST"},
+}
 
 
 def test_each_template_has_its_own_dlt_id():

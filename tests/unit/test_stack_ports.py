@@ -1,4 +1,5 @@
 """A stack left running by a killed run must not be mistaken for a new one: start() refuses taken ports."""
+
 from __future__ import annotations
 
 import socket

