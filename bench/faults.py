@@ -25,6 +25,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 
+from contract import CaseStatus, Stage, case_workflow_id
 from deploy.local.phone import DELIVERED_OTP, code_of
 from deploy.local.seed import import_employees
 from deploy.local.stack import FAULT_PORTS, PRODUCTION, SERVICES, LocalStack, Topology, replica_name
@@ -34,7 +35,6 @@ from services.common.dead_letters import list_dead_letters
 from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, envelope
 from services.common.settings import Settings
 from services.common.temporal import connect
-from workflows.contracts import CaseStatus, Stage
 
 from .run import interrupted
 
@@ -443,7 +443,10 @@ class Suite:
     async def _case(self, employee_id: str) -> CaseStatus | None:
         try:
             return await asyncio.wait_for(
-                self.temporal.get_workflow_handle(f"case-{employee_id}").query("status", result_type=CaseStatus), 10
+                self.temporal.get_workflow_handle(case_workflow_id(employee_id)).query(
+                    "status", result_type=CaseStatus
+                ),
+                10,
             )
         except Exception:
             return None

@@ -189,15 +189,13 @@ def import_(
 @app.command()
 def case(employee_id: str):
     """Print one case's stage, history and pending deadline."""
+    from contract import IST, CaseStatus, case_workflow_id
     from services.common.settings import get_settings
     from services.common.temporal import connect
-    from workflows.contracts import CaseStatus
 
     async def _status() -> CaseStatus:
         client = await connect(get_settings())
-        return await client.get_workflow_handle(f"case-{employee_id}").query("status", result_type=CaseStatus)
-
-    from services.applications.calendar import IST
+        return await client.get_workflow_handle(case_workflow_id(employee_id)).query("status", result_type=CaseStatus)
 
     status = asyncio.run(_status())
     typer.echo(f"case-{employee_id}: {status.stage}")
@@ -214,13 +212,14 @@ def case(employee_id: str):
 @app.command()
 def retry(employee_ids: list[str] = typer.Argument(..., help="cases in needs_attention whose cause is mended")):
     """Try the failed step of each case again now (ops find them with CaseStage = 'needs_attention')."""
+    from contract import case_workflow_id
     from services.common.settings import get_settings
     from services.common.temporal import connect
 
     async def _signal() -> None:
         client = await connect(get_settings())
         for employee_id in employee_ids:
-            await client.get_workflow_handle(f"case-{employee_id}").signal("retry_step")
+            await client.get_workflow_handle(case_workflow_id(employee_id)).signal("retry_step")
             typer.echo(f"case-{employee_id}: asked to retry its failed step")
 
     asyncio.run(_signal())

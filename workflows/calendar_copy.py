@@ -19,9 +19,8 @@ import httpx
 from pydantic import TypeAdapter
 from temporalio import activity
 
-from workflows.contracts import SeasonCalendar
+from contract import Activities, SeasonCalendar
 
-READ_SEASON_CALENDAR = "read_season_calendar"
 AS_CALENDAR = TypeAdapter(SeasonCalendar)
 
 
@@ -64,7 +63,7 @@ class CalendarCopy:
         return None
 
     def activity(self) -> Callable[[str], Awaitable[SeasonCalendar]]:
-        @activity.defn(name=READ_SEASON_CALENDAR)
+        @activity.defn(name=Activities.READ_SEASON_CALENDAR.name)
         async def read_season_calendar(season_id: str) -> SeasonCalendar:
             """The calendar in force, from the worker's copy (a local activity of the case)."""
             return await self.get(season_id)

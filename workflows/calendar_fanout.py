@@ -28,7 +28,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.contracts import REGISTRATION_CLOSE, CaseEvent, EventType, Stage
+from contract import REGISTRATION_CLOSE, CaseEvent, EventType, Stage
 
 log = logging.getLogger("seva.cases.fanout")
 

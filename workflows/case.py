@@ -20,17 +20,13 @@ with workflow.unsafe.imports_passed_through():
     from opentelemetry import context as otel_context
     from opentelemetry import propagate
 
-    from . import search_attributes as sa
-    from .calendar_copy import READ_SEASON_CALENDAR
-    from .contracts import (
-        APPLICATIONS_QUEUE,
+    from contract import (
         DDO_VERIFICATION,
         ORDER_ISSUE,
-        ORDERS_QUEUE,
-        OTP_QUEUE,
         POST_CREATION,
         REGISTRATION_CLOSE,
-        VERIFICATION_QUEUE,
+        Activities,
+        ActivityRef,
         CarriedCase,
         CaseEvent,
         CaseInput,
@@ -50,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         StageChange,
         VerificationTask,
     )
+    from contract import search_attributes as sa
+
 
 # No workflow.patched() branches: every change before go-live was squashed (no case ran in production). From
 # go-live on, every change to the case's commands is patched and replay-tested (README, "Changing the case").
@@ -279,7 +277,7 @@ class CaseWorkflow:
             self._enter(Stage.AWAITING_POST_CREATION, POST_CREATION, "service record verified by the DDO")
             assert self._application is not None
             await self._activity(
-                "open_post_request",
+                Activities.OPEN_POST_REQUEST,
                 PostRequest(
                     employee_id=case.employee_id,
                     application_no=self._submitted,
@@ -288,7 +286,6 @@ class CaseWorkflow:
                     post_code=str(self._application.get("post_code", "")),
                     due_at=self._deadline(POST_CREATION),
                 ),
-                ORDERS_QUEUE,
             )
 
         if phase <= Phase.POST:
@@ -309,9 +306,9 @@ class CaseWorkflow:
 
         record = self._record
         if record is None or not record.name:
-            record = await self._activity("get_service_record", case.employee_id, OTP_QUEUE, result_type=ServiceRecord)
+            record = await self._activity(Activities.GET_SERVICE_RECORD, case.employee_id)
         issued: IssuedOrder = await self._activity(
-            "issue_service_security_order",
+            Activities.ISSUE_ORDER,
             OrderRequest(
                 employee_id=case.employee_id,
                 application_no=self._submitted,
@@ -321,8 +318,6 @@ class CaseWorkflow:
                 date_of_birth=record.date_of_birth if record else "",
                 post_code=record.post_code if record else "",
             ),
-            ORDERS_QUEUE,
-            result_type=IssuedOrder,
         )
         self._order_no = issued.order_no
         return await self._close(
@@ -427,27 +422,21 @@ class CaseWorkflow:
 
     async def _sms(self, template: str, params: dict[str, Any], dedupe: str) -> None:
         await self._activity(
-            "send_sms",
+            Activities.SEND_SMS,
             SmsRequest(
                 employee_id=self._employee_id,
                 template=template,
                 params=params,
                 dedupe_key=f"{workflow.info().workflow_id}/{dedupe}",
             ),
-            OTP_QUEUE,
         )
 
     async def _eligible(self) -> bool:
         """Decide eligibility on the master record and the application as it stands now."""
         assert self._input is not None
-        self._record = await self._activity(
-            "get_service_record", self._input.employee_id, OTP_QUEUE, result_type=ServiceRecord
-        )
+        self._record = await self._activity(Activities.GET_SERVICE_RECORD, self._input.employee_id)
         self._eligibility = await self._activity(
-            "decide_eligibility",
-            EligibilityRequest(self._input.employee_id, self._submitted, self._record),
-            APPLICATIONS_QUEUE,
-            result_type=EligibilityDecision,
+            Activities.DECIDE_ELIGIBILITY, EligibilityRequest(self._input.employee_id, self._submitted, self._record)
         )
         if self._eligibility.eligible:
             self._note("eligible: every rule passed")
@@ -463,7 +452,7 @@ class CaseWorkflow:
         assert case is not None
         self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION, note)
         await self._activity(
-            "open_verification_task",
+            Activities.OPEN_VERIFICATION_TASK,
             VerificationTask(
                 employee_id=case.employee_id,
                 application_no=self._submitted,
@@ -472,26 +461,26 @@ class CaseWorkflow:
                 district=case.district,
                 due_at=self._deadline(DDO_VERIFICATION),
             ),
-            VERIFICATION_QUEUE,
         )
 
-    async def _activity(self, name: str, arg: Any, task_queue: str, result_type: type[Any] | None = None) -> Any:
-        """Run an activity in its service, traced as part of the action that caused it (the API request
-        whose event was last signalled), so one trace id runs from the request to the activities."""
+    async def _activity(self, ref: ActivityRef, arg: Any) -> Any:
+        """Run an activity (one of the contract's `Activities`) in its service, traced as part of the action that
+        caused it (the API request whose event was last signalled), so one trace id runs from the request to
+        the activities."""
         token = otel_context.attach(propagate.extract(self._cause)) if self._cause else None
         try:
             while True:
                 try:
                     return await workflow.execute_activity(
-                        name,
+                        ref.name,
                         arg,
-                        task_queue=task_queue,
+                        task_queue=ref.task_queue,
                         start_to_close_timeout=ACTIVITY_TIMEOUT,
                         retry_policy=ACTIVITY_RETRY,
-                        result_type=result_type,
+                        result_type=ref.result_type,
                     )
                 except ActivityError as err:
-                    await self._needs_attention(name, err)
+                    await self._needs_attention(ref.name, err)
         finally:
             if token is not None:
                 otel_context.detach(token)
@@ -522,7 +511,7 @@ class CaseWorkflow:
         a copy a few seconds old can never lapse a case that an extension has just saved."""
         assert self._input is not None
         calendar: SeasonCalendar = await workflow.execute_local_activity(
-            READ_SEASON_CALENDAR,
+            Activities.READ_SEASON_CALENDAR.name,
             self._input.season_id,
             start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
@@ -530,9 +519,7 @@ class CaseWorkflow:
         )
         if acting_on is None or calendar.deadline(acting_on) > workflow.now():
             return calendar
-        owners: SeasonCalendar = await self._activity(
-            "load_season_calendar", self._input.season_id, APPLICATIONS_QUEUE, result_type=SeasonCalendar
-        )
+        owners: SeasonCalendar = await self._activity(Activities.LOAD_SEASON_CALENDAR, self._input.season_id)
         return owners
 
     async def _wait_until(self, done: Callable[[], bool], step: str, remind: bool = False) -> bool:
@@ -664,7 +651,7 @@ class CaseWorkflow:
             noticed_at=workflow.now(),
         )
         self._missed.append(missed)
-        await self._activity("record_missed_deadline", missed, VERIFICATION_QUEUE)
+        await self._activity(Activities.RECORD_MISSED_DEADLINE, missed)
 
     async def _officer_step(
         self, done: Callable[[], bool], step: str, officer_role: str, officer_ref: str, overdue_stage: str
@@ -682,7 +669,7 @@ class CaseWorkflow:
             respond_by = now + timedelta(days=self._calendar.escalation_days)
             days_overdue = (now - self._deadline(step)).days
             await self._activity(
-                "escalate_case",
+                Activities.ESCALATE_CASE,
                 Escalation(
                     employee_id=self._employee_id,
                     application_no=self._application_no,
@@ -697,7 +684,6 @@ class CaseWorkflow:
                     escalated_at=now,
                     respond_by=respond_by,
                 ),
-                VERIFICATION_QUEUE,
             )
             self._escalated = True
             workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])

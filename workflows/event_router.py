@@ -10,20 +10,15 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.common.events import TOPICS
+from contract import TOPICS, CaseEvent, EventType, case_workflow_id
 from services.common.kafka import DeadLetter
 from workflows.calendar_copy import CalendarCopy
 from workflows.calendar_fanout import reopens_registration, tell_lapsed_cases
 from workflows.case import CaseWorkflow
-from workflows.contracts import CaseEvent, EventType
 
 log = logging.getLogger("seva.cases.router")
 
 CASE_TOPICS = [TOPICS[s] for s in ("otp", "applications", "verification", "orders")]
-
-
-def case_workflow_id(employee_id: str) -> str:
-    return f"case-{employee_id}"
 
 
 def event_router(client: Client, calendar: CalendarCopy | None = None) -> Callable[[dict[str, Any]], Awaitable[None]]:

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner, Worker
 
+from contract import CASES_TASK_QUEUE
 from services.common.health import Health
 from services.common.kafka import EventConsumer, start_producer
 from services.common.runtime import serve_health, task_problem
@@ -18,7 +19,6 @@ from services.common.telemetry import setup_tracing
 from services.common.temporal import connect
 from workflows.calendar_copy import CalendarCopy
 from workflows.case import CaseWorkflow
-from workflows.contracts import CASES_TASK_QUEUE
 from workflows.event_router import CASE_TOPICS, event_router
 
 log = logging.getLogger("seva.cases")

@@ -13,11 +13,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from tqdm import tqdm
 
-from services.applications.calendar import IST, OFFICIAL_2025_26, shifted, store_version
+from contract import CASES_TASK_QUEUE, IST, CaseInput, SeasonCalendar, case_workflow_id
+from services.applications.calendar import OFFICIAL_2025_26, shifted, store_version
 from services.common.db import apply_migrations
 from workflows.case import CaseWorkflow
-from workflows.contracts import CASES_TASK_QUEUE, CaseInput, SeasonCalendar
-from workflows.event_router import case_workflow_id
 
 from .synthetic import MasterData
 

@@ -7,22 +7,21 @@ from datetime import datetime
 
 from temporalio import activity
 
-from services.applications.calendar import IST
+from contract import IST, Activities, EligibilityDecision, EligibilityRequest, SeasonCalendar
 from services.common.runtime import ServiceContext
-from workflows.contracts import EligibilityDecision, EligibilityRequest, SeasonCalendar
 
 from .calendar import calendar_in_force
 from .eligibility import Rule, evaluate
 
 
 def activities(ctx: ServiceContext) -> list:
-    @activity.defn(name="load_season_calendar")
+    @activity.defn(name=Activities.LOAD_SEASON_CALENDAR.name)
     async def load_season_calendar(season_id: str) -> SeasonCalendar:
         """The calendar in force now: read each time a case's timer fires, so extensions reach every case."""
         async with ctx.pool.acquire() as conn:
             return await calendar_in_force(conn, season_id)
 
-    @activity.defn(name="decide_eligibility")
+    @activity.defn(name=Activities.DECIDE_ELIGIBILITY.name)
     async def decide_eligibility(req: EligibilityRequest) -> EligibilityDecision:
         """Every enabled rule with its reason; stored with the application (a retry stores the same)."""
         async with ctx.pool.acquire() as conn, conn.transaction():

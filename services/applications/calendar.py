@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import asyncpg
 
-from workflows.contracts import SeasonCalendar
-
-IST = timezone(timedelta(hours=5, minutes=30))
+from contract import IST, SeasonCalendar
 
 
 def _ist_end_of_day(y: int, m: int, d: int) -> datetime:

@@ -11,12 +11,12 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from contract import DEADLINE_STEPS, EventType, SeasonCalendar
 from services.common import audit
 from services.common.auth import ADMINISTRATOR, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext, client_addr, context
-from workflows.contracts import DEADLINE_STEPS, EventType, SeasonCalendar
 
 from .calendar import CALENDAR_COLUMNS, calendar_in_force, store_version
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from workflows.contracts import RuleResult, ServiceRecord
+from contract import RuleResult, ServiceRecord
 
 
 @dataclass

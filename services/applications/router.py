@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from temporalio.service import RPCError
 
+from contract import CaseStatus, SeasonCalendar, case_workflow_id
 from services.common.auth import EMPLOYEE, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, context
-from workflows.contracts import CaseStatus, SeasonCalendar
 
 from . import documents, service
 from .calendar import calendar_in_force
@@ -80,7 +80,7 @@ async def application_status(
     if row is None or row["employee_id"] != employee.subject:  # another's number looks the same as none
         raise ApiError(404, "application_not_found", f"There is no application {application_no} in your name.")
     try:
-        case: CaseStatus = await ctx.temporal.get_workflow_handle(f"case-{employee.subject}").query(
+        case: CaseStatus = await ctx.temporal.get_workflow_handle(case_workflow_id(employee.subject)).query(
             "status", result_type=CaseStatus
         )
     except RPCError:

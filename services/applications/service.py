@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from contract import EventType
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
-from workflows.contracts import EventType
 
 from .calendar import calendar_in_force
 from .schemas import ApplicationForm

@@ -11,16 +11,7 @@ import asyncpg
 from opentelemetry import propagate
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-# One topic per publishing service, keyed by employee id so a case's events stay in order.
-TOPICS = {
-    "otp": "otp.events",
-    "applications": "applications.events",
-    "verification": "verification.events",
-    "orders": "orders.events",
-}
-SMS_TOPIC = "sms.outbound"
-MASTERDATA_TOPIC = "masterdata.corrections"  # data owners (HKRN, Treasury, HARTRON) push corrections here
-AUDIT_HEADS_TOPIC = "audit.heads"  # each audit chain's head, signed, published daily (`seva audit publish`)
+from contract import AUDIT_HEADS_TOPIC, MASTERDATA_TOPIC, SMS_TOPIC, TOPICS
 
 # Every consumer group in the system (the cases worker's, and `<service>.<consumer>` for each service's
 # consumers). Each has its own dead-letter topic, so a dead letter says whose it is and replays to its topic.

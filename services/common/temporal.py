@@ -39,7 +39,7 @@ async def register_search_attributes(client: Client) -> None:
     (`dev_server_search_attribute_flags`); this is for servers started without them, like the test server."""
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
-    from workflows import search_attributes as sa
+    from contract import search_attributes as sa
 
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
@@ -50,7 +50,7 @@ async def register_search_attributes(client: Client) -> None:
 
 
 def dev_server_search_attribute_flags() -> list[str]:
-    from workflows import search_attributes as sa
+    from contract import search_attributes as sa
 
     kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool"}
     return [arg for k in sa.ALL for arg in ("--search-attribute", f"{k.name}={kinds[k.indexed_value_type.name]}")]

@@ -7,16 +7,15 @@ from datetime import date, datetime
 
 from temporalio import activity
 
-from services.applications.calendar import IST
+from contract import IST, Activities, IssuedOrder, OrderRequest, PostRequest
 from services.common.events import publish, stable_event_id
 from services.common.runtime import ServiceContext
-from workflows.contracts import IssuedOrder, OrderRequest, PostRequest
 
 from .order_document import fifty_eighth_birthday, render_pdf, sign_payload, signing_key
 
 
 def activities(ctx: ServiceContext) -> list:
-    @activity.defn(name="open_post_request")
+    @activity.defn(name=Activities.OPEN_POST_REQUEST.name)
     async def open_post_request(req: PostRequest) -> None:
         """Put the verified case in Finance's list (once, however often retried)."""
         await ctx.pool.execute(
@@ -30,7 +29,7 @@ def activities(ctx: ServiceContext) -> list:
             req.due_at,
         )
 
-    @activity.defn(name="issue_service_security_order")
+    @activity.defn(name=Activities.ISSUE_ORDER.name)
     async def issue_service_security_order(req: OrderRequest) -> IssuedOrder:
         """Issue the order once, with its PDF and signed QR payload: a retry returns the order already issued."""
         async with ctx.pool.acquire() as conn, conn.transaction():

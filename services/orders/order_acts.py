@@ -6,13 +6,13 @@ from __future__ import annotations
 import jwt
 from temporalio.service import RPCError, RPCStatusCode
 
+from contract import EventType, case_workflow_id
+from contract.search_attributes import DEPARTMENT
 from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, EMPLOYEE, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
-from workflows.contracts import EventType
-from workflows.search_attributes import DEPARTMENT
 
 from .order_document import read_payload, signing_key
 
@@ -110,7 +110,7 @@ async def withdraw(ctx: ServiceContext, officer: Principal, order_no: str, reaso
 async def _case_department(ctx: ServiceContext, employee_id: str) -> str | None:
     """The department of the employee's case (every eligible employee has one), or None if there is none."""
     try:
-        described = await ctx.temporal.get_workflow_handle(f"case-{employee_id}").describe()
+        described = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).describe()
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return None

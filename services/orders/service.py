@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from contract import ORDER_ISSUE, POST_CREATION, EventType
 from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, FINANCE, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import TOPICS, claim_event, publish
 from services.common.runtime import ServiceContext
-from workflows.contracts import ORDER_ISSUE, POST_CREATION, EventType
 
 
 def secretary_ref(officer: Principal) -> str:

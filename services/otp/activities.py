@@ -5,13 +5,13 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contract import Activities, ServiceRecord, SmsRequest
 from services.common.events import SMS_TOPIC, envelope, stable_event_id, write_event
 from services.common.runtime import ServiceContext
-from workflows.contracts import ServiceRecord, SmsRequest
 
 
 def activities(ctx: ServiceContext) -> list:
-    @activity.defn(name="send_sms")
+    @activity.defn(name=Activities.SEND_SMS.name)
     async def send_sms(req: SmsRequest) -> None:
         """Queue an SMS for the gateway adapter; a retry writes the same event (same id), never a second SMS."""
         event_id = stable_event_id("sms", req.dedupe_key or activity.info().workflow_id + activity.info().activity_id)
@@ -29,7 +29,7 @@ def activities(ctx: ServiceContext) -> list:
                 ),
             )
 
-    @activity.defn(name="get_service_record")
+    @activity.defn(name=Activities.GET_SERVICE_RECORD.name)
     async def get_service_record(employee_id: str) -> ServiceRecord:
         """The facts of the master record that eligibility is decided on."""
         r = await ctx.pool.fetchrow(

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from contract import EventType
 from services.common.errors import ApiError
 from services.common.events import SMS_TOPIC, envelope, publish, write_event
 from services.common.runtime import ServiceContext
 from services.common.sessions import sign_session, signing_key
-from workflows.contracts import EventType
 
 from .codes import is_right
 

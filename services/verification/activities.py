@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from contract import Activities, Escalation, MissedDeadline, VerificationTask
 from services.common.runtime import ServiceContext
-from workflows.contracts import Escalation, MissedDeadline, VerificationTask
 
 from .escalation import escalate
 
 
 def activities(ctx: ServiceContext) -> list:
-    @activity.defn(name="open_verification_task")
+    @activity.defn(name=Activities.OPEN_VERIFICATION_TASK.name)
     async def open_verification_task(task: VerificationTask) -> None:
         """Put the application in its DDO's queue (once, however often retried); a returned application
         that has been resubmitted comes back as a new round."""
@@ -28,7 +28,7 @@ def activities(ctx: ServiceContext) -> list:
             task.due_at,
         )
 
-    @activity.defn(name="record_missed_deadline")
+    @activity.defn(name=Activities.RECORD_MISSED_DEADLINE.name)
     async def record_missed_deadline(missed: MissedDeadline) -> None:
         """Record the missed deadline against the officer responsible (once per case and step)."""
         await ctx.pool.execute(
@@ -43,7 +43,7 @@ def activities(ctx: ServiceContext) -> list:
             missed.noticed_at,
         )
 
-    @activity.defn(name="escalate_case")
+    @activity.defn(name=Activities.ESCALATE_CASE.name)
     async def escalate_case(esc: Escalation) -> None:
         """Hand the pending case a level up and tell both officers (once per case, step and level)."""
         await escalate(ctx, esc)

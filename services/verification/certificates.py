@@ -7,12 +7,12 @@ import uuid
 
 from temporalio.service import RPCError
 
+from contract import case_workflow_id
 from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
-from workflows.event_router import case_workflow_id
 
 from .schemas import CertificateIn
 
@@ -24,7 +24,7 @@ async def _case_scope(ctx: ServiceContext, employee_id: str) -> dict:
     except RPCError:
         raise ApiError(404, "employee_not_found", f"There is no case for employee {employee_id}.") from None
     attrs = desc.typed_search_attributes
-    from workflows import search_attributes as sa
+    from contract import search_attributes as sa
 
     return {"ddo_code": attrs.get(sa.DDO_CODE), "department": attrs.get(sa.DEPARTMENT)}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from contract import DDO_VERIFICATION, Escalation, EventType
 from services.common.auth import ADMIN_SECRETARY, DDO, FINANCE, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
-from workflows.contracts import DDO_VERIFICATION, Escalation, EventType
 
 
 def officer_ref_pattern(officer: Principal) -> str:

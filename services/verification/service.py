@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from contract import EventType
 from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
-from workflows.contracts import EventType
 
 from .schemas import Decision
 

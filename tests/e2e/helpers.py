@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from contract import CaseStatus, Stage
 from deploy.local.oidc import officer_token_async
-from workflows.contracts import CaseStatus, Stage
 
 from .conftest import OTP_CODES_SEEN, eventually, prepare_application
 

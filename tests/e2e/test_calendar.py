@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.applications.calendar import IST
+from contract import IST
 
 from .helpers import assert_error, officer_headers
 

@@ -10,9 +10,9 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from contract import CaseStatus, Stage
 from services.common.events import ALL_TOPICS
 from workflows.case import CaseWorkflow
-from workflows.contracts import CaseStatus, Stage
 
 from .conftest import eventually, prepare_application
 from .helpers import case_stage, officer_headers, read_otp, stage_is

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.api.workflowservice.v1 import DescribeBatchOperationRequest
 
+from contract import IST, Stage
 from deploy.local.seed import import_employees, put_calendar
 from deploy.local.synthetic import generate
-from services.applications.calendar import IST, OFFICIAL_2025_26, shifted
+from services.applications.calendar import OFFICIAL_2025_26, shifted
 from workflows.calendar_fanout import batch_job_id
 from workflows.case import CaseWorkflow
-from workflows.contracts import Stage
 
 from .conftest import eventually
 from .helpers import officer_headers

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contract import Stage
 from services.common.errors import ApiError
 from services.common.settings import OtpSettings
 from services.otp.service import _check_limits
-from workflows.contracts import Stage
 
 from .conftest import eventually, prepare_application
 from .helpers import assert_error, case_stage, officer_headers, read_otp

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 
+from contract import Escalation, Stage
 from services.common.runtime import ServiceContext
 from services.common.settings import VerificationSettings
 from services.verification.escalation import escalate
-from workflows.contracts import Escalation, Stage
 
 from .conftest import TINY_PDF, eventually
 from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued

@@ -12,8 +12,8 @@ import pytest_asyncio
 import zxingcpp
 from PIL import Image
 
+from contract import Stage
 from workflows.case import CaseWorkflow
-from workflows.contracts import Stage
 
 from .conftest import eventually
 from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contract import Stage
 from services.applications.calendar import calendar_in_force, store_version
-from workflows.contracts import Stage
 
 from .conftest import SEASON, eventually, prepare_application
 from .helpers import assert_error, employee_session, form_of, in_ddo_queue, officer_headers, stage_is

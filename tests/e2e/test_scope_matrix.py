@@ -8,7 +8,7 @@ import itertools
 import pytest
 import pytest_asyncio
 
-from workflows.contracts import Stage
+from contract import Stage
 
 from .conftest import eventually, prepare_application
 from .helpers import employee_session, in_ddo_queue, officer_headers, stage_is

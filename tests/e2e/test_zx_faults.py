@@ -12,9 +12,9 @@ import uuid
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from contract import CASES_TASK_QUEUE, CaseInput, EventType, Stage
 from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, envelope
 from workflows.case import CaseWorkflow
-from workflows.contracts import CASES_TASK_QUEUE, CaseInput, EventType, Stage
 
 from .conftest import eventually, prepare_application
 from .helpers import case_stage, employee_session, form_of, stage_is

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
+from contract import DEADLINE_STEPS
 from services.applications.calendar import OFFICIAL_2025_26, shifted
-from workflows.contracts import DEADLINE_STEPS
 
 
 def test_official_season_dates():

@@ -57,7 +57,7 @@ def test_keys_must_be_given_as_id_and_secret():
 
 
 async def test_the_converter_round_trips_a_case_input():
-    from workflows.contracts import CaseInput
+    from contract import CaseInput
 
     converter = data_converter("k1:first-secret")
     case = CaseInput(

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
+from contract import ServiceRecord
 from services.applications.eligibility import Rule, continuous_since, evaluate
-from workflows.contracts import ServiceRecord
 
 RULES = [
     Rule("covered_group", True, {"groups": ["part1", "part2", "hartron"]}, ""),

@@ -15,12 +15,7 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.applications.calendar import OFFICIAL_2025_26, shifted
-from services.common.codec import data_converter
-from services.common.settings import dev_value
-from services.common.temporal import register_search_attributes
-from workflows.case import CaseWorkflow
-from workflows.contracts import (
+from contract import (
     APPLICATIONS_QUEUE,
     CASES_TASK_QUEUE,
     ORDERS_QUEUE,
@@ -39,6 +34,11 @@ from workflows.contracts import (
     SmsRequest,
     VerificationTask,
 )
+from services.applications.calendar import OFFICIAL_2025_26, shifted
+from services.common.codec import data_converter
+from services.common.settings import dev_value
+from services.common.temporal import register_search_attributes
+from workflows.case import CaseWorkflow
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 DEV_CONVERTER = data_converter(dev_value("payload_keys"))

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+from contract import CASES_TASK_QUEUE, CaseEvent, CaseInput, CaseStatus, EventType, Stage
 from workflows.case import CaseWorkflow
-from workflows.contracts import CASES_TASK_QUEUE, CaseEvent, CaseInput, CaseStatus, EventType, Stage
 
 from .conftest import DEV_CONVERTER, record_history_if_asked, sleep_until
 

@@ -1,14 +1,35 @@
-"""Types that cross the line between the case workflow and the services' activities and signals.
-Plain dataclasses only: imported by deterministic workflow code."""
+"""The contract: everything that crosses a boundary between the case workflow, the cases worker and the four
+services, in one place that every side imports and that imports none of them: the case id, the time zone,
+the task queues, the Kafka topics, the domain events, the stages, and each activity with its input and output
+types. Plain dataclasses and constants only: deterministic workflow code imports it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+IST = timezone(timedelta(hours=5, minutes=30))  # every date an employee or officer sees is Indian Standard Time
+
+
+def case_workflow_id(employee_id: str) -> str:
+    """The case's workflow id: the employee id only, no personal data (it is readable on the Temporal server)."""
+    return f"case-{employee_id}"
+
 
 CASES_TASK_QUEUE = "cases"
 OTP_QUEUE, APPLICATIONS_QUEUE, VERIFICATION_QUEUE, ORDERS_QUEUE = "otp", "applications", "verification", "orders"
+
+# One topic per publishing service, keyed by employee id so a case's events stay in order.
+TOPICS = {
+    "otp": "otp.events",
+    "applications": "applications.events",
+    "verification": "verification.events",
+    "orders": "orders.events",
+}
+SMS_TOPIC = "sms.outbound"
+MASTERDATA_TOPIC = "masterdata.corrections"  # data owners (HKRN, Treasury, HARTRON) push corrections here
+AUDIT_HEADS_TOPIC = "audit.heads"  # each audit chain's head, signed, published daily (`seva audit publish`)
 
 # Steps of the season calendar, in order. Each is the deadline by which that step must be done.
 REGISTRATION_CLOSE = "registration_close"
@@ -279,3 +300,29 @@ class CarriedCase:
     calendar: SeasonCalendar | None
     shown_deadline: datetime | None
     runs: int
+
+
+@dataclass(frozen=True)
+class ActivityRef:
+    """One activity as the case calls it: its name, the task queue of the service that runs it, and the type
+    of its result (None when it returns nothing the case reads)."""
+
+    name: str
+    task_queue: str
+    result_type: type[Any] | None = None
+
+
+class Activities:
+    """Every activity of the case, in one table: the workflow calls these, and each service registers its
+    functions under these names (`@activity.defn(name=Activities.X.name)`)."""
+
+    READ_SEASON_CALENDAR = ActivityRef("read_season_calendar", CASES_TASK_QUEUE, SeasonCalendar)  # local activity
+    LOAD_SEASON_CALENDAR = ActivityRef("load_season_calendar", APPLICATIONS_QUEUE, SeasonCalendar)
+    DECIDE_ELIGIBILITY = ActivityRef("decide_eligibility", APPLICATIONS_QUEUE, EligibilityDecision)
+    SEND_SMS = ActivityRef("send_sms", OTP_QUEUE)
+    GET_SERVICE_RECORD = ActivityRef("get_service_record", OTP_QUEUE, ServiceRecord)
+    OPEN_VERIFICATION_TASK = ActivityRef("open_verification_task", VERIFICATION_QUEUE)
+    RECORD_MISSED_DEADLINE = ActivityRef("record_missed_deadline", VERIFICATION_QUEUE)
+    ESCALATE_CASE = ActivityRef("escalate_case", VERIFICATION_QUEUE)
+    OPEN_POST_REQUEST = ActivityRef("open_post_request", ORDERS_QUEUE)
+    ISSUE_ORDER = ActivityRef("issue_service_security_order", ORDERS_QUEUE, IssuedOrder)
