@@ -17,6 +17,33 @@ def case_workflow_id(employee_id: str) -> str:
     return f"case-{employee_id}"
 
 
+def case_summary(employee_id: str, department: str, district: str, ddo_code: str) -> str:
+    """The case's one-line summary in the Temporal UI's list: who and where, no personal data."""
+    return f"{employee_id} · {department} · {district} · {ddo_code}"
+
+
+def stage_in_words(stage: str, ddo_code: str, department: str) -> str:
+    """What the case waits for, and on whom, as ops read it at a glance."""
+    return {
+        "awaiting_registration": "awaiting registration by the employee (mobile OTP)",
+        "awaiting_application": "awaiting the employee's application",
+        "awaiting_ddo_verification": f"awaiting verification by {ddo_code}",
+        "returned_for_correction": "returned to the employee for correction",
+        "verification_overdue": f"verification by {ddo_code} overdue",
+        "awaiting_post_creation": "awaiting a supernumerary post from Finance",
+        "post_creation_overdue": "supernumerary post from Finance overdue",
+        "awaiting_hod_approval": f"awaiting approval by the HoD of {department}",
+        "hod_approval_overdue": f"approval by the HoD of {department} overdue",
+        "order_issued": "service-security order issued",
+        "rejected": "rejected by the DDO",
+        "ineligible": "not eligible",
+        "lapsed_unregistered": "lapsed: not registered by the deadline",
+        "lapsed_no_application": "lapsed: no application by the deadline",
+        "lapsed_not_resubmitted": "lapsed: not resubmitted by the deadline",
+        "needs_attention": "needs attention from ops",
+    }.get(stage, stage.replace("_", " "))
+
+
 CASES_TASK_QUEUE = "cases"
 OTP_QUEUE, APPLICATIONS_QUEUE, VERIFICATION_QUEUE, ORDERS_QUEUE = "otp", "applications", "verification", "orders"
 

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
 
     from contract import (
         DDO_VERIFICATION,
+        IST,
         ORDER_ISSUE,
         POST_CREATION,
         REGISTRATION_CLOSE,
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StageChange,
         VerificationTask,
+        stage_in_words,
     )
     from contract import search_attributes as sa
 
@@ -77,6 +79,14 @@ class Phase:
 
 def _ist(moment: datetime) -> str:
     return (moment + timedelta(hours=5, minutes=30)).strftime("%d %b %Y %H:%M IST")
+
+
+# The step whose deadline an overdue stage has missed (for the case's details in words).
+OVERDUE_STEP = {
+    Stage.VERIFICATION_OVERDUE: DDO_VERIFICATION,
+    Stage.POST_CREATION_OVERDUE: POST_CREATION,
+    Stage.HOD_APPROVAL_OVERDUE: ORDER_ISSUE,
+}
 
 
 @workflow.defn(name="CaseWorkflow")
@@ -412,6 +422,28 @@ class CaseWorkflow:
         deadline = self._shown_deadline = self._next_deadline()
         updates.append(sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset())
         workflow.upsert_search_attributes(updates)
+        self._describe()
+
+    def _describe(self) -> None:
+        """The case's current details in the Temporal UI, in words (user metadata, not a command: changing the
+        wording needs no patch): the stage and on whom it waits, the deadline in force, how far overdue, and
+        whether it was escalated. No personal data."""
+        if self._input is None:
+            return
+        case = self._input
+        words = [stage_in_words(self._stage, case.ddo_code, case.department)]
+        missed = OVERDUE_STEP.get(self._stage)
+        deadline = self._deadline(missed) if missed and self._calendar else self._shown_deadline
+        if deadline is not None:
+            words.append(f"{'was due' if missed else 'due'} {deadline.astimezone(IST):%d %b %Y %H:%M} IST")
+            late = (workflow.now() - deadline).days
+            if late >= 1:
+                words.append(f"{late} days overdue")
+        if self._escalated:
+            words.append("escalated")
+        if self._attention:
+            words.append(self._attention)
+        workflow.set_current_details(", ".join(words))
 
     async def _close(
         self, stage: str, note: str, sms_template: str, params: dict[str, Any] | None = None
@@ -688,6 +720,7 @@ class CaseWorkflow:
             self._escalated = True
             workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
             self._note(f"escalated to {role} {ref}, {days_overdue} days after the {step} deadline")
+            self._describe()
             try:
                 await workflow.wait_condition(done, timeout=respond_by - now)
                 return

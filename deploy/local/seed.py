@@ -13,7 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from tqdm import tqdm
 
-from contract import CASES_TASK_QUEUE, IST, CaseInput, SeasonCalendar, case_workflow_id
+from contract import CASES_TASK_QUEUE, IST, CaseInput, SeasonCalendar, case_summary, case_workflow_id
 from services.applications.calendar import OFFICIAL_2025_26, shifted, store_version
 from services.common.db import apply_migrations
 from workflows.case import CaseWorkflow
@@ -125,6 +125,12 @@ async def start_cases(
                     ),
                     id=case_workflow_id(m["employee_id"]),
                     task_queue=CASES_TASK_QUEUE,
+                    # what ops see in the Temporal UI's list (no personal data)
+                    static_summary=case_summary(m["employee_id"], m["department_code"], m["district"], m["ddo_code"]),
+                    static_details=(
+                        f"Employee {m['employee_id']} ({m['employee_group']}) of {m['department_code']}, "
+                        f"{m['district']}; DDO {m['ddo_code']}; season {season_id}."
+                    ),
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 )

@@ -181,3 +181,13 @@ async def test_ops_read_sealed_case_payloads_through_the_codec_server_and_no_one
         },
     )
     assert pre.status_code == 200 and pre.headers["access-control-allow-origin"].endswith(str(stack.ports.temporal_ui))
+
+
+async def test_every_seeded_case_has_its_summary_for_the_temporal_ui(stack, master, temporal):
+    """The list in the Temporal UI reads `EMP... · department · district · DDO` for each case (sealed like every
+    payload: ops open it through the codec server), with no personal data in it."""
+    m = master.employees[3].master
+    described = await temporal.get_workflow_handle(f"case-{m['employee_id']}").describe()
+    summary = await described.static_summary()
+    assert summary == f"{m['employee_id']} · {m['department_code']} · {m['district']} · {m['ddo_code']}"
+    assert m["name"] not in summary and m["name"] not in (await described.static_details() or "")

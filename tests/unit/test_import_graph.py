@@ -2,6 +2,7 @@
 imports neither a service nor the workflows; a service imports no other service and no workflow code, only the
 contract and the kernel; workflow code imports no service. Read from the source with `ast`, every import,
 at module level or inside a function."""
+
 from __future__ import annotations
 
 import ast
@@ -45,8 +46,12 @@ ALLOWED = {
     "workflows": {"contract", "kernel", "workflows"},
     **{f"service:{s}": {"contract", "kernel", f"service:{s}"} for s in SERVICES},
 }
-FILES = [p for d in ("contract", "services", "workflows") for p in sorted((ROOT / d).rglob("*.py"))
-         if _part_of_file(p) in ALLOWED]
+FILES = [
+    p
+    for d in ("contract", "services", "workflows")
+    for p in sorted((ROOT / d).rglob("*.py"))
+    if _part_of_file(p) in ALLOWED
+]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(ROOT)) for p in FILES])

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from contract import CASES_TASK_QUEUE, CaseEvent, CaseInput, CaseStatus, EventType, Stage
+from contract import CASES_TASK_QUEUE, IST, CaseEvent, CaseInput, CaseStatus, EventType, Stage
 from workflows.case import CaseWorkflow
 
 from .conftest import DEV_CONVERTER, record_history_if_asked, sleep_until
@@ -588,3 +588,25 @@ async def test_a_redelivered_event_for_a_closed_case_is_done_with_and_a_new_one_
         await route({**envelope, "event_id": str(uuid.uuid4())})  # never heard: kept for ops
     with pytest.raises(DeadLetter, match="no open case"):
         await route({**envelope, "employee_id": "T-NO-SUCH-CASE"})
+
+
+async def test_ops_read_the_case_at_a_glance_its_current_details_in_words(env, season):
+    """The Temporal UI shows each case's current details (user metadata): the stage, on whom it waits, the
+    deadline in force, how far overdue; no name, no date of birth."""
+    from temporalio.api.sdk.v1 import WorkflowMetadata
+
+    async def details(handle) -> str:
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        return metadata.current_details
+
+    cal = season.calendar
+    handle = await start(env, "T-GLANCE-1")
+    await register_and_apply(handle, "SS-T-40")
+    await sleep_until(env, cal.registration_close + timedelta(days=1))
+    now = await details(handle)
+    assert now.startswith("awaiting verification by DDO-HEALTH-HISAR-1, due ")
+    assert cal.ddo_verification.astimezone(IST).strftime("%d %b %Y") in now
+    await sleep_until(env, cal.ddo_verification + timedelta(days=3, hours=1))
+    late = await details(handle)
+    assert late.startswith("verification by DDO-HEALTH-HISAR-1 overdue, was due ") and late.endswith("escalated"), late
+    assert cal.ddo_verification.astimezone(IST).strftime("%d %b %Y") in late
