@@ -9,15 +9,24 @@ OIDC_JARS  := var/oidc/jars
 # without SEVA_ENV (services/common/settings.py).
 export SEVA_ENV ?= dev
 
-.PHONY: run test check bench faults install kafka-jars oidc-jars toxiproxy clean
+.PHONY: run test check lock bench faults install kafka-jars oidc-jars toxiproxy clean
 
 install: $(VENV)/.installed kafka-jars oidc-jars
 
-$(VENV)/.installed: pyproject.toml
+# Exactly what CI tested: the whole dependency tree pinned in requirements/dev.lock (`make lock` writes it from
+# pyproject.toml with uv), then the project itself without resolving anything again.
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -r requirements/dev.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
+
+# requirements/runtime.lock is what a production image installs (no dev server, no test tools); dev.lock adds
+# the [dev] extra (which takes [bench]).
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml -q --python-version 3.11 -o requirements/runtime.lock
+	$(BIN)/uv pip compile pyproject.toml -q --python-version 3.11 --extra dev -o requirements/dev.lock
 
 kafka-jars: $(KAFKA_JARS)/.resolved
 
