@@ -6,7 +6,7 @@ types. Plain dataclasses and constants only: deterministic workflow code imports
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 IST = timezone(timedelta(hours=5, minutes=30))  # every date an employee or officer sees is Indian Standard Time
@@ -15,6 +15,21 @@ IST = timezone(timedelta(hours=5, minutes=30))  # every date an employee or offi
 def case_workflow_id(employee_id: str) -> str:
     """The case's workflow id: the employee id only, no personal data (it is readable on the Temporal server)."""
     return f"case-{employee_id}"
+
+
+RETIREMENT_AGE = 58
+
+
+def birthday_at(born: date, age: int) -> date:
+    """The day someone born on `born` turns `age`: their birthday that year, or 1 March for someone born on
+    29 February when that year has none. The eligibility rule (below 58) and the order (secure until the 58th
+    birthday) both use it, so they can never disagree by a day."""
+    if (born.month, born.day) == (2, 29):
+        try:
+            return born.replace(year=born.year + age)
+        except ValueError:
+            return date(born.year + age, 3, 1)
+    return born.replace(year=born.year + age)
 
 
 def case_summary(employee_id: str, department: str, district: str, ddo_code: str) -> str:

@@ -475,7 +475,7 @@ class CaseWorkflow:
         return self._eligibility.eligible
 
     async def _close_ineligible(self) -> CaseStatus:
-        reasons = [r.reason for r in self._eligibility.results if not r.passed] if self._eligibility else []
+        reasons = self._eligibility.failed_reasons if self._eligibility else []
         return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(reasons), "application_ineligible")
 
     async def _to_the_ddo(self, note: str) -> None:
@@ -586,11 +586,10 @@ class CaseWorkflow:
                         f"reminder/{reminder[1]}",
                     )
                 next_deadline = self._next_deadline()
-                if self._next_step and next_deadline != self._shown_deadline:
+                # with a next step and its calendar there is always a next deadline
+                if self._next_step and next_deadline is not None and next_deadline != self._shown_deadline:
                     self._shown_deadline = next_deadline
-                    workflow.upsert_search_attributes(
-                        [sa.NEXT_DEADLINE.value_set(next_deadline)] if next_deadline else []
-                    )
+                    workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(next_deadline)])
                 if not done():
                     self._continue_if_long()
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from contract import RuleResult, ServiceRecord
+from contract import RuleResult, ServiceRecord, birthday_at
 
 
 @dataclass
@@ -102,7 +102,7 @@ def _pay_head(record: ServiceRecord, params: dict, today: date) -> tuple[bool, s
 def _below_age(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
     age = int(params.get("age", 58))
     born = date.fromisoformat(record.date_of_birth)
-    birthday = date(born.year + age, 3, 1) if (born.month, born.day) == (2, 29) else born.replace(year=born.year + age)
+    birthday = birthday_at(born, age)
     if today < birthday:
         return True, f"You are below {age} (you turn {age} on {_fmt(birthday)})."
     return False, f"You turned {age}, the retirement age, on {_fmt(birthday)}."
@@ -115,17 +115,6 @@ def _nature_of_post(record: ServiceRecord, params: dict, today: date) -> tuple[b
     return True, "The nature of your post is covered."
 
 
-def _annual_income(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
-    limit = params.get("max_annual_income")
-    income = getattr(record, "annual_income", None)
-    if limit is None or income is None:
-        return True, "No income limit applies."
-    return (
-        income <= limit,
-        f"Annual income {income} {'is within' if income <= limit else 'exceeds'} the limit {limit}.",
-    )
-
-
 EVALUATORS: dict[str, Callable[[ServiceRecord, dict, date], tuple[bool, str]]] = {
     "covered_group": _covered_group,
     "five_years_continuous": _five_years,
@@ -133,7 +122,6 @@ EVALUATORS: dict[str, Callable[[ServiceRecord, dict, date], tuple[bool, str]]] =
     "contractual_pay_head": _pay_head,
     "below_retirement_age": _below_age,
     "nature_of_post": _nature_of_post,
-    "annual_income": _annual_income,
 }
 
 

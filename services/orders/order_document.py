@@ -18,6 +18,8 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from contract import RETIREMENT_AGE, birthday_at
+
 ISSUER = "seva-suraksha.haryana"
 
 
@@ -52,7 +54,8 @@ def read_payload(public_key: Ed25519PublicKey, payload: str) -> dict:
 
 
 def fifty_eighth_birthday(born: date) -> date:
-    return date(born.year + 58, 3, 1) if (born.month, born.day) == (2, 29) else born.replace(year=born.year + 58)
+    """Service is secure up to the 58th birthday (the contract's one birthday rule)."""
+    return birthday_at(born, RETIREMENT_AGE)
 
 
 def render_pdf(order: dict, qr_payload: str) -> bytes:

@@ -90,3 +90,17 @@ def test_the_day_before_the_58th_birthday_is_below_58_and_the_birthday_is_not():
 def test_each_other_rule_fails_with_its_reason(change, code):
     r = result(record(**change), code)
     assert not r.passed and len(r.reason) > 20
+
+
+def test_one_birthday_rule_for_the_eligibility_check_and_the_order():
+    """Born on 29 February: the 58th birthday in a common year is 1 March, for the age rule and for the
+    order's "secure until" alike (the rule was written twice before; now both call the contract's)."""
+    from datetime import date
+
+    from contract import birthday_at
+    from services.orders.order_document import fifty_eighth_birthday
+
+    assert birthday_at(date(1968, 2, 29), 58) == date(2026, 3, 1)
+    assert birthday_at(date(1968, 2, 29), 56) == date(2024, 2, 29)  # a leap year keeps the day
+    assert birthday_at(date(1970, 6, 15), 58) == date(2028, 6, 15)
+    assert fifty_eighth_birthday(date(1968, 2, 29)) == birthday_at(date(1968, 2, 29), 58)
