@@ -70,7 +70,10 @@ async def test_every_version_is_kept(stack, http, session, db):
         "(SELECT employee_id FROM applications.document WHERE sha256 = $1 AND version = 2 LIMIT 1) ORDER BY version",
         second.json()["sha256"],
     )
-    assert [(v["version"], v["sha256"]) for v in versions] == [(1, first.json()["sha256"]), (2, second.json()["sha256"])]
+    assert [(v["version"], v["sha256"]) for v in versions] == [
+        (1, first.json()["sha256"]),
+        (2, second.json()["sha256"]),
+    ]
 
 
 async def test_aadhaar_check_digit_pan_format_and_only_four_digits_shown(stack, http, session):
