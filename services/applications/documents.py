@@ -138,3 +138,9 @@ async def read_capped(request) -> bytes:
         if size > MAX_BYTES:
             break
     return b"".join(chunks)
+
+
+async def mine(ctx: ServiceContext, employee_id: str) -> list[dict]:
+    """The employee's documents, the latest version of each kind."""
+    async with ctx.pool.acquire() as conn:
+        return await latest_documents(conn, employee_id)

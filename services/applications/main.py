@@ -6,10 +6,10 @@ from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
 from .calendar_admin import router as calendar_router
+from .consumers import returns_consumer
 from .dropdowns import router as dropdown_router
 from .review import router as review_router
 from .router import router
-from .service import returns_consumer
 
 definition = ServiceDefinition(
     name="applications",

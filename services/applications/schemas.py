@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from contract import SeasonCalendar
 
 
 class ApplicationForm(BaseModel):
@@ -55,3 +59,16 @@ class IdentityIn(BaseModel):
 class IdentityOut(BaseModel):
     aadhaar: str
     pan: str
+
+
+class Change(BaseModel):
+    step: Literal["registration_close", "ddo_verification", "post_creation", "order_issue"]
+    new_deadline: datetime = Field(description="with its time zone, e.g. 2026-02-20T23:59:59+05:30")
+    reason: str = Field(min_length=5, max_length=500)
+
+
+@dataclass(kw_only=True)
+class CalendarVersion(SeasonCalendar):
+    changed_by: str
+    reason: str
+    changed_at: datetime

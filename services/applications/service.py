@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
+from temporalio.service import RPCError
 
-from contract import EventType
+from contract import CaseStatus, EventType, SeasonCalendar, case_workflow_id
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
@@ -153,26 +155,6 @@ async def _record_submission(
     return submitted_at
 
 
-def returns_consumer(ctx: ServiceContext):
-    """The DDO's return reaches the application (status and remarks), once per event."""
-    from services.common.events import TOPICS, claim_event
-
-    async def handle(event: dict) -> None:
-        data = event.get("data", {})
-        if event.get("type") != EventType.VERIFICATION_DECIDED or data.get("decision") != "returned":
-            return
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            if await claim_event(conn, "applications", "returns", event["event_id"]):
-                await conn.execute(
-                    "UPDATE applications.application SET status = 'returned', remarks = $2, "
-                    "returned_at = now() WHERE application_no = $1",
-                    data["application_no"],
-                    data.get("remarks") or {},
-                )
-
-    return [TOPICS["verification"]], handle
-
-
 async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[dict]:
     """The required documents and the identity numbers must be there before submission."""
     from .documents import REQUIRED, latest_documents
@@ -211,3 +193,44 @@ async def _check_choices(conn: asyncpg.Connection, form: ApplicationForm) -> Non
             f"DDO {form.ddo_code} belongs to {ddo['department_code']} in "
             f"{ddo['district']}, not to the department and district you chose.",
         )
+
+
+async def status(ctx: ServiceContext, employee_id: str, application_no: str) -> dict[str, Any]:
+    """Where an application stands: its own row, and the stage, deadline and eligibility its case holds.
+    Another employee's number is answered exactly as a number that does not exist."""
+    row = await ctx.pool.fetchrow(
+        "SELECT employee_id, submitted_at, status, remarks, (SELECT count(*) FROM "
+        "applications.submission s WHERE s.application_no = a.application_no) AS submissions "
+        "FROM applications.application a WHERE application_no = $1",
+        application_no,
+    )
+    if row is None or row["employee_id"] != employee_id:
+        raise ApiError(404, "application_not_found", f"There is no application {application_no} in your name.")
+    try:
+        case: CaseStatus = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).query(
+            "status", result_type=CaseStatus
+        )
+    except RPCError:
+        raise ApiError(
+            503, "case_unavailable", "The status of this application cannot be read just now; try again shortly."
+        ) from None
+    return {
+        "application_no": application_no,
+        "submitted_at": row["submitted_at"],
+        "status": row["status"],
+        "stage": case.stage,
+        "next_step": case.next_step,
+        "next_deadline": case.next_deadline,
+        "order_no": case.order_no,
+        "remarks": row["remarks"],
+        "submissions": row["submissions"],
+        "eligibility": [r.__dict__ for r in case.eligibility.results] if case.eligibility else None,
+    }
+
+
+async def calendar(ctx: ServiceContext, season_id: str) -> SeasonCalendar:
+    async with ctx.pool.acquire() as conn:
+        try:
+            return await calendar_in_force(conn, season_id)
+        except LookupError:
+            raise ApiError(404, "season_not_found", f"There is no calendar for season {season_id}.") from None

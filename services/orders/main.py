@@ -5,8 +5,8 @@ from pathlib import Path
 from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
+from .consumers import escalations_consumer
 from .router import router
-from .service import escalations_consumer
 
 definition = ServiceDefinition(
     name="orders",

@@ -9,10 +9,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from contract import EventType, case_workflow_id
 from contract.search_attributes import DEPARTMENT
 from services.common import audit
-from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, EMPLOYEE, HOD, Principal
+from services.common.auth import EMPLOYEE, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
+from services.common.scope import covers
 
 from .order_document import read_payload, signing_key
 
@@ -60,11 +61,7 @@ async def check_qr(ctx: ServiceContext, payload: str) -> dict:
 
 
 def may_see(officer: Principal, order_row) -> bool:
-    if officer.role == EMPLOYEE:
-        return officer.subject == order_row["employee_id"]
-    if officer.role in (HOD, ADMIN_SECRETARY):
-        return officer.scope.get("department") == order_row["department"]
-    return officer.role == ADMINISTRATOR
+    return covers(officer, department=order_row["department"], employee_id=order_row["employee_id"])
 
 
 async def pdf(ctx: ServiceContext, who: Principal, order_no: str) -> bytes:
@@ -128,7 +125,7 @@ async def register_physical(ctx: ServiceContext, officer: Principal, body, from_
             "employee_not_found",
             f"There is no case for employee {body.employee_id}; check the employee id on the paper order.",
         )
-    if officer.role != ADMINISTRATOR and officer.scope.get("department") != department:
+    if not covers(officer, department=department):
         raise ApiError(403, "forbidden", "You may register paper orders only for employees of your own department.")
     if body.department != department:
         raise ApiError(

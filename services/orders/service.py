@@ -1,20 +1,22 @@
-"""Finance creates supernumerary posts; the HoD approves; the order is issued once per case."""
+"""The case's steps in the orders service, up to the order: Finance's supernumerary post and the HoD's approval.
+What may happen to an order once issued (checked by anyone, downloaded, withdrawn) and paper orders declared
+void live in order_acts.py; the order itself is issued by the case (activities.py)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from contract import ORDER_ISSUE, POST_CREATION, EventType
 from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, FINANCE, HOD, Principal
 from services.common.errors import ApiError
-from services.common.events import TOPICS, claim_event, publish
+from services.common.events import publish
 from services.common.runtime import ServiceContext
+from services.common.scope import covers, officer_ref, report_department
 
 
 def secretary_ref(officer: Principal) -> str:
-    return f"as:{officer.scope.get('department')}"
+    return officer_ref(officer)
 
 
 async def _escalated_to(conn, officer: Principal, application_no: str, step: str) -> bool:
@@ -27,33 +29,6 @@ async def _escalated_to(conn, officer: Principal, application_no: str, step: str
             secretary_ref(officer),
         )
     )
-
-
-def escalations_consumer(ctx: ServiceContext):
-    """Finance's and the HoD's steps escalated to a Secretary (case.escalated, from the verification service)."""
-
-    async def handle(event: dict) -> None:
-        data = event.get("data", {})
-        if (
-            event.get("type") != EventType.CASE_ESCALATED
-            or data.get("step") not in (POST_CREATION, ORDER_ISSUE)
-            or not data.get("application_no")
-        ):
-            return
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            if await claim_event(conn, "orders", "escalations", event["event_id"]):
-                await conn.execute(
-                    "INSERT INTO orders.escalation (application_no, step, level, to_role, to_ref, escalated_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                    data["application_no"],
-                    data["step"],
-                    int(data["level"]),
-                    data["to_role"],
-                    data["to_ref"],
-                    datetime.fromisoformat(data["escalated_at"]),
-                )
-
-    return [TOPICS["verification"]], handle
 
 
 async def create_posts(
@@ -165,7 +140,7 @@ async def awaiting_approval(ctx: ServiceContext, officer: Principal, limit: int,
 async def report(ctx: ServiceContext, officer: Principal) -> list[dict]:
     """Pending and overdue posts and approvals by department (the Finance and HoD stages); a Secretary sees
     their own department only."""
-    department = officer.scope.get("department") if officer.role == ADMIN_SECRETARY else None
+    department = report_department(officer)
     rows = await ctx.pool.fetch(
         "SELECT r.department AS key, "
         "count(*) FILTER (WHERE p.post_id IS NULL) AS awaiting_post, "
@@ -185,7 +160,7 @@ async def approve(ctx: ServiceContext, hod: Principal, application_no: str, from
         req = await conn.fetchrow(
             "SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE", application_no
         )
-        if req is None or req["department"] != hod.scope.get("department"):
+        if req is None or not covers(hod, department=req["department"]):
             raise ApiError(
                 404, "case_not_in_department", f"Application {application_no} is not one of your department's cases."
             )

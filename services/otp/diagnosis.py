@@ -187,3 +187,26 @@ async def record(conn: asyncpg.Connection, diagnosis: Diagnosis) -> None:
         diagnosis.ddo_code,
         [asdict(c) for c in diagnosis.causes],
     )
+
+
+async def why_no_otp(ctx, family_id: str, date_of_birth: date, mobile: str, client_addr: str) -> Diagnosis:
+    """Count the ask (even when the identity is not confirmed), then diagnose and keep the diagnosis."""
+    async with ctx.pool.acquire() as conn:
+        async with conn.transaction():
+            await check_limits(conn, ctx.settings, family_id, client_addr)
+        async with conn.transaction():
+            found = await diagnose(conn, family_id, date_of_birth, mobile)
+            await record(conn, found)
+    return found
+
+
+async def of_ddo(ctx, ddo_code: str, limit: int, offset: int) -> list[dict]:
+    """The diagnoses of one DDO's employees, newest first."""
+    rows = await ctx.pool.fetch(
+        "SELECT employee_id, causes, diagnosed_at FROM otp.diagnosis WHERE ddo_code = $1 "
+        "ORDER BY diagnosed_at DESC LIMIT $2 OFFSET $3",
+        ddo_code,
+        limit,
+        offset,
+    )
+    return [dict(r) for r in rows]

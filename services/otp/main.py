@@ -5,9 +5,8 @@ from pathlib import Path
 from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
-from .masterdata import certificates_consumer, corrections_consumer
+from .consumers import certificates_consumer, corrections_consumer, sms_consumer
 from .router import dev_router, master_router, router
-from .sms import sms_consumer
 
 definition = ServiceDefinition(
     name="otp",

@@ -13,8 +13,7 @@ import asyncpg
 from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
-from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, envelope, publish, write_event
-from services.common.runtime import ServiceContext
+from services.common.events import SMS_TOPIC, envelope, publish, write_event
 
 from .mobile import normalise_mobile
 
@@ -176,45 +175,90 @@ async def open_correction_request(
     return True
 
 
-def corrections_consumer(ctx: ServiceContext):
-    """Data owners' corrections pushed as Kafka events; applied once per event id."""
-    from services.common.events import claim_event
-    from services.common.kafka import DeadLetter
-
-    async def handle(event: dict) -> None:
-        data = event.get("data", {})
-        try:
-            async with ctx.pool.acquire() as conn, conn.transaction():
-                if not await claim_event(conn, "otp", "masterdata-corrections", event["event_id"]):
-                    return
-                await apply_correction(
-                    conn,
-                    event["employee_id"],
-                    data.get("changes", {}),
-                    changed_by=data.get("changed_by", "unknown"),
-                    data_owner=data.get("data_owner", ""),
-                    source="kafka",
-                    reason=data.get("reason", ""),
-                    certificate_id=data.get("certificate_id"),
-                )
-        except ApiError as err:
-            raise DeadLetter(f"{err.code}: {err.message}") from err
-
-    return [MASTERDATA_TOPIC], handle
+async def correct(
+    ctx,
+    employee_id: str,
+    changes: dict,
+    *,
+    changed_by: str,
+    data_owner: str,
+    reason: str,
+    certificate_id: str | None,
+    from_addr: str,
+) -> dict:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        return await apply_correction(
+            conn,
+            employee_id,
+            changes,
+            changed_by=changed_by,
+            data_owner=data_owner,
+            source="api",
+            reason=reason,
+            certificate_id=certificate_id,
+            from_addr=from_addr,
+        )
 
 
-def certificates_consumer(ctx: ServiceContext):
-    """A verification certificate (from the verification service) opens a correction request for the owner."""
-    from services.common.events import TOPICS, claim_event
+async def changes_of(ctx, employee_id: str, data_owner: str) -> list[dict]:
+    """Every change a data owner made to one record, oldest first."""
+    rows = await ctx.pool.fetch(
+        "SELECT field, old_value, new_value, changed_by, source, reason, certificate_id::text, changed_at "
+        "FROM otp.master_change WHERE employee_id = $1 AND data_owner = $2 ORDER BY id",
+        employee_id,
+        data_owner,
+    )
+    return [dict(r) for r in rows]
 
-    async def handle(event: dict) -> None:
-        if event.get("type") != "certificate.issued":
-            return
-        data = event["data"]
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            if await claim_event(conn, "otp", "certificates", event["event_id"]):
-                await open_correction_request(
-                    conn, data["certificate_id"], event["employee_id"], data["issued_by"], data.get("remarks", "")
-                )
 
-    return [TOPICS["verification"]], handle
+async def open_requests(ctx, data_owner: str) -> list[dict]:
+    """Correction requests from verification certificates not yet acted on by this data owner."""
+    rows = await ctx.pool.fetch(
+        "SELECT certificate_id::text, employee_id, issued_by, remarks, requested_at FROM otp.correction_request "
+        "WHERE data_owner = $1 AND corrected_at IS NULL ORDER BY requested_at",
+        data_owner,
+    )
+    return [dict(r) for r in rows]
+
+
+PREFILL_FIELDS = ("name", "father_name", "date_of_birth")
+PREFILL_LABELS = {"name": "name", "father_name": "father's name", "date_of_birth": "date of birth"}
+
+
+async def prefill(ctx, employee_id: str) -> dict:
+    """The form's auto-fill from Family ID (PPP) beside the service record, with each mismatch."""
+    rec = await ctx.pool.fetchrow("SELECT * FROM otp.employee_master WHERE employee_id = $1", employee_id)
+    if rec is None:
+        raise ApiError(404, "record_not_found", "There is no service record for your login.")
+    ppp = await ctx.pool.fetchrow(
+        "SELECT name, father_name, date_of_birth FROM otp.ppp_registry WHERE family_id = $1", rec["family_id"]
+    )
+    mismatches = (
+        []
+        if ppp is None
+        else [
+            {
+                "field": f,
+                "label": PREFILL_LABELS[f],
+                "family_id_value": str(ppp[f]),
+                "service_record_value": str(rec[f]),
+            }
+            for f in PREFILL_FIELDS
+            if ppp[f] != rec[f]
+        ]
+    )
+    return {
+        "family_id": rec["family_id"],
+        "family_id_details": {f: str(ppp[f]) for f in PREFILL_FIELDS} if ppp else None,
+        "service_record": {
+            k: str(rec[k])
+            for k in (*PREFILL_FIELDS, "department_code", "district", "post_code", "ddo_code", "date_of_joining")
+        },
+        "mismatches": mismatches,
+    }
+
+
+async def set_sms_language(ctx, employee_id: str, language: str) -> None:
+    await ctx.pool.execute(
+        "UPDATE otp.employee_master SET sms_language = $2 WHERE employee_id = $1", employee_id, language
+    )

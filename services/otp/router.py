@@ -6,7 +6,7 @@ from services.common.auth import DATA_OFFICER, DDO, EMPLOYEE, Principal, require
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, client_addr, context
 
-from . import diagnosis, masterdata, service
+from . import diagnosis, masterdata, service, sms
 from .mobile import normalise_mobile
 from .schemas import (
     Correction,
@@ -25,7 +25,6 @@ from .schemas import (
     WhyNoOtpAnswer,
     WhyNoOtpRequest,
 )
-from .sms import as_delivered
 
 router = APIRouter(prefix="/otp", tags=["registration by mobile OTP"])
 dev_router = APIRouter(prefix="/dev", tags=["dev only"])
@@ -56,21 +55,7 @@ async def verify_otp(body: OtpVerify, ctx: ServiceContext = Depends(context)):
 async def dev_sms(mobile: str = Query(...), ctx: ServiceContext = Depends(context)):
     """Dev only (the route does not exist elsewhere): the messages the dev SMS inbox received for a mobile,
     newest last, as the phone showed them."""
-    rows = await ctx.pool.fetch(
-        "SELECT mobile, template, language, template_id, body, outcome, handled_at, reference FROM otp.sms_delivery "
-        "WHERE mobile = $1 ORDER BY handled_at",
-        normalise_mobile(mobile),
-    )
-    return [
-        SmsMessage(
-            **{
-                **dict(r),
-                "body": as_delivered(ctx.settings, r["template"], r["body"], r["reference"]),
-                "handled_at": r["handled_at"].isoformat(),
-            }
-        )
-        for r in rows
-    ]
+    return [SmsMessage(**m) for m in await sms.inbox(ctx, normalise_mobile(mobile))]
 
 
 # ---- "Why no OTP?" -------------------------------------------------------------------------------
@@ -80,13 +65,9 @@ async def dev_sms(mobile: str = Query(...), ctx: ServiceContext = Depends(contex
 async def why_no_otp(body: WhyNoOtpRequest, request: Request, ctx: ServiceContext = Depends(context)):
     """The exact reason an OTP does not reach you, and what to do, with personal data masked. Limited per
     Family ID and per client address."""
-    mobile, family_id = normalise_mobile(body.mobile), body.family_id.strip().upper()
-    async with ctx.pool.acquire() as conn:
-        async with conn.transaction():  # the ask is counted even when the identity is not confirmed
-            await diagnosis.check_limits(conn, ctx.settings, family_id, client_addr(request))
-        async with conn.transaction():
-            found = await diagnosis.diagnose(conn, family_id, body.date_of_birth, mobile)
-            await diagnosis.record(conn, found)
+    found = await diagnosis.why_no_otp(
+        ctx, body.family_id.strip().upper(), body.date_of_birth, normalise_mobile(body.mobile), client_addr(request)
+    )
     return found.public()
 
 
@@ -98,14 +79,7 @@ async def ddo_diagnoses(
     ddo: Principal = Depends(require_roles(DDO)),
 ):
     """A DDO sees the 'Why no OTP?' diagnoses of their own employees, newest first."""
-    rows = await ctx.pool.fetch(
-        "SELECT employee_id, causes, diagnosed_at FROM otp.diagnosis WHERE ddo_code = $1 "
-        "ORDER BY diagnosed_at DESC LIMIT $2 OFFSET $3",
-        ddo.scope.get("ddo_code"),
-        limit,
-        offset,
-    )
-    return [DiagnosisOut(**dict(r)) for r in rows]
+    return [DiagnosisOut(**d) for d in await diagnosis.of_ddo(ctx, ddo.scope.get("ddo_code", ""), limit, offset)]
 
 
 # ---- master records: the data owners' corrections ----------------------------------------------
@@ -129,18 +103,16 @@ async def correct_record(
     officer: Principal = Depends(require_roles(DATA_OFFICER)),
 ):
     """Correct a record your organisation holds; each change is kept with who, when and why."""
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        changed = await masterdata.apply_correction(
-            conn,
-            employee_id,
-            body.changes,
-            changed_by=officer.subject,
-            data_owner=_owner(officer),
-            source="api",
-            reason=body.reason,
-            certificate_id=body.certificate_id,
-            from_addr=client_addr(request),
-        )
+    changed = await masterdata.correct(
+        ctx,
+        employee_id,
+        body.changes,
+        changed_by=officer.subject,
+        data_owner=_owner(officer),
+        reason=body.reason,
+        certificate_id=body.certificate_id,
+        from_addr=client_addr(request),
+    )
     return CorrectionOut(employee_id=employee_id, changed=changed)
 
 
@@ -148,13 +120,8 @@ async def correct_record(
 async def record_changes(
     employee_id: str, ctx: ServiceContext = Depends(context), officer: Principal = Depends(require_roles(DATA_OFFICER))
 ):
-    rows = await ctx.pool.fetch(
-        "SELECT field, old_value, new_value, changed_by, source, reason, certificate_id::text, changed_at "
-        "FROM otp.master_change WHERE employee_id = $1 AND data_owner = $2 ORDER BY id",
-        employee_id,
-        _owner(officer),
-    )
-    return [MasterChange(**dict(r)) for r in rows]
+    """Every change your organisation made to one record."""
+    return [MasterChange(**c) for c in await masterdata.changes_of(ctx, employee_id, _owner(officer))]
 
 
 @master_router.get("/correction-requests", response_model=list[CorrectionRequestOut])
@@ -162,42 +129,14 @@ async def correction_requests(
     ctx: ServiceContext = Depends(context), officer: Principal = Depends(require_roles(DATA_OFFICER))
 ):
     """Open requests from verification certificates, for your organisation to correct."""
-    rows = await ctx.pool.fetch(
-        "SELECT certificate_id::text, employee_id, issued_by, remarks, requested_at FROM otp.correction_request "
-        "WHERE data_owner = $1 AND corrected_at IS NULL ORDER BY requested_at",
-        _owner(officer),
-    )
-    return [CorrectionRequestOut(**dict(r)) for r in rows]
+    return [CorrectionRequestOut(**r) for r in await masterdata.open_requests(ctx, _owner(officer))]
 
 
 @master_router.get("/me", response_model=Prefill, tags=["registration by mobile OTP"])
 async def my_prefill(ctx: ServiceContext = Depends(context), employee: Principal = Depends(require_roles(EMPLOYEE))):
     """The form's auto-fill from Family ID (PPP), beside the service record, with each mismatch shown."""
-    rec = await ctx.pool.fetchrow("SELECT * FROM otp.employee_master WHERE employee_id = $1", employee.subject)
-    if rec is None:
-        raise ApiError(404, "record_not_found", "There is no service record for your login.")
-    ppp = await ctx.pool.fetchrow(
-        "SELECT name, father_name, date_of_birth FROM otp.ppp_registry WHERE family_id = $1", rec["family_id"]
-    )
-    fields = ("name", "father_name", "date_of_birth")
-    labels = {"name": "name", "father_name": "father's name", "date_of_birth": "date of birth"}
-    mismatches = (
-        []
-        if ppp is None
-        else [
-            FieldMismatch(field=f, label=labels[f], family_id_value=str(ppp[f]), service_record_value=str(rec[f]))
-            for f in fields
-            if ppp[f] != rec[f]
-        ]
-    )
-    return Prefill(
-        family_id=rec["family_id"],
-        family_id_details={f: str(ppp[f]) for f in fields} if ppp else None,
-        service_record={
-            k: str(rec[k]) for k in (*fields, "department_code", "district", "post_code", "ddo_code", "date_of_joining")
-        },
-        mismatches=mismatches,
-    )
+    found = await masterdata.prefill(ctx, employee.subject)
+    return Prefill(**{**found, "mismatches": [FieldMismatch(**m) for m in found["mismatches"]]})
 
 
 @master_router.put("/me/sms-language", response_model=LanguageChoice, tags=["registration by mobile OTP"])
@@ -205,7 +144,5 @@ async def set_sms_language(
     body: LanguageChoice, ctx: ServiceContext = Depends(context), employee: Principal = Depends(require_roles(EMPLOYEE))
 ):
     """SMS in Hindi (the default) or English."""
-    await ctx.pool.execute(
-        "UPDATE otp.employee_master SET sms_language = $2 WHERE employee_id = $1", employee.subject, body.language
-    )
+    await masterdata.set_sms_language(ctx, employee.subject, body.language)
     return body

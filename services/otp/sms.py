@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-import uuid
-from datetime import UTC, datetime
 
-from services.common.events import SMS_TOPIC, claim_event
 from services.common.runtime import ServiceContext
 
 from .codes import otp_code
@@ -125,54 +122,6 @@ def load_gateway(settings):
     return getattr(importlib.import_module(module_name), class_name)(settings)
 
 
-def sms_consumer(ctx: ServiceContext):
-    """The gateway adapter: idempotent by event id; an OTP that would arrive after it expires is dropped."""
-    gateway = load_gateway(ctx.settings)
-
-    async def handle(event: dict) -> None:
-        data = event["data"]
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            if not await claim_event(conn, "otp", "sms-gateway", event["event_id"]):
-                return
-            employee = await conn.fetchrow(
-                "SELECT mobile, sms_language FROM otp.employee_master WHERE employee_id = $1", event["employee_id"]
-            )
-            mobile = data.get("mobile") or (employee["mobile"] if employee else None)
-            language = data.get("language") or (employee["sms_language"] if employee else "hi")
-            params, reference = dict(data.get("params", {})), data.get("challenge_id")
-            if data["template"] == "otp":
-                params["code"] = MASKED_CODE
-            template_id, recorded_body = render(data["template"], params, language)
-            expires_at = data.get("expires_at")
-            if data["template"] == "otp" and not event["employee_id"]:
-                outcome = "dropped_not_on_record"  # asked for a number on no service record: nothing sent
-            elif mobile is None:
-                outcome = "dropped_no_mobile"
-            elif expires_at and datetime.fromisoformat(expires_at) <= datetime.now(UTC):
-                outcome = "dropped_expired"
-            elif await gateway.send(mobile, template_id, _with_code(ctx, data, params, language)):
-                outcome = "delivered"
-            else:
-                raise RuntimeError("the SMS gateway did not accept the message")  # retried, then dead-lettered
-            await conn.execute(
-                "INSERT INTO otp.sms_delivery (event_id, employee_id, mobile, template, template_id, language, body, "
-                "outcome, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                uuid.UUID(event["event_id"]),
-                event["employee_id"],
-                mobile,
-                data["template"],
-                template_id,
-                language,
-                recorded_body,
-                outcome,
-                reference,
-            )
-            if outcome not in ("delivered", "dropped_not_on_record"):
-                log.warning("sms %s for %s not sent: %s", event["event_id"], event["employee_id"], outcome)
-
-    return [SMS_TOPIC], handle
-
-
 def _with_code(ctx: ServiceContext, data: dict, params: dict, language: str) -> str:
     """The text for the gateway: an OTP's code exists only here, in memory, on its way out."""
     if data["template"] == "otp":
@@ -185,3 +134,20 @@ def as_delivered(settings, template: str, body: str, reference: str | None) -> s
     if template == "otp" and reference:
         return body.replace(MASKED_CODE, otp_code(settings.otp_hmac_key, reference), 1)
     return body
+
+
+async def inbox(ctx: ServiceContext, mobile: str) -> list[dict]:
+    """Dev only: the messages the dev inbox took for a mobile, newest last, as the phone showed them."""
+    rows = await ctx.pool.fetch(
+        "SELECT mobile, template, language, template_id, body, outcome, handled_at, reference FROM otp.sms_delivery "
+        "WHERE mobile = $1 ORDER BY handled_at",
+        mobile,
+    )
+    return [
+        {
+            **dict(r),
+            "body": as_delivered(ctx.settings, r["template"], r["body"], r["reference"]),
+            "handled_at": r["handled_at"].isoformat(),
+        }
+        for r in rows
+    ]

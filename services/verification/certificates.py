@@ -9,10 +9,11 @@ from temporalio.service import RPCError
 
 from contract import case_workflow_id
 from services.common import audit
-from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal
+from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
+from services.common.scope import covers
 
 from .schemas import CertificateIn
 
@@ -31,10 +32,7 @@ async def _case_scope(ctx: ServiceContext, employee_id: str) -> dict:
 
 async def issue(ctx: ServiceContext, officer: Principal, body: CertificateIn, from_addr: str | None = None) -> dict:
     scope = await _case_scope(ctx, body.employee_id)
-    allowed = (officer.role == DDO and officer.scope.get("ddo_code") == scope["ddo_code"]) or (
-        officer.role in (HOD, ADMIN_SECRETARY) and officer.scope.get("department") == scope["department"]
-    )
-    if not allowed:
+    if not covers(officer, ddo_code=scope["ddo_code"], department=scope["department"]):
         raise ApiError(404, "employee_not_found", f"Employee {body.employee_id} is not within your charge.")
     certificate_id = uuid.uuid4()
     async with ctx.pool.acquire() as conn, conn.transaction():

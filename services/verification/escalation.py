@@ -6,24 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contract import DDO_VERIFICATION, Escalation, EventType
-from services.common.auth import ADMIN_SECRETARY, DDO, FINANCE, HOD, Principal
+from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
+from services.common.scope import officer_ref, report_department
 
 
 def officer_ref_pattern(officer: Principal) -> str:
     """The officer references (as the case records them) that this login answers for, as a LIKE pattern."""
-    department = officer.scope.get("department", "")
-    if officer.role == DDO:
-        return officer.scope.get("ddo_code", "")
-    if officer.role == HOD:
-        return f"hod:{department}"
-    if officer.role == ADMIN_SECRETARY:
-        return f"as:{department}"
-    if officer.role == FINANCE:
-        return "finance:%"
-    raise ApiError(403, "forbidden", "Your role has no officer's desk.")
+    ref = officer_ref(officer)
+    if not ref:
+        raise ApiError(403, "forbidden", "Your role has no officer's desk.")
+    return ref
 
 
 async def escalate(ctx: ServiceContext, esc: Escalation) -> None:
@@ -121,7 +116,7 @@ async def report(ctx: ServiceContext, group_by: str, officer: Principal) -> list
     or by stage (every step's misses are recorded here by the cases). A Secretary's report covers their
     own department only; the administrator's, every department."""
     now = datetime.now(UTC)
-    department = officer.scope.get("department") if officer.role == ADMIN_SECRETARY else None
+    department = report_department(officer)
     if group_by in GROUPS:
         col = GROUPS[group_by]
         rows = await ctx.pool.fetch(

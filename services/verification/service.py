@@ -8,19 +8,19 @@ from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
+from services.common.scope import covers
 
 from .schemas import Decision
 
 
 def may_decide(officer: Principal, task) -> bool:
     """The DDO of the task's code; once escalated, the department's HoD (level 1) or Secretary (level 2)."""
-    if officer.role == DDO:
-        return task["ddo_code"] == officer.scope.get("ddo_code")
-    if officer.role == HOD:
-        return task["escalation_level"] >= 1 and task["department"] == officer.scope.get("department")
-    if officer.role == ADMIN_SECRETARY:
-        return task["escalation_level"] >= 2 and task["department"] == officer.scope.get("department")
-    return False
+    level_needed = {DDO: 0, HOD: 1, ADMIN_SECRETARY: 2}.get(officer.role)
+    return (
+        level_needed is not None
+        and task["escalation_level"] >= level_needed
+        and covers(officer, ddo_code=task["ddo_code"], department=task["department"])
+    )
 
 
 async def queue(

@@ -1,0 +1,79 @@
+"""The drop-down lists (department, district, post, DDO) as data the owners extend at run time: each addition
+is kept with who added it, and is in the form at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.auth import Principal
+from services.common.errors import ApiError
+from services.common.runtime import ServiceContext
+
+LISTS = {
+    "department": "SELECT code, name FROM applications.department ORDER BY name",
+    "post": "SELECT code, name FROM applications.post ORDER BY name",
+}
+
+
+async def entries(ctx: ServiceContext, list_name: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await ctx.pool.fetch(LISTS[list_name])]
+
+
+async def districts(ctx: ServiceContext) -> list[str]:
+    return [r["name"] for r in await ctx.pool.fetch("SELECT name FROM applications.district ORDER BY name")]
+
+
+async def ddos(ctx: ServiceContext, department_code: str, district: str) -> list[dict[str, Any]]:
+    """The DDOs of one department in one district: the only DDOs the form accepts for that pair."""
+    rows = await ctx.pool.fetch(
+        "SELECT ddo_code, department_code, district, office_name FROM applications.ddo "
+        "WHERE department_code = $1 AND district = $2 ORDER BY ddo_code",
+        department_code,
+        district,
+    )
+    return [dict(r) for r in rows]
+
+
+async def _add(ctx: ServiceContext, officer: Principal, list_name: str, code: str, sql: str, *args: Any) -> None:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval(sql + " ON CONFLICT DO NOTHING RETURNING 1", *args) is None:
+            raise ApiError(409, "entry_exists", f"{code} is already in the {list_name} list.")
+        await conn.execute(
+            "INSERT INTO applications.dropdown_change (list_name, code, entry, added_by) VALUES ($1, $2, $3, $4)",
+            list_name,
+            code,
+            [str(a) for a in args],
+            officer.subject,
+        )
+
+
+async def add_post(ctx: ServiceContext, officer: Principal, code: str, name: str) -> None:
+    await _add(ctx, officer, "post", code, "INSERT INTO applications.post (code, name) VALUES ($1, $2)", code, name)
+
+
+async def add_department(ctx: ServiceContext, officer: Principal, code: str, name: str) -> None:
+    await _add(
+        ctx, officer, "department", code, "INSERT INTO applications.department (code, name) VALUES ($1, $2)", code, name
+    )
+
+
+async def add_ddo(
+    ctx: ServiceContext, officer: Principal, ddo_code: str, department_code: str, district: str, office_name: str
+) -> None:
+    """A DDO only for a department and a district already in the lists."""
+    async with ctx.pool.acquire() as conn:
+        if not await conn.fetchval("SELECT 1 FROM applications.department WHERE code = $1", department_code):
+            raise ApiError(422, "unknown_department", f"Department {department_code} is not in the list; add it first.")
+        if not await conn.fetchval("SELECT 1 FROM applications.district WHERE name = $1", district):
+            raise ApiError(422, "unknown_district", f"{district!r} is not one of Haryana's districts.")
+    await _add(
+        ctx,
+        officer,
+        "ddo",
+        ddo_code,
+        "INSERT INTO applications.ddo (ddo_code, department_code, district, office_name) VALUES ($1, $2, $3, $4)",
+        ddo_code,
+        department_code,
+        district,
+        office_name,
+    )
