@@ -51,6 +51,7 @@ def run(
         for name in ("otp", "applications", "verification", "orders"):
             typer.echo(f"  {name:<13} {stack.url(name)}/docs")
         typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}")
+        typer.echo(f"  officers' sign-in (OpenID provider) {stack.oidc_issuer}")
         typer.echo(f"  Temporal metrics http://127.0.0.1:{stack.ports.temporal_metrics}/metrics")
         typer.echo(
             f"  readiness     each service's /readyz; the cases worker's "
