@@ -6,8 +6,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contract import Activities, ServiceRecord, SmsRequest
-from services.common.events import SMS_TOPIC, envelope, stable_event_id, write_event
+from services.common.events import stable_event_id
 from services.common.runtime import ServiceContext
+
+from .sms import request_sms
 
 
 def activities(ctx: ServiceContext) -> list:
@@ -16,18 +18,7 @@ def activities(ctx: ServiceContext) -> list:
         """Queue an SMS for the gateway adapter; a retry writes the same event (same id), never a second SMS."""
         event_id = stable_event_id("sms", req.dedupe_key or activity.info().workflow_id + activity.info().activity_id)
         async with ctx.pool.acquire() as conn, conn.transaction():
-            await write_event(
-                conn,
-                "otp",
-                SMS_TOPIC,
-                envelope(
-                    "sms.requested",
-                    "otp",
-                    req.employee_id,
-                    {"template": req.template, "params": req.params},
-                    event_id=event_id,
-                ),
-            )
+            await request_sms(conn, req.employee_id, req.template, req.params, event_id=event_id)
 
     @activity.defn(name=Activities.GET_SERVICE_RECORD.name)
     async def get_service_record(employee_id: str) -> ServiceRecord:

@@ -13,9 +13,10 @@ import asyncpg
 from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
-from services.common.events import SMS_TOPIC, envelope, publish, write_event
+from services.common.events import publish
 
 from .mobile import normalise_mobile
+from .sms import request_sms
 
 CORRECTABLE = {
     "mobile",
@@ -148,12 +149,7 @@ async def apply_correction(
         and (await conn.fetchval("SELECT status FROM otp.employee_master WHERE employee_id = $1", employee_id))
         == "active"
     ):
-        await write_event(
-            conn,
-            "otp",
-            SMS_TOPIC,
-            envelope("sms.requested", "otp", employee_id, {"template": "registration_open", "params": {}}),
-        )
+        await request_sms(conn, employee_id, "registration_open", {})
     return {f: str(v) for f, v in changed.items()}
 
 

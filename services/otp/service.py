@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 from contract import EventType
 from services.common.errors import ApiError
-from services.common.events import SMS_TOPIC, envelope, publish, write_event
+from services.common.events import publish
 from services.common.runtime import ServiceContext
 from services.common.sessions import sign_session, signing_key
 
 from .codes import is_right
+from .sms import request_sms
 
 MAX_FAILED_TRIES = 5
 
@@ -105,22 +106,14 @@ async def request_otp(ctx: ServiceContext, mobile: str, client_addr: str) -> tup
         # The event names the challenge; the SMS adapter derives the code from it on its way to the gateway.
         # A number not on record gets the same event with no employee, which the adapter records and drops:
         # the same work on both paths, so that not even the time to answer tells the two apart.
-        await write_event(
+        await request_sms(
             conn,
+            employee_id or "",
             "otp",
-            SMS_TOPIC,
-            envelope(
-                "sms.requested",
-                "otp",
-                employee_id or "",
-                {
-                    "template": "otp",
-                    "mobile": mobile,
-                    "challenge_id": str(challenge_id),
-                    "params": {"minutes": ttl // 60},
-                    "expires_at": expires_at.isoformat(),
-                },
-            ),
+            {"minutes": ttl // 60},
+            mobile=mobile,
+            challenge_id=str(challenge_id),
+            expires_at=expires_at.isoformat(),
         )
     return str(challenge_id), ttl
 

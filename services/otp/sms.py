@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import Any
 
+from contract import SMS_TOPIC
+from services.common.events import envelope, write_event
 from services.common.runtime import ServiceContext
 
 from .codes import otp_code
@@ -151,3 +154,18 @@ async def inbox(ctx: ServiceContext, mobile: str) -> list[dict]:
         }
         for r in rows
     ]
+
+
+async def request_sms(
+    conn: Any, employee_id: str, template: str, params: dict[str, Any], *, event_id: str | None = None, **more: Any
+) -> str:
+    """Queue one SMS for the gateway adapter (`sms.requested` on sms.outbound), in the caller's transaction.
+    `more` carries what a template needs beyond its parameters (an OTP's mobile, challenge and expiry)."""
+    return await write_event(
+        conn,
+        "otp",
+        SMS_TOPIC,
+        envelope(
+            "sms.requested", "otp", employee_id, {"template": template, "params": params, **more}, event_id=event_id
+        ),
+    )
