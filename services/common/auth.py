@@ -97,10 +97,19 @@ async def decode_token(token: str, request: Request | None = None) -> Principal:
         if not settings.oidc_issuer or issuer != settings.oidc_issuer:
             raise _unauthenticated(request, f"a token from an issuer we do not trust ({str(issuer)[:80]!r})")
         claims = await asyncio.to_thread(_officer_claims, settings, token)
+    except (jwt.PyJWKClientConnectionError, httpx.HTTPError) as exc:
+        # the identity provider's keys cannot be fetched: an outage, not the caller's fault
+        log.warning("identity provider unreachable on %s: %r", request.url.path if request else "-", exc)
+        raise ApiError(
+            503,
+            "temporarily_unavailable",
+            "Sign-in cannot be checked just now (the identity provider does not answer); try again in a minute.",
+            retry_after_seconds=settings.retry_after_seconds,
+        ) from exc
     except jwt.ExpiredSignatureError:
         log.info("denied: an expired token on %s", request.url.path if request else "-")
         raise ApiError(401, "session_expired", "Your session has expired; log in again.") from None
-    except (jwt.PyJWTError, httpx.HTTPError, KeyError, ValueError) as exc:
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise _unauthenticated(request, f"a token that failed its checks ({type(exc).__name__}: {exc})") from exc
     role, scope = claims.get("role"), claims.get("seva_scope") or {}
     if role not in SCOPE_NEEDED or not isinstance(scope, dict) or any(not scope.get(k) for k in SCOPE_NEEDED[role]):

@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
 
 from .auth import OPS, Principal, require_roles
-from .codec import EncryptionCodec, parse_keys, payloads_from_json, payloads_to_json
+from .codec import payloads_from_json, payloads_to_json
 from .errors import ApiError
 from .runtime import ServiceContext, context
 
@@ -31,8 +32,11 @@ class Payloads(BaseModel):
     payloads: list[WirePayload] = Field(max_length=1000)
 
 
-def _codec(ctx: ServiceContext) -> EncryptionCodec:
-    return EncryptionCodec(parse_keys(ctx.settings.payload_keys))
+def _codec(ctx: ServiceContext) -> PayloadCodec:
+    """The codec the process's Temporal client seals with (services/common/temporal.py connect): the same keys."""
+    codec = ctx.temporal.data_converter.payload_codec
+    assert codec is not None, "every process connects to Temporal through the payload codec"
+    return codec
 
 
 def _wire(body: Payloads) -> list[Payload]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -17,6 +18,7 @@ SESSION_ISSUER = "seva-suraksha-otp"
 SESSION_AUDIENCE = "seva-suraksha"
 
 
+@lru_cache(maxsize=8)  # built once per process, not on every sign-in
 def signing_key(seed: str) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed.encode()).digest())
 
@@ -27,6 +29,7 @@ def public_key_text(key: Ed25519PrivateKey) -> str:
     return base64.b64encode(raw).decode()
 
 
+@lru_cache(maxsize=8)  # parsed once per process, not on every request
 def public_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(base64.b64decode(text))
 

@@ -8,7 +8,7 @@ each secret the process uses must be given, and must not be a dev value."""
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -113,8 +113,9 @@ class Settings(BaseSettings):
     def is_dev(self) -> bool:
         return self.env == "dev"
 
-    @property
+    @cached_property
     def trusted_proxy_networks(self) -> list[Any]:
+        """Parsed once per process (the settings are read once), not on every request."""
         import ipaddress
 
         return [ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip()]

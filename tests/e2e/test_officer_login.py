@@ -89,7 +89,7 @@ async def test_an_officer_signs_in_with_pkce_and_acts_within_scope(stack, http, 
         f"{stack.url('verification')}/verification/queue", headers={"Authorization": f"Bearer {token}"}
     )
     assert queue.status_code == 200, queue.text
-    # the same code cannot be used twice, nor with another verifier
+    # a code is not exchanged with another verifier than the one its challenge was made from
     verifier2 = secrets.token_urlsafe(48)
     code2 = await _browser_login(stack, officer, verifier2)
     assert (await _exchange(stack, code2, "not-the-verifier-" + verifier2[:20])).status_code >= 400
