@@ -9,9 +9,9 @@ OIDC_JARS  := var/oidc/jars
 # without SEVA_ENV (services/common/settings.py).
 export SEVA_ENV ?= dev
 
-.PHONY: run test check lock bench faults install kafka-jars oidc-jars toxiproxy clean
+.PHONY: run test check lock bench faults install kafka-jars oidc-jars toxiproxy portal-assets debs browser clean
 
-install: $(VENV)/.installed kafka-jars oidc-jars
+install: $(VENV)/.installed kafka-jars oidc-jars portal-assets debs
 
 # Exactly what CI tested: the whole dependency tree pinned in requirements/dev.lock (`make lock` writes it from
 # pyproject.toml with uv), then the project itself without resolving anything again.
@@ -46,6 +46,29 @@ $(OIDC_JARS)/.resolved: deploy/oidc/pom.xml
 	mvn -B -q -f deploy/oidc/pom.xml org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
 	    -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/$(OIDC_JARS)
 	touch $@
+
+# The portal's front-end assets, pinned in deploy/portal/package-lock.json, fetched from npm at build time and
+# copied where the portal serves them (services/portal/static/vendor); nothing of Node runs at run time.
+PORTAL_VENDOR := services/portal/static/vendor
+FONTS := deploy/portal/node_modules/@fontsource
+portal-assets: $(PORTAL_VENDOR)/.copied
+
+$(PORTAL_VENDOR)/.copied: deploy/portal/package.json deploy/portal/package-lock.json
+	npm ci --prefix deploy/portal --no-audit --no-fund --loglevel=error
+	rm -rf $(PORTAL_VENDOR) && mkdir -p $(PORTAL_VENDOR)
+	cp deploy/portal/node_modules/htmx.org/dist/htmx.min.js \
+	   $(FONTS)/noto-sans-devanagari/files/noto-sans-devanagari-devanagari-400-normal.woff2 \
+	   $(FONTS)/noto-sans/files/noto-sans-latin-400-normal.woff2 \
+	   $(FONTS)/noto-sans/files/noto-sans-latin-700-normal.woff2 $(PORTAL_VENDOR)/
+	touch $@
+
+# Debian packages: Pango and the Noto fonts for the order's Devanagari (WeasyPrint), Chromium for the portal's
+# browser tests (driven by Playwright through executable_path). apt-get runs only when one is missing.
+DEBS := chromium fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+debs:
+	@dpkg -s $(DEBS) >/dev/null 2>&1 || ( $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(DEBS) )
 
 run: install
 	$(BIN)/seva run

@@ -48,6 +48,7 @@ def run(
         if data is not None:
             typer.echo(f"loaded {len(data.employees)} synthetic employees and started {started} cases")
         typer.echo("\nSeva Suraksha is running:")
+        typer.echo(f"  portal        {stack.portal_url}   (employees and officers, in Hindi and English)")
         for name in ("otp", "applications", "verification", "orders"):
             typer.echo(f"  {name:<13} {stack.url(name)}/docs")
         typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}")

@@ -186,6 +186,7 @@ class LocalStack:
                     (replica_name("kafka_controller", r), self._kafka_ports(r)[1]),
                 ]
         ports.append(("oidc", self.oidc_port))
+        ports.append(("portal", self.portal_port))
         if self.network_faults:
             ports.append(("toxiproxy", int(self.toxiproxy_api.rsplit(":", 1)[1])))
             ports += [(f"{name} proxy", listen) for name, (listen, _) in self.proxies().items()]
@@ -199,6 +200,15 @@ class LocalStack:
         return f"http://127.0.0.1:{self.ports.service(service)}"
 
     # ---- network faults (Toxiproxy between the services and PostgreSQL, Kafka, Temporal) --------------
+
+    @property
+    def portal_port(self) -> int:
+        """The portal (services/portal): dev 8000, tests 18000."""
+        return self.ports.cases_health - 9
+
+    @property
+    def portal_url(self) -> str:
+        return f"http://127.0.0.1:{self.portal_port}"
 
     @property
     def oidc_port(self) -> int:
@@ -320,10 +330,31 @@ class LocalStack:
                     [sys.executable, "-m", "workflows.worker"],
                     env={"SEVA_HEALTH_PORT": str(self._health_port(r))},
                 )
+            self._spawn(
+                "portal",
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "services.portal.main:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.portal_port),
+                    "--log-level",
+                    "warning",
+                    "--no-proxy-headers",
+                ],
+                env={
+                    **{f"SEVA_{n.upper()}_URL": self.url(n) for n in SERVICES},
+                    "SEVA_PORTAL_PUBLIC_URL": self.portal_url,
+                },
+            )
             for r in range(1, self.topology.replicas + 1):
                 for name in SERVICES:
                     self._wait_http(replica_name(name, r), f"{self.urls(name)[r - 1]}/readyz", 120)
                 self._wait_http(replica_name("cases-worker", r), self.health_url(r), 120)
+            self._wait_http("portal", f"{self.portal_url}/readyz", 60)
         except BaseException:
             self.stop()
             raise

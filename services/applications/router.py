@@ -7,7 +7,15 @@ from services.common.auth import EMPLOYEE, Principal, require_roles
 from services.common.runtime import ServiceContext, context
 
 from . import documents, service
-from .schemas import ApplicationForm, ApplicationReceipt, ApplicationStatus, DocumentOut, IdentityIn, IdentityOut
+from .schemas import (
+    ApplicationForm,
+    ApplicationReceipt,
+    ApplicationStatus,
+    DocumentOut,
+    IdentityIn,
+    IdentityOut,
+    MyCase,
+)
 
 router = APIRouter(tags=["applications"])
 
@@ -60,6 +68,12 @@ async def set_identity(
 ):
     """Aadhaar (checked by its Verhoeff digit, kept encrypted, shown by its last four) and PAN."""
     return await documents.store_identity(ctx, employee.subject, body.aadhaar_number, body.pan)
+
+
+@router.get("/applications/mine", response_model=MyCase)
+async def my_case(ctx: ServiceContext = Depends(context), employee: Principal = Depends(require_roles(EMPLOYEE))):
+    """Your case: its stage, what comes next and by when, its history, and your application if any."""
+    return MyCase(**await service.my_case(ctx, employee.subject))
 
 
 @router.get("/applications/{application_no}", response_model=ApplicationStatus)

@@ -43,6 +43,29 @@ class ApplicationStatus(BaseModel):
     submissions: int = 1
 
 
+class CaseStep(BaseModel):
+    at: datetime
+    stage: str
+    note: str = ""
+
+
+class MyCase(BaseModel):
+    """The employee's dashboard: their case, and their application this season if any."""
+
+    employee_id: str
+    stage: str
+    next_step: str | None
+    next_deadline: datetime | None
+    history: list[CaseStep]
+    eligibility: list[RuleOutcome] | None
+    order_no: str | None
+    application_no: str | None
+    submitted_at: datetime | None
+    status: str | None
+    remarks: dict[str, str] = Field(default_factory=dict)
+    submissions: int = 0
+
+
 class DocumentOut(BaseModel):
     kind: str
     version: int

@@ -206,26 +206,73 @@ async def status(ctx: ServiceContext, employee_id: str, application_no: str) -> 
     )
     if row is None or row["employee_id"] != employee_id:
         raise ApiError(404, "application_not_found", f"There is no application {application_no} in your name.")
-    try:
-        case: CaseStatus = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).query(
-            "status", result_type=CaseStatus
-        )
-    except RPCError:
-        raise ApiError(
-            503, "case_unavailable", "The status of this application cannot be read just now; try again shortly."
-        ) from None
+    case = await _case_status(ctx, employee_id)
     return {
         "application_no": application_no,
         "submitted_at": row["submitted_at"],
         "status": row["status"],
         "stage": case.stage,
         "next_step": case.next_step,
-        "next_deadline": case.next_deadline,
+        "next_deadline": await _deadline_in_force(ctx, case),
         "order_no": case.order_no,
         "remarks": row["remarks"],
         "submissions": row["submissions"],
         "eligibility": [r.__dict__ for r in case.eligibility.results] if case.eligibility else None,
     }
+
+
+async def my_case(ctx: ServiceContext, employee_id: str) -> dict[str, Any]:
+    """The employee's own case as their dashboard shows it: the stage, what comes next and by when (the
+    deadline in force, so an extension shows at once), the case's history, and their application this season
+    if there is one. The employee needs no application number to find it."""
+    row = await ctx.pool.fetchrow(
+        "SELECT application_no, submitted_at, status, remarks, (SELECT count(*) FROM applications.submission s "
+        "WHERE s.application_no = a.application_no) AS submissions FROM applications.application a "
+        "WHERE employee_id = $1 AND season_id = $2",
+        employee_id,
+        ctx.settings.season_id,
+    )
+    case = await _case_status(ctx, employee_id)
+    return {
+        "employee_id": employee_id,
+        "stage": case.stage,
+        "next_step": case.next_step,
+        "next_deadline": await _deadline_in_force(ctx, case),
+        "history": [{"at": h.at, "stage": h.stage, "note": h.note} for h in case.history],
+        "eligibility": [r.__dict__ for r in case.eligibility.results] if case.eligibility else None,
+        "order_no": case.order_no,
+        "application_no": row["application_no"] if row else None,
+        "submitted_at": row["submitted_at"] if row else None,
+        "status": row["status"] if row else None,
+        "remarks": row["remarks"] if row else {},
+        "submissions": row["submissions"] if row else 0,
+    }
+
+
+async def _deadline_in_force(ctx: ServiceContext, case: CaseStatus) -> datetime | None:
+    """The next step's deadline from the calendar in force, which this service owns: an extension shows to
+    the employee at once, while the case itself takes the new calendar in at its next look (a timer, a
+    signal, or its daily check-in)."""
+    if not case.next_step:
+        return None
+    async with ctx.pool.acquire() as conn:
+        try:
+            calendar = await calendar_in_force(conn, ctx.settings.season_id)
+        except LookupError:
+            return case.next_deadline
+    return calendar.deadline(case.next_step)
+
+
+async def _case_status(ctx: ServiceContext, employee_id: str) -> CaseStatus:
+    try:
+        status: CaseStatus = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).query(
+            "status", result_type=CaseStatus
+        )
+        return status
+    except RPCError:
+        raise ApiError(
+            503, "case_unavailable", "The status of this application cannot be read just now; try again shortly."
+        ) from None
 
 
 async def calendar(ctx: ServiceContext, season_id: str) -> SeasonCalendar:

@@ -188,6 +188,38 @@ class OrdersSettings(Settings):
     order_signing_seed: str = Field("", description="seed of the Ed25519 key that signs order QR codes")
 
 
+class PortalSettings(Settings):
+    """The portal: pages for employees and officers in the browser, in front of the four services' APIs. It
+    holds no database and no Temporal client; it seals its own short-lived sign-in cookie (the officers'
+    OpenID state) with its cookie key."""
+
+    required_outside_dev = ("session_public_key", "oidc_issuer", "portal_cookie_key", "portal_public_url")
+    secrets = ("portal_cookie_key",)
+
+    otp_url: str = Field("http://127.0.0.1:8001", description="the OTP service's API, as the portal reaches it")
+    applications_url: str = Field("http://127.0.0.1:8002", description="the applications service's API")
+    verification_url: str = Field("http://127.0.0.1:8003", description="the verification service's API")
+    orders_url: str = Field("http://127.0.0.1:8004", description="the orders service's API")
+    portal_public_url: str = Field(
+        "", description="where browsers reach the portal (https outside dev): the officers' sign-in returns here"
+    )
+    portal_cookie_key: str = Field("", description="seals the sign-in state cookie (AES-GCM)")
+    portal_client_id: str = Field("seva-portal", description="the portal's client at the identity provider")
+    portal_client_secret: str = Field("", description="its secret at the identity provider, if it has one")
+    portal_backend_timeout_seconds: float = Field(10.0, description="a call to a service that takes longer fails")
+    session_warning_seconds: int = Field(300, description="how long before a session ends the page warns")
+
+    def _dev_default(self, name: str) -> str:
+        if name == "portal_public_url":
+            return "http://127.0.0.1:8000"  # the local stack's portal (deploy/local/stack.py)
+        return super()._dev_default(name)
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies go over HTTPS only, everywhere but the local stack on loopback."""
+        return not self.is_dev
+
+
 class CasesSettings(Settings):
     """The cases worker: it runs the case workflows and reads the calendar; it serves no API, so it reads no
     sessions or officers' tokens."""
@@ -233,6 +265,7 @@ SETTINGS_BY_PROCESS: dict[str, type[Settings]] = {
     "verification": VerificationSettings,
     "orders": OrdersSettings,
     "cases": CasesSettings,
+    "portal": PortalSettings,
     "audit": AuditSettings,
 }
 

@@ -34,13 +34,15 @@ class Diagnosis:
     employee_id: str | None
     ddo_code: str | None
     causes: list[Cause]
+    # Where the remedy has got to: the DDO's verification certificate, then the data owner's correction.
+    progress: dict | None = None
 
     @property
     def codes(self) -> list[str]:
         return [c.code for c in self.causes]
 
     def public(self) -> dict:
-        return {"causes": [asdict(c) for c in self.causes]}
+        return {"causes": [asdict(c) for c in self.causes], "progress": self.progress}
 
 
 def _owner_name(owner: str) -> str:
@@ -177,7 +179,22 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
                     "phone can receive SMS and is not blocking commercial messages (DND).",
                 )
             )
-    return Diagnosis(record["employee_id"], record["ddo_code"], causes)
+    return Diagnosis(record["employee_id"], record["ddo_code"], causes, await remedy_progress(conn, record))
+
+
+async def remedy_progress(conn: asyncpg.Connection, record: asyncpg.Record) -> dict:
+    """The employee follows their remedy: has a verification certificate been issued for them, and has the
+    data owner corrected the record it asked for? Dates and the organisation only, never the officer."""
+    latest = await conn.fetchrow(
+        "SELECT requested_at, corrected_at FROM otp.correction_request WHERE employee_id = $1 "
+        "ORDER BY requested_at DESC LIMIT 1",
+        record["employee_id"],
+    )
+    return {
+        "data_owner": _owner_name(record["data_owner"]),
+        "certificate_issued_at": latest["requested_at"].isoformat() if latest else None,
+        "corrected_at": latest["corrected_at"].isoformat() if latest and latest["corrected_at"] else None,
+    }
 
 
 async def record(conn: asyncpg.Connection, diagnosis: Diagnosis) -> None:
@@ -200,13 +217,14 @@ async def why_no_otp(ctx, family_id: str, date_of_birth: date, mobile: str, clie
     return found
 
 
-async def of_ddo(ctx, ddo_code: str, limit: int, offset: int) -> list[dict]:
-    """The diagnoses of one DDO's employees, newest first."""
+async def of_ddo(ctx, ddo_code: str, limit: int, offset: int, employee_id: str | None = None) -> list[dict]:
+    """The diagnoses of one DDO's employees (or of one of them), newest first."""
     rows = await ctx.pool.fetch(
         "SELECT employee_id, causes, diagnosed_at FROM otp.diagnosis WHERE ddo_code = $1 "
-        "ORDER BY diagnosed_at DESC LIMIT $2 OFFSET $3",
+        "AND ($4::text IS NULL OR employee_id = $4) ORDER BY diagnosed_at DESC LIMIT $2 OFFSET $3",
         ddo_code,
         limit,
         offset,
+        employee_id,
     )
     return [dict(r) for r in rows]

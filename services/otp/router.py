@@ -73,13 +73,17 @@ async def why_no_otp(body: WhyNoOtpRequest, request: Request, ctx: ServiceContex
 
 @router.get("/diagnoses", response_model=list[DiagnosisOut], tags=["officers"])
 async def ddo_diagnoses(
+    employee_id: str | None = Query(None, max_length=32, description="one employee's diagnoses only"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
     ctx: ServiceContext = Depends(context),
     ddo: Principal = Depends(require_roles(DDO)),
 ):
     """A DDO sees the 'Why no OTP?' diagnoses of their own employees, newest first."""
-    return [DiagnosisOut(**d) for d in await diagnosis.of_ddo(ctx, ddo.scope.get("ddo_code", ""), limit, offset)]
+    return [
+        DiagnosisOut(**d)
+        for d in await diagnosis.of_ddo(ctx, ddo.scope.get("ddo_code", ""), limit, offset, employee_id)
+    ]
 
 
 # ---- master records: the data owners' corrections ----------------------------------------------

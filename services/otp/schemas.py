@@ -49,8 +49,15 @@ class CauseOut(BaseModel):
     remedy: str
 
 
+class RemedyProgress(BaseModel):
+    data_owner: str
+    certificate_issued_at: datetime | None = Field(None, description="when the DDO's verification certificate came")
+    corrected_at: datetime | None = Field(None, description="when the data owner corrected the record")
+
+
 class WhyNoOtpAnswer(BaseModel):
     causes: list[CauseOut]
+    progress: RemedyProgress | None = Field(None, description="the remedy so far, once your record is found")
 
 
 class DiagnosisOut(BaseModel):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("otp", "applications", "verification", "orders")
+SERVICES = ("otp", "applications", "verification", "orders", "portal")
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,567 @@
+"""The employee's pages: sign in with mobile and OTP (and "Why no OTP?" right beside it), the application as a
+short wizard (details from the Family ID beside the service record, documents, post and office, a review
+before the binding submit, the receipt), and the dashboard of the case. Every form works as a plain POST; a
+refused form comes back with what was typed and the reason beside the field."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from services.common.addresses import client_addr
+
+from . import cookies, i18n
+from .backend import BackendError
+from .web import (
+    FormErrors,
+    Visitor,
+    backend_failure,
+    backend_of,
+    need_employee,
+    outage_page,
+    refusal,
+    render,
+    service_sentence,
+    settings_of,
+    visitor,
+)
+
+router = APIRouter()
+
+REQUIRED_DOCUMENTS = ("family_id", "aadhaar", "pan", "appointment_letter", "experience_certificate", "bank_passbook")
+WHEN_ASKED = ("education_certificate", "caste_certificate")
+MEDIA_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+MAX_UPLOAD = 5 * 1024 * 1024
+FORM_FIELDS = ("department_code", "district", "post_code", "ddo_code", "date_of_joining")
+# A service's error code -> the form field it is about, so the sentence goes beside that field.
+LOGIN_FIELDS = {"invalid_mobile": "mobile", "otp_invalid": "code", "otp_expired": "code", "invalid_request": "mobile"}
+WHY_FIELDS = {"identity_not_confirmed": "family_id", "invalid_mobile": "mobile"}
+IDENTITY_FIELDS = {"invalid_aadhaar": "aadhaar_number", "invalid_pan": "pan"}
+APPLICATION_FIELDS = {
+    "unknown_department": "department_code",
+    "unknown_district": "district",
+    "unknown_post": "post_code",
+    "unknown_ddo": "ddo_code",
+    "ddo_mismatch": "ddo_code",
+    "invalid_date": "date_of_joining",
+}
+NEXT_STEP = {
+    "awaiting_registration": "next.register",
+    "awaiting_application": "next.apply",
+    "awaiting_ddo_verification": "next.ddo_verification",
+    "verification_overdue": "next.ddo_verification",
+    "returned_for_correction": "next.resubmit",
+    "awaiting_post_creation": "next.post_creation",
+    "post_creation_overdue": "next.post_creation",
+    "awaiting_hod_approval": "next.hod_approval",
+    "hod_approval_overdue": "next.hod_approval",
+}
+
+
+# ---- sign in ---------------------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(request: Request, expired: int = 0) -> Response:
+    who = await visitor(request)
+    if who.is_employee:
+        return RedirectResponse("/me", status_code=303)
+    return render(request, "employee/login.html", {"expired": bool(expired)})
+
+
+@router.post("/login")
+async def request_otp(request: Request, mobile: str = Form("")) -> Response:
+    await visitor(request)
+    values = {"mobile": mobile}
+    try:
+        await backend_of(request).call(
+            "otp", "POST", "/otp/request", json={"mobile": mobile}, client_addr=client_addr(request)
+        )
+    except BackendError as err:
+        if err.outage:
+            return render(request, "employee/login.html", {"values": values, "outage": True}, status=503)
+        errors = refusal(request, err, LOGIN_FIELDS)
+        return render(request, "employee/login.html", {"values": values, "errors": errors}, status=err.status)
+    return render(request, "employee/login_code.html", {"values": values, "sent": True})
+
+
+@router.post("/login/verify")
+async def verify_otp(request: Request, mobile: str = Form(""), code: str = Form("")) -> Response:
+    await visitor(request)
+    settings = settings_of(request)
+    values = {"mobile": mobile}
+    code = code.strip()
+    if not re.fullmatch(r"\d{6}", code):
+        t = i18n.translator(i18n.language_of(request))
+        errors = FormErrors(fields={"code": t("error.otp_invalid")})
+        return render(request, "employee/login_code.html", {"values": values, "errors": errors}, status=422)
+    try:
+        session = await backend_of(request).json("otp", "POST", "/otp/verify", json={"mobile": mobile, "code": code})
+    except BackendError as err:
+        if err.outage:
+            return render(request, "employee/login_code.html", {"values": values, "outage": True}, status=503)
+        errors = refusal(request, err, LOGIN_FIELDS)
+        return render(request, "employee/login_code.html", {"values": values, "errors": errors}, status=err.status)
+    ttl = int(session["expires_in_seconds"])
+    response = RedirectResponse("/me", status_code=303)
+    cookies.set_cookie(response, settings, cookies.EMPLOYEE, session["token"], ttl)
+    cookies.set_cookie(response, settings, cookies.EXPIRES, str(int(time.time()) + ttl), ttl)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    cookies.clear_sessions(response)
+    return response
+
+
+# ---- why no OTP ------------------------------------------------------------------------------------------
+
+
+@router.get("/why-no-otp")
+async def why_page(request: Request, mobile: str = "") -> Response:
+    await visitor(request)
+    return render(request, "employee/why.html", {"values": {"mobile": mobile}})
+
+
+@router.post("/why-no-otp")
+async def why(
+    request: Request, family_id: str = Form(""), date_of_birth: str = Form(""), mobile: str = Form("")
+) -> Response:
+    await visitor(request)
+    values = {"family_id": family_id, "date_of_birth": date_of_birth, "mobile": mobile}
+    lang = i18n.language_of(request)
+    t = i18n.translator(lang)
+    errors = FormErrors()
+    if not _is_date(date_of_birth):
+        errors.fields["date_of_birth"] = (
+            t("error.invalid_date") if lang == "hi" else "Enter the date as day, month, year."
+        )
+    if len(family_id.strip()) < 4:
+        errors.fields["family_id"] = t("error.identity_not_confirmed") if lang == "hi" else "Enter your Family ID."
+    if errors:
+        return render(request, "employee/why.html", {"values": values, "errors": errors}, status=422)
+    try:
+        answer = await backend_of(request).json(
+            "otp",
+            "POST",
+            "/otp/why-no-otp",
+            json={"family_id": family_id, "date_of_birth": date_of_birth, "mobile": mobile},
+            client_addr=client_addr(request),
+        )
+    except BackendError as err:
+        if err.outage:
+            return render(request, "employee/why.html", {"values": values, "outage": True}, status=503)
+        errors = refusal(request, err, WHY_FIELDS)
+        return render(request, "employee/why.html", {"values": values, "errors": errors}, status=err.status)
+    causes = [
+        {
+            "code": c["code"],
+            "message": service_sentence(lang, "cause", c["code"], c["message"]),
+            "remedy": service_sentence(lang, "remedy", c["code"], c["remedy"]),
+        }
+        for c in answer["causes"]
+    ]
+    return render(
+        request, "employee/why.html", {"values": values, "causes": causes, "progress": answer.get("progress")}
+    )
+
+
+# ---- the dashboard ---------------------------------------------------------------------------------------
+
+
+@router.get("/me")
+async def dashboard(request: Request) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    try:
+        case = await backend_of(request).json("applications", "GET", "/applications/mine", who.token)
+    except BackendError as err:
+        return backend_failure(request, err)
+    if case["stage"] == "awaiting_registration":
+        # A signed-in employee has registered: the OTP service said so, and the case hears it a moment later
+        # over Kafka. The page does not tell them to register again meanwhile.
+        case["stage"] = "awaiting_application"
+    return render(request, "employee/dashboard.html", {"case": case, "next_key": NEXT_STEP.get(case["stage"])})
+
+
+@router.get("/me/order.pdf")
+async def order_pdf(request: Request) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    backend = backend_of(request)
+    try:
+        case = await backend.json("applications", "GET", "/applications/mine", who.token)
+        if not case.get("order_no"):
+            t = i18n.translator(i18n.language_of(request))
+            from .web import problem_page
+
+            return problem_page(request, 404, t("error.not_found"), t("error.not_found_do"))
+        r = await backend.call("orders", "GET", f"/orders/{case['order_no']}/pdf", who.token)
+    except BackendError as err:
+        return backend_failure(request, err)
+    return Response(
+        r.content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{case["order_no"].replace("/", "-")}.pdf"'},
+    )
+
+
+# ---- the application wizard ------------------------------------------------------------------------------
+
+
+@router.get("/apply")
+async def details(request: Request, saved: int = 0) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    try:
+        prefill = await backend_of(request).json("otp", "GET", "/master/me", who.token)
+    except BackendError as err:
+        return backend_failure(request, err)
+    return render(request, "employee/apply_details.html", {"prefill": prefill, "step": 1})
+
+
+@router.post("/apply/identity")
+async def save_identity(request: Request, aadhaar_number: str = Form(""), pan: str = Form("")) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    backend = backend_of(request)
+    values = {"pan": pan}  # the Aadhaar number is never sent back to the browser, not even to a refused form
+    try:
+        await backend.call(
+            "applications",
+            "PUT",
+            "/applications/identity",
+            who.token,
+            json={"aadhaar_number": aadhaar_number.replace(" ", ""), "pan": pan.strip().upper()},
+        )
+    except BackendError as err:
+        if err.outage:
+            return outage_page(request)
+        errors = refusal(request, err, IDENTITY_FIELDS)
+        if err.code == "invalid_request":
+            errors = _identity_field_errors(request, errors)
+        try:
+            prefill = await backend.json("otp", "GET", "/master/me", who.token)
+        except BackendError as again:
+            return backend_failure(request, again)
+        return render(
+            request,
+            "employee/apply_details.html",
+            {"prefill": prefill, "step": 1, "values": values, "errors": errors},
+            status=err.status,
+        )
+    return RedirectResponse("/apply/documents?identity=1", status_code=303)
+
+
+def _identity_field_errors(request: Request, errors: FormErrors) -> FormErrors:
+    t = i18n.translator(i18n.language_of(request))
+    lang = i18n.language_of(request)
+    out = FormErrors(general=errors.general)
+    for name in errors.fields:
+        if name == "aadhaar_number":
+            out.fields[name] = t("error.invalid_aadhaar") if lang == "hi" else "Enter the 12 digits of your Aadhaar."
+        elif name == "pan":
+            out.fields[name] = t("error.invalid_pan") if lang == "hi" else "Enter the 10 characters of your PAN."
+        else:
+            out.fields[name] = errors.fields[name]
+    return out
+
+
+async def _documents(request: Request, token: str) -> dict[str, Any]:
+    found = await backend_of(request).json("applications", "GET", "/applications/documents", token)
+    latest: dict[str, Any] = {}
+    for d in found:
+        if d["kind"] not in latest or d["version"] > latest[d["kind"]]["version"]:
+            latest[d["kind"]] = {**d, "type": MEDIA_NAMES.get(d["media_type"], d["media_type"])}
+    return latest
+
+
+@router.get("/apply/documents")
+async def documents(request: Request, identity: int = 0, uploaded: str = "") -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    try:
+        latest = await _documents(request, who.token or "")
+    except BackendError as err:
+        return backend_failure(request, err)
+    return render(
+        request,
+        "employee/apply_documents.html",
+        {
+            "step": 2,
+            "latest": latest,
+            "required": REQUIRED_DOCUMENTS,
+            "when_asked": WHEN_ASKED,
+            "identity_saved": bool(identity),
+            "uploaded": uploaded,
+            "missing": [k for k in REQUIRED_DOCUMENTS if k not in latest],
+        },
+    )
+
+
+@router.post("/apply/documents/{kind}")
+async def upload(request: Request, kind: str, document: UploadFile | None = None) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    t = i18n.translator(i18n.language_of(request))
+    errors = FormErrors()
+    content = b""
+    if kind not in REQUIRED_DOCUMENTS + WHEN_ASKED:
+        from .web import problem_page
+
+        return problem_page(request, 404, t("error.not_found"), t("error.not_found_do"))
+    if document is None or not document.filename:
+        errors.fields[kind] = t("error.no_file")
+    else:
+        content = await document.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            errors.fields[kind] = service_sentence(
+                i18n.language_of(request),
+                "error",
+                "document_too_large",
+                "The file is larger than 5 MB; make a smaller file or scan at a lower resolution.",
+            )
+    if not errors:
+        media_type = (document.content_type if document else None) or "application/octet-stream"
+        try:
+            await backend_of(request).call(
+                "applications",
+                "PUT",
+                f"/applications/documents/{kind}",
+                who.token,
+                content=content,
+                headers={"content-type": media_type},
+            )
+        except BackendError as err:
+            if err.outage:
+                return outage_page(request)
+            found = refusal(request, err)
+            errors.fields[kind] = (found.general or list(found.fields.values()) or [t("error.generic_do")])[0]
+    if not errors:
+        return RedirectResponse(f"/apply/documents?uploaded={kind}#doc-{kind}", status_code=303)
+    try:
+        latest = await _documents(request, who.token or "")
+    except BackendError as err:
+        return backend_failure(request, err)
+    return render(
+        request,
+        "employee/apply_documents.html",
+        {
+            "step": 2,
+            "latest": latest,
+            "required": REQUIRED_DOCUMENTS,
+            "when_asked": WHEN_ASKED,
+            "errors": errors,
+            "missing": [k for k in REQUIRED_DOCUMENTS if k not in latest],
+        },
+        status=422,
+    )
+
+
+async def _choices(request: Request, department_code: str, district: str) -> dict[str, Any]:
+    backend = backend_of(request)
+    departments = await backend.json("applications", "GET", "/master/departments")
+    districts = await backend.json("applications", "GET", "/master/districts")
+    posts = await backend.json("applications", "GET", "/master/posts")
+    ddos = await _ddos(request, department_code, district)
+    return {"departments": departments, "districts": districts, "posts": posts, "ddos": ddos}
+
+
+async def _ddos(request: Request, department_code: str, district: str) -> list[dict[str, Any]]:
+    if not department_code or not district:
+        return []
+    found: list[dict[str, Any]] = await backend_of(request).json(
+        "applications", "GET", "/master/ddos", params={"department_code": department_code, "district": district}
+    )
+    return found
+
+
+async def _form_page(request: Request, who: Visitor, values: dict[str, str], errors: FormErrors, status=200):
+    backend = backend_of(request)
+    try:
+        case = await backend.json("applications", "GET", "/applications/mine", who.token)
+        if not any(values.get(f) for f in FORM_FIELDS):
+            record = (await backend.json("otp", "GET", "/master/me", who.token))["service_record"]
+            values = {f: record.get(f, "") for f in FORM_FIELDS}
+        choices = await _choices(request, values.get("department_code", ""), values.get("district", ""))
+    except BackendError as err:
+        return backend_failure(request, err)
+    return render(
+        request,
+        "employee/apply_form.html",
+        {"step": 3, "values": values, "errors": errors, "case": case, **choices},
+        status=status,
+    )
+
+
+@router.get("/apply/form")
+async def form(request: Request) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    values = {f: request.query_params.get(f, "") for f in FORM_FIELDS}
+    return await _form_page(request, who, values, FormErrors())
+
+
+@router.get("/apply/ddos")
+async def ddo_options(request: Request, department_code: str = "", district: str = "", ddo_code: str = "") -> Response:
+    """The DDO list for a department and district: htmx swaps it into the form when either changes."""
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    try:
+        ddos = await _ddos(request, department_code, district)
+    except BackendError as err:
+        return backend_failure(request, err)
+    return render(request, "employee/_ddo_options.html", {"ddos": ddos, "values": {"ddo_code": ddo_code}})
+
+
+def _check_form(request: Request, values: dict[str, str]) -> FormErrors:
+    lang = i18n.language_of(request)
+    errors = FormErrors()
+    for name in FORM_FIELDS:
+        if not values.get(name):
+            errors.fields[name] = "यह खाना भरें।" if lang == "hi" else "Fill in this field."
+    if values.get("date_of_joining") and not _is_date(values["date_of_joining"]):
+        errors.fields["date_of_joining"] = "तिथि सही नहीं है।" if lang == "hi" else "Enter a real date."
+    return errors
+
+
+@router.post("/apply/review")
+async def review(
+    request: Request,
+    department_code: str = Form(""),
+    district: str = Form(""),
+    post_code: str = Form(""),
+    ddo_code: str = Form(""),
+    date_of_joining: str = Form(""),
+) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    values = {
+        "department_code": department_code,
+        "district": district,
+        "post_code": post_code,
+        "ddo_code": ddo_code,
+        "date_of_joining": date_of_joining,
+    }
+    errors = _check_form(request, values)
+    if errors:
+        return await _form_page(request, who, values, errors, status=422)
+    return await _review_page(request, who, values, FormErrors())
+
+
+async def _review_page(request: Request, who: Visitor, values: dict[str, str], errors: FormErrors, status=200):
+    backend = backend_of(request)
+    try:
+        case = await backend.json("applications", "GET", "/applications/mine", who.token)
+        prefill = await backend.json("otp", "GET", "/master/me", who.token)
+        latest = await _documents(request, who.token or "")
+        choices = await _choices(request, values["department_code"], values["district"])
+    except BackendError as err:
+        return backend_failure(request, err)
+    names = {
+        "department_code": {d["code"]: d["name"] for d in choices["departments"]},
+        "post_code": {p["code"]: p["name"] for p in choices["posts"]},
+        "ddo_code": {d["ddo_code"]: d["office_name"] for d in choices["ddos"]},
+    }
+    return render(
+        request,
+        "employee/apply_review.html",
+        {
+            "step": 4,
+            "values": values,
+            "names": names,
+            "errors": errors,
+            "case": case,
+            "prefill": prefill,
+            "latest": latest,
+            "missing": [k for k in REQUIRED_DOCUMENTS if k not in latest],
+        },
+        status=status,
+    )
+
+
+@router.post("/apply/submit")
+async def submit(
+    request: Request,
+    department_code: str = Form(""),
+    district: str = Form(""),
+    post_code: str = Form(""),
+    ddo_code: str = Form(""),
+    date_of_joining: str = Form(""),
+    confirm: str = Form(""),
+) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    values = {
+        "department_code": department_code,
+        "district": district,
+        "post_code": post_code,
+        "ddo_code": ddo_code,
+        "date_of_joining": date_of_joining,
+    }
+    t = i18n.translator(i18n.language_of(request))
+    errors = _check_form(request, values)
+    if errors:
+        return await _form_page(request, who, values, errors, status=422)
+    if confirm != "yes":
+        return await _review_page(request, who, values, FormErrors(fields={"confirm": t("error.confirm_needed")}), 422)
+    backend = backend_of(request)
+    try:
+        case = await backend.json("applications", "GET", "/applications/mine", who.token)
+        if case.get("application_no") and case.get("status") == "returned":
+            await backend.call("applications", "PUT", f"/applications/{case['application_no']}", who.token, json=values)
+            number, again = case["application_no"], 1
+        else:
+            receipt = await backend.json("applications", "POST", "/applications", who.token, json=values)
+            number, again = receipt["application_no"], 0
+    except BackendError as err:
+        if err.outage:
+            return outage_page(request)
+        if err.code in ("session_expired", "invalid_token", "unauthenticated"):
+            return backend_failure(request, err)
+        errors = refusal(request, err, APPLICATION_FIELDS)
+        if err.code == "application_exists":
+            return RedirectResponse("/me", status_code=303)
+        if errors.fields:
+            return await _form_page(request, who, values, errors, status=err.status)
+        return await _review_page(request, who, values, errors, status=err.status)
+    return RedirectResponse(f"/apply/receipt?resubmitted={again}&no={number}", status_code=303)
+
+
+@router.get("/apply/receipt")
+async def receipt(request: Request, no: str = "", resubmitted: int = 0) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    try:
+        status = await backend_of(request).json("applications", "GET", f"/applications/{quote(no, safe='')}", who.token)
+    except BackendError as err:
+        return backend_failure(request, err)
+    return render(request, "employee/receipt.html", {"status": status, "resubmitted": bool(resubmitted)})
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,156 @@
+"""The portal: employees and officers use Seva Suraksha in a browser, in Hindi and English. Server-rendered
+pages (Jinja2) that work as plain form posts, with htmx where a part of a page can update alone; no Node at
+run time, no CDN: the assets come from npm at build time (`make portal-assets`). It keeps no data of its own:
+every page reads and acts through the four services' APIs with the signed-in person's own token."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from services.common.addresses import client_addr
+from services.common.input_guard import InputGuard
+from services.common.settings import PortalSettings, get_settings, use_settings
+
+from . import cookies, employee, i18n, officer, pages
+from .backend import Backend, BackendError
+from .web import HERE, outage_page, problem_page
+
+log = logging.getLogger("seva.portal")
+VENDOR = HERE / "static" / "vendor"
+VENDOR_FILES = (
+    "htmx.min.js",
+    "noto-sans-devanagari-devanagari-400-normal.woff2",
+    "noto-sans-latin-400-normal.woff2",
+    "noto-sans-latin-700-normal.woff2",
+)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def content_security_policy(settings: PortalSettings) -> str:
+    """Only the portal's own scripts, styles and fonts; forms post only to the portal and the identity provider;
+    no framing (clickjacking)."""
+    issuer = urlsplit(settings.oidc_issuer)
+    idp = f"{issuer.scheme}://{issuer.netloc}" if issuer.netloc else ""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; img-src 'self' data:; "
+        f"object-src 'self'; frame-src 'self'; form-action 'self' {idp}; frame-ancestors 'none'; base-uri 'none'"
+    ).replace("  ", " ")
+
+
+def create_app() -> FastAPI:
+    use_settings(PortalSettings)
+    settings = get_settings()  # fails here, before anything starts, on a missing environment or secret
+    assert isinstance(settings, PortalSettings)
+    missing = [f for f in VENDOR_FILES if not (VENDOR / f).exists()]
+    if missing:
+        raise RuntimeError(f"the portal's assets are missing ({', '.join(missing)}): run `make portal-assets`")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("seva").setLevel(logging.INFO)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.backend = Backend(settings)
+        try:
+            yield
+        finally:
+            await app.state.backend.close()
+
+    app = FastAPI(title="Seva Suraksha portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    csp = content_security_policy(settings)
+    own_origin = urlsplit(settings.portal_public_url)
+
+    @app.middleware("http")
+    async def frame(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # A form posted from another site with the visitor's cookies (cross-site request forgery) is refused:
+        # the browser names the page a post came from, and it must be one of ours. SameSite=Strict cookies are
+        # the second lock.
+        if request.method not in SAFE_METHODS and not _same_origin(request, own_origin):
+            log.warning("denied: a %s to %s from origin %r", request.method, request.url.path, _origin(request))
+            t = i18n.translator(i18n.language_of(request))
+            response = problem_page(request, 403, t("error.bad_origin"), t("error.bad_origin_do"))
+        else:
+            response = await call_next(request)
+        asked = request.query_params.get("lang")
+        if asked in i18n.LANGUAGES and request.cookies.get(cookies.LANGUAGE) != asked:
+            response.set_cookie(
+                cookies.LANGUAGE, asked, max_age=365 * 86400, samesite="lax", secure=settings.cookies_secure
+            )
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        else:
+            response.headers.setdefault("Cache-Control", "no-store")  # pages carry personal data
+        return response
+
+    app.add_middleware(InputGuard)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+
+    @app.exception_handler(BackendError)
+    async def _backend(request: Request, exc: BackendError) -> Response:
+        return outage_page(request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        t = i18n.translator(i18n.language_of(request))
+        if exc.status_code == 404:
+            return problem_page(request, 404, t("error.not_found"), t("error.not_found_do"))
+        return problem_page(request, exc.status_code, t("error.unexpected"), t("error.generic_do"))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        t = i18n.translator(i18n.language_of(request))
+        return problem_page(request, 400, t("error.bad_request"), t("error.generic_do"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("%s %s from %s failed", request.method, request.url.path, client_addr(request))
+        t = i18n.translator(i18n.language_of(request))
+        return problem_page(request, 500, t("error.unexpected"), t("error.generic_do"))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"service": "portal", "status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Ready when its assets are there (checked at start) and the process answers; the services' own
+        readiness is theirs to report, and a page whose service is down says so."""
+        return JSONResponse({"service": "portal", "status": "ready"})
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for router in (pages.router, employee.router, officer.router):
+        app.include_router(router)
+    return app
+
+
+def _origin(request: Request) -> str | None:
+    return request.headers.get("origin") or request.headers.get("referer")
+
+
+def _same_origin(request: Request, own: object) -> bool:
+    sent = _origin(request)
+    if not sent or sent == "null":
+        return False
+    seen = urlsplit(sent)
+    allowed = {request.url.netloc}
+    netloc = getattr(own, "netloc", "")
+    if netloc:
+        allowed.add(netloc)
+    return seen.netloc in allowed
+
+
+app = create_app()

@@ -1,0 +1,708 @@
+"""The officers' pages. Sign-in is the OpenID Connect authorization code flow with PKCE at the state's identity
+provider; the access token it gives is what the services check on every call, so the portal shows an officer
+only what their role and scope let the services answer. The desk: the DDO's queue and review page with the
+decisions and bulk verify, verification certificates, approvals, supernumerary posts, the data owners'
+corrections, the calendar and its extensions, paper orders, and accountability as tables and a chart."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from services.common.auth import (
+    ADMIN_SECRETARY,
+    ADMINISTRATOR,
+    DATA_OFFICER,
+    DDO,
+    FINANCE,
+    HOD,
+    decode_token,
+)
+from services.common.errors import ApiError
+
+from . import charts, cookies, i18n
+from .backend import BackendError
+from .web import (
+    FormErrors,
+    Visitor,
+    backend_failure,
+    backend_of,
+    need_officer,
+    outage_page,
+    problem_page,
+    refusal,
+    render,
+    settings_of,
+    visitor,
+)
+
+log = logging.getLogger("seva.portal")
+router = APIRouter()
+
+DESKS = {
+    DDO: ("queue", "certificates"),
+    HOD: ("queue", "approvals", "certificates", "paper_orders"),
+    ADMIN_SECRETARY: ("queue", "approvals", "posts", "certificates", "reports"),
+    FINANCE: ("posts",),
+    DATA_OFFICER: ("corrections",),
+    ADMINISTRATOR: ("reports", "calendar", "paper_orders"),
+}
+DECIDERS = (DDO, HOD, ADMIN_SECRETARY)
+REJECTION_REASONS = (
+    "not_in_service_record",
+    "service_not_continuous",
+    "under_five_years",
+    "not_sanctioned_post",
+    "wrong_pay_head",
+    "over_retirement_age",
+    "not_covered_group",
+    "documents_not_genuine",
+    "particulars_mismatch",
+    "duplicate_application",
+)
+REMARK_FIELDS = ("department_code", "district", "post_code", "ddo_code", "date_of_joining")
+CORRECTABLE = ("mobile", "status", "pay_head", "name", "father_name", "date_of_birth")
+STEPS = ("registration_close", "ddo_verification", "post_creation", "order_issue")
+REPORT_GROUPS = ("stage", "department", "district", "ddo", "officer")
+
+
+# ---- sign in at the identity provider ----------------------------------------------------------------------
+
+_discovery: dict[str, dict[str, Any]] = {}
+
+
+async def _provider(request: Request) -> dict[str, Any]:
+    issuer = settings_of(request).oidc_issuer.rstrip("/")
+    if issuer not in _discovery:
+        r = await backend_of(request).http.get(f"{issuer}/.well-known/openid-configuration")
+        r.raise_for_status()
+        _discovery[issuer] = r.json()
+    return _discovery[issuer]
+
+
+def _callback_url(request: Request) -> str:
+    return f"{settings_of(request).portal_public_url.rstrip('/')}/officer/callback"
+
+
+@router.get("/officer")
+async def sign_in_page(request: Request, expired: int = 0, failed: int = 0) -> Response:
+    who = await visitor(request)
+    if who.is_officer:
+        return RedirectResponse("/desk", status_code=303)
+    return render(request, "officer/sign_in.html", {"expired": bool(expired), "failed": bool(failed)})
+
+
+@router.get("/officer/login")
+async def start_sign_in(request: Request) -> Response:
+    settings = settings_of(request)
+    try:
+        provider = await _provider(request)
+    except Exception as exc:  # the provider does not answer: an outage page, not a stack trace
+        log.warning("identity provider discovery failed: %r", exc)
+        return outage_page(request)
+    state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    params = {
+        "client_id": settings.portal_client_id,
+        "response_type": "code",
+        "redirect_uri": _callback_url(request),
+        "scope": "openid",
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    response = RedirectResponse(f"{provider['authorization_endpoint']}?{urlencode(params)}", status_code=303)
+    sealed = cookies.seal(settings, {"state": state, "verifier": verifier, "at": int(time.time())})
+    cookies.set_cookie(response, settings, cookies.SIGN_IN, sealed, 600)
+    return response
+
+
+@router.get("/officer/callback")
+async def finish_sign_in(request: Request, code: str = "", state: str = "") -> Response:
+    settings = settings_of(request)
+    kept = cookies.unseal(settings, request.cookies.get(cookies.SIGN_IN))
+    if not kept or not code or not secrets.compare_digest(str(kept.get("state", "")), state):
+        log.warning("denied: an officer sign-in came back with a state we did not send")
+        return RedirectResponse("/officer?failed=1", status_code=303)
+    try:
+        provider = await _provider(request)
+        r = await backend_of(request).http.post(
+            provider["token_endpoint"],
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": _callback_url(request),
+                "client_id": settings.portal_client_id,
+                "client_secret": settings.portal_client_secret,
+                "code_verifier": kept["verifier"],
+            },
+        )
+    except Exception as exc:
+        log.warning("identity provider token exchange failed: %r", exc)
+        return outage_page(request)
+    if r.status_code != 200:
+        log.warning("denied: the identity provider refused the code (%d)", r.status_code)
+        return RedirectResponse("/officer?failed=1", status_code=303)
+    token = r.json()["access_token"]
+    try:
+        principal = await decode_token(token, request)
+    except ApiError as exc:
+        if exc.status == 503:
+            return outage_page(request)
+        return RedirectResponse("/officer?failed=1", status_code=303)
+    ttl = int(r.json().get("expires_in") or 3600)
+    log.info("officer %s (%s) signed in to the portal", principal.subject, principal.role)
+    response = RedirectResponse("/desk", status_code=303)
+    response.delete_cookie(cookies.SIGN_IN, path="/")
+    cookies.set_cookie(response, settings, cookies.OFFICER, token, ttl)
+    cookies.set_cookie(response, settings, cookies.EXPIRES, str(int(time.time()) + ttl), ttl)
+    return response
+
+
+@router.post("/officer/logout")
+async def sign_out(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    cookies.clear_sessions(response)
+    return response
+
+
+def _desk(request: Request, who: Visitor, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    role = who.principal.role if who.principal else ""
+    return render(request, f"officer/{name}.html", {"desks": DESKS.get(role, ()), "desk": name, **context}, status)
+
+
+@router.get("/desk")
+async def desk(request: Request) -> Response:
+    who = await need_officer(request)
+    if not isinstance(who, Visitor):
+        return who
+    assert who.principal is not None
+    first = DESKS.get(who.principal.role)
+    if not first:
+        t = i18n.translator(i18n.language_of(request))
+        return problem_page(request, 403, t("error.forbidden"), t("error.forbidden_do"))
+    return RedirectResponse(f"/desk/{first[0].replace('_', '-')}", status_code=303)
+
+
+# ---- the verification queue --------------------------------------------------------------------------------
+
+
+@router.get("/desk/queue")
+async def queue(request: Request, status: str = "pending", department: str = "", results: str = "") -> Response:
+    who = await need_officer(request, *DECIDERS)
+    if not isinstance(who, Visitor):
+        return who
+    return await _queue_page(request, who, status, department)
+
+
+async def _queue_page(
+    request: Request, who: Visitor, status: str, department: str, bulk: list[dict] | None = None, code: int = 200
+) -> Response:
+    if status not in ("pending", "verified", "returned", "rejected"):
+        status = "pending"
+    params: dict[str, Any] = {"status": status, "limit": 50}
+    if department:
+        params["department"] = department
+    try:
+        items = await backend_of(request).json("verification", "GET", "/verification/queue", who.token, params=params)
+        departments = await backend_of(request).json("applications", "GET", "/master/departments")
+    except BackendError as err:
+        return backend_failure(request, err)
+    now = datetime.now(UTC)
+    for item in items:
+        item["overdue"] = datetime.fromisoformat(item["due_at"]) < now
+    context = {
+        "items": items,
+        "status": status,
+        "department": department,
+        "departments": departments,
+        "bulk": bulk,
+    }
+    if request.headers.get("hx-request") and bulk is None:
+        return render(request, "officer/_queue_rows.html", context)
+    return _desk(request, who, "queue", context, code)
+
+
+@router.post("/desk/queue/verify")
+async def bulk_verify(request: Request) -> Response:
+    who = await need_officer(request, *DECIDERS)
+    if not isinstance(who, Visitor):
+        return who
+    form = await request.form()
+    chosen = [str(v) for v in form.getlist("application_no")][:500]
+    if not chosen:
+        t = i18n.translator(i18n.language_of(request))
+        return await _queue_page(
+            request,
+            who,
+            "pending",
+            "",
+            bulk=[{"application_no": "—", "ok": False, "message": t("error.nothing_selected")}],
+        )
+    try:
+        results = await backend_of(request).json(
+            "verification", "POST", "/verification/decisions/bulk", who.token, json={"application_nos": chosen}
+        )
+    except BackendError as err:
+        return backend_failure(request, err)
+    return await _queue_page(request, who, "pending", "", bulk=results)
+
+
+@router.get("/desk/applications/{application_no}")
+async def review(request: Request, application_no: str, decided: str = "") -> Response:
+    who = await need_officer(request, *DECIDERS)
+    if not isinstance(who, Visitor):
+        return who
+    return await _review_page(request, who, application_no, FormErrors(), {}, decided)
+
+
+async def _review_page(
+    request: Request,
+    who: Visitor,
+    application_no: str,
+    errors: FormErrors,
+    values: dict[str, Any],
+    decided: str = "",
+    status: int = 200,
+) -> Response:
+    backend = backend_of(request)
+    try:
+        found = await backend.json("applications", "GET", f"/review/applications/{quote(application_no)}", who.token)
+        diagnoses: list[dict[str, Any]] = []
+        if who.principal is not None and who.principal.role == DDO:
+            diagnoses = await backend.json(
+                "otp", "GET", "/otp/diagnoses", who.token, params={"employee_id": found["employee_id"], "limit": 20}
+            )
+    except BackendError as err:
+        return backend_failure(request, err)
+    kinds = sorted({d["kind"] for d in found["documents"]})
+    return _desk(
+        request,
+        who,
+        "review",
+        {
+            "app": found,
+            "kinds": kinds,
+            "diagnoses": diagnoses,
+            "reasons": REJECTION_REASONS,
+            "remark_fields": list(REMARK_FIELDS),
+            "errors": errors,
+            "values": values,
+            "decided": decided,
+        },
+        status,
+    )
+
+
+@router.get("/desk/applications/{application_no}/documents/{kind}")
+async def document(request: Request, application_no: str, kind: str) -> Response:
+    """A document shown inline on the review page, fetched with the officer's own token."""
+    who = await need_officer(request, *DECIDERS)
+    if not isinstance(who, Visitor):
+        return who
+    try:
+        r = await backend_of(request).call(
+            "applications", "GET", f"/review/applications/{quote(application_no)}/documents/{quote(kind)}", who.token
+        )
+    except BackendError as err:
+        return backend_failure(request, err)
+    media_type = r.headers.get("content-type", "application/octet-stream")
+    return Response(r.content, media_type=media_type, headers={"Content-Disposition": "inline"})
+
+
+@router.post("/desk/applications/{application_no}/decision")
+async def decide(request: Request, application_no: str) -> Response:
+    who = await need_officer(request, *DECIDERS)
+    if not isinstance(who, Visitor):
+        return who
+    form = await request.form()
+    decision = str(form.get("decision", ""))
+    reasons = [str(r) for r in form.getlist("reasons") if str(r) in REJECTION_REASONS]
+    remarks = {
+        str(k)[len("remark_") :]: str(v).strip()
+        for k, v in form.multi_items()
+        if str(k).startswith("remark_") and str(v).strip()
+    }
+    values = {"decision": decision, "reasons": reasons, "remarks": remarks}
+    body: dict[str, Any] = {"decision": decision}
+    if decision == "rejected":
+        body["reasons"] = reasons
+    elif decision == "returned":
+        body["remarks"] = remarks
+    try:
+        done = await backend_of(request).json(
+            "verification", "POST", f"/verification/applications/{quote(application_no)}/decision", who.token, json=body
+        )
+    except BackendError as err:
+        if err.outage:
+            return outage_page(request)
+        errors = refusal(request, err, {"remarks_required": "remarks", "reasons_required": "reasons"})
+        return await _review_page(request, who, application_no, errors, values, status=err.status)
+    return RedirectResponse(
+        f"/desk/applications/{quote(application_no)}?decided={quote(done['status'])}", status_code=303
+    )
+
+
+# ---- verification certificates ----------------------------------------------------------------------------
+
+
+@router.get("/desk/certificates")
+async def certificates(request: Request, issued: str = "") -> Response:
+    who = await need_officer(request, *DECIDERS)
+    if not isinstance(who, Visitor):
+        return who
+    return _desk(request, who, "certificates", {"issued": issued})
+
+
+@router.post("/desk/certificates")
+async def issue_certificate(request: Request) -> Response:
+    who = await need_officer(request, *DECIDERS)
+    if not isinstance(who, Visitor):
+        return who
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("employee_id", "remarks", "genuine", "record", "head")}
+    lang = i18n.language_of(request)
+    errors = FormErrors()
+    for box in ("genuine", "record", "head"):
+        if values[box] != "yes":
+            errors.fields[box] = "यह पुष्टि आवश्यक है।" if lang == "hi" else "This attestation is required."
+    if len(values["remarks"].strip()) < 3:
+        errors.fields["remarks"] = (
+            "लिखें कि रिकॉर्ड में क्या गलत है।" if lang == "hi" else "Say what is wrong with the record."
+        )
+    if not values["employee_id"].strip():
+        errors.fields["employee_id"] = "कर्मचारी ID लिखें।" if lang == "hi" else "Enter the employee ID."
+    if not errors:
+        try:
+            done = await backend_of(request).json(
+                "verification",
+                "POST",
+                "/verification/certificates",
+                who.token,
+                json={
+                    "employee_id": values["employee_id"].strip().upper(),
+                    "genuine_contractual_employee": True,
+                    "full_service_record_available": True,
+                    "pay_from_contractual_head": True,
+                    "remarks": values["remarks"].strip(),
+                },
+            )
+        except BackendError as err:
+            if err.outage:
+                return outage_page(request)
+            errors = refusal(request, err, {"employee_not_found": "employee_id", "forbidden": "employee_id"})
+        else:
+            return RedirectResponse(f"/desk/certificates?issued={quote(done['certificate_id'])}", status_code=303)
+    return _desk(request, who, "certificates", {"values": values, "errors": errors}, 422)
+
+
+# ---- approvals and supernumerary posts ---------------------------------------------------------------------
+
+
+async def _list_page(request: Request, who: Visitor, name: str, path: str, service: str, results=None, code=200):
+    try:
+        items = await backend_of(request).json(service, "GET", path, who.token, params={"limit": 200})
+    except BackendError as err:
+        return backend_failure(request, err)
+    return _desk(request, who, name, {"items": items, "results": results}, code)
+
+
+async def _batch(request: Request, who: Visitor, service: str, path: str) -> Any:
+    form = await request.form()
+    chosen = [str(v) for v in form.getlist("application_no")][:500]
+    if not chosen:
+        t = i18n.translator(i18n.language_of(request))
+        return [{"application_no": "—", "ok": False, "message": t("error.nothing_selected")}]
+    return await backend_of(request).json(service, "POST", path, who.token, json={"application_nos": chosen})
+
+
+@router.get("/desk/approvals")
+async def approvals(request: Request) -> Response:
+    who = await need_officer(request, HOD, ADMIN_SECRETARY)
+    if not isinstance(who, Visitor):
+        return who
+    return await _list_page(request, who, "approvals", "/orders/awaiting-approval", "orders")
+
+
+@router.post("/desk/approvals")
+async def approve(request: Request) -> Response:
+    who = await need_officer(request, HOD, ADMIN_SECRETARY)
+    if not isinstance(who, Visitor):
+        return who
+    try:
+        results = await _batch(request, who, "orders", "/orders/approvals")
+    except BackendError as err:
+        return backend_failure(request, err)
+    return await _list_page(request, who, "approvals", "/orders/awaiting-approval", "orders", results)
+
+
+@router.get("/desk/posts")
+async def posts(request: Request) -> Response:
+    who = await need_officer(request, FINANCE, ADMIN_SECRETARY)
+    if not isinstance(who, Visitor):
+        return who
+    return await _posts_page(request, who)
+
+
+async def _posts_page(request: Request, who: Visitor, batch: dict | None = None, errors: FormErrors | None = None):
+    items: list[dict[str, Any]] = []
+    if who.principal is not None and who.principal.role == FINANCE:
+        try:
+            items = await backend_of(request).json("orders", "GET", "/posts/awaiting", who.token, params={"limit": 500})
+        except BackendError as err:
+            return backend_failure(request, err)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for item in items:
+        groups.setdefault((item["department"], item["post_code"]), []).append(item)
+    return _desk(
+        request,
+        who,
+        "posts",
+        {"groups": groups, "batch": batch, "errors": errors or FormErrors()},
+        200 if not errors else 422,
+    )
+
+
+@router.post("/desk/posts")
+async def create_posts(request: Request) -> Response:
+    who = await need_officer(request, FINANCE, ADMIN_SECRETARY)
+    if not isinstance(who, Visitor):
+        return who
+    form = await request.form()
+    chosen = [str(v).strip() for v in form.getlist("application_no") if str(v).strip()]
+    typed = [s.strip() for s in str(form.get("application_nos_text", "")).replace(",", "\n").splitlines() if s.strip()]
+    chosen = list(dict.fromkeys(chosen + typed))[:1000]
+    t = i18n.translator(i18n.language_of(request))
+    if not chosen:
+        return await _posts_page(request, who, errors=FormErrors(general=[t("error.nothing_selected")]))
+    try:
+        batch = await backend_of(request).json("orders", "POST", "/posts", who.token, json={"application_nos": chosen})
+    except BackendError as err:
+        if err.outage:
+            return outage_page(request)
+        return await _posts_page(request, who, errors=refusal(request, err))
+    return await _posts_page(request, who, batch=batch)
+
+
+# ---- data owners' corrections -----------------------------------------------------------------------------
+
+
+@router.get("/desk/corrections")
+async def corrections(request: Request, done: str = "") -> Response:
+    who = await need_officer(request, DATA_OFFICER)
+    if not isinstance(who, Visitor):
+        return who
+    return await _corrections_page(request, who, done=done)
+
+
+async def _corrections_page(request, who, done="", errors=None, values=None, for_id="", code=200):
+    try:
+        items = await backend_of(request).json("otp", "GET", "/master/correction-requests", who.token)
+    except BackendError as err:
+        return backend_failure(request, err)
+    return _desk(
+        request,
+        who,
+        "corrections",
+        {
+            "items": items,
+            "done": done,
+            "fields": CORRECTABLE,
+            "errors": errors or FormErrors(),
+            "values": values or {},
+            "for_id": for_id,
+        },
+        code,
+    )
+
+
+@router.post("/desk/corrections/{certificate_id}")
+async def correct(request: Request, certificate_id: str) -> Response:
+    who = await need_officer(request, DATA_OFFICER)
+    if not isinstance(who, Visitor):
+        return who
+    form = await request.form()
+    values = {k: str(form.get(k, "")).strip() for k in ("employee_id", "field", "value", "reason")}
+    lang = i18n.language_of(request)
+    errors = FormErrors()
+    if values["field"] not in CORRECTABLE:
+        errors.fields["field"] = "सुधारने का खाना चुनें।" if lang == "hi" else "Choose the field to correct."
+    if not values["value"]:
+        errors.fields["value"] = "सही मान लिखें।" if lang == "hi" else "Enter the correct value."
+    if len(values["reason"]) < 3:
+        errors.fields["reason"] = "कारण लिखें।" if lang == "hi" else "Give the reason."
+    if not errors:
+        change: str | bool = values["value"]
+        try:
+            await backend_of(request).call(
+                "otp",
+                "PATCH",
+                f"/master/employees/{quote(values['employee_id'])}",
+                who.token,
+                json={
+                    "changes": {values["field"]: change},
+                    "reason": values["reason"],
+                    "certificate_id": certificate_id,
+                },
+            )
+        except BackendError as err:
+            if err.outage:
+                return outage_page(request)
+            errors = refusal(request, err)
+            if err.code == "invalid_request":
+                errors = FormErrors(general=list(errors.fields.values()))
+        else:
+            return RedirectResponse(f"/desk/corrections?done={quote(values['employee_id'])}", status_code=303)
+    return await _corrections_page(request, who, errors=errors, values=values, for_id=certificate_id, code=422)
+
+
+# ---- the calendar ----------------------------------------------------------------------------------------------
+
+
+@router.get("/desk/calendar")
+async def calendar(request: Request, saved: str = "") -> Response:
+    who = await need_officer(request, ADMINISTRATOR)
+    if not isinstance(who, Visitor):
+        return who
+    return await _calendar_page(request, who, saved=saved)
+
+
+async def _calendar_page(request, who, saved="", errors=None, values=None, code=200):
+    try:
+        versions = await backend_of(request).json("applications", "GET", "/calendar/versions")
+    except BackendError as err:
+        return backend_failure(request, err)
+    return _desk(
+        request,
+        who,
+        "calendar",
+        {
+            "versions": list(reversed(versions)),
+            "steps": STEPS,
+            "saved": saved,
+            "errors": errors or FormErrors(),
+            "values": values or {},
+        },
+        code,
+    )
+
+
+@router.post("/desk/calendar")
+async def change_deadline(request: Request) -> Response:
+    who = await need_officer(request, ADMINISTRATOR)
+    if not isinstance(who, Visitor):
+        return who
+    form = await request.form()
+    values = {k: str(form.get(k, "")).strip() for k in ("step", "new_deadline", "reason")}
+    lang = i18n.language_of(request)
+    errors = FormErrors()
+    deadline = None
+    try:
+        deadline = datetime.fromisoformat(values["new_deadline"])
+    except ValueError:
+        errors.fields["new_deadline"] = "तिथि और समय चुनें।" if lang == "hi" else "Choose a date and time."
+    if values["step"] not in STEPS:
+        errors.fields["step"] = "चरण चुनें।" if lang == "hi" else "Choose the step."
+    if len(values["reason"]) < 5:
+        errors.fields["reason"] = (
+            "कारण लिखें (कम से कम 5 अक्षर)।" if lang == "hi" else "Give the reason (at least 5 characters)."
+        )
+    if not errors and deadline is not None:
+        if deadline.tzinfo is None:
+            from contract import IST
+
+            deadline = deadline.replace(tzinfo=IST)  # the form's time is India Standard Time, as the page says
+        try:
+            version = await backend_of(request).json(
+                "applications",
+                "POST",
+                "/calendar/changes",
+                who.token,
+                json={"step": values["step"], "new_deadline": deadline.isoformat(), "reason": values["reason"]},
+            )
+        except BackendError as err:
+            if err.outage:
+                return outage_page(request)
+            errors = refusal(
+                request,
+                err,
+                {
+                    "deadline_in_past": "new_deadline",
+                    "deadline_before_earlier_step": "new_deadline",
+                    "deadline_after_later_step": "new_deadline",
+                },
+            )
+        else:
+            return RedirectResponse(f"/desk/calendar?saved={version['version']}", status_code=303)
+    return await _calendar_page(request, who, errors=errors, values=values, code=422)
+
+
+# ---- paper orders -----------------------------------------------------------------------------------------------
+
+
+@router.get("/desk/paper-orders")
+async def paper_orders(request: Request, done: str = "") -> Response:
+    who = await need_officer(request, HOD, ADMINISTRATOR)
+    if not isinstance(who, Visitor):
+        return who
+    return _desk(request, who, "paper_orders", {"done": done})
+
+
+@router.post("/desk/paper-orders")
+async def register_paper_order(request: Request) -> Response:
+    who = await need_officer(request, HOD, ADMINISTRATOR)
+    if not isinstance(who, Visitor):
+        return who
+    form = await request.form()
+    values = {k: str(form.get(k, "")).strip() for k in ("employee_id", "department", "reference", "issued_on")}
+    if who.principal is not None and who.principal.scope.get("department"):
+        values["department"] = who.principal.scope["department"]
+    try:
+        done = await backend_of(request).json("orders", "POST", "/orders/physical", who.token, json=values)
+    except BackendError as err:
+        if err.outage:
+            return outage_page(request)
+        errors = refusal(request, err)
+        return _desk(request, who, "paper_orders", {"values": values, "errors": errors}, err.status)
+    return RedirectResponse(
+        f"/desk/paper-orders?done={quote(done['employee_id'])}:{quote(done['status'])}", status_code=303
+    )
+
+
+# ---- accountability ---------------------------------------------------------------------------------------------
+
+
+@router.get("/desk/reports")
+async def reports(request: Request, by: str = "department") -> Response:
+    who = await need_officer(request, ADMINISTRATOR, ADMIN_SECRETARY)
+    if not isinstance(who, Visitor):
+        return who
+    if by not in REPORT_GROUPS:
+        by = "department"
+    backend = backend_of(request)
+    try:
+        rows = await backend.json(
+            "verification", "GET", "/verification/reports/accountability", who.token, params={"group_by": by}
+        )
+        stages = await backend.json("orders", "GET", "/reports/stages", who.token)
+    except BackendError as err:
+        return backend_failure(request, err)
+    t = i18n.translator(i18n.language_of(request))
+    chart = charts.grouped_bars(
+        [r["key"] for r in rows][:20],
+        [(t("rep.pending"), [r["pending"] for r in rows][:20]), (t("rep.overdue"), [r["overdue"] for r in rows][:20])],
+        title=t("rep.chart"),
+    )
+    return _desk(
+        request, who, "reports", {"rows": rows, "by": by, "groups": REPORT_GROUPS, "stages": stages, "chart": chart}
+    )

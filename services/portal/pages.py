@@ -1,0 +1,48 @@
+"""The pages everyone may read: the home page with the season's deadlines in force, and the help, contact,
+privacy and terms pages every government site carries (GIGW)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .backend import BackendError
+from .web import backend_of, render, visitor
+
+router = APIRouter()
+DEADLINES = ("registration_open", "registration_close", "ddo_verification", "post_creation", "order_issue")
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    await visitor(request)
+    try:
+        calendar = await backend_of(request).json("applications", "GET", "/calendar")
+    except BackendError:
+        calendar = None  # the home page still shows; the deadlines say they cannot be read just now
+    return render(request, "home.html", {"calendar": calendar, "deadlines": DEADLINES})
+
+
+@router.get("/help")
+async def help_page(request: Request) -> Response:
+    await visitor(request)
+    return render(request, "pages/help.html")
+
+
+@router.get("/contact")
+async def contact(request: Request) -> Response:
+    await visitor(request)
+    return render(request, "pages/contact.html")
+
+
+@router.get("/privacy")
+async def privacy(request: Request) -> Response:
+    await visitor(request)
+    return render(request, "pages/privacy.html")
+
+
+@router.get("/terms")
+async def terms(request: Request) -> Response:
+    await visitor(request)
+    return render(request, "pages/terms.html")

@@ -1,0 +1,113 @@
+"""The portal's own rules, with the services' APIs faked at the HTTP boundary (httpx.MockTransport): a form
+posted from another site is refused; every page carries its security headers and `lang`; a refused form keeps
+what was typed and names the error beside the field, in the visitor's language; an outage is a page that says
+so with Retry-After, never a stack trace; a wrong address is a page in words; the sign-in state cookie cannot
+be forged; the portal refuses to start without its configuration outside dev."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from services.common.settings import ConfigurationError, PortalSettings, get_settings, use_settings
+from services.portal import cookies
+from services.portal.backend import Backend
+from services.portal.main import create_app
+
+ORIGIN = {"Origin": "http://testserver"}
+
+
+def _portal(handler) -> TestClient:
+    app = create_app()
+    app.state.backend = Backend(get_settings(), transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def _refuse(status: int, code: str, message: str = "Refused for a reason the service gives."):
+    return lambda request: httpx.Response(status, json={"code": code, "message": message})
+
+
+def test_a_form_posted_from_another_site_is_refused_and_logged(caplog):
+    calls = []
+    client = _portal(lambda r: calls.append(r) or httpx.Response(202, json={}))
+    for headers in ({}, {"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"}):
+        r = client.post("/login", data={"mobile": "9876543210"}, headers=headers)
+        assert r.status_code == 403 and "पोर्टल के पृष्ठ से नहीं भेजा गया" in r.text
+    assert calls == [] and "denied: a POST to /login" in caplog.text
+    assert client.post("/login", data={"mobile": "9876543210"}, headers=ORIGIN).status_code == 200
+    assert len(calls) == 1
+
+
+def test_every_page_carries_its_language_and_security_headers():
+    client = _portal(lambda r: httpx.Response(200, json={}))
+    r = client.get("/help")
+    assert r.status_code == 200 and '<html lang="hi">' in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-store"
+    english = client.get("/help?lang=en")
+    assert '<html lang="en">' in english.text and "seva_lang=en" in english.headers["set-cookie"]
+    assert '<html lang="en">' in client.get("/privacy").text  # the choice is kept
+
+
+def test_a_refused_form_keeps_what_was_typed_with_the_reason_beside_the_field():
+    client = _portal(_refuse(422, "invalid_mobile", "A mobile number has 10 digits."))
+    r = client.post("/login", data={"mobile": "12345"}, headers=ORIGIN)
+    assert r.status_code == 422
+    assert 'value="12345"' in r.text and 'aria-invalid="true"' in r.text
+    assert 'id="e-mobile"' in r.text and "मोबाइल नंबर 10 अंकों का हो" in r.text  # the catalogue's Hindi
+    english = client.post("/login?lang=en", data={"mobile": "12345"}, headers=ORIGIN)
+    assert "A mobile number has 10 digits." in english.text  # the service's own sentence in English
+
+
+def test_an_unknown_code_from_a_service_is_shown_in_its_own_words_at_the_top():
+    client = _portal(_refuse(429, "something_new", "Too many requests from this office; try again shortly."))
+    r = client.post("/login?lang=en", data={"mobile": "9876543210"}, headers=ORIGIN)
+    assert r.status_code == 429 and "Too many requests from this office" in r.text and 'role="alert"' in r.text
+
+
+def test_an_outage_is_a_page_that_says_so_with_retry_after():
+    def down(request):
+        raise httpx.ConnectError("connection refused")
+
+    client = _portal(down)
+    r = client.post(
+        "/why-no-otp", data={"family_id": "1234ABCD", "date_of_birth": "1990-01-01", "mobile": "9"}, headers=ORIGIN
+    )
+    assert r.status_code == 503 and 'value="1234ABCD"' in r.text  # what was typed is still there
+    assert "सेवा अभी उपलब्ध नहीं है" in r.text
+
+
+def test_a_wrong_address_and_a_wrong_step_are_pages_in_words():
+    client = _portal(lambda r: httpx.Response(200, json={}))
+    r = client.get("/no-such-page")
+    assert r.status_code == 404 and "यह पृष्ठ नहीं मिला" in r.text and "Traceback" not in r.text
+    r = client.get("/me", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"  # not signed in
+    r = client.get("/desk", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/officer"
+    r = client.get("/me", cookies={cookies.EMPLOYEE: "not-a-token"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?expired=1"
+
+
+def test_a_sign_in_that_comes_back_with_another_state_is_refused():
+    client = _portal(lambda r: httpx.Response(200, json={}))
+    settings = get_settings()
+    assert isinstance(settings, PortalSettings)
+    sealed = cookies.seal(settings, {"state": "mine", "verifier": "v" * 43})
+    assert cookies.unseal(settings, sealed)["state"] == "mine"
+    assert cookies.unseal(settings, sealed[:-4] + "AAAA") is None  # tampered
+    r = client.get("/officer/callback?code=x&state=theirs", cookies={cookies.SIGN_IN: sealed}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/officer?failed=1"
+
+
+def test_the_portal_refuses_to_start_without_its_configuration(monkeypatch):
+    monkeypatch.setenv("SEVA_ENV", "production")
+    use_settings(PortalSettings)
+    with pytest.raises(ConfigurationError) as err:
+        get_settings()
+    for name in ("SEVA_PORTAL_COOKIE_KEY", "SEVA_PORTAL_PUBLIC_URL", "SEVA_OIDC_ISSUER"):
+        assert name in str(err.value)
+    monkeypatch.setenv("SEVA_ENV", "dev")
+    get_settings.cache_clear()
