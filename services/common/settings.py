@@ -194,7 +194,7 @@ class PortalSettings(Settings):
     OpenID state) with its cookie key."""
 
     required_outside_dev = ("session_public_key", "oidc_issuer", "portal_cookie_key", "portal_public_url")
-    secrets = ("portal_cookie_key",)
+    secrets = ("portal_cookie_key", "portal_client_secret")
 
     otp_url: str = Field("http://127.0.0.1:8001", description="the OTP service's API, as the portal reaches it")
     applications_url: str = Field("http://127.0.0.1:8002", description="the applications service's API")

@@ -1,4 +1,4 @@
-"""The service-security order as a document: a PDF (reportlab) with the employee's particulars, the post,
+"""The service-security order as a document: a bilingual PDF (WeasyPrint, templates/order.html) with the employee's particulars, the post,
 the effective date and the 58th birthday up to which service is secure, and a QR code (qrcode) carrying a
 payload signed with Ed25519 (a compact JWS, pyjwt). Anyone can check it against the published key."""
 
@@ -13,10 +13,8 @@ import jwt
 import qrcode
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen import canvas
+from jinja2 import Environment, PackageLoader, select_autoescape
+from weasyprint import HTML
 
 from contract import RETIREMENT_AGE, birthday_at
 
@@ -58,61 +56,33 @@ def fifty_eighth_birthday(born: date) -> date:
     return birthday_at(born, RETIREMENT_AGE)
 
 
+ROWS = (
+    ("आदेश संख्या", "Order number", "order_no"),
+    ("जारी करने की तिथि", "Date of issue", "effective_date"),
+    ("कर्मचारी ID", "Employee ID", "employee_id"),
+    ("नाम", "Name", "name"),
+    ("पिता का नाम", "Father's name", "father_name"),
+    ("जन्म तिथि", "Date of birth", "date_of_birth"),
+    ("विभाग", "Department", "department"),
+    ("पद", "Post", "post_code"),
+    ("अधिसंख्य पद", "Supernumerary post", "post_id"),
+    ("सेवा सुरक्षित, इस तिथि से", "Service secure with effect from", "effective_date"),
+    ("सेवा सुरक्षित, इस तिथि तक (58वाँ जन्मदिन)", "Service secure up to (58th birthday)", "secure_until"),
+)
+_templates = Environment(loader=PackageLoader("services.orders", "templates"), autoescape=select_autoescape(["html"]))
+
+
 def render_pdf(order: dict, qr_payload: str) -> bytes:
-    buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4, invariant=1)
-    pdf.setTitle(f"Service-security order {order['order_no']}")
-    pdf.setAuthor("Government of Haryana")
-    width, height = A4
-    pdf.setFont("Helvetica-Bold", 15)
-    pdf.drawCentredString(width / 2, height - 25 * mm, "GOVERNMENT OF HARYANA")
-    pdf.setFont("Helvetica-Bold", 13)
-    pdf.drawCentredString(width / 2, height - 33 * mm, "SERVICE-SECURITY ORDER")
-    pdf.setFont("Helvetica", 9)
-    pdf.drawCentredString(
-        width / 2,
-        height - 39 * mm,
-        "under the Haryana Contractual Employees (Security of Service) Act, 2024 and the Rules, 2025",
-    )
-    rows = [
-        ("Order number", order["order_no"]),
-        ("Date of issue", str(order["effective_date"])),
-        ("Employee ID", order["employee_id"]),
-        ("Name", order["name"]),
-        ("Father's name", order["father_name"]),
-        ("Date of birth", str(order["date_of_birth"] or "")),
-        ("Department", order["department"]),
-        ("Post", order["post_code"]),
-        ("Supernumerary post", order["post_id"]),
-        ("Service secure with effect from", str(order["effective_date"])),
-        ("Service secure up to (58th birthday)", str(order["secure_until"] or "")),
-    ]
-    y = height - 55 * mm
-    for label, value in rows:
-        pdf.setFont("Helvetica-Bold", 10)
-        pdf.drawString(25 * mm, y, label)
-        pdf.setFont("Helvetica", 10)
-        pdf.drawString(95 * mm, y, str(value))
-        y -= 7 * mm
-    text = pdf.beginText(25 * mm, y - 6 * mm)
-    text.setFont("Helvetica", 9)
-    for line in (
-        "The employee named above shall not be removed from service until the age of 58 except as the Act",
-        "provides, and shall receive periodic increments and allowances. Scan the QR code or check the order",
-        "number on the portal's public verification page to confirm that this order is genuine and current.",
-    ):
-        text.textLine(line)
-    pdf.drawText(text)
+    """The order as people recognise one: in Hindi and English, the Devanagari shaped by Pango and HarfBuzz
+    (WeasyPrint) so conjuncts and matras are right and the text survives copy-and-paste, with the QR code."""
     qr_image = qrcode.make(qr_payload, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=4, border=4)
     png = io.BytesIO()
     qr_image.save(png, format="PNG")
-    png.seek(0)
-    pdf.drawImage(ImageReader(png), width - 75 * mm, 25 * mm, 50 * mm, 50 * mm)
-    pdf.setFont("Helvetica", 8)
-    pdf.drawString(25 * mm, 30 * mm, "Issued electronically on the Seva Suraksha portal; no signature is required.")
-    pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
+    rows = [(hi, en, "" if order.get(key) is None else str(order[key])) for hi, en, key in ROWS]
+    html = _templates.get_template("order.html").render(
+        order=order, rows=rows, qr="data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    )
+    return bytes(HTML(string=html).write_pdf())
 
 
 def public_key_b64(key: Ed25519PrivateKey) -> str:

@@ -23,7 +23,7 @@ def test_manifest_is_valid_kubernetes(name, index, doc):
 
 def test_every_service_and_the_cases_worker_is_deployed_with_a_real_entry_point():
     deployments = {d["metadata"]["name"]: d for _, _, d in DOCS if d["kind"] == "Deployment"}
-    assert set(deployments) == {"otp", "applications", "verification", "orders", "cases-worker"}
+    assert set(deployments) == {"otp", "applications", "verification", "orders", "portal", "cases-worker"}
     for name, d in deployments.items():
         container = d["spec"]["template"]["spec"]["containers"][0]
         args = container["args"]
@@ -61,7 +61,9 @@ def _process(deployment: dict) -> str:
     return args[1].split(".")[1] if args[0] == "uvicorn" else "cases"
 
 
-@pytest.mark.parametrize("name", ["otp", "applications", "verification", "orders", "cases-worker", "audit-heads"])
+@pytest.mark.parametrize(
+    "name", ["otp", "applications", "verification", "orders", "portal", "cases-worker", "audit-heads"]
+)
 def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, monkeypatch):
     from services.common.settings import SETTINGS_BY_PROCESS, ConfigurationError, Settings, get_settings, use_settings
 
