@@ -34,6 +34,7 @@ from services.common.temporal import connect
 from workflows.worker import case_worker_tuning
 
 from .bare import BARE_QUEUE, SIGNALS, BareCase, bare_step
+from .portal import portal_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 SEASON = "bench"
@@ -600,7 +601,7 @@ async def measure(http: httpx.AsyncClient, next_request, seconds: float, concurr
 
 # ---- the command -----------------------------------------------------------------------------------------
 
-PHASES = ("season", "extension", "api")
+PHASES = ("season", "extension", "api", "portal")
 
 
 def run(
@@ -674,6 +675,7 @@ async def measure_all(
             "season": lambda: season_throughput(driver, temporal, cases, results),
             "extension": lambda: extension_fanout(driver, temporal, extension_cases, results, lead_seconds, start_rate),
             "api": lambda: api_load(driver, results, api_seconds, concurrency),
+            "portal": lambda: portal_pages(driver, results, SEASON),
         }
         for phase in phases:
             try:

@@ -107,7 +107,7 @@ def bench(
     lead_seconds: int = typer.Option(20, min=5, help="the old deadline is this long after the extension call"),
     keep: bool = typer.Option(False, help="keep the bench stack's data folder"),
     out_dir: Path = typer.Option(None, help="where the results go (default bench/results)"),
-    phases: str = typer.Option("season,extension,api", help="which phases to run, comma-separated"),
+    phases: str = typer.Option("season,extension,api,portal", help="which phases to run, comma-separated"),
     start_rate: float = typer.Option(
         20.0, min=1.0, help="cases/s `seva import` is assumed to reach when the extension phase sets its old deadline"
     ),

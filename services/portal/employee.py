@@ -167,6 +167,9 @@ async def why(
             "code": c["code"],
             "message": service_sentence(lang, "cause", c["code"], c["message"]),
             "remedy": service_sentence(lang, "remedy", c["code"], c["remedy"]),
+            # the service's own sentence names the particulars (the masked number on record, the fields that
+            # differ): shown beside the Hindi one, marked as English
+            "detail": c["message"] if lang != "en" else None,
         }
         for c in answer["causes"]
     ]

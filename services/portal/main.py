@@ -35,6 +35,7 @@ VENDOR_FILES = (
     "noto-sans-latin-700-normal.woff2",
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_BODY = 5 * 1024 * 1024 + 64 * 1024  # one document of 5 MB and its form
 
 
 def content_security_policy(settings: PortalSettings) -> str:
@@ -76,7 +77,12 @@ def create_app() -> FastAPI:
         # A form posted from another site with the visitor's cookies (cross-site request forgery) is refused:
         # the browser names the page a post came from, and it must be one of ours. SameSite=Strict cookies are
         # the second lock.
-        if request.method not in SAFE_METHODS and not _same_origin(request, own_origin):
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            # the largest form is one document of 5 MB; anything bigger is refused before it is read
+            t = i18n.translator(i18n.language_of(request))
+            response = problem_page(request, 413, t("error.too_large"), t("error.too_large_do"))
+        elif request.method not in SAFE_METHODS and not _same_origin(request, own_origin):
             log.warning("denied: a %s to %s from origin %r", request.method, request.url.path, _origin(request))
             t = i18n.translator(i18n.language_of(request))
             response = problem_page(request, 403, t("error.bad_origin"), t("error.bad_origin_do"))

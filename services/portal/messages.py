@@ -498,6 +498,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "यह अनुरोध पोर्टल समझ नहीं सका (पता या फ़ॉर्म अधूरा है)।",
         "The portal could not understand this request (the address or the form is incomplete).",
     ),
+    "error.too_large": (
+        "भेजी गई फ़ाइल 5 MB से बड़ी है, इसलिए ली नहीं गई।",
+        "The file sent is larger than 5 MB, so it was not taken.",
+    ),
+    "error.too_large_do": (
+        "फ़ाइल छोटी करें या कम रिज़ॉल्यूशन में स्कैन करें, फिर दस्तावेज़ पृष्ठ से फिर भेजें।",
+        "Make the file smaller or scan it at a lower resolution, then send it again from the documents page.",
+    ),
     "error.what_to_do": ("क्या करें", "What to do"),
     "error.go_home": ("मुख्य पृष्ठ पर जाएँ", "Go to the home page"),
     "error.not_found": ("यह पृष्ठ नहीं मिला।", "This page does not exist."),

@@ -45,6 +45,8 @@ def test_a_tiny_bench_produces_the_whole_table(tmp_path):
         "API application submit: p50",
         "cases worker memory at 20 open cases",
         "PostgreSQL bytes per case at 10 cases",
+        "queue page, 50 of 1,000 rows, p50 (API beside)",
+        "employee dashboard, p50 (API beside)",
     ):
         assert measure in table, f"{measure!r} missing from\n{table}"
     assert "0 of 20 lapsed under the old date" in table

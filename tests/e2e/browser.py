@@ -43,13 +43,15 @@ async def axe_violations(page: Page) -> list[dict]:
 
 
 async def check_page(page: Page, name: str | None = None) -> None:
-    """Each page the tests visit: no serious or critical accessibility violation, `lang` set, a skip link and
-    one h1; a screenshot at phone and desktop width when named."""
+    """Each page the tests visit: no serious or critical accessibility violation, `lang` set, a skip link, one
+    h1, nothing wider than the screen; a screenshot at phone and desktop width when named."""
     violations = await axe_violations(page)
     assert violations == [], f"{page.url}: {json.dumps(violations, ensure_ascii=False)}"
     assert await page.get_attribute("html", "lang") in ("hi", "en")
     assert await page.locator("a.skip[href='#main']").count() == 1
     assert await page.locator("h1").count() == 1, page.url
+    overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"{page.url} scrolls sideways by {overflow}px"
     if name:
         await screenshots(page, name)
 

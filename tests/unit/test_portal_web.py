@@ -111,3 +111,30 @@ def test_the_portal_refuses_to_start_without_its_configuration(monkeypatch):
         assert name in str(err.value)
     monkeypatch.setenv("SEVA_ENV", "dev")
     get_settings.cache_clear()
+
+
+def test_a_body_larger_than_one_document_is_refused_before_it_is_read():
+    calls = []
+    client = _portal(lambda r: calls.append(r) or httpx.Response(200, json={}))
+    big = b"x" * (6 * 1024 * 1024)
+    r = client.post("/apply/documents/pan", content=big, headers={**ORIGIN, "content-type": "application/pdf"})
+    assert r.status_code == 413 and "5 MB" in r.text and calls == []
+
+
+def test_why_no_otp_in_hindi_keeps_the_services_particulars_beside_the_translation():
+    answer = {
+        "causes": [
+            {
+                "code": "mobile_not_on_record",
+                "message": "The mobile 98XXXXXX10 is not the number on your record, which is 97XXXXXX11.",
+                "remedy": "Ask your DDO.",
+            }
+        ],
+        "progress": {"data_owner": "HKRN", "certificate_issued_at": None, "corrected_at": None},
+    }
+    client = _portal(lambda r: httpx.Response(200, json=answer))
+    form = {"family_id": "1234ABCD", "date_of_birth": "1990-01-01", "mobile": "9812345610"}
+    r = client.post("/why-no-otp", data=form, headers=ORIGIN)
+    assert r.status_code == 200
+    assert "रिकॉर्ड वाला नंबर नहीं है" in r.text and "97XXXXXX11" in r.text and 'lang="en"' in r.text
+    assert 'data-step="certificate"' in r.text
