@@ -32,6 +32,28 @@ def birthday_at(born: date, age: int) -> date:
     return born.replace(year=born.year + age)
 
 
+AGE_CONVENTIONS = ("day_before_birthday", "birthday")
+
+
+def attains_age_on(born: date, age: int, convention: str = "day_before_birthday") -> date:
+    """The day the law says someone born on `born` attains `age`. Indian law counts a person as attaining an
+    age on the day before the birthday (Supreme Court, Prabhu Dayal Sesma v. State of Rajasthan, 1986): the
+    default. The convention is data (the eligibility rule's parameters), so a state rule that says otherwise
+    is a change of data, not of code."""
+    if convention not in AGE_CONVENTIONS:
+        raise ValueError(f"unknown age convention {convention!r}; one of {', '.join(AGE_CONVENTIONS)}")
+    birthday = birthday_at(born, age)
+    return birthday - timedelta(days=1) if convention == "day_before_birthday" else birthday
+
+
+def superannuation_date(born: date, age: int = RETIREMENT_AGE, convention: str = "day_before_birthday") -> date:
+    """The last day of service under the state's service rules: the last day of the month in which the
+    employee attains the retirement age. The order prints it as the day service is secure up to."""
+    attained = attains_age_on(born, age, convention)
+    following = date(attained.year + attained.month // 12, attained.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
 def case_summary(employee_id: str, department: str, district: str, ddo_code: str) -> str:
     """The case's one-line summary in the Temporal UI's list: who and where, no personal data."""
     return f"{employee_id} · {department} · {district} · {ddo_code}"

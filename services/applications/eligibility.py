@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from contract import RuleResult, ServiceRecord, birthday_at
+from contract import RuleResult, ServiceRecord, attains_age_on
 
 
 @dataclass
@@ -63,9 +63,14 @@ def _covered_group(record: ServiceRecord, params: dict, today: date) -> tuple[bo
 
 
 def _five_years(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    """Five years of continuous service "as on 15 August 2024". By default both the joining day and the 15th
+    itself count (`count: inclusive`), so service from 16 Aug 2019 makes five complete years; `exclusive`
+    would need service from the 15th."""
     as_on = date.fromisoformat(params.get("as_on", "2024-08-15"))
     years = int(params.get("years", 5))
-    needed_from = _years_before(as_on, years)
+    inclusive = params.get("count", "inclusive") == "inclusive"
+    needed_from = _years_before(as_on, years) + (timedelta(days=1) if inclusive else timedelta(0))
+    counting = f" (counting the day you joined and {_fmt(as_on)} itself)" if inclusive else ""
     start, gaps = continuous_since(record.service_periods, as_on)
     gap_text = "; ".join(
         f"a gap in service from {_fmt(a)} to {_fmt(b)}" if a != b else f"a gap in service on {_fmt(a)}" for a, b in gaps
@@ -73,10 +78,12 @@ def _five_years(record: ServiceRecord, params: dict, today: date) -> tuple[bool,
     if start is None:
         return False, f"Your service record shows no service on {_fmt(as_on)}."
     if start <= needed_from:
-        return True, (f"You have continuous service since {_fmt(start)}: at least {years} years as on {_fmt(as_on)}.")
+        return True, (
+            f"You have continuous service since {_fmt(start)}: at least {years} years as on {_fmt(as_on)}{counting}."
+        )
     reason = (
-        f"You need {years} years of continuous service as on {_fmt(as_on)} (service from {_fmt(needed_from)} "
-        f"or earlier); your continuous service starts on {_fmt(start)}."
+        f"You need {years} years of continuous service as on {_fmt(as_on)}{counting}: service from "
+        f"{_fmt(needed_from)} or earlier; your continuous service starts on {_fmt(start)}."
     )
     if gaps:
         reason += f" Continuity is broken by {gap_text}."
@@ -100,12 +107,18 @@ def _pay_head(record: ServiceRecord, params: dict, today: date) -> tuple[bool, s
 
 
 def _below_age(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+    """Below the retirement age on the day of the decision, the age counted as the law counts it (by default
+    attained on the day before the birthday; the convention is the rule's `attains_on` parameter)."""
     age = int(params.get("age", 58))
+    convention = params.get("attains_on", "day_before_birthday")
     born = date.fromisoformat(record.date_of_birth)
-    birthday = birthday_at(born, age)
-    if today < birthday:
-        return True, f"You are below {age} (you turn {age} on {_fmt(birthday)})."
-    return False, f"You turned {age}, the retirement age, on {_fmt(birthday)}."
+    attained = attains_age_on(born, age, convention)
+    how = (
+        f" (the day before your {age}th birthday, as the law counts age)" if convention == "day_before_birthday" else ""
+    )
+    if today < attained:
+        return True, f"You are below {age}: you attain {age} on {_fmt(attained)}{how}."
+    return False, f"You attained {age}, the retirement age, on {_fmt(attained)}{how}."
 
 
 def _nature_of_post(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:

@@ -11,7 +11,7 @@ from contract import IST, Activities, IssuedOrder, OrderRequest, PostRequest
 from services.common.events import publish, stable_event_id
 from services.common.runtime import ServiceContext
 
-from .order_document import fifty_eighth_birthday, render_pdf, sign_payload, signing_key
+from .order_document import render_pdf, secure_until, sign_payload, signing_key
 
 
 def activities(ctx: ServiceContext) -> list:
@@ -57,7 +57,7 @@ def activities(ctx: ServiceContext) -> list:
                     "date_of_birth": born,
                     "post_code": req.post_code,
                     "effective_date": today,
-                    "secure_until": fifty_eighth_birthday(born) if born else None,
+                    "secure_until": secure_until(born) if born else None,
                 }
                 payload = sign_payload(signing_key(ctx.settings.order_signing_seed), order)
                 pdf = render_pdf(order, payload)

@@ -1,5 +1,5 @@
 """The service-security order as a document: a bilingual PDF (WeasyPrint, templates/order.html) with the employee's particulars, the post,
-the effective date and the 58th birthday up to which service is secure, and a QR code (qrcode) carrying a
+the effective date and the superannuation date up to which service is secure, and a QR code (qrcode) carrying a
 payload signed with Ed25519 (a compact JWS, pyjwt). Anyone can check it against the published key."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from jinja2 import Environment, PackageLoader, select_autoescape
 from weasyprint import HTML
 
-from contract import RETIREMENT_AGE, birthday_at
+from contract import RETIREMENT_AGE, superannuation_date
 
 ISSUER = "seva-suraksha.haryana"
 
@@ -51,9 +51,10 @@ def read_payload(public_key: Ed25519PublicKey, payload: str) -> dict:
     return jwt.decode(payload, public_key, algorithms=["EdDSA"], issuer=ISSUER, options={"require": ["iss", "ord"]})
 
 
-def fifty_eighth_birthday(born: date) -> date:
-    """Service is secure up to the 58th birthday (the contract's one birthday rule)."""
-    return birthday_at(born, RETIREMENT_AGE)
+def secure_until(born: date) -> date:
+    """Service is secure up to the superannuation date: the last day of the month in which the employee attains
+    58 (the contract's one rule, shared with the eligibility check's way of counting age)."""
+    return superannuation_date(born, RETIREMENT_AGE)
 
 
 ROWS = (
@@ -67,7 +68,11 @@ ROWS = (
     ("पद", "Post", "post_code"),
     ("अधिसंख्य पद", "Supernumerary post", "post_id"),
     ("सेवा सुरक्षित, इस तिथि से", "Service secure with effect from", "effective_date"),
-    ("सेवा सुरक्षित, इस तिथि तक (58वाँ जन्मदिन)", "Service secure up to (58th birthday)", "secure_until"),
+    (
+        "सेवा सुरक्षित, इस तिथि तक (58 वर्ष की आयु वाले माह का अंतिम दिन)",
+        "Service secure up to (last day of the month of attaining 58)",
+        "secure_until",
+    ),
 )
 _templates = Environment(loader=PackageLoader("services.orders", "templates"), autoescape=select_autoescape(["html"]))
 

@@ -4,7 +4,6 @@ anyone can verify; a tampered payload is refused; withdrawal is a new act; paper
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import pypdf
 import pytest
@@ -12,7 +11,7 @@ import pytest_asyncio
 import zxingcpp
 from PIL import Image
 
-from contract import Stage
+from contract import Stage, superannuation_date
 from workflows.case import CaseWorkflow
 
 from .conftest import eventually
@@ -66,7 +65,7 @@ async def test_the_pdf_carries_the_particulars_and_a_verifiable_qr_code(stack, h
         m["father_name"],
         m["employee_id"],
         m["department_code"],
-        str(date(born.year + 58, born.month, born.day) if (born.month, born.day) != (2, 29) else ""),
+        str(superannuation_date(born)),  # secure up to the last day of the month of attaining 58
     ):
         assert expected in text, f"{expected!r} missing from the order PDF"
 

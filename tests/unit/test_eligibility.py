@@ -9,10 +9,10 @@ from services.applications.eligibility import Rule, continuous_since, evaluate
 
 RULES = [
     Rule("covered_group", True, {"groups": ["part1", "part2", "hartron"]}, ""),
-    Rule("five_years_continuous", True, {"as_on": "2024-08-15", "years": 5}, ""),
+    Rule("five_years_continuous", True, {"as_on": "2024-08-15", "years": 5, "count": "inclusive"}, ""),
     Rule("sanctioned_post", True, {}, ""),
     Rule("contractual_pay_head", True, {"head_contains": "Contractual"}, ""),
-    Rule("below_retirement_age", True, {"age": 58}, ""),
+    Rule("below_retirement_age", True, {"age": 58, "attains_on": "day_before_birthday"}, ""),
     Rule("nature_of_post", False, {"excluded_posts": ["DEO"]}, ""),
 ]
 TODAY = date(2026, 1, 20)
@@ -49,11 +49,22 @@ def test_an_ordinary_record_passes_every_enabled_rule_and_disabled_rules_are_not
     assert all(r.passed and r.reason for r in results)
 
 
-def test_exactly_five_years_on_15_august_2024_is_enough_and_one_day_less_is_not():
-    exact = result(record(service_periods=[{"from": "2019-08-15", "to": None}]), "five_years_continuous")
-    assert exact.passed and "15 Aug 2019" in exact.reason
-    short = result(record(service_periods=[{"from": "2019-08-16", "to": None}]), "five_years_continuous")
-    assert not short.passed and "16 Aug 2019" in short.reason and "15 Aug 2019 or earlier" in short.reason
+@pytest.mark.parametrize(
+    "joined, passes", [("2019-08-15", True), ("2019-08-16", True), ("2019-08-17", False)], ids=["15", "16", "17"]
+)
+def test_five_years_as_on_15_august_2024_count_the_joining_day_and_the_15th(joined, passes):
+    """Joined 16 Aug 2019: 16 Aug 2019 to 15 Aug 2024, both days counted, is five complete years."""
+    r = result(record(service_periods=[{"from": joined, "to": None}]), "five_years_continuous")
+    assert r.passed is passes, r.reason
+    assert "counting the day you joined and 15 Aug 2024 itself" in r.reason
+    if not passes:
+        assert "16 Aug 2019 or earlier" in r.reason
+
+
+def test_the_exclusive_count_is_a_change_of_data():
+    rules = [Rule("five_years_continuous", True, {"as_on": "2024-08-15", "years": 5, "count": "exclusive"}, "")]
+    [r] = evaluate(rules, record(service_periods=[{"from": "2019-08-16", "to": None}]), TODAY)
+    assert not r.passed and "15 Aug 2019 or earlier" in r.reason
 
 
 def test_a_one_day_gap_breaks_continuity_and_says_where():
@@ -72,11 +83,21 @@ def test_service_that_ended_before_the_cut_off_does_not_count():
     ).passed
 
 
-def test_the_day_before_the_58th_birthday_is_below_58_and_the_birthday_is_not():
-    rec = record(date_of_birth="1968-01-21")
-    assert result(rec, "below_retirement_age", date(2026, 1, 20)).passed
-    on_birthday = result(rec, "below_retirement_age", date(2026, 1, 21))
-    assert not on_birthday.passed and "21 Jan 2026" in on_birthday.reason
+@pytest.mark.parametrize(
+    "today, passes",
+    [(date(2026, 1, 19), True), (date(2026, 1, 20), False), (date(2026, 1, 21), False)],
+    ids=["two days before the birthday", "the day before: 58 attained", "the birthday"],
+)
+def test_58_is_attained_on_the_day_before_the_58th_birthday(today, passes):
+    r = result(record(date_of_birth="1968-01-21"), "below_retirement_age", today)
+    assert r.passed is passes, r.reason
+    assert "20 Jan 2026" in r.reason and "the day before your 58th birthday" in r.reason
+
+
+def test_born_on_29_february_attains_58_on_28_february_of_a_common_year():
+    rec = record(date_of_birth="1968-02-29")
+    assert result(rec, "below_retirement_age", date(2026, 2, 27)).passed
+    assert not result(rec, "below_retirement_age", date(2026, 2, 28)).passed
 
 
 @pytest.mark.parametrize(
@@ -92,15 +113,22 @@ def test_each_other_rule_fails_with_its_reason(change, code):
     assert not r.passed and len(r.reason) > 20
 
 
-def test_one_birthday_rule_for_the_eligibility_check_and_the_order():
-    """Born on 29 February: the 58th birthday in a common year is 1 March, for the age rule and for the
-    order's "secure until" alike (the rule was written twice before; now both call the contract's)."""
-    from datetime import date
+@pytest.mark.parametrize(
+    "born, attains, superannuation",
+    [
+        (date(1968, 1, 21), date(2026, 1, 20), date(2026, 1, 31)),
+        (date(1968, 2, 1), date(2026, 1, 31), date(2026, 1, 31)),  # born on the 1st: the month before
+        (date(1968, 2, 29), date(2026, 2, 28), date(2026, 2, 28)),
+        (date(1966, 3, 1), date(2024, 2, 29), date(2024, 2, 29)),  # a leap year's February
+        (date(1970, 1, 1), date(2027, 12, 31), date(2027, 12, 31)),  # across the year
+        (date(1970, 12, 15), date(2028, 12, 14), date(2028, 12, 31)),
+    ],
+)
+def test_the_order_is_secure_up_to_the_last_day_of_the_month_of_attaining_58(born, attains, superannuation):
+    """One rule for the eligibility check and the order: both count the age from the contract's
+    attains_age_on, and the order prints the superannuation date."""
+    from contract import attains_age_on, superannuation_date
+    from services.orders.order_document import secure_until
 
-    from contract import birthday_at
-    from services.orders.order_document import fifty_eighth_birthday
-
-    assert birthday_at(date(1968, 2, 29), 58) == date(2026, 3, 1)
-    assert birthday_at(date(1968, 2, 29), 56) == date(2024, 2, 29)  # a leap year keeps the day
-    assert birthday_at(date(1970, 6, 15), 58) == date(2028, 6, 15)
-    assert fifty_eighth_birthday(date(1968, 2, 29)) == birthday_at(date(1968, 2, 29), 58)
+    assert attains_age_on(born, 58) == attains
+    assert superannuation_date(born) == superannuation == secure_until(born)
