@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from contract import CaseStatus, EventType, SeasonCalendar, case_workflow_id
+from contract import CaseStatus, EventType, SeasonCalendar, case_workflow_id, search_attributes
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
@@ -18,6 +18,7 @@ from .schemas import ApplicationForm
 
 
 async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
+    await check_ddo_of_record(ctx, employee_id, form)
     try:
         return await _submit(ctx, employee_id, form)
     except asyncpg.UniqueViolationError:
@@ -80,6 +81,7 @@ async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) 
 
 async def resubmit(ctx: ServiceContext, employee_id: str, application_no: str, form: ApplicationForm) -> datetime:
     """A returned application, corrected: kept as the next submission and sent back to the DDO."""
+    await check_ddo_of_record(ctx, employee_id, form)
     async with ctx.pool.acquire() as conn, conn.transaction():
         app = await conn.fetchrow(
             "SELECT * FROM applications.application WHERE application_no = $1 FOR UPDATE", application_no
@@ -171,6 +173,29 @@ async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[d
     if not await conn.fetchval("SELECT 1 FROM applications.identity WHERE employee_id = $1", employee_id):
         raise ApiError(422, "identity_missing", "Enter your Aadhaar number and PAN before submitting.")
     return [{"kind": d["kind"], "version": d["version"], "sha256": d["sha256"]} for d in docs]
+
+
+async def check_ddo_of_record(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> None:
+    """One source of truth for who verifies: the DDO on the employee's service record, which the case was
+    started with and routes the verification to. An application naming another DDO is refused with the DDO
+    of record named (before this, the form's DDO could open the review while the task sat in the other's
+    queue); a wrong record is corrected by its data owner on a DDO's verification certificate."""
+    try:
+        described = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return  # no case yet (the employee's record came after the season's import): nothing to differ from
+        raise
+    of_record = described.typed_search_attributes.get(search_attributes.DDO_CODE)
+    if of_record and of_record != form.ddo_code:
+        raise ApiError(
+            422,
+            "ddo_not_on_record",
+            f"Your service record names {of_record} as your DDO, and your case goes to that DDO: choose "
+            f"{of_record}. If the record is wrong, ask your DDO for a verification certificate so that the data "
+            "owner corrects it.",
+            ddo_code=of_record,
+        )
 
 
 async def _check_choices(conn: asyncpg.Connection, form: ApplicationForm) -> None:

@@ -123,11 +123,13 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
     if record["mobile"] != mobile:
         # Said the same way whether or not the number typed is on someone else's record: this answer must not
         # become a way to find out which numbers are on record.
+        # Your Family ID leads to your record, and that record holds another number: what the employee needs to
+        # know is the (masked) number the OTPs go to, not merely that theirs is "not on record".
         causes.append(
             Cause(
-                "mobile_not_on_record",
-                f"The mobile {mask_mobile(mobile)} is not the number on your service record with "
-                f"{owner}, which is {mask_mobile(record['mobile'])}. OTPs go only to that number.",
+                "record_has_different_mobile",
+                f"Your service record with {owner} (found through your Family ID) has a different mobile, "
+                f"{mask_mobile(record['mobile'])}; OTPs go only to that number, not to {mask_mobile(mobile)}.",
                 "Use the number on your record if you still have it. If it is wrong or changed: " + CERTIFICATE_REMEDY,
             )
         )

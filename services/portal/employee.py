@@ -50,6 +50,7 @@ APPLICATION_FIELDS = {
     "unknown_post": "post_code",
     "unknown_ddo": "ddo_code",
     "ddo_mismatch": "ddo_code",
+    "ddo_not_on_record": "ddo_code",
     "invalid_date": "date_of_joining",
 }
 NEXT_STEP = {

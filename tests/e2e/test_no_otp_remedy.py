@@ -39,7 +39,7 @@ async def test_changed_mobile_is_diagnosed_certified_corrected_and_the_employee_
     )
     assert r.status_code == 200, r.text
     [cause] = r.json()["causes"]
-    assert cause["code"] == "mobile_not_on_record"
+    assert cause["code"] == "record_has_different_mobile"
     assert f"{m['mobile'][:2]}XXXXXX{m['mobile'][-2:]}" in cause["message"] and m["mobile"] not in cause["message"]
     assert "verification certificate" in cause["remedy"]
     r = await http.post(
@@ -51,7 +51,8 @@ async def test_changed_mobile_is_diagnosed_certified_corrected_and_the_employee_
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
     r = await http.get(f"{otp}/otp/diagnoses", headers=ddo)
     assert any(
-        d["employee_id"] == m["employee_id"] and d["causes"][0]["code"] == "mobile_not_on_record" for d in r.json()
+        d["employee_id"] == m["employee_id"] and d["causes"][0]["code"] == "record_has_different_mobile"
+        for d in r.json()
     )
 
     # 4. Without a certificate the data owner may not change the mobile.

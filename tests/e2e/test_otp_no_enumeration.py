@@ -90,7 +90,7 @@ async def test_why_no_otp_does_not_tell_whether_a_number_is_on_someone_elses_rec
     on_no_record = await http.post(f"{stack.url('otp')}/otp/why-no-otp", json={**ask, "mobile": "7300000017"})
     assert on_other_record.status_code == on_no_record.status_code == 200
     a, b = on_other_record.json()["causes"], on_no_record.json()["causes"]
-    assert [c["code"] for c in a] == [c["code"] for c in b] == ["mobile_not_on_record"]
+    assert [c["code"] for c in a] == [c["code"] for c in b] == ["record_has_different_mobile"]
     masked_other = f"{other.master['mobile'][:2]}XXXXXX{other.master['mobile'][-2:]}"
     assert a[0]["message"].replace(masked_other, "N") == b[0]["message"].replace("73XXXXXX17", "N")
 

@@ -170,7 +170,7 @@ async def test_the_no_otp_remedy_from_the_employees_page_to_registration(stack, 
         return await page.inner_text("main")
 
     answer = await ask()
-    assert await page.locator(".cause[data-cause=mobile_not_on_record]").count() == 1
+    assert await page.locator(".cause[data-cause=record_has_different_mobile]").count() == 1
     assert "सत्यापन प्रमाणपत्र" in answer  # what to do, in Hindi: the DDO's certificate
     assert await page.locator(".progress li.waiting[data-step=certificate]").count() == 1
     await check_page(page, "why-no-otp-answer")

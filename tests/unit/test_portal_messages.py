@@ -60,7 +60,7 @@ def test_every_code_the_system_sends_has_its_words():
             for c in (
                 "not_in_government_database",
                 "record_inactive",
-                "mobile_not_on_record",
+                "record_has_different_mobile",
                 "ppp_mismatch",
                 "non_contractual_pay_head",
                 "mobile_locked",

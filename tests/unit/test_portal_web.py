@@ -125,8 +125,8 @@ def test_why_no_otp_in_hindi_keeps_the_services_particulars_beside_the_translati
     answer = {
         "causes": [
             {
-                "code": "mobile_not_on_record",
-                "message": "The mobile 98XXXXXX10 is not the number on your record, which is 97XXXXXX11.",
+                "code": "record_has_different_mobile",
+                "message": "Your service record (found through your Family ID) has a different mobile, 97XXXXXX11.",
                 "remedy": "Ask your DDO.",
             }
         ],
@@ -136,5 +136,5 @@ def test_why_no_otp_in_hindi_keeps_the_services_particulars_beside_the_translati
     form = {"family_id": "1234ABCD", "date_of_birth": "1990-01-01", "mobile": "9812345610"}
     r = client.post("/why-no-otp", data=form, headers=ORIGIN)
     assert r.status_code == 200
-    assert "रिकॉर्ड वाला नंबर नहीं है" in r.text and "97XXXXXX11" in r.text and 'lang="en"' in r.text
+    assert "कोई दूसरा मोबाइल नंबर है" in r.text and "97XXXXXX11" in r.text and 'lang="en"' in r.text
     assert 'data-step="certificate"' in r.text
