@@ -296,6 +296,35 @@ def _audit_settings():
     return get_settings()
 
 
+@audit_app.command("master-data")
+def audit_master_data(
+    database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
+    season: str = typer.Option(None, help="the season whose last deadline the age check uses (SEVA_SEASON_ID)"),
+    out: Path = typer.Option(Path("var/audit/master-data"), help="where the summary and the lists go"),
+):
+    """The pre-season audit: every master record that would keep its employee from an OTP or a clean
+    application, with the cause, who must act and the remedy; per data owner, district and DDO."""
+    from services.common.settings import get_settings
+    from services.preseason_audit import run, write_report
+
+    settings = get_settings()
+    url = database_url or settings.database_url
+
+    async def _count() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM otp.employee_master"))
+        finally:
+            await conn.close()
+
+    found = asyncio.run(run(url, season or settings.season_id))
+    summary = write_report(found, asyncio.run(_count()), out)
+    typer.echo(summary.read_text())
+    typer.echo(f"written to {out}")
+
+
 @audit_app.command("publish")
 def audit_publish(
     database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),

@@ -76,7 +76,7 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
         await _copy_new(
             conn, "otp.employee_master", master_cols, [tuple(e.master[c] for c in master_cols) for e in data.employees]
         )
-        ppp_cols = ["family_id", "name", "father_name", "date_of_birth"]
+        ppp_cols = ["family_id", "name", "father_name", "date_of_birth", "mobile"]
         await _copy_new(conn, "otp.ppp_registry", ppp_cols, [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
 
 

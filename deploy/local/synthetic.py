@@ -294,6 +294,8 @@ def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=Non
             "pay_head": rng.choice(WRONG_HEADS) if fault == "wrong_pay_head" else CONTRACTUAL_HEAD,
         }
         ppp = {"family_id": family_id, "name": name, "father_name": father, "date_of_birth": born}
+        # the Family ID registry holds the number the family gave it: the one the employee really uses
+        ppp["mobile"] = actual_mobile
         if fault == "ppp_mismatch":
             ppp["name"] = f"{first} {rng.choice([s for s in SURNAMES if s != surname])}"
             ppp["date_of_birth"] = born + timedelta(days=rng.choice([-366, 31, 365]))

@@ -6,9 +6,10 @@ from services.common.auth import DATA_OFFICER, DDO, EMPLOYEE, Principal, require
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, client_addr, context
 
-from . import diagnosis, masterdata, service, sms
+from . import diagnosis, masterdata, preseason, service, sms
 from .mobile import normalise_mobile
 from .schemas import (
+    AuditFinding,
     Correction,
     CorrectionOut,
     CorrectionRequestOut,
@@ -126,6 +127,16 @@ async def record_changes(
 ):
     """Every change your organisation made to one record."""
     return [MasterChange(**c) for c in await masterdata.changes_of(ctx, employee_id, _owner(officer))]
+
+
+@master_router.get("/audit", response_model=list[AuditFinding], tags=["pre-season audit"])
+async def master_audit(
+    ctx: ServiceContext = Depends(context), officer: Principal = Depends(require_roles(DATA_OFFICER, DDO))
+):
+    """The pre-season audit of the records in your scope (a data officer: your organisation's; a DDO: your
+    employees'): each record that would keep its employee from an OTP or a clean application, with the cause,
+    who must act and the remedy. `seva audit master-data` adds the checks that need other services' data."""
+    return [AuditFinding(**f.as_dict()) for f in await preseason.audit_in_scope(ctx, officer)]
 
 
 @master_router.get("/correction-requests", response_model=list[CorrectionRequestOut])

@@ -112,3 +112,16 @@ class Prefill(BaseModel):
 
 class LanguageChoice(BaseModel):
     language: Literal["en", "hi"]
+
+
+class AuditFinding(BaseModel):
+    """One record that would fail, found before the season opens."""
+
+    employee_id: str
+    data_owner: str
+    district: str
+    ddo_code: str
+    code: str = Field(description="stable cause code")
+    who_acts: str = Field(description="data owner, DDO, employee or administrator")
+    detail: str = Field(description="what is wrong, personal data masked")
+    remedy: str
