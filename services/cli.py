@@ -165,9 +165,18 @@ def import_(
     seed: int = typer.Option(2025, help="random seed (the same seed gives the same employees)"),
     fault_share: float = typer.Option(0.1, min=0.0, max=1.0),
     concurrency: int = typer.Option(128, min=1, max=1000, help="cases started at once"),
+    records: list[str] = typer.Option(
+        None,
+        "--records",
+        help="the state's records instead of synthetic ones: OWNER=file.csv, one per data owner "
+        "(HKRN, TREASURY, HARTRON); the format is in services/master_import.py and docs/operations.md",
+    ),
 ):
     """Load master data for up to 120,000 employees and start their cases. Interrupt it and run it again:
-    nothing is loaded or started twice."""
+    nothing is loaded or started twice. With --records, every row is checked first and nothing is loaded if
+    any is wrong."""
+    if records:
+        return _import_records(records)
     from tqdm import tqdm
 
     from deploy.local.seed import import_employees
@@ -186,6 +195,41 @@ def import_(
 
     loaded, started = asyncio.run(_run())
     typer.echo(f"{loaded} new master records, {started} cases started ({size - started} were already there)")
+
+
+def _import_records(records: list[str]) -> None:
+    from services.common.settings import get_settings
+    from services.common.temporal import connect
+    from services.master_import import load
+
+    files: dict[str, Path] = {}
+    for item in records:
+        owner, _, path = item.partition("=")
+        if not path or not Path(path).is_file():
+            raise typer.BadParameter(f"{item!r}: give OWNER=path of an existing CSV file", param_hint="--records")
+        files[owner.strip().upper()] = Path(path)
+    settings = get_settings()
+
+    async def _run():
+        return await load(settings.database_url, await connect(settings), settings.season_id, files)
+
+    loaded, started, errors = asyncio.run(_run())
+    if errors:
+        for e in errors[:50]:
+            typer.echo(str(e), err=True)
+        report = Path("var/import-errors.csv")
+        report.parent.mkdir(parents=True, exist_ok=True)
+        import csv
+
+        with report.open("w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(["file", "row", "column", "message"])
+            out.writerows([e.file, e.row, e.column, e.message] for e in errors)
+        typer.echo(
+            f"{len(errors)} problems (all in {report}); nothing was loaded. Correct the files and run again.", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(f"{loaded} new master records, {started} cases started")
 
 
 @app.command()

@@ -20,6 +20,26 @@ from workflows.case import CaseWorkflow
 
 from .synthetic import MasterData
 
+MASTER_COLUMNS = [
+    "employee_id",
+    "employee_group",
+    "data_owner",
+    "name",
+    "father_name",
+    "date_of_birth",
+    "mobile",
+    "family_id",
+    "department_code",
+    "district",
+    "post_code",
+    "ddo_code",
+    "date_of_joining",
+    "service_periods",
+    "sanctioned_post",
+    "pay_head",
+    "status",
+]
+
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 SERVICE_NAMES = ("otp", "applications", "verification", "orders")
 
@@ -29,7 +49,7 @@ async def migrate_all(database_url: str) -> None:
         await apply_migrations(database_url, name, SERVICES_DIR / name / "migrations")
 
 
-async def _copy_new(conn: asyncpg.Connection, table: str, columns: list[str], records: list[tuple]) -> None:
+async def copy_new(conn: asyncpg.Connection, table: str, columns: list[str], records: list[tuple]) -> None:
     """Bulk insert through a temporary table, keeping rows that already exist."""
     tmp = "seed_" + table.replace(".", "_")
     await conn.execute(f"CREATE TEMP TABLE {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
@@ -41,43 +61,25 @@ async def _copy_new(conn: asyncpg.Connection, table: str, columns: list[str], re
 
 async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await _copy_new(conn, "applications.department", ["code", "name"], list(data.departments.items()))
-        await _copy_new(conn, "applications.district", ["name"], [(d,) for d in data.districts])
-        await _copy_new(conn, "applications.post", ["code", "name"], list(data.posts.items()))
-        await _copy_new(
+        await copy_new(conn, "applications.department", ["code", "name"], list(data.departments.items()))
+        await copy_new(conn, "applications.district", ["name"], [(d,) for d in data.districts])
+        await copy_new(conn, "applications.post", ["code", "name"], list(data.posts.items()))
+        await copy_new(
             conn,
             "applications.ddo",
             ["ddo_code", "department_code", "district", "office_name"],
             [(d["ddo_code"], d["department_code"], d["district"], d["office_name"]) for d in data.ddos],
         )
         officer_cols = ["officer_id", "name", "role", "ddo_code", "department", "data_owner"]
-        await _copy_new(
+        await copy_new(
             conn, "verification.officer", officer_cols, [tuple(o[c] for c in officer_cols) for o in data.officers]
         )
-        master_cols = [
-            "employee_id",
-            "employee_group",
-            "data_owner",
-            "name",
-            "father_name",
-            "date_of_birth",
-            "mobile",
-            "family_id",
-            "department_code",
-            "district",
-            "post_code",
-            "ddo_code",
-            "date_of_joining",
-            "service_periods",
-            "sanctioned_post",
-            "pay_head",
-            "status",
-        ]
-        await _copy_new(
+        master_cols = MASTER_COLUMNS
+        await copy_new(
             conn, "otp.employee_master", master_cols, [tuple(e.master[c] for c in master_cols) for e in data.employees]
         )
         ppp_cols = ["family_id", "name", "father_name", "date_of_birth", "mobile"]
-        await _copy_new(conn, "otp.ppp_registry", ppp_cols, [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
+        await copy_new(conn, "otp.ppp_registry", ppp_cols, [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
 
 
 async def put_calendar(pool: asyncpg.Pool, calendar: SeasonCalendar, changed_by: str, reason: str) -> SeasonCalendar:
@@ -101,16 +103,16 @@ async def ensure_rehearsal_season(pool: asyncpg.Pool, season_id: str, opens_at: 
 
 
 async def start_cases(
-    client: Client, data: MasterData, season_id: str, concurrency: int = 64, show_progress: bool = True
+    client: Client, masters: list[dict], season_id: str, concurrency: int = 64, show_progress: bool = True
 ) -> int:
-    """Start one case workflow per employee; an id already in use (open or closed) is left as it is."""
+    """Start one case workflow per employee (their master records); an id already in use (open or closed) is
+    left as it is."""
     started = 0
     gate = asyncio.Semaphore(concurrency)
-    bar = tqdm(total=len(data.employees), desc="starting cases", unit="case", disable=not show_progress)
+    bar = tqdm(total=len(masters), desc="starting cases", unit="case", disable=not show_progress)
 
-    async def start_one(e) -> None:
+    async def start_one(m: dict) -> None:
         nonlocal started
-        m = e.master
         async with gate:
             try:
                 await client.start_workflow(
@@ -139,7 +141,7 @@ async def start_cases(
                 pass
             bar.update(1)
 
-    await asyncio.gather(*(start_one(e) for e in data.employees))
+    await asyncio.gather(*(start_one(m) for m in masters))
     bar.close()
     return started
 
@@ -173,7 +175,9 @@ async def import_employees(
         loaded = await pool.fetchval("SELECT count(*) FROM otp.employee_master") - before
     finally:
         await pool.close()
-    return loaded, await start_cases(temporal, data, season_id, concurrency=concurrency, show_progress=show_progress)
+    return loaded, await start_cases(
+        temporal, [e.master for e in data.employees], season_id, concurrency=concurrency, show_progress=show_progress
+    )
 
 
 async def seed(
@@ -203,4 +207,4 @@ async def seed(
         await load_master_data(pool, data)
     finally:
         await pool.close()
-    return data, await start_cases(temporal, data, season_id, show_progress=show_progress)
+    return data, await start_cases(temporal, [e.master for e in data.employees], season_id, show_progress=show_progress)
