@@ -18,7 +18,7 @@ from contract import IST
 
 from .browser import CHROMIUM, PHONE, check_page, new_context, officer_page, reload_until
 from .conftest import TINY_PDF, aadhaar_for, eventually, prepare_application
-from .helpers import employee_session, form_of, read_otp
+from .helpers import employee_session, form_of, otps_delivered, read_otp
 
 pytestmark = pytest.mark.stack
 
@@ -35,16 +35,11 @@ def healthy(master):
     return [e for e in master.employees if e.fault is None]
 
 
-async def otp_count(stack, http, mobile: str) -> int:
-    r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": mobile})
-    return len([m for m in r.json() if m["template"] == "otp" and m["outcome"] == "delivered"])
-
-
 async def employee_signs_in(page, stack, http, employee, db=None) -> None:
     mobile = employee.actual_mobile
     if db is not None:  # an OTP went to this number less than a minute ago (by the API): past the 60 s gap
         await db.execute("DELETE FROM otp.send_log WHERE mobile = $1", mobile)
-    before = await otp_count(stack, http, mobile)
+    before = await otps_delivered(stack, http, mobile)
     await page.goto("/login")
     await page.fill("#f-mobile", mobile)
     await page.click("main form[action='/login'] button")
