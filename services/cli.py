@@ -233,6 +233,26 @@ def _import_records(records: list[str]) -> None:
 
 
 @app.command()
+def simulate(
+    employees: int = typer.Option(2000, min=10, max=120_000, help="employees of the simulated state"),
+    seed: int = typer.Option(2026, help="the same seed plays the same season"),
+    registration_seconds: float = typer.Option(None, help="the compressed registration window (default from the size)"),
+    out: Path = typer.Option(Path("bench/results"), help="where the report and its chart go"),
+    preseason_fixes: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="share of the pre-season audit's mobile findings mended before the portal opens"
+    ),
+):
+    """Play a whole season on a local stack of its own with the calendar compressed to minutes: employees who
+    arrive, fail, ask "Why no OTP?" and follow the remedy; officers with delays, some who never act; an
+    extension half-way. Writes a report of who reached "submitted" in time and who did not, and why."""
+    from bench.simulate import simulate as play
+
+    report = play(employees, seed, out, registration_seconds, preseason_fixes)
+    typer.echo(report.read_text())
+    typer.echo(f"written to {report}")
+
+
+@app.command()
 def case(employee_id: str):
     """Print one case's stage, history and pending deadline."""
     from contract import IST, CaseStatus, case_workflow_id

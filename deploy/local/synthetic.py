@@ -242,8 +242,16 @@ def seeded_officers(ddos: list[dict] | None = None) -> list[dict]:
     return officers
 
 
-def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=None, first_id: int = 1) -> MasterData:
-    """`first_id` numbers the employees from there (EMP0000001 by default), for data sets that sit side by side."""
+def generate(
+    size: int,
+    seed: int = 2025,
+    fault_share: float = 0.1,
+    progress=None,
+    first_id: int = 1,
+    fault_weights: dict[str, float] | None = None,
+) -> MasterData:
+    """`first_id` numbers the employees from there (EMP0000001 by default), for data sets that sit side by side.
+    A faulty record's fault is drawn evenly from FAULTS, or by `fault_weights` (the season simulator's mix)."""
     if not 1 <= size <= 200_000:
         raise ValueError("size must be between 1 and 200,000")
     rng = random.Random(seed)
@@ -255,7 +263,13 @@ def generate(size: int, seed: int = 2025, fault_share: float = 0.1, progress=Non
     for n in range(first_id, first_id + size):
         group = rng.choices(["part1", "part2", "hartron"], weights=[60, 32, 8])[0]
         dept, district, post = rng.choice(departments), rng.choice(DISTRICTS), rng.choice(posts)
-        fault = rng.choice(FAULTS) if rng.random() < fault_share else None
+        fault = None
+        if rng.random() < fault_share:
+            fault = (
+                rng.choices(list(fault_weights), weights=list(fault_weights.values()))[0]
+                if fault_weights
+                else rng.choice(FAULTS)
+            )
         first, surname = rng.choice(FIRST), rng.choice(SURNAMES)
         name, father = f"{first} {surname}", f"{rng.choice(FATHER)} {surname}"
         born = CUTOFF - timedelta(days=rng.randrange(25 * 365, 52 * 365))

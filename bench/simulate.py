@@ -1,0 +1,648 @@
+"""`seva simulate --employees N`: a whole season on the real local stack with the calendar compressed to
+minutes, and people who behave like people. Employees arrive early, in the middle or in the surge before the
+deadline, and some never come; one whose record holds another mobile gets no OTP, asks "Why no OTP?", asks
+the DDO for a verification certificate (the HoD when the DDO does not answer), waits for the data owner's
+correction and registers. DDOs, Finance and HoDs act after delays drawn per officer, and some never act, so
+escalation must carry the case; the registration deadline is extended half-way, as the state did. Seeded: the
+same seed gives the same people, arrivals and delays.
+
+The report (Markdown and an SVG chart of cases per stage over the season) answers: did every eligible
+employee whose problem has a remedy reach "submitted" before the deadline in force, and who did not, why?"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
+
+import asyncpg
+import httpx
+from stdnum import verhoeff
+from tqdm import tqdm
+
+from contract import SeasonCalendar
+from deploy.local.phone import DELIVERED_OTP, code_of
+from deploy.local.seed import import_employees, put_calendar
+from deploy.local.stack import LocalStack, Ports
+from deploy.local.synthetic import SyntheticEmployee, generate
+from services.applications.documents import REQUIRED
+from services.common.settings import Settings
+from services.common.temporal import connect
+
+CLOSED = (
+    "order_issued",
+    "ineligible",
+    "rejected",
+    "lapsed_unregistered",
+    "lapsed_no_application",
+    "lapsed_not_resubmitted",
+)
+# The real portal's trouble: about 8 % could not get an OTP (most with a wrong or changed mobile on record);
+# fewer records were wrong in other ways, and some people are not eligible at all.
+FAULT_MIX = {
+    "wrong_mobile": 6.0,
+    "ppp_mismatch": 1.5,
+    "wrong_pay_head": 1.0,
+    "under_five_years": 0.5,
+    "service_gap": 0.5,
+    "age_58_plus": 0.5,
+}
+SIM_PORTS = Ports(30233, 30234, 30329, 30092, 30093, 30001, 30002, 30003, 30004, 30235, 30009)
+SEASON = "sim"
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+# Faults of a record that the employee's own truth does not share: such an employee is eligible.
+ELIGIBLE_FAULTS = (None, "wrong_mobile", "ppp_mismatch", "wrong_pay_head")
+STAGES = (
+    "awaiting_registration",
+    "awaiting_application",
+    "awaiting_ddo_verification",
+    "verification_overdue",
+    "returned_for_correction",
+    "awaiting_post_creation",
+    "post_creation_overdue",
+    "awaiting_hod_approval",
+    "hod_approval_overdue",
+    "order_issued",
+    "ineligible",
+    "rejected",
+    "lapsed_unregistered",
+    "lapsed_no_application",
+    "lapsed_not_resubmitted",
+    "needs_attention",
+)
+
+
+@dataclass
+class Plan:
+    """The season in seconds from its opening, and who does what when; all drawn from the seed."""
+
+    employees: int
+    seed: int
+    registration: float  # seconds the registration window lasts before the extension
+    extension: float  # how much later the extension moves the close
+    ddo: float
+    post: float
+    order: float
+    never_come: float = 0.02
+    officer_never: float = 0.1
+    preseason_fixes: float = 0.0  # the share of the audit's mobile findings mended before the portal opens
+
+    @classmethod
+    def for_size(cls, employees: int, seed: int, registration: float | None = None, fixes: float = 0.0) -> Plan:
+        registration = registration or max(120.0, employees * 0.12)
+        return cls(
+            employees,
+            seed,
+            registration,
+            extension=0.4 * registration,
+            ddo=0.9 * registration,
+            post=0.5 * registration,
+            order=0.5 * registration,
+            preseason_fixes=fixes,
+        )
+
+    def arrival(self, rng: random.Random) -> float | None:
+        """Seconds after opening; None for one who never comes. A third early, a third spread over the window,
+        a third in the surge of the last fifth before the (first) deadline."""
+        if rng.random() < self.never_come:
+            return None
+        r = self.registration
+        kind = rng.random()
+        if kind < 1 / 3:
+            return rng.triangular(0, 0.4 * r, 0)
+        if kind < 2 / 3:
+            return rng.uniform(0, r)
+        return rng.uniform(0.8 * r, 0.99 * r)
+
+    def officer_delay(self, rng: random.Random, window: float) -> float | None:
+        """How long an officer takes over a step whose window is `window` seconds; None: never acts."""
+        if rng.random() < self.officer_never:
+            return None
+        return rng.uniform(0.05, 0.7) * window
+
+
+@dataclass
+class Person:
+    employee: SyntheticEmployee
+    arrives: float | None
+    first_failed_otp: float | None = None
+    working_otp: float | None = None
+    submitted: float | None = None
+    asked_why: list[str] = field(default_factory=list)
+    stuck: str | None = None
+
+
+class Season:
+    def __init__(self, stack: LocalStack, plan: Plan, http: httpx.AsyncClient, db: asyncpg.Pool):
+        self.stack, self.plan, self.http, self.db = stack, plan, http, db
+        self.rng = random.Random(plan.seed)
+        self.t0 = 0.0
+        self.close_in_force = plan.registration
+        self.tokens: dict[str, dict] = {}
+        self.officer_delays: dict[str, float | None] = {}
+        # employee id -> (when asked, the DDO asked, the department whose HoD is asked next)
+        self.certificates_asked: dict[str, tuple[float, str, str]] = {}
+        self.samples: list[tuple[float, Counter]] = []
+        self.done = asyncio.Event()
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    async def officer(self, officer_id: str) -> dict:
+        if officer_id not in self.tokens:
+            token = await asyncio.to_thread(self.stack.officer_token, officer_id)
+            self.tokens[officer_id] = {"Authorization": f"Bearer {token}"}
+        return self.tokens[officer_id]
+
+    def delay_of(self, officer_id: str, window: float) -> float | None:
+        if officer_id not in self.officer_delays:
+            self.officer_delays[officer_id] = self.plan.officer_delay(self.rng, window)
+        return self.officer_delays[officer_id]
+
+    async def call(self, method: str, service: str, path: str, **kw) -> httpx.Response:
+        for _ in range(60):
+            try:
+                r = await self.http.request(method, f"{self.stack.url(service)}{path}", **kw)
+                if r.status_code < 500:
+                    return r
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(1)
+        raise TimeoutError(f"{method} {service}{path}: no answer")
+
+    # ---- employees ------------------------------------------------------------------------------------------
+
+    async def _otp(self, mobile: str, after: datetime, wait: float = 20.0) -> str | None:
+        give_up = time.monotonic() + wait
+        while time.monotonic() < give_up:
+            reference = await self.db.fetchval(
+                f"SELECT reference FROM otp.sms_delivery WHERE mobile = $1 AND {DELIVERED_OTP} AND handled_at >= $2 "
+                "ORDER BY handled_at DESC LIMIT 1",
+                mobile,
+                after,
+            )
+            if reference:
+                return code_of(reference)
+            await asyncio.sleep(0.5)
+        return None
+
+    async def _sign_in(self, p: Person) -> dict | None:
+        mobile = p.employee.actual_mobile
+        asked = datetime.now(UTC) - timedelta(seconds=1)
+        await self.db.execute("DELETE FROM otp.send_log WHERE mobile = $1", mobile)  # compressed time: no 60 s gap
+        r = await self.call("POST", "otp", "/otp/request", json={"mobile": mobile})
+        if r.status_code != 202:
+            return None
+        code = await self._otp(mobile, asked)
+        if code is None:
+            return None
+        r = await self.call("POST", "otp", "/otp/verify", json={"mobile": mobile, "code": code})
+        return {"Authorization": f"Bearer {r.json()['token']}"} if r.status_code == 200 else None
+
+    async def employee(self, p: Person) -> None:
+        if p.arrives is None:
+            p.stuck = "never came"
+            return
+        await asyncio.sleep(max(0.0, p.arrives - self.now()))
+        m = p.employee.master
+        auth = await self._sign_in(p)
+        while auth is None:
+            if p.first_failed_otp is None:
+                p.first_failed_otp = self.now()
+                r = await self.call(
+                    "POST",
+                    "otp",
+                    "/otp/why-no-otp",
+                    json={
+                        "family_id": m["family_id"],
+                        "date_of_birth": str(p.employee.ppp["date_of_birth"]),
+                        "mobile": p.employee.actual_mobile,
+                    },
+                )
+                p.asked_why = [c["code"] for c in r.json().get("causes", [])] if r.status_code == 200 else [r.text[:80]]
+                if any(c in ("record_has_different_mobile", "record_inactive") for c in p.asked_why):
+                    # the remedy: the DDO's verification certificate, then the data owner's correction
+                    self.certificates_asked[m["employee_id"]] = (
+                        self.now(),
+                        f"OFF-{m['ddo_code']}",
+                        m["department_code"],
+                    )
+                elif not any(c in ("no_problem_found", "mobile_locked") for c in p.asked_why):
+                    p.stuck = f"no OTP, and 'Why no OTP?' gave {p.asked_why}"
+                    return
+                # "no problem found": the SMS was slow; the answer says to ask again, and the employee does
+            if self.now() > self.close_in_force + 5:
+                p.stuck = "no working OTP before the deadline in force"
+                return
+            await asyncio.sleep(3)
+            auth = await self._sign_in(p)
+        p.working_otp = self.now()
+        for kind in REQUIRED:
+            await self.call(
+                "PUT",
+                "applications",
+                f"/applications/documents/{kind}",
+                content=PDF,
+                headers={**auth, "content-type": "application/pdf"},
+            )
+        digits = "5" + f"{int(m['employee_id'][3:]):010d}"
+        await self.call(
+            "PUT",
+            "applications",
+            "/applications/identity",
+            headers=auth,
+            json={"aadhaar_number": digits + verhoeff.calc_check_digit(digits), "pan": "ABCPE1234F"},
+        )
+        form = {k: str(m[k]) for k in ("department_code", "district", "post_code", "ddo_code", "date_of_joining")}
+        r = await self.call("POST", "applications", "/applications", json=form, headers=auth)
+        if r.status_code == 201 or (r.status_code == 409 and r.json().get("code") == "application_exists"):
+            p.submitted = self.now()
+        else:
+            p.stuck = f"submit refused: {r.json().get('code')}"
+
+    # ---- officers -----------------------------------------------------------------------------------------
+
+    async def officers(self) -> None:
+        """Each desk looks every second; an officer acts on an item once it has waited their delay."""
+        seen: dict[tuple[str, str], float] = {}
+
+        def ready(officer_id: str, item: str, window: float) -> bool:
+            delay = self.delay_of(officer_id, window)
+            first = seen.setdefault((officer_id, item), self.now())
+            return delay is not None and self.now() - first >= delay
+
+        plan = self.plan
+        while not self.done.is_set():
+            try:
+                # certificates: the DDO, or the HoD once the employee has waited a fifth of the window
+                for employee_id, (asked, ddo, department) in list(self.certificates_asked.items()):
+                    who = ddo if ready(ddo, f"cert:{employee_id}", plan.registration * 0.3) else None
+                    hod = f"HOD-{department}"
+                    if who is None and self.now() - asked > 0.2 * plan.registration:
+                        who = hod if ready(hod, f"cert:{employee_id}", plan.registration * 0.2) else None
+                    if who:
+                        r = await self.call(
+                            "POST",
+                            "verification",
+                            "/verification/certificates",
+                            headers=await self.officer(who),
+                            json={
+                                "employee_id": employee_id,
+                                "genuine_contractual_employee": True,
+                                "full_service_record_available": True,
+                                "pay_from_contractual_head": True,
+                                "remarks": "the mobile on record is not the employee's",
+                            },
+                        )
+                        if r.status_code == 201:
+                            del self.certificates_asked[employee_id]
+                # the data owners correct the mobile of each certificate's record (they always answer)
+                for owner in ("HKRN", "TREASURY", "HARTRON"):
+                    h = await self.officer(f"DATA-{owner}")
+                    r = await self.call("GET", "otp", "/master/correction-requests", headers=h)
+                    for req in r.json() if r.status_code == 200 else []:
+                        if not ready(f"DATA-{owner}", req["certificate_id"], plan.registration * 0.2):
+                            continue
+                        person = self.people.get(req["employee_id"])
+                        if person is None:
+                            continue
+                        await self.call(
+                            "PATCH",
+                            "otp",
+                            f"/master/employees/{req['employee_id']}",
+                            headers=h,
+                            json={
+                                "changes": {"mobile": person.employee.actual_mobile},
+                                "reason": "verification certificate: the employee's own number",
+                                "certificate_id": req["certificate_id"],
+                            },
+                        )
+                # DDOs verify (escalated items go to the HoD, who acts on them)
+                for row in await self.db.fetch(
+                    "SELECT application_no, ddo_code, department, escalation_level FROM verification.task "
+                    "WHERE status = 'pending'"
+                ):
+                    officer_id = (
+                        f"OFF-{row['ddo_code']}"
+                        if row["escalation_level"] == 0
+                        else (f"HOD-{row['department']}" if row["escalation_level"] == 1 else f"AS-{row['department']}")
+                    )
+                    if ready(officer_id, row["application_no"], plan.ddo):
+                        await self.call(
+                            "POST",
+                            "verification",
+                            f"/verification/applications/{row['application_no']}/decision",
+                            headers=await self.officer(officer_id),
+                            json={"decision": "verified"},
+                        )
+                # Finance creates posts; once escalated, the Finance Secretary does
+                h = await self.officer("FIN-1")
+                r = await self.call("GET", "orders", "/posts/awaiting", headers=h, params={"limit": 500})
+                awaiting = [x["application_no"] for x in r.json()] if r.status_code == 200 else []
+                due = [a for a in awaiting if ready("FIN-1", a, plan.post)]
+                escalated = [
+                    x["application_no"]
+                    for x in await self.db.fetch(
+                        "SELECT e.application_no FROM orders.escalation e WHERE e.step = 'post_creation' AND NOT EXISTS "
+                        "(SELECT 1 FROM orders.supernumerary_post p WHERE p.application_no = e.application_no)"
+                    )
+                ]
+                if due:
+                    await self.call("POST", "orders", "/posts", headers=h, json={"application_nos": due})
+                escalated = [a for a in escalated if a not in due and ready("AS-FINANCE", a, plan.post)]
+                if escalated:
+                    await self.call(
+                        "POST",
+                        "orders",
+                        "/posts",
+                        headers=await self.officer("AS-FINANCE"),
+                        json={"application_nos": escalated},
+                    )
+                # HoDs approve; once escalated, the department's Secretary does
+                for row in await self.db.fetch(
+                    "SELECT r.application_no, r.department, EXISTS (SELECT 1 FROM orders.escalation e WHERE "
+                    "e.application_no = r.application_no AND e.step = 'order_issue') AS escalated "
+                    "FROM orders.case_request r JOIN orders.supernumerary_post p USING (application_no) "
+                    "WHERE r.approved_at IS NULL"
+                ):
+                    officer_id = f"{'AS' if row['escalated'] else 'HOD'}-{row['department']}"
+                    if ready(officer_id, row["application_no"], plan.order):
+                        await self.call(
+                            "POST",
+                            "orders",
+                            f"/orders/{row['application_no']}/approve",
+                            headers=await self.officer(officer_id),
+                        )
+            except (OSError, asyncpg.PostgresError, TimeoutError, httpx.HTTPError, ValueError):
+                pass  # a slow moment: the desks look again
+            await asyncio.sleep(1)
+
+    # ---- the state ----------------------------------------------------------------------------------------
+
+    async def extend(self) -> None:
+        await asyncio.sleep(max(0.0, 0.5 * self.plan.registration - self.now()))
+        new_close = self.calendar.registration_close + timedelta(seconds=self.plan.extension)
+        r = await self.call(
+            "POST",
+            "applications",
+            "/calendar/changes",
+            headers=await self.officer("ADMIN-HR"),
+            json={
+                "step": "registration_close",
+                "new_deadline": new_close.isoformat(),
+                "reason": "the state extends registration",
+            },
+        )
+        if r.status_code == 201:
+            self.close_in_force = self.plan.registration + self.plan.extension
+
+    async def sample(self, temporal) -> None:
+        while not self.done.is_set():
+            counts: Counter = Counter()
+            for stage in STAGES:
+                n = await temporal.count_workflows(f"CaseStage = '{stage}'")
+                if n.count:
+                    counts[stage] = n.count
+            self.samples.append((self.now(), counts))
+            await asyncio.sleep(5)
+
+    async def preseason_fixes(self, share: float) -> int:
+        """Before the portal opens, the pre-season audit's mobile findings are acted on for a share of them: the
+        DDO certifies, the data owner sets the Family ID's number. Returns how many records were corrected."""
+        from services.otp.preseason import audit
+
+        async with self.db.acquire() as conn:
+            flagged = [f for f in await audit(conn) if f.code == "mobile_differs_from_family_id"]
+        chosen = [f for f in flagged if self.rng.random() < share]
+        for f in chosen:
+            person = self.people[f.employee_id]
+            r = await self.call(
+                "POST",
+                "verification",
+                "/verification/certificates",
+                headers=await self.officer(f"OFF-{f.ddo_code}"),
+                json={
+                    "employee_id": f.employee_id,
+                    "genuine_contractual_employee": True,
+                    "full_service_record_available": True,
+                    "pay_from_contractual_head": True,
+                    "remarks": "pre-season audit: the mobile on record is not the Family ID's",
+                },
+            )
+            certificate = r.json()["certificate_id"]
+            owner = await self.officer(f"DATA-{f.data_owner}")
+            for _ in range(60):
+                r = await self.call(
+                    "PATCH",
+                    "otp",
+                    f"/master/employees/{f.employee_id}",
+                    headers=owner,
+                    json={
+                        "changes": {"mobile": person.employee.ppp["mobile"]},
+                        "reason": "pre-season audit: the Family ID's number",
+                        "certificate_id": certificate,
+                    },
+                )
+                if r.status_code == 200:
+                    break
+                await asyncio.sleep(1)  # the certificate's request is on its way to the data owner
+        return len(chosen)
+
+    async def play(self, temporal, people: list[Person]) -> None:
+        self.people = {p.employee.master["employee_id"]: p for p in people}
+        self.t0 = time.monotonic()
+        end = self.plan.registration + self.plan.extension + self.plan.ddo + self.plan.post + self.plan.order + 30
+        tasks = [asyncio.create_task(self.officers()), asyncio.create_task(self.sample(temporal))]
+        extension = asyncio.create_task(self.extend())
+        try:
+            with tqdm(total=len(people), desc="employees", unit="employee") as bar:
+
+                async def one(p: Person) -> None:
+                    try:
+                        await self.employee(p)
+                    except Exception as exc:  # noqa: BLE001  (a person's failure is a finding, not a crash)
+                        p.stuck = f"the simulator met {type(exc).__name__}: {exc}"
+                    bar.update(1)
+
+                await asyncio.gather(*(one(p) for p in people), extension)
+            while self.now() < end:
+                closed = 0
+                for stage in CLOSED:
+                    closed += (await temporal.count_workflows(f"CaseStage = '{stage}'")).count
+                if closed >= len(people):
+                    break
+                await asyncio.sleep(5)
+        finally:
+            self.done.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _compressed_calendar(plan: Plan, opens: datetime) -> SeasonCalendar:
+    close = opens + timedelta(seconds=plan.registration)
+    ddo = close + timedelta(seconds=plan.extension + plan.ddo)
+    post = ddo + timedelta(seconds=plan.post)
+    return SeasonCalendar(SEASON, 0, opens, close, ddo, post, post + timedelta(seconds=plan.order), escalation_days=1)
+
+
+async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tuple[Season, Counter, list[dict]]:
+    from deploy.local.seed import migrate_all
+    from services.common.db import create_pool
+
+    temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))
+    await migrate_all(stack.database_url)
+    calendar_pool = await create_pool(stack.database_url)
+    opens = datetime.now(UTC) + timedelta(seconds=20)
+    calendar = await put_calendar(calendar_pool, _compressed_calendar(plan, opens), "simulator", "compressed season")
+    await calendar_pool.close()
+    await import_employees(stack.database_url, temporal, SEASON, data, show_progress=True)
+    await asyncio.sleep(max(0.0, (calendar.registration_open - datetime.now(UTC)).total_seconds()))
+    pool = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=20)
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            season = Season(stack, plan, http, pool)
+            season.calendar = calendar
+            season.people = {p.employee.master["employee_id"]: p for p in people}
+            season.fixed_before = await season.preseason_fixes(plan.preseason_fixes) if plan.preseason_fixes else 0
+            await season.play(temporal, people)
+        missed = [
+            dict(r)
+            for r in await pool.fetch(
+                "SELECT step, officer_role, count(*) AS n FROM verification.missed_deadline GROUP BY 1, 2 ORDER BY 1"
+            )
+        ]
+        final: Counter = Counter()
+        for s in STAGES:
+            n = (await temporal.count_workflows(f"CaseStage = '{s}'")).count
+            if n:
+                final[s] = n
+    finally:
+        await pool.close()
+    return season, final, missed
+
+
+def write_report(
+    plan: Plan, people: list[Person], season: Season, final: Counter, missed: list[dict], out: Path
+) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
+    close = season.close_in_force
+    rows = []
+    not_through: list[str] = []
+    for cause in ELIGIBLE_FAULTS:
+        group = [p for p in people if p.employee.fault == cause]
+        came = [p for p in group if p.arrives is not None]
+        in_time = [p for p in came if p.submitted is not None and p.submitted <= close]
+        rows.append((cause or "none", len(group), len(came), len(in_time)))
+        not_through += [
+            f"- {p.employee.master['employee_id']} ({cause or 'no fault'}): {p.stuck or 'submitted after the deadline'}"
+            for p in came
+            if p not in in_time
+        ]
+    eligible_came = sum(r[2] for r in rows)
+    through = sum(r[3] for r in rows)
+    remedy = [
+        p.working_otp - p.first_failed_otp
+        for p in people
+        if p.first_failed_otp is not None and p.working_otp is not None
+    ]
+    lines = [
+        f"# Season simulation {stamp} UTC",
+        "",
+        f"`seva simulate --employees {plan.employees} --seed {plan.seed}`: registration {plan.registration:.0f} s, "
+        f"extended half-way by {plan.extension:.0f} s; DDO {plan.ddo:.0f} s, post {plan.post:.0f} s, order "
+        f"{plan.order:.0f} s after it; {plan.never_come:.0%} of employees never come, {plan.officer_never:.0%} of "
+        "officers never act (escalation must carry their cases). Before the portal opened, "
+        f"{getattr(season, 'fixed_before', 0)} records the pre-season audit flagged for their mobile were mended "
+        f"({plan.preseason_fixes:.0%} of those flagged).",
+        "",
+        f'**Eligible employees who came and reached "submitted" before the deadline in force: {through} of '
+        f"{eligible_came} ({through / max(eligible_came, 1):.1%}).**",
+        "",
+        "| trouble on the record | eligible employees | came | submitted in time |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {c} | {n} | {came} | {ok} |" for c, n, came, ok in rows]
+    lines += [
+        "",
+        f"From the first failed OTP to a working one (seconds of simulated season, {len(remedy)} employees): "
+        + (
+            f"median {statistics.median(remedy):.0f}, p90 {sorted(remedy)[int(0.9 * (len(remedy) - 1))]:.0f}, max {max(remedy):.0f}."
+            if remedy
+            else "none."
+        ),
+        "",
+        "Officer deadlines missed (and so escalated): "
+        + (", ".join(f"{m['step']} by {m['officer_role']}: {m['n']}" for m in missed) or "none")
+        + ".",
+        "",
+        "Cases at the end: " + ", ".join(f"{s} {n}" for s, n in final.most_common()) + ".",
+        "",
+        'Eligible employees who came and did not reach "submitted" in time, with the reason:',
+        "",
+        *(not_through or ["- none"]),
+        "",
+        f"![cases per stage](sim-{stamp}.svg)",
+    ]
+    (out / f"sim-{stamp}.svg").write_text(_chart(season.samples))
+    report = out / f"sim-{stamp}.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report
+
+
+def _chart(samples: list[tuple[float, Counter]]) -> str:
+    """Cases per stage over the season: one line per stage seen, on the server as SVG."""
+    width, height, left, bottom = 760, 360, 50, 30
+    stages = [s for s in STAGES if any(c.get(s) for _, c in samples)]
+    t_max = max([t for t, _ in samples] + [1.0])
+    n_max = max([max(c.values(), default=0) for _, c in samples] + [1])
+    colours = ["#1d4e89", "#b3261e", "#1e6b35", "#8a6d00", "#5c2d91", "#00695c", "#6d4c41", "#ad1457", "#37474f"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 20 * len(stages)}" font-size="12">',
+        "<title>Cases per stage over the simulated season</title>",
+    ]
+    for i, stage in enumerate(stages):
+        points = " ".join(
+            f"{left + (width - left - 10) * t / t_max:.1f},{height - bottom - (height - bottom - 10) * c.get(stage, 0) / n_max:.1f}"
+            for t, c in samples
+        )
+        colour = colours[i % len(colours)]
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+        parts.append(f'<text x="{left}" y="{height + 16 * (i + 1)}" fill="{colour}">{escape(stage)}</text>')
+    parts.append(
+        f'<text x="{left}" y="{height - 8}">0 s</text><text x="{width - 60}" y="{height - 8}">{t_max:.0f} s</text>'
+    )
+    parts.append(f'<text x="4" y="16">{n_max}</text></svg>')
+    return "".join(parts)
+
+
+def simulate(
+    employees: int, seed: int, out: Path, registration_seconds: float | None = None, preseason_fixes: float = 0.0
+) -> Path:
+    """Start a stack of its own (the local stack's supervisor is synchronous), play the season, stop it."""
+    plan = Plan.for_size(employees, seed, registration_seconds, preseason_fixes)
+    data = generate(
+        plan.employees,
+        seed=plan.seed,
+        fault_share=sum(FAULT_MIX.values()) / 100,
+        first_id=900_001,
+        fault_weights=FAULT_MIX,
+    )
+    rng = random.Random(plan.seed + 1)
+    people = [Person(e, plan.arrival(rng)) for e in data.employees]
+    with tempfile.TemporaryDirectory(prefix="seva-sim-") as folder:
+        stack = LocalStack(
+            Path(folder), SIM_PORTS, season_id=SEASON, extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000000"}
+        )
+        stack.start()
+        try:
+            season, final, missed = asyncio.run(_play(stack, plan, people, data))
+        finally:
+            stack.stop()
+    return write_report(plan, people, season, final, missed, out)
