@@ -96,7 +96,9 @@ class Plan:
 
     @classmethod
     def for_size(cls, employees: int, seed: int, registration: float | None = None, fixes: float = 0.0) -> Plan:
-        registration = registration or max(120.0, employees * 0.12)
+        # about 3 employees a second on average (a third of them in the surge): what the local stack on 2 cores serves;
+        # 1,000 employees in 120 s overwhelmed it (bench/results/sim-2026-12-03T1450.md: 75 % refused as late)
+        registration = registration or max(120.0, employees * 0.35)
         return cls(
             employees,
             seed,

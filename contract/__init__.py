@@ -19,6 +19,24 @@ def case_workflow_id(employee_id: str) -> str:
 
 RETIREMENT_AGE = 58
 
+# The application's documents (the applications service checks them; the portal asks for them).
+REQUIRED_DOCUMENTS = ("family_id", "aadhaar", "pan", "appointment_letter", "experience_certificate", "bank_passbook")
+DOCUMENTS_WHEN_ASKED = ("education_certificate", "caste_certificate")
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+# The reason codes a DDO may give for a rejection (the verification service takes them; the portal offers them).
+REJECTION_REASONS = (
+    "not_in_service_record",
+    "service_not_continuous",
+    "under_five_years",
+    "not_sanctioned_post",
+    "wrong_pay_head",
+    "over_retirement_age",
+    "not_covered_group",
+    "documents_not_genuine",
+    "particulars_mismatch",
+    "duplicate_application",
+)
+
 
 def birthday_at(born: date, age: int) -> date:
     """The day someone born on `born` turns `age`: their birthday that year, or 1 March for someone born on

@@ -12,13 +12,14 @@ from cryptography.fernet import Fernet, MultiFernet
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.in_ import aadhaar, pan
 
+from contract import DOCUMENTS_WHEN_ASKED, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = MAX_DOCUMENT_BYTES
 ALLOWED = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
-REQUIRED = ("family_id", "aadhaar", "pan", "appointment_letter", "experience_certificate", "bank_passbook")
-WHEN_ASKED = ("education_certificate", "caste_certificate")
+REQUIRED = REQUIRED_DOCUMENTS
+WHEN_ASKED = DOCUMENTS_WHEN_ASKED
 KINDS = REQUIRED + WHEN_ASKED
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from contract import DOCUMENTS_WHEN_ASKED, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS
 from services.common.addresses import client_addr
 
 from . import cookies, i18n
@@ -26,6 +27,7 @@ from .web import (
     backend_of,
     need_employee,
     outage_page,
+    problem_page,
     refusal,
     render,
     service_sentence,
@@ -35,10 +37,9 @@ from .web import (
 
 router = APIRouter()
 
-REQUIRED_DOCUMENTS = ("family_id", "aadhaar", "pan", "appointment_letter", "experience_certificate", "bank_passbook")
-WHEN_ASKED = ("education_certificate", "caste_certificate")
+WHEN_ASKED = DOCUMENTS_WHEN_ASKED
 MEDIA_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
-MAX_UPLOAD = 5 * 1024 * 1024
+MAX_UPLOAD = MAX_DOCUMENT_BYTES
 FORM_FIELDS = ("department_code", "district", "post_code", "ddo_code", "date_of_joining")
 # A service's error code -> the form field it is about, so the sentence goes beside that field.
 LOGIN_FIELDS = {"invalid_mobile": "mobile", "otp_invalid": "code", "otp_expired": "code", "invalid_request": "mobile"}
@@ -208,8 +209,6 @@ async def order_pdf(request: Request) -> Response:
         case = await backend.json("applications", "GET", "/applications/mine", who.token)
         if not case.get("order_no"):
             t = i18n.translator(i18n.language_of(request))
-            from .web import problem_page
-
             return problem_page(request, 404, t("error.not_found"), t("error.not_found_do"))
         r = await backend.call("orders", "GET", f"/orders/{case['order_no']}/pdf", who.token)
     except BackendError as err:
@@ -326,8 +325,6 @@ async def upload(request: Request, kind: str, document: UploadFile | None = None
     errors = FormErrors()
     content = b""
     if kind not in REQUIRED_DOCUMENTS + WHEN_ASKED:
-        from .web import problem_page
-
         return problem_page(request, 404, t("error.not_found"), t("error.not_found_do"))
     if document is None or not document.filename:
         errors.fields[kind] = t("error.no_file")

@@ -18,6 +18,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from contract import MAX_DOCUMENT_BYTES
 from services.common.addresses import client_addr
 from services.common.input_guard import InputGuard
 from services.common.settings import PortalSettings, get_settings, use_settings
@@ -35,7 +36,7 @@ VENDOR_FILES = (
     "noto-sans-latin-700-normal.woff2",
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-MAX_BODY = 5 * 1024 * 1024 + 64 * 1024  # one document of 5 MB and its form
+MAX_BODY = MAX_DOCUMENT_BYTES + 64 * 1024  # one document of 5 MB and its form
 
 
 def content_security_policy(settings: PortalSettings) -> str:

@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from contract import IST, REJECTION_REASONS
 from services.common.auth import (
     ADMIN_SECRETARY,
     ADMINISTRATOR,
@@ -58,18 +59,6 @@ DESKS = {
     ADMINISTRATOR: ("reports", "calendar", "paper_orders"),
 }
 DECIDERS = (DDO, HOD, ADMIN_SECRETARY)
-REJECTION_REASONS = (
-    "not_in_service_record",
-    "service_not_continuous",
-    "under_five_years",
-    "not_sanctioned_post",
-    "wrong_pay_head",
-    "over_retirement_age",
-    "not_covered_group",
-    "documents_not_genuine",
-    "particulars_mismatch",
-    "duplicate_application",
-)
 REMARK_FIELDS = ("department_code", "district", "post_code", "ddo_code", "date_of_joining")
 CORRECTABLE = ("mobile", "status", "pay_head", "name", "father_name", "date_of_birth")
 STEPS = ("registration_close", "ddo_verification", "post_creation", "order_issue")
@@ -619,8 +608,6 @@ async def change_deadline(request: Request) -> Response:
         )
     if not errors and deadline is not None:
         if deadline.tzinfo is None:
-            from contract import IST
-
             deadline = deadline.replace(tzinfo=IST)  # the form's time is India Standard Time, as the page says
         try:
             version = await backend_of(request).json(

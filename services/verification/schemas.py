@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from contract import REJECTION_REASONS
+
 
 class QueueItem(BaseModel):
     application_no: str
@@ -34,18 +36,7 @@ class ReportRow(BaseModel):
     max_days_overdue: int
 
 
-RejectionReason = Literal[
-    "not_in_service_record",
-    "service_not_continuous",
-    "under_five_years",
-    "not_sanctioned_post",
-    "wrong_pay_head",
-    "over_retirement_age",
-    "not_covered_group",
-    "documents_not_genuine",
-    "particulars_mismatch",
-    "duplicate_application",
-]
+RejectionReason = Literal[REJECTION_REASONS]  # type: ignore[valid-type]  # the contract's codes, one list
 
 
 class Decision(BaseModel):
