@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 
 from contract import CaseStatus, Stage, case_workflow_id
-from deploy.local.phone import DELIVERED_OTP, code_of
+from deploy.local.phone import otp_since
 from deploy.local.seed import import_employees
 from deploy.local.stack import FAULT_PORTS, PRODUCTION, SERVICES, LocalStack, Topology, replica_name
 from deploy.local.synthetic import generate
@@ -270,17 +270,7 @@ class Suite:
             self._moment[1].set()
 
     async def _otp(self, mobile: str, after: datetime) -> str | None:
-        for _ in range(240):
-            reference = await self._fetchval(
-                f"SELECT reference FROM otp.sms_delivery WHERE mobile = $1 AND {DELIVERED_OTP} "
-                "AND handled_at >= $2 ORDER BY handled_at DESC LIMIT 1",
-                mobile,
-                after,
-            )
-            if reference:
-                return code_of(reference)
-            await asyncio.sleep(0.5)
-        return None
+        return await otp_since(self._fetchval, mobile, after, wait=120.0)
 
     async def _fetchval(self, query: str, *args):
         """The suite's own reads wait out a database outage like everyone else."""

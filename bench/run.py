@@ -23,7 +23,7 @@ import psutil
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from deploy.local.phone import DELIVERED_OTP, code_of
+from deploy.local.phone import DELIVERED_OTP, code_of, otp_since
 from deploy.local.seed import import_employees, put_calendar
 from deploy.local.stack import BENCH_PORTS, LocalStack
 from deploy.local.synthetic import generate
@@ -95,15 +95,10 @@ class Driver:
         r.raise_for_status()
 
     async def otp_code(self, mobile: str, after: datetime) -> str:
-        async def probe():
-            return await self.db.fetchval(
-                f"SELECT reference FROM otp.sms_delivery WHERE mobile = $1 AND {DELIVERED_OTP} "
-                "AND handled_at >= $2 ORDER BY handled_at DESC LIMIT 1",
-                mobile,
-                after,
-            )
-
-        return code_of(await wait_for(probe, 120, f"OTP for {mobile[-2:]}", 0.2))
+        code = await otp_since(self.db.fetchval, mobile, after, wait=120.0, interval=0.2)
+        if code is None:
+            raise TimeoutError(f"OTP for {mobile[-2:]} not reached in 120s")
+        return code
 
     async def login(self, employee) -> dict:
         mobile = employee.actual_mobile

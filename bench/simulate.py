@@ -28,7 +28,7 @@ from stdnum import verhoeff
 from tqdm import tqdm
 
 from contract import SeasonCalendar
-from deploy.local.phone import DELIVERED_OTP, code_of
+from deploy.local.phone import otp_since
 from deploy.local.seed import import_employees, put_calendar
 from deploy.local.stack import LocalStack, Ports
 from deploy.local.synthetic import SyntheticEmployee, generate
@@ -181,20 +181,6 @@ class Season:
 
     # ---- employees ------------------------------------------------------------------------------------------
 
-    async def _otp(self, mobile: str, after: datetime, wait: float = 20.0) -> str | None:
-        give_up = time.monotonic() + wait
-        while time.monotonic() < give_up:
-            reference = await self.db.fetchval(
-                f"SELECT reference FROM otp.sms_delivery WHERE mobile = $1 AND {DELIVERED_OTP} AND handled_at >= $2 "
-                "ORDER BY handled_at DESC LIMIT 1",
-                mobile,
-                after,
-            )
-            if reference:
-                return code_of(reference)
-            await asyncio.sleep(0.5)
-        return None
-
     async def _sign_in(self, p: Person) -> dict | None:
         mobile = p.employee.actual_mobile
         asked = datetime.now(UTC) - timedelta(seconds=1)
@@ -202,7 +188,7 @@ class Season:
         r = await self.call("POST", "otp", "/otp/request", json={"mobile": mobile})
         if r.status_code != 202:
             return None
-        code = await self._otp(mobile, asked)
+        code = await otp_since(self.db.fetchval, mobile, asked, wait=20.0)
         if code is None:
             return None
         r = await self.call("POST", "otp", "/otp/verify", json={"mobile": mobile, "code": code})

@@ -34,9 +34,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 OWNER_OF_GROUP = {"part1": "HKRN", "part2": "TREASURY", "hartron": "HARTRON"}
-COLUMNS = (
+# The master record's columns, as otp.employee_master holds them (the seed loads the same); a data owner's file
+# has all of them but data_owner, which is the file's own.
+MASTER_COLUMNS = (
     "employee_id",
     "employee_group",
+    "data_owner",
     "name",
     "father_name",
     "date_of_birth",
@@ -52,6 +55,7 @@ COLUMNS = (
     "pay_head",
     "status",
 )
+COLUMNS = tuple(c for c in MASTER_COLUMNS if c != "data_owner")
 
 
 class RecordRow(BaseModel):
@@ -191,7 +195,7 @@ async def load(
 ) -> tuple[int, int, list[RowError]]:
     """Check every file, then load all or nothing and start the new employees' cases: (records loaded, cases
     started, errors)."""
-    from deploy.local.seed import MASTER_COLUMNS, copy_new, migrate_all, start_cases
+    from deploy.local.seed import copy_new, migrate_all, start_cases
     from services.common.db import create_pool
 
     await migrate_all(database_url)

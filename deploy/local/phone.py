@@ -4,6 +4,12 @@ table directly (the benchmark, the fault suite); tests read it through `/dev/sms
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
 from services.common.settings import dev_value
 from services.otp.codes import otp_code
 
@@ -13,3 +19,24 @@ DELIVERED_OTP = "template = 'otp' AND outcome = 'delivered'"
 
 def code_of(reference: str) -> str:
     return otp_code(dev_value("otp_hmac_key"), reference)
+
+
+NEWEST_OTP_SINCE = (
+    f"SELECT reference FROM otp.sms_delivery WHERE mobile = $1 AND {DELIVERED_OTP} AND handled_at >= $2 "
+    "ORDER BY handled_at DESC LIMIT 1"
+)
+
+
+async def otp_since(
+    fetchval: Callable[..., Awaitable[Any]], mobile: str, after: datetime, wait: float, interval: float = 0.5
+) -> str | None:
+    """The code of the newest OTP the phone received since `after`, waiting up to `wait` seconds; None if none
+    came. `fetchval` reads the inbox (a pool's, or a driver's that waits out an outage)."""
+    give_up = time.monotonic() + wait
+    while True:
+        reference = await fetchval(NEWEST_OTP_SINCE, mobile, after)
+        if reference:
+            return code_of(reference)
+        if time.monotonic() >= give_up:
+            return None
+        await asyncio.sleep(interval)

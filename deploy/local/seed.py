@@ -16,29 +16,10 @@ from tqdm import tqdm
 from contract import CASES_TASK_QUEUE, IST, CaseInput, SeasonCalendar, case_summary, case_workflow_id
 from services.applications.calendar import OFFICIAL_2025_26, shifted, store_version
 from services.common.db import apply_migrations
+from services.master_import import MASTER_COLUMNS
 from workflows.case import CaseWorkflow
 
 from .synthetic import MasterData
-
-MASTER_COLUMNS = [
-    "employee_id",
-    "employee_group",
-    "data_owner",
-    "name",
-    "father_name",
-    "date_of_birth",
-    "mobile",
-    "family_id",
-    "department_code",
-    "district",
-    "post_code",
-    "ddo_code",
-    "date_of_joining",
-    "service_periods",
-    "sanctioned_post",
-    "pay_head",
-    "status",
-]
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 SERVICE_NAMES = ("otp", "applications", "verification", "orders")
@@ -74,9 +55,11 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
         await copy_new(
             conn, "verification.officer", officer_cols, [tuple(o[c] for c in officer_cols) for o in data.officers]
         )
-        master_cols = MASTER_COLUMNS
         await copy_new(
-            conn, "otp.employee_master", master_cols, [tuple(e.master[c] for c in master_cols) for e in data.employees]
+            conn,
+            "otp.employee_master",
+            list(MASTER_COLUMNS),
+            [tuple(e.master[c] for c in MASTER_COLUMNS) for e in data.employees],
         )
         ppp_cols = ["family_id", "name", "father_name", "date_of_birth", "mobile"]
         await copy_new(conn, "otp.ppp_registry", ppp_cols, [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])

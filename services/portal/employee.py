@@ -144,11 +144,9 @@ async def why(
     t = i18n.translator(lang)
     errors = FormErrors()
     if not _is_date(date_of_birth):
-        errors.fields["date_of_birth"] = (
-            t("error.invalid_date") if lang == "hi" else "Enter the date as day, month, year."
-        )
+        errors.fields["date_of_birth"] = t("form.date_of_birth")
     if len(family_id.strip()) < 4:
-        errors.fields["family_id"] = t("error.identity_not_confirmed") if lang == "hi" else "Enter your Family ID."
+        errors.fields["family_id"] = t("form.family_id")
     if errors:
         return render(request, "employee/why.html", {"values": values, "errors": errors}, status=422)
     try:
@@ -271,13 +269,12 @@ async def save_identity(request: Request, aadhaar_number: str = Form(""), pan: s
 
 def _identity_field_errors(request: Request, errors: FormErrors) -> FormErrors:
     t = i18n.translator(i18n.language_of(request))
-    lang = i18n.language_of(request)
     out = FormErrors(general=errors.general)
     for name in errors.fields:
         if name == "aadhaar_number":
-            out.fields[name] = t("error.invalid_aadhaar") if lang == "hi" else "Enter the 12 digits of your Aadhaar."
+            out.fields[name] = t("form.aadhaar")
         elif name == "pan":
-            out.fields[name] = t("error.invalid_pan") if lang == "hi" else "Enter the 10 characters of your PAN."
+            out.fields[name] = t("form.pan")
         else:
             out.fields[name] = errors.fields[name]
     return out
@@ -432,36 +429,29 @@ async def ddo_options(request: Request, department_code: str = "", district: str
     return render(request, "employee/_ddo_options.html", {"ddos": ddos, "values": {"ddo_code": ddo_code}})
 
 
+async def _posted_form(request: Request) -> dict[str, str]:
+    """The application form's fields as posted (from the form step, or carried by the review page)."""
+    form = await request.form()
+    return {f: str(form.get(f, "")) for f in FORM_FIELDS}
+
+
 def _check_form(request: Request, values: dict[str, str]) -> FormErrors:
-    lang = i18n.language_of(request)
+    t = i18n.translator(i18n.language_of(request))
     errors = FormErrors()
     for name in FORM_FIELDS:
         if not values.get(name):
-            errors.fields[name] = "यह खाना भरें।" if lang == "hi" else "Fill in this field."
+            errors.fields[name] = t("form.fill_in")
     if values.get("date_of_joining") and not _is_date(values["date_of_joining"]):
-        errors.fields["date_of_joining"] = "तिथि सही नहीं है।" if lang == "hi" else "Enter a real date."
+        errors.fields["date_of_joining"] = t("form.real_date")
     return errors
 
 
 @router.post("/apply/review")
-async def review(
-    request: Request,
-    department_code: str = Form(""),
-    district: str = Form(""),
-    post_code: str = Form(""),
-    ddo_code: str = Form(""),
-    date_of_joining: str = Form(""),
-) -> Response:
+async def review(request: Request) -> Response:
     who = await need_employee(request)
     if not isinstance(who, Visitor):
         return who
-    values = {
-        "department_code": department_code,
-        "district": district,
-        "post_code": post_code,
-        "ddo_code": ddo_code,
-        "date_of_joining": date_of_joining,
-    }
+    values = await _posted_form(request)
     errors = _check_form(request, values)
     if errors:
         return await _form_page(request, who, values, errors, status=422)
@@ -500,25 +490,11 @@ async def _review_page(request: Request, who: Visitor, values: dict[str, str], e
 
 
 @router.post("/apply/submit")
-async def submit(
-    request: Request,
-    department_code: str = Form(""),
-    district: str = Form(""),
-    post_code: str = Form(""),
-    ddo_code: str = Form(""),
-    date_of_joining: str = Form(""),
-    confirm: str = Form(""),
-) -> Response:
+async def submit(request: Request, confirm: str = Form("")) -> Response:
     who = await need_employee(request)
     if not isinstance(who, Visitor):
         return who
-    values = {
-        "department_code": department_code,
-        "district": district,
-        "post_code": post_code,
-        "ddo_code": ddo_code,
-        "date_of_joining": date_of_joining,
-    }
+    values = await _posted_form(request)
     t = i18n.translator(i18n.language_of(request))
     errors = _check_form(request, values)
     if errors:

@@ -489,6 +489,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "paper.issued_on": ("जारी करने की तिथि", "Issued on"),
     "paper.register": ("दर्ज करें", "Register"),
     "paper.done": ("{id} का कागज़ी आदेश दर्ज हुआ: {status}।", "The paper order of {id} is registered: {status}."),
+    # ---- the portal's own form checks (before a service is asked) ---------------------------------------------
+    "form.fill_in": ("यह खाना भरें।", "Fill in this field."),
+    "form.real_date": ("तिथि सही नहीं है।", "Enter a real date."),
+    "form.date_of_birth": ("तिथि सही नहीं है।", "Enter the date as day, month, year."),
+    "form.family_id": (
+        "परिवार पहचान पत्र ID और जन्म तिथि रजिस्टर से मेल नहीं खाते। दोनों जाँचें, या पहले PPP डेटा ठीक करवाएँ।",
+        "Enter your Family ID.",
+    ),
+    "form.aadhaar": ("आधार संख्या सही नहीं है: 12 अंक जाँचें।", "Enter the 12 digits of your Aadhaar."),
+    "form.pan": ("PAN सही नहीं है: 5 अक्षर, 4 अंक, 1 अक्षर, जैसे ABCPE1234F।", "Enter the 10 characters of your PAN."),
+    "form.attestation": ("यह पुष्टि आवश्यक है।", "This attestation is required."),
+    "form.what_is_wrong": ("लिखें कि रिकॉर्ड में क्या गलत है।", "Say what is wrong with the record."),
+    "form.employee_id": ("कर्मचारी ID लिखें।", "Enter the employee ID."),
+    "form.field_to_correct": ("सुधारने का खाना चुनें।", "Choose the field to correct."),
+    "form.correct_value": ("सही मान लिखें।", "Enter the correct value."),
+    "form.reason": ("कारण लिखें।", "Give the reason."),
+    "form.reason_5": ("कारण लिखें (कम से कम 5 अक्षर)।", "Give the reason (at least 5 characters)."),
+    "form.date_and_time": ("तिथि और समय चुनें।", "Choose a date and time."),
+    "form.step": ("चरण चुनें।", "Choose the step."),
     # ---- errors: the services' codes, and the portal's own ----------------------------------------------------
     "error.title": ("कुछ गलत हुआ", "Something went wrong"),
     "error.unexpected": (

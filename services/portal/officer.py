@@ -360,17 +360,15 @@ async def issue_certificate(request: Request) -> Response:
         return who
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("employee_id", "remarks", "genuine", "record", "head")}
-    lang = i18n.language_of(request)
+    t = i18n.translator(i18n.language_of(request))
     errors = FormErrors()
     for box in ("genuine", "record", "head"):
         if values[box] != "yes":
-            errors.fields[box] = "यह पुष्टि आवश्यक है।" if lang == "hi" else "This attestation is required."
+            errors.fields[box] = t("form.attestation")
     if len(values["remarks"].strip()) < 3:
-        errors.fields["remarks"] = (
-            "लिखें कि रिकॉर्ड में क्या गलत है।" if lang == "hi" else "Say what is wrong with the record."
-        )
+        errors.fields["remarks"] = t("form.what_is_wrong")
     if not values["employee_id"].strip():
-        errors.fields["employee_id"] = "कर्मचारी ID लिखें।" if lang == "hi" else "Enter the employee ID."
+        errors.fields["employee_id"] = t("form.employee_id")
     if not errors:
         try:
             done = await backend_of(request).json(
@@ -522,14 +520,14 @@ async def correct(request: Request, certificate_id: str) -> Response:
         return who
     form = await request.form()
     values = {k: str(form.get(k, "")).strip() for k in ("employee_id", "field", "value", "reason")}
-    lang = i18n.language_of(request)
+    t = i18n.translator(i18n.language_of(request))
     errors = FormErrors()
     if values["field"] not in CORRECTABLE:
-        errors.fields["field"] = "सुधारने का खाना चुनें।" if lang == "hi" else "Choose the field to correct."
+        errors.fields["field"] = t("form.field_to_correct")
     if not values["value"]:
-        errors.fields["value"] = "सही मान लिखें।" if lang == "hi" else "Enter the correct value."
+        errors.fields["value"] = t("form.correct_value")
     if len(values["reason"]) < 3:
-        errors.fields["reason"] = "कारण लिखें।" if lang == "hi" else "Give the reason."
+        errors.fields["reason"] = t("form.reason")
     if not errors:
         change: str | bool = values["value"]
         try:
@@ -593,19 +591,17 @@ async def change_deadline(request: Request) -> Response:
         return who
     form = await request.form()
     values = {k: str(form.get(k, "")).strip() for k in ("step", "new_deadline", "reason")}
-    lang = i18n.language_of(request)
+    t = i18n.translator(i18n.language_of(request))
     errors = FormErrors()
     deadline = None
     try:
         deadline = datetime.fromisoformat(values["new_deadline"])
     except ValueError:
-        errors.fields["new_deadline"] = "तिथि और समय चुनें।" if lang == "hi" else "Choose a date and time."
+        errors.fields["new_deadline"] = t("form.date_and_time")
     if values["step"] not in STEPS:
-        errors.fields["step"] = "चरण चुनें।" if lang == "hi" else "Choose the step."
+        errors.fields["step"] = t("form.step")
     if len(values["reason"]) < 5:
-        errors.fields["reason"] = (
-            "कारण लिखें (कम से कम 5 अक्षर)।" if lang == "hi" else "Give the reason (at least 5 characters)."
-        )
+        errors.fields["reason"] = t("form.reason_5")
     if not errors and deadline is not None:
         if deadline.tzinfo is None:
             deadline = deadline.replace(tzinfo=IST)  # the form's time is India Standard Time, as the page says

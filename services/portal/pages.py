@@ -24,25 +24,14 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", {"calendar": calendar, "deadlines": DEADLINES})
 
 
-@router.get("/help")
-async def help_page(request: Request) -> Response:
-    await visitor(request)
-    return render(request, "pages/help.html")
+def _static_page(name: str):
+    async def page(request: Request) -> Response:
+        await visitor(request)
+        return render(request, f"pages/{name}.html")
+
+    page.__name__ = f"{name}_page"
+    return page
 
 
-@router.get("/contact")
-async def contact(request: Request) -> Response:
-    await visitor(request)
-    return render(request, "pages/contact.html")
-
-
-@router.get("/privacy")
-async def privacy(request: Request) -> Response:
-    await visitor(request)
-    return render(request, "pages/privacy.html")
-
-
-@router.get("/terms")
-async def terms(request: Request) -> Response:
-    await visitor(request)
-    return render(request, "pages/terms.html")
+for _name in ("help", "contact", "privacy", "terms"):  # the pages every government site carries
+    router.add_api_route(f"/{_name}", _static_page(_name), methods=["GET"])
