@@ -94,6 +94,12 @@ class Plan:
     officer_never: float = 0.1
     preseason_fixes: float = 0.0  # the share of the audit's mobile findings mended before the portal opens
 
+    @property
+    def remedy_grace(self) -> float:
+        """Seven days on the season's scale (registration's first window stands for the 37 days from 25 Dec to
+        31 Jan): how long an employee who reported a record fault in time has after the correction."""
+        return 7 / 37 * self.registration
+
     @classmethod
     def for_size(cls, employees: int, seed: int, registration: float | None = None, fixes: float = 0.0) -> Plan:
         # about 3 employees a second on average (a third of them in the surge): what the local stack on 2 cores serves;
@@ -137,6 +143,8 @@ class Person:
     first_failed_otp: float | None = None
     working_otp: float | None = None
     submitted: float | None = None
+    reported: float | None = None  # "Why no OTP?" found a fault on the record (the case holds registration open)
+    corrected: float | None = None  # the data owner corrected the record
     asked_why: list[str] = field(default_factory=list)
     stuck: str | None = None
 
@@ -156,6 +164,18 @@ class Season:
 
     def now(self) -> float:
         return time.monotonic() - self.t0
+
+    def deadline_for(self, p: Person) -> float:
+        """The registration deadline in force for this employee, in seconds from the opening: the calendar's
+        close, or, for a record fault reported before it, until the correction and the grace after it (never past
+        DDO verification). The same rule as contract.SeasonCalendar.registration_close_for."""
+        close = self.close_in_force
+        if p.reported is None or p.reported > close:
+            return close
+        held = self.plan.registration + self.plan.extension + self.plan.ddo
+        if p.corrected is not None:
+            held = min(held, p.corrected + self.plan.remedy_grace)
+        return max(close, held)
 
     async def officer(self, officer_id: str) -> dict:
         if officer_id not in self.tokens:
@@ -216,6 +236,7 @@ class Season:
                 )
                 p.asked_why = [c["code"] for c in r.json().get("causes", [])] if r.status_code == 200 else [r.text[:80]]
                 if any(c in ("record_has_different_mobile", "record_inactive") for c in p.asked_why):
+                    p.reported = self.now()
                     # the remedy: the DDO's verification certificate, then the data owner's correction
                     self.certificates_asked[m["employee_id"]] = (
                         self.now(),
@@ -226,7 +247,7 @@ class Season:
                     p.stuck = f"no OTP, and 'Why no OTP?' gave {p.asked_why}"
                     return
                 # "no problem found": the SMS was slow; the answer says to ask again, and the employee does
-            if self.now() > self.close_in_force + 5:
+            if self.now() > self.deadline_for(p) + 5:
                 p.stuck = "no working OTP before the deadline in force"
                 return
             await asyncio.sleep(3)
@@ -301,7 +322,7 @@ class Season:
                         person = self.people.get(req["employee_id"])
                         if person is None:
                             continue
-                        await self.call(
+                        r = await self.call(
                             "PATCH",
                             "otp",
                             f"/master/employees/{req['employee_id']}",
@@ -312,6 +333,8 @@ class Season:
                                 "certificate_id": req["certificate_id"],
                             },
                         )
+                        if r.status_code == 200:
+                            person.corrected = self.now()
                 # DDOs verify (escalated items go to the HoD, who acts on them)
                 for row in await self.db.fetch(
                     "SELECT application_no, ddo_code, department, escalation_level FROM verification.task "
@@ -476,7 +499,17 @@ def _compressed_calendar(plan: Plan, opens: datetime) -> SeasonCalendar:
     close = opens + timedelta(seconds=plan.registration)
     ddo = close + timedelta(seconds=plan.extension + plan.ddo)
     post = ddo + timedelta(seconds=plan.post)
-    return SeasonCalendar(SEASON, 0, opens, close, ddo, post, post + timedelta(seconds=plan.order), escalation_days=1)
+    return SeasonCalendar(
+        SEASON,
+        0,
+        opens,
+        close,
+        ddo,
+        post,
+        post + timedelta(seconds=plan.order),
+        escalation_days=1,
+        remedy_grace_days=plan.remedy_grace / 86400,
+    )
 
 
 async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tuple[Season, Counter, list[dict]]:
@@ -526,7 +559,7 @@ def write_report(
     for cause in ELIGIBLE_FAULTS:
         group = [p for p in people if p.employee.fault == cause]
         came = [p for p in group if p.arrives is not None]
-        in_time = [p for p in came if p.submitted is not None and p.submitted <= close]
+        in_time = [p for p in came if p.submitted is not None and p.submitted <= season.deadline_for(p)]
         rows.append((cause or "none", len(group), len(came), len(in_time)))
         not_through += [
             f"- {p.employee.master['employee_id']} ({cause or 'no fault'}): {p.stuck or 'submitted after the deadline'}"
@@ -534,6 +567,7 @@ def write_report(
             if p not in in_time
         ]
     eligible_came = sum(r[2] for r in rows)
+    held = [p for p in people if p.submitted is not None and close < p.submitted <= season.deadline_for(p)]
     through = sum(r[3] for r in rows)
     remedy = [
         p.working_otp - p.first_failed_otp
@@ -551,7 +585,9 @@ def write_report(
         f"({plan.preseason_fixes:.0%} of those flagged).",
         "",
         f'**Eligible employees who came and reached "submitted" before the deadline in force: {through} of '
-        f"{eligible_came} ({through / max(eligible_came, 1):.1%}).**",
+        f"{eligible_came} ({through / max(eligible_came, 1):.1%}).** Of them, {len(held)} applied after the calendar's "
+        "close, their registration held open because they had reported a fault on their record before it (until "
+        f"the correction and {plan.remedy_grace:.0f} s after it, never past DDO verification).",
         "",
         "| trouble on the record | eligible employees | came | submitted in time |",
         "|---|---|---|---|",

@@ -155,6 +155,9 @@ class EventType:
     CERTIFICATE_ISSUED = "certificate.issued"
     RECORD_CORRECTED = "master.corrected"
     PHYSICAL_ORDER_VOIDED = "physical_order.voided"
+    # "Why no OTP?" found a fault on the employee's record that only a certificate and a correction mend: asked
+    # before registration closes, it holds the employee's registration open (SeasonCalendar.registration_close_for)
+    NO_OTP_REPORTED = "otp.no_otp_reported"
     # the cases worker drops its calendar copy; lapsed cases hear of a registration extension (calendar_fanout)
     CALENDAR_CHANGED = "calendar.changed"
     # a missed step handed a level up (verification service); the orders service lets that officer act on it
@@ -170,6 +173,7 @@ class EventType:
         CERTIFICATE_ISSUED,
         RECORD_CORRECTED,
         PHYSICAL_ORDER_VOIDED,
+        NO_OTP_REPORTED,
     )
 
 
@@ -183,10 +187,27 @@ class SeasonCalendar:
     post_creation: datetime
     order_issue: datetime
     escalation_days: int = 7  # how long each next level has before the case escalates again
+    # how long an employee whose record fault was reported in time has to register after the record is corrected
+    remedy_grace_days: float = 7.0
 
     def deadline(self, step: str) -> datetime:
         moment: datetime = getattr(self, step)
         return moment
+
+    def registration_close_for(self, reported_at: datetime | None, corrected_at: datetime | None) -> datetime:
+        """The registration deadline in force for one employee. The state's remedy for a wrong record (the
+        DDO's verification certificate, then the data owner's correction) takes officers' time the employee
+        cannot shorten; an employee who reported the fault ("Why no OTP?") before registration closed is not
+        shut out by that wait. Their registration stays open until the record is corrected and then for
+        `remedy_grace_days`, but never past the DDO verification deadline (the application must still be
+        verifiable in the season). Everyone else: the calendar's close."""
+        close = self.registration_close
+        if reported_at is None or reported_at > close:
+            return close
+        held = self.ddo_verification
+        if corrected_at is not None:
+            held = min(held, corrected_at + timedelta(days=self.remedy_grace_days))
+        return max(close, held)
 
 
 @dataclass
@@ -353,6 +374,8 @@ class CaseStatus:
     eligibility: EligibilityDecision | None = None
     escalated: bool = False
     needs_attention: str | None = None  # why the case waits for ops (stage needs_attention)
+    # a record fault reported in time holds this employee's registration open past the calendar's close
+    registration_held: bool = False
 
 
 @dataclass
@@ -382,6 +405,8 @@ class CarriedCase:
     calendar: SeasonCalendar | None
     shown_deadline: datetime | None
     runs: int
+    no_otp_reported_at: datetime | None = None  # the first "Why no OTP?" that found a record fault, if in time
+    record_corrected_at: datetime | None = None  # when the data owner's correction was heard after such a report
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,10 @@ with workflow.unsafe.imports_passed_through():
     from contract import search_attributes as sa
 
 
-# No workflow.patched() branches: every change before go-live was squashed (no case ran in production). From
-# go-live on, every change to the case's commands is patched and replay-tested (README, "Changing the case").
+# Every change to the case's commands is patched and replay-tested (docs/architecture.md, "Changing the case");
+# the changes before go-live were squashed (no case ran in production). Patches since, oldest first:
+# an employee's "Why no OTP?" before the close holds their registration open until the record is corrected
+REMEDY_HOLDS_REGISTRATION = "remedy-holds-registration"
 REMINDER_DAYS = (7, 1)  # SMS reminders this many days before registration closes
 # A waiting case looks at the calendar about once a day (12 to 36 hours, drawn per wake-up so that 1,20,000
 # cases imported in one evening spread over the day: about 1.4 wake-ups a second), so a deadline brought
@@ -119,6 +121,8 @@ class CaseWorkflow:
         self._phase = Phase.REGISTRATION  # the step being waited on, for continuing as new
         self._resubmissions_seen = 0  # resubmissions counted when the case was last returned
         self._runs = 1  # this run and those it continued from
+        self._no_otp_reported_at: datetime | None = None  # a record fault reported by the employee ("Why no OTP?")
+        self._record_corrected_at: datetime | None = None  # the data owner's latest correction after that report
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -163,6 +167,13 @@ class CaseWorkflow:
                 f"service record corrected by {event.data.get('data_owner')}: "
                 + ", ".join(event.data.get("fields") or [])
             )
+            if self._no_otp_reported_at is not None:  # set only under the patch below
+                self._record_corrected_at = workflow.now()
+        elif event.type == EventType.NO_OTP_REPORTED and workflow.patched(REMEDY_HOLDS_REGISTRATION):
+            reported = datetime.fromisoformat(str(event.data["reported_at"]))
+            if self._no_otp_reported_at is None or reported < self._no_otp_reported_at:
+                self._no_otp_reported_at = reported
+            self._note("the employee reported no OTP; the record needs: " + ", ".join(event.data.get("causes") or []))
         else:
             workflow.logger.warning("case %s ignored unknown event type %s", self._employee_id, event.type)
 
@@ -175,6 +186,12 @@ class CaseWorkflow:
     def has_heard(self, event_id: str) -> bool:
         """Whether the case took in this event (the signaller asks a closed case about a late redelivery)."""
         return event_id in self._seen_events
+
+    @workflow.query(name="registration_closes")
+    def registration_closes(self) -> datetime | None:
+        """The registration deadline in force for this employee (the applications service asks after the
+        calendar's close: a record fault reported in time holds it open)."""
+        return self._deadline(REGISTRATION_CLOSE) if self._calendar else None
 
     @workflow.query(name="status")
     def status(self) -> CaseStatus:
@@ -192,6 +209,9 @@ class CaseWorkflow:
             eligibility=self._eligibility,
             escalated=self._escalated,
             needs_attention=self._attention,
+            registration_held=bool(
+                self._calendar and self._deadline(REGISTRATION_CLOSE) != self._calendar.registration_close
+            ),
         )
 
     # ---- the journey -------------------------------------------------------------------------
@@ -367,6 +387,8 @@ class CaseWorkflow:
             calendar=self._calendar,
             shown_deadline=self._shown_deadline,
             runs=self._runs,
+            no_otp_reported_at=self._no_otp_reported_at,
+            record_corrected_at=self._record_corrected_at,
         )
         workflow.continue_as_new(dataclasses.replace(self._input, carried=carried))
 
@@ -379,6 +401,7 @@ class CaseWorkflow:
         self._escalated, self._acts, self._announced_version = c.escalated, c.acts, c.announced_version
         self._reminded, self._calendar, self._shown_deadline = set(c.reminded), c.calendar, c.shown_deadline
         self._runs = c.runs + 1
+        self._no_otp_reported_at, self._record_corrected_at = c.no_otp_reported_at, c.record_corrected_at
         self._note(f"continued as new (run {self._runs}) to keep the history short")
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -405,7 +428,11 @@ class CaseWorkflow:
         return str(self._application["application_no"])
 
     def _deadline(self, step: str) -> datetime:
+        """The step's deadline in force for this case: the calendar's, except registration, which a record fault
+        reported in time holds open (SeasonCalendar.registration_close_for)."""
         assert self._calendar is not None
+        if step == REGISTRATION_CLOSE:
+            return self._calendar.registration_close_for(self._no_otp_reported_at, self._record_corrected_at)
         return self._calendar.deadline(step)
 
     def _next_deadline(self) -> datetime | None:
@@ -574,8 +601,14 @@ class CaseWorkflow:
             if check_in < wake:
                 wake, reminder = check_in, None
             try:
-                await workflow.wait_condition(done, timeout=wake - now)
-                return True
+                # also woken when this case's own deadline moves (a report or a correction heard)
+                await workflow.wait_condition(
+                    lambda was=deadline: done() or self._deadline(step) != was,  # type: ignore[misc]
+                    timeout=wake - now,
+                )
+                if done():
+                    return True
+                self._show_deadline()
             except TimeoutError:
                 self._calendar = await self._load_calendar(acting_on=step)
                 if reminder and self._deadline(step) == deadline:
@@ -585,13 +618,18 @@ class CaseWorkflow:
                         {"days": reminder[0], "closes": _ist(deadline)},
                         f"reminder/{reminder[1]}",
                     )
-                next_deadline = self._next_deadline()
-                # with a next step and its calendar there is always a next deadline
-                if self._next_step and next_deadline is not None and next_deadline != self._shown_deadline:
-                    self._shown_deadline = next_deadline
-                    workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(next_deadline)])
+                self._show_deadline()
                 if not done():
                     self._continue_if_long()
+
+    def _show_deadline(self) -> None:
+        """Keep the NextDeadline that ops see on the deadline in force."""
+        next_deadline = self._next_deadline()
+        # with a next step and its calendar there is always a next deadline
+        if self._next_step and next_deadline is not None and next_deadline != self._shown_deadline:
+            self._shown_deadline = next_deadline
+            workflow.upsert_search_attributes([sa.NEXT_DEADLINE.value_set(next_deadline)])
+            self._describe()
 
     @staticmethod
     def _check_in_delay() -> timedelta:

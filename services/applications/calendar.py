@@ -56,7 +56,7 @@ def shifted(calendar: SeasonCalendar, season_id: str, opens_at: datetime) -> Sea
 
 CALENDAR_COLUMNS = (
     "season_id, version, registration_open, registration_close, ddo_verification, post_creation, "
-    "order_issue, escalation_days"
+    "order_issue, escalation_days, remedy_grace_days"
 )
 
 
@@ -80,8 +80,8 @@ async def store_version(conn: asyncpg.Connection, calendar: SeasonCalendar, chan
     )
     row = await conn.fetchrow(
         "INSERT INTO applications.season_calendar (season_id, version, registration_open, registration_close, "
-        "ddo_verification, post_creation, order_issue, escalation_days, changed_by, reason) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING *",
+        "ddo_verification, post_creation, order_issue, escalation_days, remedy_grace_days, changed_by, reason) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING *",
         calendar.season_id,
         version,
         calendar.registration_open,
@@ -90,6 +90,7 @@ async def store_version(conn: asyncpg.Connection, calendar: SeasonCalendar, chan
         calendar.post_creation,
         calendar.order_issue,
         calendar.escalation_days,
+        calendar.remedy_grace_days,
         changed_by,
         reason,
     )

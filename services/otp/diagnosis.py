@@ -8,7 +8,9 @@ from datetime import date
 
 import asyncpg
 
+from contract import EventType
 from services.common.errors import ApiError
+from services.common.events import publish
 
 from .mobile import mask_mobile
 
@@ -199,13 +201,31 @@ async def remedy_progress(conn: asyncpg.Connection, record: asyncpg.Record) -> d
     }
 
 
+# Faults on the record that the employee cannot mend alone: the remedy is the DDO's verification certificate and
+# the data owner's correction. Reported before registration closes, they hold the employee's registration open.
+RECORD_FAULTS = frozenset(
+    {"record_inactive", "record_has_different_mobile", "ppp_mismatch", "non_contractual_pay_head"}
+)
+
+
 async def record(conn: asyncpg.Connection, diagnosis: Diagnosis) -> None:
-    await conn.execute(
-        "INSERT INTO otp.diagnosis (employee_id, ddo_code, causes) VALUES ($1, $2, $3)",
+    """Keep the diagnosis for the DDO; a record fault is also told to the employee's case, in the same
+    transaction (the case then holds registration open while the remedy runs)."""
+    diagnosed_at = await conn.fetchval(
+        "INSERT INTO otp.diagnosis (employee_id, ddo_code, causes) VALUES ($1, $2, $3) RETURNING diagnosed_at",
         diagnosis.employee_id,
         diagnosis.ddo_code,
         [asdict(c) for c in diagnosis.causes],
     )
+    faults = [code for code in diagnosis.codes if code in RECORD_FAULTS]
+    if diagnosis.employee_id and faults:
+        await publish(
+            conn,
+            "otp",
+            EventType.NO_OTP_REPORTED,
+            diagnosis.employee_id,
+            {"causes": faults, "reported_at": diagnosed_at.isoformat()},
+        )
 
 
 async def why_no_otp(ctx, family_id: str, date_of_birth: date, mobile: str, client_addr: str) -> Diagnosis:

@@ -144,6 +144,8 @@ async def test_changed_mobile_is_diagnosed_certified_corrected_and_the_employee_
             status.stage == Stage.AWAITING_DDO_VERIFICATION
             and "verification certificate issued" in notes
             and "service record corrected" in notes
+            # the report reached the case (otp.no_otp_reported): had registration closed meanwhile, it was held open
+            and "the employee reported no OTP; the record needs: record_has_different_mobile" in notes
         ) and status
 
     status = await eventually(recorded, what="the case's record of it all")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from bench.simulate import Person, Plan, write_report
+from bench.simulate import Person, Plan, Season, write_report
 from deploy.local.synthetic import generate
 
 
@@ -25,9 +25,11 @@ def test_the_same_seed_draws_the_same_arrivals_with_a_surge_before_the_deadline(
     assert last_fifth > 0.35 * len(came)  # the surge: far more than a fifth arrive in the last fifth
 
 
-class _Season:
-    close_in_force = 100.0
-    samples = [(0.0, Counter({"awaiting_registration": 3})), (50.0, Counter({"awaiting_ddo_verification": 2}))]
+def _season(plan: Plan) -> Season:
+    season = Season(None, plan, None, None)  # type: ignore[arg-type]  (the report reads no stack)
+    season.close_in_force = 100.0
+    season.samples = [(0.0, Counter({"awaiting_registration": 3})), (50.0, Counter({"awaiting_ddo_verification": 2}))]
+    return season
 
 
 def test_the_report_lists_every_eligible_employee_who_did_not_get_through(tmp_path):
@@ -35,13 +37,20 @@ def test_the_report_lists_every_eligible_employee_who_did_not_get_through(tmp_pa
     wrong = next(e for e in data.employees if e.fault == "wrong_mobile")
     fine = next(e for e in data.employees if e.fault is None)
     late = [e for e in data.employees if e.fault is None][1]
+    held, too_late = [e for e in data.employees if e.fault == "wrong_mobile"][1:3]
+    plan = Plan.for_size(100, 3)  # a 120 s window: the grace after a correction is 7/37 of it, about 23 s
     people = [
         Person(wrong, 10.0, first_failed_otp=10.0, working_otp=40.0, submitted=45.0),
         Person(fine, 5.0, working_otp=5.0, submitted=8.0),
         Person(late, 90.0, stuck="no working OTP before the deadline in force"),
+        # reported before the close (100 s), corrected at 110: in time up to about 133
+        Person(held, 95.0, first_failed_otp=95.0, reported=95.0, corrected=110.0, working_otp=120, submitted=125.0),
+        # reported after the close: nothing is held open
+        Person(too_late, 101.0, first_failed_otp=101.0, reported=101.0, corrected=110.0, submitted=115.0),
     ]
-    report = write_report(Plan.for_size(100, 3), people, _Season(), Counter({"order_issued": 2}), [], tmp_path)
+    report = write_report(plan, people, _season(plan), Counter({"order_issued": 2}), [], tmp_path)
     text = report.read_text()
-    assert 'reached "submitted" before the deadline in force: 2 of 3 (66.7%)' in text
+    assert 'reached "submitted" before the deadline in force: 3 of 5 (60.0%).** Of them, 1 applied after' in text
+    assert f"- {too_late.master['employee_id']} (wrong_mobile): submitted after the deadline" in text
     assert f"- {late.master['employee_id']} (no fault): no working OTP before the deadline in force" in text
-    assert "median 30" in text and (tmp_path / report.name.replace(".md", ".svg")).read_text().startswith("<svg")
+    assert "median 28" in text and (tmp_path / report.name.replace(".md", ".svg")).read_text().startswith("<svg")

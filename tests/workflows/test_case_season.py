@@ -610,3 +610,4 @@ async def test_ops_read_the_case_at_a_glance_its_current_details_in_words(env, s
     late = await details(handle)
     assert late.startswith("verification by DDO-HEALTH-HISAR-1 overdue, was due ") and late.endswith("escalated"), late
     assert cal.ddo_verification.astimezone(IST).strftime("%d %b %Y") in late
+    await handle.terminate("test done")

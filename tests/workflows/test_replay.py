@@ -23,6 +23,7 @@ def test_recorded_histories_exist():
         "case_returned_and_resubmitted",
         "case_continued_as_new",
         "case_first_task_split",
+        "case_remedy_held_registration",
     }
 
 

@@ -1,0 +1,80 @@
+"""An employee who asked "Why no OTP?" before registration closed and was told their record needs the officers'
+remedy may still apply after the calendar's close: the OTP service tells the case (otp.no_otp_reported), the case
+holds registration open, and the applications service asks the case before refusing a late submission. An
+employee with no such report is refused at the close as before."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from contract import Stage
+from deploy.local.seed import import_employees, put_calendar
+from deploy.local.synthetic import generate
+from services.applications import service as applications
+from services.applications.calendar import OFFICIAL_2025_26, shifted
+from services.applications.schemas import ApplicationForm
+from services.common.errors import ApiError
+from services.common.runtime import ServiceContext
+from services.common.settings import ApplicationsSettings
+from workflows.case import CaseWorkflow
+
+from .conftest import eventually, prepare_application
+from .helpers import employee_session, form_of
+
+pytestmark = pytest.mark.stack
+
+SEASON = "e2e-held"
+
+
+async def test_a_fault_reported_before_the_close_lets_the_employee_apply_after_it(stack, master, temporal, db, http):
+    now = datetime.now(UTC)
+    calendar = shifted(OFFICIAL_2025_26, SEASON, now - timedelta(days=1))
+    calendar.registration_close = now + timedelta(seconds=25)
+    await put_calendar(db, calendar, "e2e", "a registration deadline about to pass")
+    data = generate(2, seed=11, fault_share=1.0, first_id=990_101, fault_weights={"wrong_mobile": 1.0})
+    reporter, silent = data.employees
+    await import_employees(stack.database_url, temporal, SEASON, data, show_progress=False)
+
+    # the employee gets no OTP on their own number and asks why, before the close
+    m = reporter.master
+    r = await http.post(
+        f"{stack.url('otp')}/otp/why-no-otp",
+        json={
+            "family_id": m["family_id"],
+            "date_of_birth": str(reporter.ppp["date_of_birth"]),
+            "mobile": reporter.actual_mobile,
+        },
+    )
+    assert [c["code"] for c in r.json()["causes"]] == ["record_has_different_mobile"], r.text
+    case = temporal.get_workflow_handle(f"case-{m['employee_id']}")
+
+    async def held():
+        status = await case.query(CaseWorkflow.status)
+        return status.registration_held and status
+
+    status = await eventually(held, what="the report reached the case")
+    assert status.next_deadline == calendar.ddo_verification  # until the correction (none yet), at most this
+
+    # the calendar's close passes: the other employee's case lapses, the reporter's waits
+    silent_case = temporal.get_workflow_handle(f"case-{silent.master['employee_id']}")
+
+    async def lapsed():
+        return (await silent_case.query(CaseWorkflow.status)).stage == Stage.LAPSED_UNREGISTERED
+
+    await eventually(lapsed, timeout=90, what="the silent employee's case lapsed at the close")
+    assert (await case.query(CaseWorkflow.status)).stage == Stage.AWAITING_REGISTRATION
+
+    # after the close: the reporter (signing in with the number on record, as after a correction) applies
+    ctx = ServiceContext("applications", ApplicationsSettings(env="dev", season_id=SEASON), db, temporal)
+    auth = await employee_session(stack, http, SimpleNamespace(actual_mobile=m["mobile"]))
+    await prepare_application(stack, http, auth, m["employee_id"])
+    application_no, _ = await applications.submit(ctx, m["employee_id"], ApplicationForm(**form_of(m)))
+    assert application_no.startswith(f"SS-{SEASON.upper()}-")
+
+    # without a report, the close holds: refused with the date
+    with pytest.raises(ApiError) as refused:
+        await applications.submit(ctx, silent.master["employee_id"], ApplicationForm(**form_of(silent.master)))
+    assert refused.value.status == 409 and refused.value.code == "registration_closed"
