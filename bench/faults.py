@@ -433,7 +433,7 @@ class Suite:
     async def _case(self, employee_id: str) -> CaseStatus | None:
         try:
             return await asyncio.wait_for(
-                self.temporal.get_workflow_handle(case_workflow_id(employee_id)).query(
+                self.temporal.get_workflow_handle(case_workflow_id(employee_id, SEASON)).query(
                     "status", result_type=CaseStatus
                 ),
                 10,

@@ -17,7 +17,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -53,12 +53,15 @@ FAULT_MIX = {
     "under_five_years": 0.5,
     "service_gap": 0.5,
     "age_58_plus": 0.5,
+    # eligible, but their record never reached HKRN, Treasury or HARTRON: the import leaves them out (their Family
+    # ID is in the registry); the remedy is the DDO's certificate for a new record and the data owner's addition
+    "not_in_database": 0.5,
 }
 SIM_PORTS = Ports(30233, 30234, 30329, 30092, 30093, 30001, 30002, 30003, 30004, 30235, 30009)
 SEASON = "sim"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 # Faults of a record that the employee's own truth does not share: such an employee is eligible.
-ELIGIBLE_FAULTS = (None, "wrong_mobile", "ppp_mismatch", "wrong_pay_head")
+ELIGIBLE_FAULTS = (None, "wrong_mobile", "ppp_mismatch", "wrong_pay_head", "not_in_database")
 STAGES = (
     "awaiting_registration",
     "awaiting_application",
@@ -93,6 +96,10 @@ class Plan:
     never_come: float = 0.02
     officer_never: float = 0.1
     preseason_fixes: float = 0.0  # the share of the audit's mobile findings mended before the portal opens
+    # the Family ID registry as it is, not as the synthetic data makes it: some families gave it no mobile, some
+    # another member's number (so the audit's mobile check can miss a wrong record, or flag a right one)
+    registry_without_mobile: float = 0.12
+    registry_other_member: float = 0.08
 
     @property
     def remedy_grace(self) -> float:
@@ -159,6 +166,10 @@ class Season:
         self.officer_delays: dict[str, float | None] = {}
         # employee id -> (when asked, the DDO asked, the department whose HoD is asked next)
         self.certificates_asked: dict[str, tuple[float, str, str]] = {}
+        # employee id -> when a person in no database asked for a certificate for a new record
+        self.new_records_asked: dict[str, float] = {}
+        self.flagged: set[str] = set()  # the pre-season audit's "would get no OTP"
+        self.fixed: set[str] = set()  # of them, mended before the portal opened
         self.samples: list[tuple[float, Counter]] = []
         self.done = asyncio.Event()
 
@@ -243,6 +254,9 @@ class Season:
                         f"OFF-{m['ddo_code']}",
                         m["department_code"],
                     )
+                elif "not_in_government_database" in p.asked_why:
+                    p.reported = self.now()
+                    self.new_records_asked[m["employee_id"]] = self.now()  # the DDO knows the person
                 elif not any(c in ("no_problem_found", "mobile_locked") for c in p.asked_why):
                     p.stuck = f"no OTP, and 'Why no OTP?' gave {p.asked_why}"
                     return
@@ -312,6 +326,64 @@ class Season:
                         )
                         if r.status_code == 201:
                             del self.certificates_asked[employee_id]
+                # a person in no database: the DDO certifies them for the office, naming the data owner
+                # (or the HoD once the person has waited a fifth of the window, as for a correction)
+                for employee_id, asked in list(self.new_records_asked.items()):
+                    m = self.people[employee_id].employee.master
+                    who = f"OFF-{m['ddo_code']}"
+                    if not ready(who, f"new:{employee_id}", plan.registration * 0.3):
+                        who = f"HOD-{m['department_code']}"
+                        if self.now() - asked <= 0.2 * plan.registration or not ready(
+                            who, f"new:{employee_id}", plan.registration * 0.2
+                        ):
+                            continue
+                    r = await self.call(
+                        "POST",
+                        "verification",
+                        "/verification/certificates/new-record",
+                        headers=await self.officer(who),
+                        json={
+                            "family_id": m["family_id"],
+                            "data_owner": m["data_owner"],
+                            "department_code": m["department_code"],
+                            "district": m["district"],
+                            "ddo_code": m["ddo_code"],
+                            "genuine_contractual_employee": True,
+                            "full_service_record_available": True,
+                            "pay_from_contractual_head": True,
+                            "remarks": "engaged since the date of joining; the record never reached the data owner",
+                        },
+                    )
+                    if r.status_code == 201:
+                        del self.new_records_asked[employee_id]
+                # ... and the data owner adds the record (the case starts from it)
+                for owner in ("HKRN", "TREASURY", "HARTRON"):
+                    h = await self.officer(f"DATA-{owner}")
+                    r = await self.call("GET", "otp", "/master/record-requests", headers=h)
+                    for req in r.json() if r.status_code == 200 else []:
+                        person = self.by_family.get(req["family_id"])
+                        if person is None or not ready(f"DATA-{owner}", req["certificate_id"], plan.registration * 0.2):
+                            continue
+                        m = person.employee.master
+                        record = {k: m[k] for k in ("employee_id", "employee_group", "name", "father_name", "mobile")}
+                        r = await self.call(
+                            "POST",
+                            "otp",
+                            "/master/employees",
+                            headers=h,
+                            json={
+                                **record,
+                                "certificate_id": req["certificate_id"],
+                                "date_of_birth": str(m["date_of_birth"]),
+                                "post_code": m["post_code"],
+                                "date_of_joining": str(m["date_of_joining"]),
+                                "service_periods": m["service_periods"],
+                                "sanctioned_post": m["sanctioned_post"],
+                                "pay_head": m["pay_head"],
+                            },
+                        )
+                        if r.status_code == 201:
+                            person.corrected = self.now()
                 # the data owners correct the mobile of each certificate's record (they always answer)
                 for owner in ("HKRN", "TREASURY", "HARTRON"):
                     h = await self.officer(f"DATA-{owner}")
@@ -424,6 +496,14 @@ class Season:
             self.samples.append((self.now(), counts))
             await asyncio.sleep(5)
 
+    async def audit_before_opening(self) -> None:
+        """The pre-season audit as the data owners would run it, before anything is mended: who it says would get
+        no OTP (the report compares that with who then got none: recall and precision)."""
+        from services.otp.preseason import BLOCKS_OTP, audit
+
+        async with self.db.acquire() as conn:
+            self.flagged = {f.employee_id for f in await audit(conn) if f.code in BLOCKS_OTP}
+
     async def preseason_fixes(self, share: float) -> int:
         """Before the portal opens, the pre-season audit's mobile findings are acted on for a share of them: the
         DDO certifies, the data owner sets the Family ID's number. Returns how many records were corrected."""
@@ -432,6 +512,7 @@ class Season:
         async with self.db.acquire() as conn:
             flagged = [f for f in await audit(conn) if f.code == "mobile_differs_from_family_id"]
         chosen = [f for f in flagged if self.rng.random() < share]
+        self.fixed = {f.employee_id for f in chosen}
         for f in chosen:
             person = self.people[f.employee_id]
             r = await self.call(
@@ -468,6 +549,7 @@ class Season:
 
     async def play(self, temporal, people: list[Person]) -> None:
         self.people = {p.employee.master["employee_id"]: p for p in people}
+        self.by_family = {p.employee.master["family_id"]: p for p in people}
         self.t0 = time.monotonic()
         end = self.plan.registration + self.plan.extension + self.plan.ddo + self.plan.post + self.plan.order + 30
         tasks = [asyncio.create_task(self.officers()), asyncio.create_task(self.sample(temporal))]
@@ -522,7 +604,27 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
     opens = datetime.now(UTC) + timedelta(seconds=20)
     calendar = await put_calendar(calendar_pool, _compressed_calendar(plan, opens), "simulator", "compressed season")
     await calendar_pool.close()
-    await import_employees(stack.database_url, temporal, SEASON, data, show_progress=True)
+    # the registry's gaps and stale numbers, drawn from the seed
+    noise = random.Random(plan.seed + 2)
+    for e in data.employees:
+        draw = noise.random()
+        if draw < plan.registry_without_mobile:
+            e.ppp["mobile"] = None
+        elif draw < plan.registry_without_mobile + plan.registry_other_member:
+            e.ppp["mobile"] = f"9{noise.randrange(10**9):09d}"  # a family member's number
+    # the records that never reached a data owner are left out; their Family IDs are in the registry
+    on_record = [e for e in data.employees if e.fault != "not_in_database"]
+    await import_employees(stack.database_url, temporal, SEASON, replace(data, employees=on_record))
+    async with asyncpg.create_pool(stack.database_url, min_size=1, max_size=2) as registry:
+        await registry.executemany(
+            "INSERT INTO otp.ppp_registry (family_id, name, father_name, date_of_birth, mobile) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            [
+                (e.ppp["family_id"], e.ppp["name"], e.ppp["father_name"], e.ppp["date_of_birth"], e.ppp["mobile"])
+                for e in data.employees
+                if e.fault == "not_in_database"
+            ],
+        )
     await asyncio.sleep(max(0.0, (calendar.registration_open - datetime.now(UTC)).total_seconds()))
     pool = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=20)
     try:
@@ -530,6 +632,7 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
             season = Season(stack, plan, http, pool)
             season.calendar = calendar
             season.people = {p.employee.master["employee_id"]: p for p in people}
+            await season.audit_before_opening()
             season.fixed_before = await season.preseason_fixes(plan.preseason_fixes) if plan.preseason_fixes else 0
             await season.play(temporal, people)
         missed = [
@@ -574,6 +677,28 @@ def write_report(
         for p in people
         if p.first_failed_otp is not None and p.working_otp is not None
     ]
+    # the pre-season audit against what happened: of those on record who came (and were not mended before the
+    # opening), who failed to get an OTP, and whom the audit had flagged
+    on_record = [
+        p
+        for p in people
+        if p.arrives is not None
+        and p.employee.fault != "not_in_database"
+        and p.employee.master["employee_id"] not in season.fixed
+    ]
+    failed = {p.employee.master["employee_id"] for p in on_record if p.first_failed_otp is not None}
+    flagged = {p.employee.master["employee_id"] for p in on_record} & season.flagged
+    caught = failed & flagged
+    unseen = sum(1 for p in people if p.employee.fault == "not_in_database" and p.first_failed_otp is not None)
+    audit_line = (
+        f"Pre-season audit (run before anything was mended; the Family ID registry without a mobile for "
+        f"{plan.registry_without_mobile:.0%} of families and with another member's number for "
+        f"{plan.registry_other_member:.0%}): of {len(failed)} employees on record who came and failed to get an OTP, "
+        f"it had flagged {len(caught)} (**recall {len(caught) / max(len(failed), 1):.1%}**, goal 95 %); of "
+        f"{len(flagged)} it flagged who came, {len(caught)} did fail (**precision "
+        f"{len(caught) / max(len(flagged), 1):.1%}**, goal 80 %). {unseen} more, in no database, failed too: an "
+        "audit of the records cannot see them."
+    )
     lines = [
         f"# Season simulation {stamp} UTC",
         "",
@@ -594,6 +719,8 @@ def write_report(
     ]
     lines += [f"| {c} | {n} | {came} | {ok} |" for c, n, came, ok in rows]
     lines += [
+        "",
+        audit_line,
         "",
         f"From the first failed OTP to a working one (seconds of simulated season, {len(remedy)} employees): "
         + (

@@ -12,9 +12,17 @@ from typing import Any
 IST = timezone(timedelta(hours=5, minutes=30))  # every date an employee or officer sees is Indian Standard Time
 
 
-def case_workflow_id(employee_id: str) -> str:
-    """The case's workflow id: the employee id only, no personal data (it is readable on the Temporal server)."""
-    return f"case-{employee_id}"
+# Seasons whose cases were started as `case-<employee id>`, before case ids carried the season: their running
+# cases keep those ids (and are found by them).
+BARE_ID_SEASONS = frozenset({"2025-26"})
+
+
+def case_workflow_id(employee_id: str, season_id: str) -> str:
+    """The case's workflow id: the season and the employee id, no personal data (it is readable on the Temporal
+    server). One case per employee per season: a second season starts its own cases beside the first's."""
+    if season_id in BARE_ID_SEASONS:
+        return f"case-{employee_id}"
+    return f"case-{season_id}-{employee_id}"
 
 
 RETIREMENT_AGE = 58
@@ -158,6 +166,10 @@ class EventType:
     # "Why no OTP?" found a fault on the employee's record that only a certificate and a correction mend: asked
     # before registration closes, it holds the employee's registration open (SeasonCalendar.registration_close_for)
     NO_OTP_REPORTED = "otp.no_otp_reported"
+    # a person in no government database certified by an officer (verification); the data owner adds the record
+    NEW_RECORD_CERTIFIED = "certificate.new_record"
+    # a data owner added a record on such a certificate (otp); the cases worker starts the employee's case
+    RECORD_ADDED = "master.record_added"
     # the cases worker drops its calendar copy; lapsed cases hear of a registration extension (calendar_fanout)
     CALENDAR_CHANGED = "calendar.changed"
     # a missed step handed a level up (verification service); the orders service lets that officer act on it
@@ -219,6 +231,10 @@ class CaseInput:
     district: str
     ddo_code: str
     carried: CarriedCase | None = None  # set when the case continues as new (its earlier runs' state)
+    # a case started when a data owner added the record of a person in no database: when they first reported
+    # that no OTP came ("Why no OTP?") and when the record was added (SeasonCalendar.registration_close_for)
+    no_otp_reported_at: datetime | None = None
+    record_added_at: datetime | None = None
     # continue as new at a daily look at the calendar once the run's history is this long (tests set it low)
     continue_after_events: int = 2000
 

@@ -171,12 +171,21 @@ def import_(
         help="the state's records instead of synthetic ones: OWNER=file.csv, one per data owner "
         "(HKRN, TREASURY, HARTRON); the format is in services/master_import.py and docs/operations.md",
     ),
+    restart_failed: bool = typer.Option(
+        False, help="with --records: start again the cases of these employees whose runs failed or were terminated"
+    ),
+    reason: str = typer.Option(None, help="with --restart-failed: what was wrong and how it was cleared (logged)"),
 ):
     """Load master data for up to 120,000 employees and start their cases. Interrupt it and run it again:
     nothing is loaded or started twice. With --records, every row is checked first and nothing is loaded if
     any is wrong."""
+    if restart_failed and (not records or not reason or len(reason.strip()) < 10):
+        raise typer.BadParameter("give --records and a --reason (what failed and how it was cleared)")
     if records:
-        return _import_records(records)
+        if restart_failed:
+            logging.getLogger("seva.import").warning("restarting failed cases of the files given: %s", reason)
+            typer.echo(f"restarting failed cases: {reason}")
+        return _import_records(records, restart_failed)
     from tqdm import tqdm
 
     from deploy.local.seed import import_employees
@@ -197,7 +206,7 @@ def import_(
     typer.echo(f"{loaded} new master records, {started} cases started ({size - started} were already there)")
 
 
-def _import_records(records: list[str]) -> None:
+def _import_records(records: list[str], restart_failed: bool = False) -> None:
     from services.common.settings import get_settings
     from services.common.temporal import connect
     from services.master_import import load
@@ -211,7 +220,7 @@ def _import_records(records: list[str]) -> None:
     settings = get_settings()
 
     async def _run():
-        return await load(settings.database_url, await connect(settings), settings.season_id, files)
+        return await load(settings.database_url, await connect(settings), settings.season_id, files, restart_failed)
 
     loaded, started, errors = asyncio.run(_run())
     if errors:
@@ -253,7 +262,7 @@ def simulate(
 
 
 @app.command()
-def case(employee_id: str):
+def case(employee_id: str, season: str = typer.Option(None, help="the season of the case (default: the one in force)")):
     """Print one case's stage, history and pending deadline."""
     from contract import IST, CaseStatus, case_workflow_id
     from services.common.settings import get_settings
@@ -261,10 +270,11 @@ def case(employee_id: str):
 
     async def _status() -> CaseStatus:
         client = await connect(get_settings())
-        return await client.get_workflow_handle(case_workflow_id(employee_id)).query("status", result_type=CaseStatus)
+        return await client.get_workflow_handle(workflow_id).query("status", result_type=CaseStatus)
 
+    workflow_id = case_workflow_id(employee_id, season or get_settings().season_id)
     status = asyncio.run(_status())
-    typer.echo(f"case-{employee_id}: {status.stage}")
+    typer.echo(f"{workflow_id}: {status.stage}")
     if status.needs_attention:
         typer.echo(f"  needs attention: {status.needs_attention} (mend the cause, then `seva retry {employee_id}`)")
     if status.next_step:
@@ -276,19 +286,50 @@ def case(employee_id: str):
 
 
 @app.command()
-def retry(employee_ids: list[str] = typer.Argument(..., help="cases in needs_attention whose cause is mended")):
+def retry(
+    employee_ids: list[str] = typer.Argument(..., help="cases in needs_attention whose cause is mended"),
+    season: str = typer.Option(None, help="the season of the cases (default: the one in force)"),
+):
     """Try the failed step of each case again now (ops find them with CaseStage = 'needs_attention')."""
     from contract import case_workflow_id
     from services.common.settings import get_settings
     from services.common.temporal import connect
 
     async def _signal() -> None:
-        client = await connect(get_settings())
+        settings = get_settings()
+        client = await connect(settings)
         for employee_id in employee_ids:
-            await client.get_workflow_handle(case_workflow_id(employee_id)).signal("retry_step")
-            typer.echo(f"case-{employee_id}: asked to retry its failed step")
+            workflow_id = case_workflow_id(employee_id, season or settings.season_id)
+            await client.get_workflow_handle(workflow_id).signal("retry_step")
+            typer.echo(f"{workflow_id}: asked to retry its failed step")
 
     asyncio.run(_signal())
+
+
+notify_app = typer.Typer(help="Telling officers of their work.")
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("pending-work")
+def notify_pending_work():
+    """Tell every desk with verifications waiting (DDO, or HoD / Secretary once escalated) how many, how many
+    overdue and the earliest due date, by SMS and e-mail, once a day however often it runs. Run daily
+    (deploy/production/k8s/31-pending-work.yaml)."""
+    from datetime import UTC, datetime
+
+    from services.common.db import create_pool
+    from services.common.settings import get_settings
+    from services.verification.notify import pending_digest
+
+    async def _run() -> int:
+        pool = await create_pool(get_settings().database_url)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return await pending_digest(conn, datetime.now(UTC))
+        finally:
+            await pool.close()
+
+    typer.echo(f"{asyncio.run(_run())} desks told of their pending work")
 
 
 calendar_app = typer.Typer(help="The season's deadline calendar.")

@@ -171,9 +171,12 @@ class CaseWorkflow:
                 self._record_corrected_at = workflow.now()
         elif event.type == EventType.NO_OTP_REPORTED and workflow.patched(REMEDY_HOLDS_REGISTRATION):
             reported = datetime.fromisoformat(str(event.data["reported_at"]))
+            if self._no_otp_reported_at is None:  # the first report is the one that counts (and is noted)
+                self._note(
+                    "the employee reported no OTP; the record needs: " + ", ".join(event.data.get("causes") or [])
+                )
             if self._no_otp_reported_at is None or reported < self._no_otp_reported_at:
                 self._no_otp_reported_at = reported
-            self._note("the employee reported no OTP; the record needs: " + ", ".join(event.data.get("causes") or []))
         else:
             workflow.logger.warning("case %s ignored unknown event type %s", self._employee_id, event.type)
 
@@ -230,6 +233,8 @@ class CaseWorkflow:
             ]
         )
         if carried is None:
+            # started on a record added for a person who reported in time: registration is held open for them
+            self._no_otp_reported_at, self._record_corrected_at = case.no_otp_reported_at, case.record_added_at
             self._calendar = await self._load_calendar()
         else:
             self._restore(carried)
@@ -238,6 +243,11 @@ class CaseWorkflow:
         if phase <= Phase.REGISTRATION:
             if carried is None:
                 self._enter(Stage.AWAITING_REGISTRATION, REGISTRATION_CLOSE, "case opened")
+                if case.record_added_at is not None:
+                    self._note(
+                        "the record was added by its data owner on a verification certificate"
+                        + (f"; no OTP reported {_ist(case.no_otp_reported_at)}" if case.no_otp_reported_at else "")
+                    )
             while not await self._wait_until(lambda: self._registered, REGISTRATION_CLOSE, remind=True):
                 note = "registration closed before the employee registered"
                 if not await self._lapsed_until_reopened(Stage.LAPSED_UNREGISTERED, note, Stage.AWAITING_REGISTRATION):

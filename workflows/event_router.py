@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -15,13 +16,18 @@ from services.common.kafka import DeadLetter
 from workflows.calendar_copy import CalendarCopy
 from workflows.calendar_fanout import reopens_registration, tell_lapsed_cases
 from workflows.case import CaseWorkflow
+from workflows.case_start import start_case
 
 log = logging.getLogger("seva.cases.router")
 
 CASE_TOPICS = [TOPICS[s] for s in ("otp", "applications", "verification", "orders")]
 
 
-def event_router(client: Client, calendar: CalendarCopy | None = None) -> Callable[[dict[str, Any]], Awaitable[None]]:
+def event_router(
+    client: Client, season_id: str, calendar: CalendarCopy | None = None
+) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """Events name the employee; the case is the one of the season these services run (`season_id`)."""
+
     async def handle(event: dict[str, Any]) -> None:
         if event.get("type") == EventType.CALENDAR_CHANGED:
             change = event.get("data", {})
@@ -30,9 +36,25 @@ def event_router(client: Client, calendar: CalendarCopy | None = None) -> Callab
             if reopens_registration(change):
                 await tell_lapsed_cases(client, event)
             return
+        if event.get("type") == EventType.RECORD_ADDED:
+            # a data owner added the record of a person who was in no database: their case starts now
+            data = event.get("data", {})
+            if await start_case(
+                client,
+                event["employee_id"],
+                data["season_id"],
+                data["employee_group"],
+                data["department_code"],
+                data["district"],
+                data["ddo_code"],
+                no_otp_reported_at=_moment(data.get("no_otp_reported_at")),
+                record_added_at=_moment(data.get("record_added_at")),
+            ):
+                log.info("case started for %s, whose record was added on a certificate", event["employee_id"])
+            return
         if event.get("type") not in EventType.CASE_SIGNALS:
             return  # events no case waits for (e.g. order.issued) pass by
-        handle_ = client.get_workflow_handle(case_workflow_id(event["employee_id"]))
+        handle_ = client.get_workflow_handle(case_workflow_id(event["employee_id"], season_id))
         try:
             await handle_.signal(
                 CaseWorkflow.case_event,
@@ -50,6 +72,10 @@ def event_router(client: Client, calendar: CalendarCopy | None = None) -> Callab
             raise DeadLetter(f"no open case for {event['employee_id']}: {err.message}") from err
 
     return handle
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 async def _already_heard(handle: WorkflowHandle[Any, Any], event_id: str) -> bool:

@@ -67,7 +67,7 @@ async def run_cases_worker() -> None:
         settings.kafka_bootstrap,
         CASE_TOPICS,
         "cases.signaller",
-        event_router(client, calendar),
+        event_router(client, settings.season_id, calendar),
         producer,
         health=health.add("consumer-cases.signaller", "consumer"),
     )

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from tqdm import tqdm
 
-from contract import CASES_TASK_QUEUE, IST, CaseInput, SeasonCalendar, case_summary, case_workflow_id
+from contract import IST, SeasonCalendar
 from services.applications.calendar import OFFICIAL_2025_26, shifted, store_version
 from services.common.db import apply_migrations
 from services.master_import import MASTER_COLUMNS
-from workflows.case import CaseWorkflow
+from workflows.case_start import start_case
 
 from .synthetic import MasterData
 
@@ -51,7 +49,17 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
             ["ddo_code", "department_code", "district", "office_name"],
             [(d["ddo_code"], d["department_code"], d["district"], d["office_name"]) for d in data.ddos],
         )
-        officer_cols = ["officer_id", "name", "role", "ddo_code", "department", "data_owner"]
+        officer_cols = [
+            "officer_id",
+            "name",
+            "role",
+            "ddo_code",
+            "department",
+            "data_owner",
+            "mobile",
+            "email",
+            "language",
+        ]
         await copy_new(
             conn, "verification.officer", officer_cols, [tuple(o[c] for c in officer_cols) for o in data.officers]
         )
@@ -86,7 +94,12 @@ async def ensure_rehearsal_season(pool: asyncpg.Pool, season_id: str, opens_at: 
 
 
 async def start_cases(
-    client: Client, masters: list[dict], season_id: str, concurrency: int = 64, show_progress: bool = True
+    client: Client,
+    masters: list[dict],
+    season_id: str,
+    concurrency: int = 64,
+    show_progress: bool = True,
+    restart_failed: bool = False,
 ) -> int:
     """Start one case workflow per employee (their master records); an id already in use (open or closed) is
     left as it is."""
@@ -97,31 +110,17 @@ async def start_cases(
     async def start_one(m: dict) -> None:
         nonlocal started
         async with gate:
-            try:
-                await client.start_workflow(
-                    CaseWorkflow.run,
-                    CaseInput(
-                        employee_id=m["employee_id"],
-                        season_id=season_id,
-                        employee_group=m["employee_group"],
-                        department=m["department_code"],
-                        district=m["district"],
-                        ddo_code=m["ddo_code"],
-                    ),
-                    id=case_workflow_id(m["employee_id"]),
-                    task_queue=CASES_TASK_QUEUE,
-                    # what ops see in the Temporal UI's list (no personal data)
-                    static_summary=case_summary(m["employee_id"], m["department_code"], m["district"], m["ddo_code"]),
-                    static_details=(
-                        f"Employee {m['employee_id']} ({m['employee_group']}) of {m['department_code']}, "
-                        f"{m['district']}; DDO {m['ddo_code']}; season {season_id}."
-                    ),
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                )
+            if await start_case(
+                client,
+                m["employee_id"],
+                season_id,
+                m["employee_group"],
+                m["department_code"],
+                m["district"],
+                m["ddo_code"],
+                restart_failed=restart_failed,
+            ):
                 started += 1
-            except WorkflowAlreadyStartedError:
-                pass
             bar.update(1)
 
     await asyncio.gather(*(start_one(m) for m in masters))

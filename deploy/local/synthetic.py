@@ -239,6 +239,14 @@ def seeded_officers(ddos: list[dict] | None = None) -> list[dict]:
         officer(f"DATA-{owner}", f"Data officer, {owner}", "data_officer", data_owner=owner)
         for owner in ("HKRN", "TREASURY", "HARTRON")
     ]
+    # how each is told of escalations and pending work: every officer by SMS (numbers of a range no employee's
+    # record uses here); Heads and Secretaries also by e-mail; Secretaries and the rest in English
+    for n, o in enumerate(officers, start=1):
+        o["mobile"] = f"6999{n:06d}"
+        o["email"] = (
+            f"{o['officer_id'].lower()}@officers.seva.example" if o["role"] in ("hod", "admin_secretary") else None
+        )
+        o["language"] = "hi" if o["role"] in ("ddo", "hod") else "en"
     return officers
 
 

@@ -185,9 +185,9 @@ async def case_registration_close(ctx: ServiceContext, employee_id: str) -> date
     when they reported a record fault ("Why no OTP?") in time and its remedy is running or just done. Asked only
     after the calendar's close; None when the employee has no case."""
     try:
-        closes: datetime | None = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).query(
-            "registration_closes", result_type=datetime
-        )
+        closes: datetime | None = await ctx.temporal.get_workflow_handle(
+            case_workflow_id(employee_id, ctx.settings.season_id)
+        ).query("registration_closes", result_type=datetime)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return None
@@ -203,7 +203,9 @@ async def check_ddo_of_record(ctx: ServiceContext, employee_id: str, form: Appli
     of record named (before this, the form's DDO could open the review while the task sat in the other's
     queue); a wrong record is corrected by its data owner on a DDO's verification certificate."""
     try:
-        described = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).describe()
+        described = await ctx.temporal.get_workflow_handle(
+            case_workflow_id(employee_id, ctx.settings.season_id)
+        ).describe()
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return  # no case yet (the employee's record came after the season's import): nothing to differ from
@@ -314,9 +316,9 @@ async def _deadline_in_force(ctx: ServiceContext, case: CaseStatus) -> datetime 
 
 async def _case_status(ctx: ServiceContext, employee_id: str) -> CaseStatus:
     try:
-        status: CaseStatus = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).query(
-            "status", result_type=CaseStatus
-        )
+        status: CaseStatus = await ctx.temporal.get_workflow_handle(
+            case_workflow_id(employee_id, ctx.settings.season_id)
+        ).query("status", result_type=CaseStatus)
         return status
     except RPCError:
         raise ApiError(

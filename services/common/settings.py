@@ -124,7 +124,12 @@ class Settings(BaseSettings):
 class OtpSettings(Settings):
     """The OTP service: it alone derives OTP codes, signs employee sessions and talks to the SMS gateway."""
 
-    required_outside_dev = Settings.required_outside_dev + ("otp_hmac_key", "session_signing_key", "sms_gateway")
+    required_outside_dev = Settings.required_outside_dev + (
+        "otp_hmac_key",
+        "session_signing_key",
+        "sms_gateway",
+        "mail_gateway",
+    )
     secrets = Settings.secrets + ("otp_hmac_key", "session_signing_key", "sms_gateway_token")
 
     otp_hmac_key: str = Field("", description="derives each OTP code from its challenge id")
@@ -134,6 +139,11 @@ class OtpSettings(Settings):
     )
     sms_gateway_url: str | None = Field(None, description="HttpSmsGateway: where messages are posted")
     sms_gateway_token: str | None = Field(None, description="HttpSmsGateway: its bearer token (a secret)")
+    mail_gateway: str = Field(
+        "", description="module:Class of the mail gateway for officers' e-mail; outside dev not the dev mailbox"
+    )
+    smtp_url: str | None = Field(None, description="SmtpMailGateway: smtp://host:port of the state's relay")
+    mail_from: str | None = Field(None, description="SmtpMailGateway: the sender address")
     otp_ttl_seconds: int = 600
     otp_resend_gap_seconds: int = 60
     otp_max_per_mobile_hour: int = 5
@@ -149,12 +159,16 @@ class OtpSettings(Settings):
     def _dev_default(self, name: str) -> str:
         if name == "sms_gateway":
             return "services.otp.sms:DevInboxGateway"
+        if name == "mail_gateway":
+            return "services.otp.mail:DevMailbox"
         return super()._dev_default(name)
 
     @model_validator(mode="after")
     def _a_real_gateway(self) -> OtpSettings:
         if not self.is_dev and self.sms_gateway and "DevInbox" in self.sms_gateway:
             raise ValueError(f"{self.env}: SEVA_SMS_GATEWAY names the dev inbox; name the state's SMS gateway")
+        if not self.is_dev and self.mail_gateway and "DevMailbox" in self.mail_gateway:
+            raise ValueError(f"{self.env}: SEVA_MAIL_GATEWAY names the dev mailbox; name the state's mail relay")
         return self
 
 

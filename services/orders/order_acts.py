@@ -107,7 +107,9 @@ async def withdraw(ctx: ServiceContext, officer: Principal, order_no: str, reaso
 async def _case_department(ctx: ServiceContext, employee_id: str) -> str | None:
     """The department of the employee's case (every eligible employee has one), or None if there is none."""
     try:
-        described = await ctx.temporal.get_workflow_handle(case_workflow_id(employee_id)).describe()
+        described = await ctx.temporal.get_workflow_handle(
+            case_workflow_id(employee_id, ctx.settings.season_id)
+        ).describe()
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return None

@@ -4,7 +4,7 @@ masked. Each cause has a stable code; the same diagnosis is kept for the employe
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 
@@ -208,14 +208,16 @@ RECORD_FAULTS = frozenset(
 )
 
 
-async def record(conn: asyncpg.Connection, diagnosis: Diagnosis) -> None:
+async def record(conn: asyncpg.Connection, diagnosis: Diagnosis, family_id: str | None = None) -> None:
     """Keep the diagnosis for the DDO; a record fault is also told to the employee's case, in the same
     transaction (the case then holds registration open while the remedy runs)."""
     diagnosed_at = await conn.fetchval(
-        "INSERT INTO otp.diagnosis (employee_id, ddo_code, causes) VALUES ($1, $2, $3) RETURNING diagnosed_at",
+        "INSERT INTO otp.diagnosis (employee_id, ddo_code, causes, family_id) VALUES ($1, $2, $3, $4) "
+        "RETURNING diagnosed_at",
         diagnosis.employee_id,
         diagnosis.ddo_code,
         [asdict(c) for c in diagnosis.causes],
+        family_id,
     )
     faults = [code for code in diagnosis.codes if code in RECORD_FAULTS]
     if diagnosis.employee_id and faults:
@@ -235,8 +237,32 @@ async def why_no_otp(ctx, family_id: str, date_of_birth: date, mobile: str, clie
             await check_limits(conn, ctx.settings, family_id, client_addr)
         async with conn.transaction():
             found = await diagnose(conn, family_id, date_of_birth, mobile)
-            await record(conn, found)
+            await record(conn, found, family_id)
+            if found.progress is not None and found.employee_id:
+                found.progress["reported_at"] = await first_report(conn, found.employee_id)
     return found
+
+
+async def first_report_not_in_database(conn: asyncpg.Connection, family_id: str) -> datetime | None:
+    """When a person in no database first asked "Why no OTP?" with this Family ID (and proved it)."""
+    reported: datetime | None = await conn.fetchval(
+        "SELECT min(diagnosed_at) FROM otp.diagnosis WHERE family_id = $1 AND employee_id IS NULL AND EXISTS "
+        "(SELECT 1 FROM jsonb_array_elements(causes) AS c WHERE c->>'code' = 'not_in_government_database')",
+        family_id,
+    )
+    return reported
+
+
+async def first_report(conn: asyncpg.Connection, employee_id: str) -> str | None:
+    """When the employee first reported a fault on their record: reported before registration closed, it holds
+    their registration open (contract.SeasonCalendar.registration_close_for), which the portal tells them."""
+    reported = await conn.fetchval(
+        "SELECT min(diagnosed_at) FROM otp.diagnosis WHERE employee_id = $1 AND EXISTS "
+        "(SELECT 1 FROM jsonb_array_elements(causes) AS c WHERE c->>'code' = ANY($2::text[]))",
+        employee_id,
+        sorted(RECORD_FAULTS),
+    )
+    return reported.isoformat() if reported else None
 
 
 async def of_ddo(ctx, ddo_code: str, limit: int, offset: int, employee_id: str | None = None) -> list[dict]:

@@ -9,13 +9,17 @@ from datetime import date
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
 
+from contract import EventType
 from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 
+from .diagnosis import first_report_not_in_database
 from .mobile import normalise_mobile
+from .records import MASTER_COLUMNS, OWNER_OF_GROUP, RecordRow
 from .sms import request_sms
 
 CORRECTABLE = {
@@ -258,3 +262,138 @@ async def set_sms_language(ctx, employee_id: str, language: str) -> None:
     await ctx.pool.execute(
         "UPDATE otp.employee_master SET sms_language = $2 WHERE employee_id = $1", employee_id, language
     )
+
+
+# ---- a record for a person in no government database ---------------------------------------------------
+
+
+async def open_record_request(conn: asyncpg.Connection, certificate_id: str, data: dict) -> None:
+    """A certificate for a person in no database asks their data owner to add the record (kept until added)."""
+    await conn.execute(
+        "INSERT INTO otp.record_request (certificate_id, family_id, data_owner, department_code, district, ddo_code, "
+        "issued_by, remarks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        uuid.UUID(certificate_id),
+        data["family_id"],
+        data["data_owner"],
+        data["department_code"],
+        data["district"],
+        data["ddo_code"],
+        data["issued_by"],
+        data.get("remarks", ""),
+    )
+
+
+async def open_record_requests(ctx, data_owner: str) -> list[dict]:
+    rows = await ctx.pool.fetch(
+        "SELECT certificate_id::text, family_id, department_code, district, ddo_code, issued_by, remarks, "
+        "requested_at FROM otp.record_request WHERE data_owner = $1 AND added_at IS NULL ORDER BY requested_at",
+        data_owner,
+    )
+    return [dict(r) for r in rows]
+
+
+async def add_record(ctx, record: dict, certificate_id: str, *, added_by: str, data_owner: str, from_addr: str) -> dict:
+    """Add the record a certificate asked for: the office (department, district, DDO) and the Family ID are the
+    certificate's, the rest the data owner's. The record and its event (the cases worker starts the case on it)
+    commit together; the same addition sent again returns the record added."""
+    try:
+        certificate = uuid.UUID(certificate_id)
+    except ValueError:
+        certificate = None
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        request = certificate and await conn.fetchrow(
+            "SELECT * FROM otp.record_request WHERE certificate_id = $1 AND data_owner = $2 FOR UPDATE",
+            certificate,
+            data_owner,
+        )
+        if request is None:
+            raise ApiError(
+                404,
+                "certificate_not_found",
+                f"No certificate {certificate_id} asks {data_owner} to add a record (it may still be on its way).",
+            )
+        if request["employee_id"] is not None:
+            if request["employee_id"] == record.get("employee_id"):
+                return {"employee_id": request["employee_id"], "added_at": request["added_at"]}
+            raise ApiError(
+                409, "certificate_used", f"A record ({request['employee_id']}) was already added on this certificate."
+            )
+        row = {
+            **record,
+            "family_id": request["family_id"],
+            "department_code": request["department_code"],
+            "district": request["district"],
+            "ddo_code": request["ddo_code"],
+            "status": "active",
+        }
+        try:
+            checked = RecordRow(**row).model_dump()
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            why = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
+            raise ApiError(422, "invalid_record", f"The record's {field} is not valid: {why}.", field=field) from None
+        if OWNER_OF_GROUP[checked["employee_group"]] != data_owner:
+            raise ApiError(
+                422,
+                "wrong_data_owner",
+                f"{checked['employee_group']} records belong to {OWNER_OF_GROUP[checked['employee_group']]}, "
+                f"not to {data_owner}.",
+            )
+        if await conn.fetchval("SELECT 1 FROM otp.employee_master WHERE employee_id = $1", checked["employee_id"]):
+            raise ApiError(409, "employee_exists", f"There is already a record {checked['employee_id']}.")
+        if await conn.fetchval("SELECT 1 FROM otp.employee_master WHERE mobile = $1", checked["mobile"]):
+            raise ApiError(409, "mobile_in_use", "That mobile number is already on another employee's record.")
+        columns = [c for c in MASTER_COLUMNS if c != "data_owner"]
+        await conn.execute(
+            f"INSERT INTO otp.employee_master (data_owner, {', '.join(columns)}) "
+            f"VALUES ($1, {', '.join(f'${i}' for i in range(2, len(columns) + 2))})",
+            data_owner,
+            *[checked[c] for c in columns],
+        )
+        added_at = await conn.fetchval(
+            "UPDATE otp.record_request SET employee_id = $2, added_at = now() WHERE certificate_id = $1 "
+            "RETURNING added_at",
+            request["certificate_id"],
+            checked["employee_id"],
+        )
+        await conn.execute(
+            "INSERT INTO otp.master_change (employee_id, field, old_value, new_value, changed_by, data_owner, source, "
+            "reason, certificate_id) VALUES ($1, 'record', '', 'added', $2, $3, 'api', $4, $5)",
+            checked["employee_id"],
+            added_by,
+            data_owner,
+            f"added on the certificate of {request['issued_by']}",
+            request["certificate_id"],
+        )
+        reported = await first_report_not_in_database(conn, request["family_id"])
+        await audit.append(
+            conn,
+            "otp",
+            Principal(added_by, "data_officer", {"data_owner": data_owner}),
+            "master.add",
+            checked["employee_id"],
+            from_addr=from_addr,
+            before=None,
+            after="added",
+            details={"certificate_id": certificate_id},
+        )
+        await publish(
+            conn,
+            "otp",
+            EventType.RECORD_ADDED,
+            checked["employee_id"],
+            {
+                "season_id": ctx.settings.season_id,
+                # asked "Why no OTP?" before registration closed? The new case holds registration open then
+                "no_otp_reported_at": reported.isoformat() if reported else None,
+                "record_added_at": added_at.isoformat(),
+                "employee_group": checked["employee_group"],
+                "department_code": checked["department_code"],
+                "district": checked["district"],
+                "ddo_code": checked["ddo_code"],
+                "certificate_id": certificate_id,
+            },
+        )
+        await request_sms(conn, checked["employee_id"], "registration_open", {})
+    return {"employee_id": checked["employee_id"], "added_at": added_at}

@@ -17,10 +17,13 @@ from .schemas import (
     FieldMismatch,
     LanguageChoice,
     MasterChange,
+    NewRecord,
     OtpRequest,
     OtpRequested,
     OtpVerify,
     Prefill,
+    RecordAdded,
+    RecordRequestOut,
     Session,
     SmsMessage,
     WhyNoOtpAnswer,
@@ -145,6 +148,36 @@ async def correction_requests(
 ):
     """Open requests from verification certificates, for your organisation to correct."""
     return [CorrectionRequestOut(**r) for r in await masterdata.open_requests(ctx, _owner(officer))]
+
+
+@master_router.get("/record-requests", response_model=list[RecordRequestOut])
+async def record_requests(
+    ctx: ServiceContext = Depends(context), officer: Principal = Depends(require_roles(DATA_OFFICER))
+):
+    """Certificates for people in no government database, for your organisation to add their records."""
+    return [RecordRequestOut(**r) for r in await masterdata.open_record_requests(ctx, _owner(officer))]
+
+
+@master_router.post("/employees", status_code=201, response_model=RecordAdded)
+async def add_record(
+    body: NewRecord,
+    request: Request,
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(DATA_OFFICER)),
+):
+    """Add the record a verification certificate asked for; the employee's case starts and they get an SMS
+    that they can register."""
+    record = body.model_dump(exclude={"certificate_id"})
+    return RecordAdded(
+        **await masterdata.add_record(
+            ctx,
+            record,
+            body.certificate_id,
+            added_by=officer.subject,
+            data_owner=_owner(officer),
+            from_addr=client_addr(request),
+        )
+    )
 
 
 @master_router.get("/me", response_model=Prefill, tags=["registration by mobile OTP"])

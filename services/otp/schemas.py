@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class OtpRequest(BaseModel):
@@ -53,6 +53,11 @@ class RemedyProgress(BaseModel):
     data_owner: str
     certificate_issued_at: datetime | None = Field(None, description="when the DDO's verification certificate came")
     corrected_at: datetime | None = Field(None, description="when the data owner corrected the record")
+    reported_at: datetime | None = Field(
+        None,
+        description="when you first reported a fault on your record here: before registration closed, it keeps "
+        "registration open for you until the correction and the season's grace after it",
+    )
 
 
 class WhyNoOtpAnswer(BaseModel):
@@ -94,6 +99,44 @@ class CorrectionRequestOut(BaseModel):
     issued_by: str
     remarks: str
     requested_at: datetime
+
+
+class RecordRequestOut(BaseModel):
+    """A certificate for a person in no government database: the office and Family ID are the certificate's."""
+
+    certificate_id: str
+    family_id: str
+    department_code: str
+    district: str
+    ddo_code: str
+    issued_by: str
+    remarks: str
+    requested_at: datetime
+
+
+class NewRecord(BaseModel):
+    """The record a certificate asked for, less what the certificate fixes (Family ID, department, district,
+    DDO); checked as a row of a data owner's file is (services/otp/records.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate_id: str = Field(description="the verification certificate for a new record")
+    employee_id: str = Field(description="the id your organisation gives the employee")
+    employee_group: str = Field(description="part1 (HKRN), part2 (Treasury) or hartron")
+    name: str
+    father_name: str
+    date_of_birth: str
+    mobile: str
+    post_code: str
+    date_of_joining: str
+    service_periods: str | list[dict[str, Any]] = Field(description="e.g. 2015-04-01/2018-03-31;2018-05-01/")
+    sanctioned_post: bool
+    pay_head: str
+
+
+class RecordAdded(BaseModel):
+    employee_id: str
+    added_at: datetime
 
 
 class FieldMismatch(BaseModel):

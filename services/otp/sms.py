@@ -69,12 +69,34 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "Seva Suraksha: your returned application was not resubmitted before the deadline.",
         "सेवा सुरक्षा: लौटाया गया आपका आवेदन समय सीमा से पहले दोबारा जमा नहीं हुआ।",
     ),
+    # ---- to officers (SMS, and e-mail where their record has one) ----
+    "officer_escalated_to_you": (
+        "1107000000000000011",
+        "Seva Suraksha: {what} is escalated to you: {from_ref} missed the {step} deadline. Decide by {respond_by}.",
+        "सेवा सुरक्षा: {what} आपको भेजा गया है: {from_ref} ने {step} की समय सीमा चूकी। {respond_by} तक निर्णय लें।",
+    ),
+    "officer_deadline_missed": (
+        "1107000000000000012",
+        "Seva Suraksha: you missed the {step} deadline for {what} ({days} days overdue); it is escalated to "
+        "{to_role}. This is on your record.",
+        "सेवा सुरक्षा: आपने {what} की {step} समय सीमा चूकी ({days} दिन विलंब); यह {to_role} को भेजा गया है। "
+        "यह आपके रिकॉर्ड में दर्ज है।",
+    ),
+    "officer_pending_work": (
+        "1107000000000000013",
+        "Seva Suraksha: {count} cases await you, {overdue} of them overdue; the earliest is due {due}. Log in to "
+        "your desk.",
+        "सेवा सुरक्षा: {count} मामले आपकी प्रतीक्षा में हैं, जिनमें {overdue} विलंबित हैं; सबसे पहला {due} तक। अपने डेस्क पर लॉगिन करें।",
+    ),
     "order_issued": (
         "1107000000000000004",
         "Seva Suraksha: your service-security order {order_no} has been issued.",
         "सेवा सुरक्षा: आपका सेवा सुरक्षा आदेश {order_no} जारी कर दिया गया है।",
     ),
 }
+
+
+SUBJECT = {"en": "Seva Suraksha", "hi": "सेवा सुरक्षा"}  # an e-mail's subject; its body is the template's text
 
 
 def render(template: str, params: dict, language: str = "en") -> tuple[str, str]:
@@ -120,8 +142,9 @@ class HttpSmsGateway:
         return r.status_code < 300
 
 
-def load_gateway(settings):
-    module_name, _, class_name = settings.sms_gateway.partition(":")
+def load_gateway(settings, setting: str = "sms_gateway"):
+    """The gateway class named by a setting (module:Class): the SMS gateway, or the mail gateway."""
+    module_name, _, class_name = getattr(settings, setting).partition(":")
     return getattr(importlib.import_module(module_name), class_name)(settings)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from contract import DOCUMENTS_WHEN_ASKED, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS
+from contract import DOCUMENTS_WHEN_ASKED, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS, SeasonCalendar
 from services.common.addresses import client_addr
 
 from . import cookies, i18n
@@ -173,8 +173,43 @@ async def why(
         }
         for c in answer["causes"]
     ]
+    progress = answer.get("progress")
     return render(
-        request, "employee/why.html", {"values": values, "causes": causes, "progress": answer.get("progress")}
+        request,
+        "employee/why.html",
+        {"values": values, "causes": causes, "progress": progress, "held": await _held_open(request, progress, lang)},
+    )
+
+
+CALENDAR_MOMENTS = ("registration_open", "registration_close", "ddo_verification", "post_creation", "order_issue")
+
+
+async def _held_open(request: Request, progress: dict | None, lang: str) -> str | None:
+    """An employee who reported a fault on their record before registration closed keeps registration open until
+    the correction and the season's grace after it (the case holds it: contract.SeasonCalendar.registration_close_for);
+    they are told until when, or how it is counted while the correction is awaited."""
+    reported = progress.get("reported_at") if progress else None
+    if not reported:
+        return None
+    try:
+        raw = await backend_of(request).json("applications", "GET", "/calendar")
+    except BackendError:
+        return None  # the answer still shows; the date is on the dashboard once they sign in
+    calendar = SeasonCalendar(**{k: datetime.fromisoformat(v) if k in CALENDAR_MOMENTS else v for k, v in raw.items()})
+    reported_at = datetime.fromisoformat(reported)
+    if reported_at > calendar.registration_close:
+        return None
+    t, close = i18n.translator(lang), i18n.when(calendar.registration_close, lang)
+    corrected = progress.get("corrected_at") if progress else None
+    corrected_at = datetime.fromisoformat(corrected) if corrected else None
+    if corrected_at is not None and corrected_at >= reported_at:
+        held = calendar.registration_close_for(reported_at, corrected_at)
+        return t("why.held_until", close=close, date=i18n.when(held, lang))
+    return t(
+        "why.held_pending",
+        close=close,
+        days=f"{calendar.remedy_grace_days:g}",
+        latest=i18n.when(calendar.ddo_verification, lang),
     )
 
 

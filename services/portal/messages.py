@@ -121,6 +121,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "why.step_register": ("OTP से पंजीकरण करें", "Register with OTP"),
     "why.done_on": ("पूरा: {date}", "Done: {date}"),
     "why.waiting": ("प्रतीक्षा में", "Waiting"),
+    "why.held_until": (
+        "आपने पंजीकरण बंद होने ({close}) से पहले यह समस्या बताई थी, इसलिए आपके लिए पंजीकरण और आवेदन {date} तक खुला है।",
+        "You reported this before registration closed ({close}), so registration and your application stay open "
+        "for you until {date}.",
+    ),
+    "why.held_pending": (
+        "आपने पंजीकरण बंद होने ({close}) से पहले यह समस्या बताई थी, इसलिए आपके लिए पंजीकरण खुला रहेगा: रिकॉर्ड "
+        "सुधरने के बाद {days} दिन तक (अधिकतम {latest} तक)।",
+        "You reported this before registration closed ({close}), so registration stays open for you: for {days} "
+        "days after your record is corrected (at the latest until {latest}).",
+    ),
     "why.register_now": (
         "आपका रिकॉर्ड ठीक हो गया है। अब OTP माँगें।",
         "Your record has been corrected. Request an OTP now.",

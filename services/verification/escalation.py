@@ -12,6 +12,8 @@ from services.common.events import publish
 from services.common.runtime import ServiceContext
 from services.common.scope import officer_ref, report_department
 
+from . import notify
+
 
 def officer_ref_pattern(officer: Principal) -> str:
     """The officer references (as the case records them) that this login answers for, as a LIKE pattern."""
@@ -94,6 +96,34 @@ async def escalate(ctx: ServiceContext, esc: Escalation) -> None:
                 )
                 for ref, kind, message in notes
             ],
+        )
+        # and by SMS / e-mail, each officer in their language
+        what_words = (
+            f"application {esc.application_no}" if esc.application_no else f"the case of {esc.employee_id}",
+            f"आवेदन {esc.application_no}" if esc.application_no else f"कर्मचारी {esc.employee_id} का मामला",
+        )
+        step_words = notify.STEP_WORDS.get(esc.step, (esc.step, esc.step))
+        await notify.tell(
+            conn,
+            esc.to_ref,
+            "officer_escalated_to_you",
+            {
+                "what": what_words,
+                "from_ref": esc.from_ref,
+                "step": step_words,
+                "respond_by": notify.when(esc.respond_by),
+            },
+        )
+        await notify.tell(
+            conn,
+            esc.from_ref,
+            "officer_deadline_missed",
+            {
+                "what": what_words,
+                "step": step_words,
+                "days": str(esc.days_overdue),
+                "to_role": notify.ROLE_WORDS.get(esc.to_role, (esc.to_role, esc.to_role)),
+            },
         )
 
 

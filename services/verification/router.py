@@ -16,6 +16,8 @@ from .schemas import (
     Decision,
     DecisionOut,
     ItemResult,
+    NewRecordCertificateIn,
+    NewRecordCertificateOut,
     Notification,
     QueueItem,
     ReportRow,
@@ -82,6 +84,23 @@ async def issue_certificate(
 ):
     """Certify an employee whose record kept them from registering; the data owner is asked to correct it."""
     return await certificates.issue(ctx, officer, body, client_addr(request))
+
+
+@router.post(
+    "/certificates/new-record",
+    status_code=201,
+    response_model=NewRecordCertificateOut,
+    tags=["verification certificates"],
+)
+async def certify_new_record(
+    body: NewRecordCertificateIn,
+    request: Request,
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
+):
+    """Certify a person who is in no government database, for an office in your charge; the data owner named is
+    asked to add their record, which starts their case."""
+    return await certificates.issue_for_new_record(ctx, officer, body, client_addr(request))
 
 
 @router.post("/decisions/bulk", response_model=list[ItemResult])

@@ -82,6 +82,28 @@ class CertificateIn(BaseModel):
     )
 
 
+class NewRecordCertificateIn(BaseModel):
+    """For a person in no government database: the same three attestations, the office they serve in, and the
+    data owner who must add their record. The Family ID is how the data owner finds them (PPP)."""
+
+    family_id: str = Field(min_length=4, max_length=20, pattern=r"^[A-Za-z0-9]+$")
+    data_owner: Literal["HKRN", "TREASURY", "HARTRON"]
+    department_code: str = Field(min_length=1, max_length=32)
+    district: str = Field(min_length=1, max_length=64)
+    ddo_code: str = Field(min_length=1, max_length=64)
+    genuine_contractual_employee: Literal[True]
+    full_service_record_available: Literal[True]
+    pay_from_contractual_head: Literal[True]
+    remarks: str = Field(min_length=3, max_length=1000, description="where the service record is held, and why")
+
+
+class NewRecordCertificateOut(BaseModel):
+    certificate_id: str
+    data_owner: str
+    issued_by: str
+    issued_at: datetime
+
+
 class CertificateOut(BaseModel):
     certificate_id: str
     employee_id: str

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 
-from contract import CaseStatus, Stage
+from contract import CaseStatus, Stage, case_workflow_id
 from deploy.local.oidc import officer_token_async
 
-from .conftest import OTP_CODES_SEEN, eventually, prepare_application
+from .conftest import OTP_CODES_SEEN, SEASON, eventually, prepare_application
 
 
-async def case_stage(temporal, employee_id: str) -> CaseStatus:
-    return await temporal.get_workflow_handle(f"case-{employee_id}").query("status", result_type=CaseStatus)
+async def case_stage(temporal, employee_id: str, season: str = SEASON) -> CaseStatus:
+    """The case of the stack's season (or of `season`)."""
+    return await temporal.get_workflow_handle(case_workflow_id(employee_id, season)).query(
+        "status", result_type=CaseStatus
+    )
 
 
 async def officer_headers(stack, http, officer_id: str) -> dict:

@@ -10,11 +10,11 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from contract import CaseStatus, Stage
+from contract import CaseStatus, Stage, case_workflow_id
 from services.common.events import ALL_TOPICS
 from workflows.case import CaseWorkflow
 
-from .conftest import eventually, prepare_application
+from .conftest import SEASON, eventually, prepare_application
 from .helpers import case_stage, officer_headers, read_otp, stage_is
 
 pytestmark = pytest.mark.stack
@@ -89,7 +89,9 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     assert again.status_code == 200 and again.json()["approved_at"] == r.json()["approved_at"]  # approved once
 
     # The order is issued and the case ends.
-    result: CaseStatus = await temporal.get_workflow_handle_for(CaseWorkflow.run, f"case-{eid}").result()
+    result: CaseStatus = await temporal.get_workflow_handle_for(
+        CaseWorkflow.run, case_workflow_id(eid, SEASON)
+    ).result()
     assert result.stage == Stage.ORDER_ISSUED
     assert re.fullmatch(rf"SSO/\d{{4}}/{m['department_code']}/\d{{6}}", result.order_no)
     assert result.post_id == post_id and result.application_no == application_no

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.api.workflowservice.v1 import DescribeBatchOperationRequest
 
-from contract import IST, Stage
+from contract import IST, Stage, case_workflow_id
 from deploy.local.seed import import_employees, put_calendar
 from deploy.local.synthetic import generate
 from services.applications.calendar import OFFICIAL_2025_26, shifted
@@ -31,7 +31,7 @@ async def test_a_lapsed_case_reopens_within_a_minute_of_a_registration_extension
     data = generate(1, seed=7, fault_share=0.0, first_id=990_001)
     employee = data.employees[0].master
     await import_employees(stack.database_url, temporal, SEASON, data, show_progress=False)
-    case = temporal.get_workflow_handle(f"case-{employee['employee_id']}")
+    case = temporal.get_workflow_handle(case_workflow_id(employee["employee_id"], SEASON))
 
     async def stage() -> str:
         return (await case.query(CaseWorkflow.status)).stage

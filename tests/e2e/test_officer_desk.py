@@ -9,9 +9,11 @@ import pytest
 import pytest_asyncio
 
 from contract import Escalation, Stage
+from deploy.local.synthetic import seeded_officers
 from services.common.runtime import ServiceContext
 from services.common.settings import VerificationSettings
 from services.verification.escalation import escalate
+from services.verification.notify import pending_digest
 
 from .conftest import TINY_PDF, eventually
 from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
@@ -156,6 +158,28 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
     assert [n["kind"] for n in told_ddo if n["employee_id"] == m["employee_id"]] == ["deadline_missed"]
     assert "3 days overdue" in told_ddo[0]["message"]
 
+    # ... and told by SMS (and the HoD by e-mail too), in their language, once though escalated twice
+    officers = {o["officer_id"]: o for o in seeded_officers()}
+    head, ddo_officer = officers[f"HOD-{m['department_code']}"], officers[f"OFF-{m['ddo_code']}"]
+
+    async def texts(mobile: str, template: str) -> list[dict]:
+        r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": mobile})
+        return [x for x in r.json() if x["template"] == template and b["application_no"] in x["body"]]
+
+    [to_head] = await eventually(lambda: texts(head["mobile"], "officer_escalated_to_you"), what="the HoD's SMS")
+    assert to_head["language"] == "hi" and "आपको भेजा गया है" in to_head["body"] and m["ddo_code"] in to_head["body"]
+    [to_ddo] = await eventually(lambda: texts(ddo_officer["mobile"], "officer_deadline_missed"), what="the DDO's SMS")
+    assert "3 दिन विलंब" in to_ddo["body"]
+    mailed = await eventually(
+        lambda: db.fetch(
+            "SELECT template, outcome FROM otp.sms_delivery WHERE channel = 'email' AND email = $1 AND body LIKE $2",
+            head["email"],
+            f"%{b['application_no']}%",
+        ),
+        what="the HoD's e-mail",
+    )
+    assert [(r["template"], r["outcome"]) for r in mailed] == [("officer_escalated_to_you", "delivered")]
+
     admin = await officer_headers(stack, http, "ADMIN-HR")
     report = (
         await http.get(
@@ -246,3 +270,27 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
     r = await http.post(approve, headers=secretary)
     assert r.status_code == 200, r.text
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.ORDER_ISSUED), what="order issued")
+
+
+async def test_each_desk_with_pending_verifications_is_told_once_a_day(stack, master, temporal, http, db):
+    employee = [e for e in master.employees if e.fault is None][40]  # one no other test uses
+    await submitted_and_queued(stack, http, temporal, employee)
+    ddo_code = employee.master["ddo_code"]
+    pending = await db.fetchval(
+        "SELECT count(*) FROM verification.task WHERE status = 'pending' AND escalation_level = 0 AND ddo_code = $1",
+        ddo_code,
+    )
+    now = datetime.now(UTC)
+    async with db.acquire() as conn, conn.transaction():
+        first = await pending_digest(conn, now)
+    async with db.acquire() as conn, conn.transaction():
+        again = await pending_digest(conn, now)  # the job run twice the same day
+    assert first >= 1 and again == 0
+    ddo = next(o for o in seeded_officers() if o["officer_id"] == f"OFF-{ddo_code}")
+
+    async def digest() -> list[dict]:
+        r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": ddo["mobile"]})
+        return [x for x in r.json() if x["template"] == "officer_pending_work"]
+
+    [text] = await eventually(digest, what="the DDO's pending-work SMS")
+    assert text["body"].startswith(f"सेवा सुरक्षा: {pending} मामले आपकी प्रतीक्षा में हैं")

@@ -17,8 +17,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from contract import case_workflow_id
 from deploy.local.oidc import AUDIENCE, PORTAL_CLIENT
 
+from .conftest import SEASON
 from .helpers import assert_error
 
 pytestmark = pytest.mark.stack
@@ -143,7 +145,7 @@ async def test_ops_read_sealed_case_payloads_through_the_codec_server_and_no_one
 
     raw = await Client.connect(stack.temporal_address)
     employee_id = master.employees[0].master["employee_id"]
-    history = await raw.get_workflow_handle(f"case-{employee_id}").fetch_history()
+    history = await raw.get_workflow_handle(case_workflow_id(employee_id, SEASON)).fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes.input.payloads[0]
     assert started.metadata["encoding"] == b"binary/encrypted"
     body = {
@@ -187,7 +189,7 @@ async def test_every_seeded_case_has_its_summary_for_the_temporal_ui(stack, mast
     """The list in the Temporal UI reads `EMP... · department · district · DDO` for each case (sealed like every
     payload: ops open it through the codec server), with no personal data in it."""
     m = master.employees[3].master
-    described = await temporal.get_workflow_handle(f"case-{m['employee_id']}").describe()
+    described = await temporal.get_workflow_handle(case_workflow_id(m["employee_id"], SEASON)).describe()
     summary = await described.static_summary()
     assert summary == f"{m['employee_id']} · {m['department_code']} · {m['district']} · {m['ddo_code']}"
     assert m["name"] not in summary and m["name"] not in (await described.static_details() or "")

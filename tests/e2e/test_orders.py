@@ -11,10 +11,10 @@ import pytest_asyncio
 import zxingcpp
 from PIL import Image
 
-from contract import Stage, superannuation_date
+from contract import Stage, case_workflow_id, superannuation_date
 from workflows.case import CaseWorkflow
 
-from .conftest import eventually
+from .conftest import SEASON, eventually
 from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
 
 pytestmark = pytest.mark.stack
@@ -41,7 +41,9 @@ async def issued(stack, master, temporal, http):
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_HOD_APPROVAL), what="at the HoD")
     hod = await officer_headers(stack, http, f"HOD-{m['department_code']}")
     await http.post(f"{stack.url('orders')}/orders/{application_no}/approve", headers=hod)
-    result = await temporal.get_workflow_handle_for(CaseWorkflow.run, f"case-{m['employee_id']}").result()
+    result = await temporal.get_workflow_handle_for(
+        CaseWorkflow.run, case_workflow_id(m["employee_id"], SEASON)
+    ).result()
     return {"employee": employee, "auth": auth, "hod": hod, "order_no": result.order_no}
 
 
@@ -163,7 +165,7 @@ async def test_a_paper_order_is_declared_void_and_the_case_flagged(stack, http, 
     )
 
     async def flagged():
-        status = await temporal.get_workflow_handle(f"case-{m['employee_id']}").query("status")
+        status = await temporal.get_workflow_handle(case_workflow_id(m["employee_id"], SEASON)).query("status")
         return any("physical order HR/2025/1234 declared void" in h["note"] for h in status["history"])
 
     await eventually(flagged, what="the case flagged")

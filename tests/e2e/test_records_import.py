@@ -14,7 +14,7 @@ import pytest
 from contract import CaseStatus, case_workflow_id
 from services.master_import import COLUMNS
 
-from .conftest import eventually
+from .conftest import SEASON, eventually
 
 pytestmark = pytest.mark.stack
 
@@ -77,7 +77,7 @@ async def test_a_wrong_row_loads_nothing_and_a_good_file_loads_and_starts_every_
     assert stored["data_owner"] == "HKRN" and stored["service_periods"] == [{"from": "2016-01-04", "to": None}]
 
     async def started():
-        status = await temporal.get_workflow_handle(case_workflow_id("HKCSV00002")).query(
+        status = await temporal.get_workflow_handle(case_workflow_id("HKCSV00002", SEASON)).query(
             "status", result_type=CaseStatus
         )
         return status.stage == "awaiting_registration"
@@ -85,3 +85,23 @@ async def test_a_wrong_row_loads_nothing_and_a_good_file_loads_and_starts_every_
     await eventually(started, what="the imported employee's case")
     again = _seva(stack, "import", "--records", f"HKRN={good}", cwd=tmp_path)
     assert again.returncode == 0 and "0 new master records, 0 cases started" in again.stdout
+
+    # a case that failed (here: terminated by an operator) is started again only when asked, with the reason
+    handle = temporal.get_workflow_handle(case_workflow_id("HKCSV00002", SEASON))
+    await handle.terminate("a bad deployment failed this case")
+    again = _seva(stack, "import", "--records", f"HKRN={good}", cwd=tmp_path)
+    assert "0 cases started" in again.stdout
+    refused = _seva(stack, "import", "--records", f"HKRN={good}", "--restart-failed", cwd=tmp_path)
+    assert refused.returncode != 0 and "--reason" in refused.stderr
+    restarted = _seva(
+        stack,
+        "import",
+        "--records",
+        f"HKRN={good}",
+        "--restart-failed",
+        "--reason",
+        "the deployment that failed it was rolled back",
+        cwd=tmp_path,
+    )
+    assert restarted.returncode == 0 and "0 new master records, 1 cases started" in restarted.stdout, restarted.stdout
+    await eventually(started, what="the restarted case")  # the same id, a new run; HKCSV00001's is left alone

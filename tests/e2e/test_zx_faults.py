@@ -12,11 +12,11 @@ import uuid
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from contract import CASES_TASK_QUEUE, CaseInput, EventType, Stage
+from contract import CASES_TASK_QUEUE, CaseInput, EventType, Stage, case_workflow_id
 from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, envelope
 from workflows.case import CaseWorkflow
 
-from .conftest import eventually, prepare_application
+from .conftest import SEASON, eventually, prepare_application
 from .helpers import case_stage, employee_session, form_of, stage_is
 
 
@@ -162,13 +162,13 @@ async def test_a_dead_letter_is_listed_shown_and_replayed_once_its_cause_is_mend
         CaseWorkflow.run,
         CaseInput(
             employee_id=employee_id,
-            season_id="e2e",
+            season_id=SEASON,
             employee_group="part1",
             department="HEALTH",
             district="Hisar",
             ddo_code="DDO-HEALTH-HISAR",
         ),
-        id=f"case-{employee_id}",
+        id=case_workflow_id(employee_id, SEASON),
         task_queue=CASES_TASK_QUEUE,
     )
     try:

@@ -138,3 +138,38 @@ def test_why_no_otp_in_hindi_keeps_the_services_particulars_beside_the_translati
     assert r.status_code == 200
     assert "कोई दूसरा मोबाइल नंबर है" in r.text and "97XXXXXX11" in r.text and 'lang="en"' in r.text
     assert 'data-step="certificate"' in r.text
+
+
+def test_an_employee_who_reported_before_the_close_is_told_until_when_registration_stays_open_for_them():
+    calendar = {
+        "season_id": "2025-26",
+        "version": 2,
+        "registration_open": "2025-12-25T00:00:00+05:30",
+        "registration_close": "2026-02-20T23:59:59+05:30",
+        "ddo_verification": "2026-02-28T23:59:59+05:30",
+        "post_creation": "2026-03-31T23:59:59+05:30",
+        "order_issue": "2026-04-30T23:59:59+05:30",
+        "escalation_days": 7,
+        "remedy_grace_days": 7.0,
+    }
+    progress = {"data_owner": "HKRN", "certificate_issued_at": "2026-02-19T10:00:00+05:30", "corrected_at": None}
+
+    def service(progress: dict):
+        answer = {"causes": [{"code": "record_has_different_mobile", "message": "m", "remedy": "r"}]}
+        return lambda r: httpx.Response(
+            200, json=calendar if r.url.path == "/calendar" else {**answer, "progress": progress}
+        )
+
+    form = {"family_id": "1234ABCD", "date_of_birth": "1990-01-01", "mobile": "9812345610"}
+    reported = {**progress, "reported_at": "2026-02-18T09:00:00+05:30"}
+    r = _portal(service(reported)).post("/why-no-otp?lang=en", data=form, headers=ORIGIN)
+    assert "for 7 days after your record is corrected (at the latest until 28 Feb 2026" in r.text
+    corrected = {**reported, "corrected_at": "2026-02-22T11:00:00+05:30"}
+    r = _portal(service(corrected)).post("/why-no-otp?lang=en", data=form, headers=ORIGIN)
+    assert "stay open for you until 28 Feb 2026, 23:59" in r.text  # 7 days after the 22nd, capped at DDO verification
+    corrected = {**reported, "corrected_at": "2026-02-19T11:00:00+05:30"}
+    r = _portal(service(corrected)).post("/why-no-otp", data=form, headers=ORIGIN)
+    assert "आवेदन 26 फ़रवरी 2026, 11:00 तक खुला है" in r.text  # 7 days after the 19th, in Hindi
+    late = {**progress, "reported_at": "2026-02-21T09:00:00+05:30"}
+    r = _portal(service(late)).post("/why-no-otp?lang=en", data=form, headers=ORIGIN)
+    assert "data-held" not in r.text  # reported after the close: nothing is held

@@ -29,6 +29,9 @@ PRODUCTION = {
     "SEVA_SMS_GATEWAY": "services.otp.sms:HttpSmsGateway",
     "SEVA_SMS_GATEWAY_URL": "https://sms/api",
     "SEVA_SMS_GATEWAY_TOKEN": "t",
+    "SEVA_MAIL_GATEWAY": "services.otp.mail:SmtpMailGateway",
+    "SEVA_SMTP_URL": "smtp://relay:587",
+    "SEVA_MAIL_FROM": "seva@hry.example",
     "SEVA_VAULT_KEYS": "v1",
     "SEVA_ORDER_SIGNING_SEED": "o1",
 }
@@ -69,6 +72,7 @@ def test_outside_dev_every_secret_is_required(environment, env):
         "SEVA_OTP_HMAC_KEY",
         "SEVA_SESSION_SIGNING_KEY",
         "SEVA_SMS_GATEWAY",
+        "SEVA_MAIL_GATEWAY",
         "SEVA_PAYLOAD_KEYS",
         "SEVA_OIDC_ISSUER",
     ):
@@ -92,6 +96,14 @@ def test_the_dev_sms_inbox_is_refused_outside_dev(environment):
         environment.setenv(key, value)
     environment.setenv("SEVA_SMS_GATEWAY", "services.otp.sms:DevInboxGateway")
     with pytest.raises(ConfigurationError, match="dev inbox"):
+        _start()
+
+
+def test_the_dev_mailbox_is_refused_outside_dev(environment):
+    for key, value in PRODUCTION.items():
+        environment.setenv(key, value)
+    environment.setenv("SEVA_MAIL_GATEWAY", "services.otp.mail:DevMailbox")
+    with pytest.raises(ConfigurationError, match="dev mailbox"):
         _start()
 
 

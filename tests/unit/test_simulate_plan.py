@@ -48,8 +48,13 @@ def test_the_report_lists_every_eligible_employee_who_did_not_get_through(tmp_pa
         # reported after the close: nothing is held open
         Person(too_late, 101.0, first_failed_otp=101.0, reported=101.0, corrected=110.0, submitted=115.0),
     ]
-    report = write_report(plan, people, _season(plan), Counter({"order_issued": 2}), [], tmp_path)
+    season = _season(plan)
+    season.flagged = {wrong.master["employee_id"], fine.master["employee_id"]}  # the audit: one right, one wrong
+    report = write_report(plan, people, season, Counter({"order_issued": 2}), [], tmp_path)
     text = report.read_text()
+    # 3 on record failed to get an OTP (wrong, held, too_late); the audit flagged 2, of whom 1 failed
+    assert "of 3 employees on record who came and failed to get an OTP, it had flagged 1 (**recall 33.3%**" in text
+    assert "of 2 it flagged who came, 1 did fail (**precision 50.0%**" in text
     assert 'reached "submitted" before the deadline in force: 3 of 5 (60.0%).** Of them, 1 applied after' in text
     assert f"- {too_late.master['employee_id']} (wrong_mobile): submitted after the deadline" in text
     assert f"- {late.master['employee_id']} (no fault): no working OTP before the deadline in force" in text

@@ -13,6 +13,19 @@ PARAMS = {
     "order_issued": {"order_no": "SSO/2026/HEALTH/000001"},
     "registration_reminder": {"days": 7, "closes": "20 Feb 2026 23:59 IST"},
     "registration_reopened": {"closes": "20 Feb 2026 23:59 IST"},
+    "officer_escalated_to_you": {
+        "what": "application SS-2025-26-0000001",
+        "from_ref": "DDO-HEALTH-HISAR-1",
+        "step": "DDO verification",
+        "respond_by": "07-03-2026",
+    },
+    "officer_deadline_missed": {
+        "what": "application SS-2025-26-0000001",
+        "step": "DDO verification",
+        "days": "3",
+        "to_role": "the Head of Department",
+    },
+    "officer_pending_work": {"count": "12", "overdue": "2", "due": "28-02-2026"},
 }
 
 

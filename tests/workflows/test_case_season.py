@@ -6,7 +6,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from contract import CASES_TASK_QUEUE, IST, CaseEvent, CaseInput, CaseStatus, EventType, Stage
+from contract import CASES_TASK_QUEUE, IST, CaseEvent, CaseInput, CaseStatus, EventType, Stage, case_workflow_id
 from workflows.case import CaseWorkflow
 
 from .conftest import DEV_CONVERTER, record_history_if_asked, sleep_until
@@ -25,7 +25,10 @@ def case_input(employee_id: str) -> CaseInput:
 
 async def start(env, employee_id: str):
     return await env.client.start_workflow(
-        CaseWorkflow.run, case_input(employee_id), id=f"case-{employee_id}", task_queue=CASES_TASK_QUEUE
+        CaseWorkflow.run,
+        case_input(employee_id),
+        id=case_workflow_id(employee_id, "test-2025-26"),
+        task_queue=CASES_TASK_QUEUE,
     )
 
 
@@ -581,7 +584,7 @@ async def test_a_redelivered_event_for_a_closed_case_is_done_with_and_a_new_one_
     await handle.signal(CaseWorkflow.case_event, event(EventType.APPLICATION_SUBMITTED, application_no="SS-T-10"))
     assert (await handle.result()).stage == Stage.INELIGIBLE
 
-    route = event_router(env.client)
+    route = event_router(env.client, "test-2025-26")
     envelope = {"event_id": registered.event_id, "type": registered.type, "employee_id": "T-CLOSED-1", "data": {}}
     await route(envelope)  # a copy: taken in already, nothing to do
     with pytest.raises(DeadLetter, match="no open case"):

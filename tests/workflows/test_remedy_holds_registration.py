@@ -109,3 +109,35 @@ async def test_a_case_that_heard_the_report_before_the_patch_replays_as_it_ran(e
         history, raise_on_replay_failure=False
     )
     assert result.replay_failure is None, result.replay_failure
+
+
+async def test_a_case_started_on_a_record_added_after_the_close_for_one_who_reported_in_time_is_open(env, season):
+    """A person in no database asked "Why no OTP?" before the close; their record was added (on a certificate)
+    after it. Their case starts with both moments and does not lapse: it waits for the registration."""
+    from dataclasses import replace
+
+    from contract import CASES_TASK_QUEUE
+
+    from .test_case_season import case_input
+
+    cal = season.calendar
+    await sleep_until(env, cal.registration_close + timedelta(days=2))
+    added = cal.registration_close + timedelta(days=2)
+    handle = await env.client.start_workflow(
+        CaseWorkflow.run,
+        replace(
+            case_input("T-ADDED-1"),
+            no_otp_reported_at=cal.registration_close - timedelta(days=3),
+            record_added_at=added,
+        ),
+        id="case-T-ADDED-1",
+        task_queue=CASES_TASK_QUEUE,
+    )
+    await sleep_until(env, cal.registration_close + timedelta(days=3))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    assert status.stage == Stage.AWAITING_REGISTRATION and status.registration_held
+    assert status.next_deadline == added + timedelta(days=cal.remedy_grace_days)
+    await register_and_apply(handle, "SS-T-ADDED-1", post_code="DEO")
+    await sleep_until(env, cal.registration_close + timedelta(days=4))
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    await handle.terminate("test done")
