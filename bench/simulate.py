@@ -56,12 +56,15 @@ FAULT_MIX = {
     # eligible, but their record never reached HKRN, Treasury or HARTRON: the import leaves them out (their Family
     # ID is in the registry); the remedy is the DDO's certificate for a new record and the data owner's addition
     "not_in_database": 0.5,
+    # eligible, but their post is missing from the form's drop-down list (a handful of rare posts)
+    "missing_dropdown": 0.5,
 }
+RARE_POSTS = ("RARE-RADIOGRAPHER", "RARE-FARRIER", "RARE-SERICULTURIST")
 SIM_PORTS = Ports(30233, 30234, 30329, 30092, 30093, 30001, 30002, 30003, 30004, 30235, 30009)
 SEASON = "sim"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 # Faults of a record that the employee's own truth does not share: such an employee is eligible.
-ELIGIBLE_FAULTS = (None, "wrong_mobile", "ppp_mismatch", "wrong_pay_head", "not_in_database")
+ELIGIBLE_FAULTS = (None, "wrong_mobile", "ppp_mismatch", "wrong_pay_head", "not_in_database", "missing_dropdown")
 STAGES = (
     "awaiting_registration",
     "awaiting_application",
@@ -168,6 +171,7 @@ class Season:
         self.certificates_asked: dict[str, tuple[float, str, str]] = {}
         # employee id -> when a person in no database asked for a certificate for a new record
         self.new_records_asked: dict[str, float] = {}
+        self.missing_posts: dict[str, set[str]] = {}  # a post missing from the list -> employees refused for it
         self.flagged: set[str] = set()  # the pre-season audit's "would get no OTP"
         self.fixed: set[str] = set()  # of them, mended before the portal opened
         self.samples: list[tuple[float, Counter]] = []
@@ -285,6 +289,15 @@ class Season:
         )
         form = {k: str(m[k]) for k in ("department_code", "district", "post_code", "ddo_code", "date_of_joining")}
         r = await self.call("POST", "applications", "/applications", json=form, headers=auth)
+        while r.status_code == 422 and r.json().get("code") == "unknown_post":
+            # the post is missing from the list: the refusal told the data owners; the employee tries again
+            if p.reported is None:
+                p.reported = self.now()
+            self.missing_posts.setdefault(m["post_code"], set()).add(m["employee_id"])
+            if self.now() > self.deadline_for(p) + 5:
+                break
+            await asyncio.sleep(3)
+            r = await self.call("POST", "applications", "/applications", json=form, headers=auth)
         if r.status_code == 201 or (r.status_code == 409 and r.json().get("code") == "application_exists"):
             p.submitted = self.now()
         else:
@@ -384,6 +397,24 @@ class Season:
                         )
                         if r.status_code == 201:
                             person.corrected = self.now()
+                # a data officer adds the posts applications were refused for (HKRN's looks after the lists)
+                h = await self.officer("DATA-HKRN")
+                r = await self.call("GET", "applications", "/master/missing", headers=h)
+                for entry in r.json() if r.status_code == 200 else []:
+                    if entry["list_name"] != "post" or not ready(
+                        "DATA-HKRN", f"post:{entry['code']}", plan.registration * 0.2
+                    ):
+                        continue
+                    r = await self.call(
+                        "POST",
+                        "applications",
+                        "/master/posts",
+                        headers=h,
+                        json={"code": entry["code"], "name": f"Post {entry['code']}"},
+                    )
+                    if r.status_code in (201, 409):
+                        for employee_id in self.missing_posts.get(entry["code"], ()):
+                            self.people[employee_id].corrected = self.now()
                 # the data owners correct the mobile of each certificate's record (they always answer)
                 for owner in ("HKRN", "TREASURY", "HARTRON"):
                     h = await self.officer(f"DATA-{owner}")
@@ -612,6 +643,10 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
             e.ppp["mobile"] = None
         elif draw < plan.registry_without_mobile + plan.registry_other_member:
             e.ppp["mobile"] = f"9{noise.randrange(10**9):09d}"  # a family member's number
+    # the rare posts on some records are in no drop-down list
+    for e in data.employees:
+        if e.fault == "missing_dropdown":
+            e.master["post_code"] = noise.choice(RARE_POSTS)
     # the records that never reached a data owner are left out; their Family IDs are in the registry
     on_record = [e for e in data.employees if e.fault != "not_in_database"]
     await import_employees(stack.database_url, temporal, SEASON, replace(data, employees=on_record))

@@ -166,6 +166,10 @@ class EventType:
     # "Why no OTP?" found a fault on the employee's record that only a certificate and a correction mend: asked
     # before registration closes, it holds the employee's registration open (SeasonCalendar.registration_close_for)
     NO_OTP_REPORTED = "otp.no_otp_reported"
+    # an application refused for a post, department or DDO missing from the drop-downs (applications): like a
+    # record fault reported, it holds registration open until the entry is added (ENTRY_ADDED) and the grace after
+    APPLICATION_BLOCKED = "application.blocked"
+    ENTRY_ADDED = "dropdown.entry_added"
     # a person in no government database certified by an officer (verification); the data owner adds the record
     NEW_RECORD_CERTIFIED = "certificate.new_record"
     # a data owner added a record on such a certificate (otp); the cases worker starts the employee's case
@@ -186,6 +190,8 @@ class EventType:
         RECORD_CORRECTED,
         PHYSICAL_ORDER_VOIDED,
         NO_OTP_REPORTED,
+        APPLICATION_BLOCKED,
+        ENTRY_ADDED,
     )
 
 
@@ -421,8 +427,10 @@ class CarriedCase:
     calendar: SeasonCalendar | None
     shown_deadline: datetime | None
     runs: int
-    no_otp_reported_at: datetime | None = None  # the first "Why no OTP?" that found a record fault, if in time
-    record_corrected_at: datetime | None = None  # when the data owner's correction was heard after such a report
+    # the first report of a fault only others can mend ("Why no OTP?" finding a record fault, an application refused
+    # for an entry missing from the lists), and when the correction (or the entry) came after it
+    fault_reported_at: datetime | None = None
+    record_corrected_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,8 @@ class CaseWorkflow:
         self._phase = Phase.REGISTRATION  # the step being waited on, for continuing as new
         self._resubmissions_seen = 0  # resubmissions counted when the case was last returned
         self._runs = 1  # this run and those it continued from
-        self._no_otp_reported_at: datetime | None = None  # a record fault reported by the employee ("Why no OTP?")
+        # a fault only others can mend, reported by the employee (no OTP, a missing entry), and its correction
+        self._fault_reported_at: datetime | None = None
         self._record_corrected_at: datetime | None = None  # the data owner's latest correction after that report
 
     # ---- what the outside world sees -------------------------------------------------------
@@ -167,16 +168,24 @@ class CaseWorkflow:
                 f"service record corrected by {event.data.get('data_owner')}: "
                 + ", ".join(event.data.get("fields") or [])
             )
-            if self._no_otp_reported_at is not None:  # set only under the patch below
+            if self._fault_reported_at is not None:  # set only under the patch below
                 self._record_corrected_at = workflow.now()
-        elif event.type == EventType.NO_OTP_REPORTED and workflow.patched(REMEDY_HOLDS_REGISTRATION):
+        elif event.type == EventType.ENTRY_ADDED and self._fault_reported_at is not None:
+            self._note(f"the missing {event.data.get('list_name')} {event.data.get('code')} was added to the lists")
+            self._record_corrected_at = workflow.now()
+        elif event.type in (EventType.NO_OTP_REPORTED, EventType.APPLICATION_BLOCKED) and workflow.patched(
+            REMEDY_HOLDS_REGISTRATION
+        ):
             reported = datetime.fromisoformat(str(event.data["reported_at"]))
-            if self._no_otp_reported_at is None:  # the first report is the one that counts (and is noted)
+            if self._fault_reported_at is None:  # the first report is the one that counts (and is noted)
+                causes = ", ".join(event.data.get("causes") or [])
                 self._note(
-                    "the employee reported no OTP; the record needs: " + ", ".join(event.data.get("causes") or [])
+                    f"the employee reported no OTP; the record needs: {causes}"
+                    if event.type == EventType.NO_OTP_REPORTED
+                    else f"the employee's application was refused for an entry missing from the lists: {causes}"
                 )
-            if self._no_otp_reported_at is None or reported < self._no_otp_reported_at:
-                self._no_otp_reported_at = reported
+            if self._fault_reported_at is None or reported < self._fault_reported_at:
+                self._fault_reported_at = reported
         else:
             workflow.logger.warning("case %s ignored unknown event type %s", self._employee_id, event.type)
 
@@ -234,7 +243,7 @@ class CaseWorkflow:
         )
         if carried is None:
             # started on a record added for a person who reported in time: registration is held open for them
-            self._no_otp_reported_at, self._record_corrected_at = case.no_otp_reported_at, case.record_added_at
+            self._fault_reported_at, self._record_corrected_at = case.no_otp_reported_at, case.record_added_at
             self._calendar = await self._load_calendar()
         else:
             self._restore(carried)
@@ -397,7 +406,7 @@ class CaseWorkflow:
             calendar=self._calendar,
             shown_deadline=self._shown_deadline,
             runs=self._runs,
-            no_otp_reported_at=self._no_otp_reported_at,
+            fault_reported_at=self._fault_reported_at,
             record_corrected_at=self._record_corrected_at,
         )
         workflow.continue_as_new(dataclasses.replace(self._input, carried=carried))
@@ -411,7 +420,7 @@ class CaseWorkflow:
         self._escalated, self._acts, self._announced_version = c.escalated, c.acts, c.announced_version
         self._reminded, self._calendar, self._shown_deadline = set(c.reminded), c.calendar, c.shown_deadline
         self._runs = c.runs + 1
-        self._no_otp_reported_at, self._record_corrected_at = c.no_otp_reported_at, c.record_corrected_at
+        self._fault_reported_at, self._record_corrected_at = c.fault_reported_at, c.record_corrected_at
         self._note(f"continued as new (run {self._runs}) to keep the history short")
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -442,7 +451,7 @@ class CaseWorkflow:
         reported in time holds open (SeasonCalendar.registration_close_for)."""
         assert self._calendar is not None
         if step == REGISTRATION_CLOSE:
-            return self._calendar.registration_close_for(self._no_otp_reported_at, self._record_corrected_at)
+            return self._calendar.registration_close_for(self._fault_reported_at, self._record_corrected_at)
         return self._calendar.deadline(step)
 
     def _next_deadline(self) -> datetime | None:

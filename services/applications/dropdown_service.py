@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from contract import SMS_TOPIC, EventType
 from services.common.auth import Principal
 from services.common.errors import ApiError
+from services.common.events import envelope, publish, write_event
 from services.common.runtime import ServiceContext
 
 LISTS = {
@@ -45,6 +47,34 @@ async def _add(ctx: ServiceContext, officer: Principal, list_name: str, code: st
             [str(a) for a in args],
             officer.subject,
         )
+        # each employee whose application was refused for want of it: their case hears, and they get an SMS
+        waiting = await conn.fetch(
+            "UPDATE applications.missing_entry SET added_at = now() WHERE list_name = $1 AND code = $2 "
+            "AND added_at IS NULL RETURNING employee_id",
+            list_name,
+            code,
+        )
+        for row in waiting:
+            await publish(
+                conn, "applications", EventType.ENTRY_ADDED, row["employee_id"], {"list_name": list_name, "code": code}
+            )
+            await write_event(
+                conn,
+                "applications",
+                SMS_TOPIC,
+                envelope(
+                    "sms.requested", "applications", row["employee_id"], {"template": "entry_added", "params": {}}
+                ),
+            )
+
+
+async def missing(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Entries employees needed and the lists lack, most asked for first: the data owners' work list."""
+    rows = await ctx.pool.fetch(
+        "SELECT list_name, code, count(*) AS employees, min(reported_at) AS first_reported FROM "
+        "applications.missing_entry WHERE added_at IS NULL GROUP BY 1, 2 ORDER BY 3 DESC, 4"
+    )
+    return [dict(r) for r in rows]
 
 
 async def add_post(ctx: ServiceContext, officer: Principal, code: str, name: str) -> None:

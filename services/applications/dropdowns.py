@@ -3,6 +3,8 @@ data owners add one through the API and it is in the form at once, no redeploy."
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
@@ -26,6 +28,13 @@ class DdoEntry(BaseModel):
     office_name: str = Field(min_length=2, max_length=200)
 
 
+class MissingEntry(BaseModel):
+    list_name: str
+    code: str
+    employees: int = Field(description="employees whose applications were refused for want of it")
+    first_reported: datetime
+
+
 @router.get("/departments", response_model=list[Entry])
 async def departments(ctx: ServiceContext = Depends(context)):
     return await dropdown_service.entries(ctx, "department")
@@ -45,6 +54,16 @@ async def posts(ctx: ServiceContext = Depends(context)):
 async def ddos(department_code: str = Query(...), district: str = Query(...), ctx: ServiceContext = Depends(context)):
     """The DDOs of one department in one district: the only DDOs the form accepts for that pair."""
     return await dropdown_service.ddos(ctx, department_code, district)
+
+
+@router.get("/missing", response_model=list[MissingEntry])
+async def missing_entries(
+    ctx: ServiceContext = Depends(context),
+    officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
+):
+    """Entries that applications were refused for, not yet added: add them (POST /master/posts, /ddos,
+    /departments) and each employee waiting is told by SMS."""
+    return await dropdown_service.missing(ctx)
 
 
 @router.post("/posts", status_code=201, response_model=Entry)

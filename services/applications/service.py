@@ -22,6 +22,17 @@ async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -
     await check_ddo_of_record(ctx, employee_id, form)
     try:
         return await _submit(ctx, employee_id, form)
+    except ApiError as err:
+        if err.code in MISSING_ENTRY:
+            await report_missing_entry(ctx, employee_id, *MISSING_ENTRY[err.code](form))
+            raise ApiError(
+                err.status,
+                err.code,
+                f"{err.message} The data owners have been told; you will get an SMS when it is added, and your "
+                "application stays open for you until some days after that.",
+                **err.details,
+            ) from None
+        raise
     except asyncpg.UniqueViolationError:
         # the same submission sent twice at once (a client retrying a request that timed out): one wins
         existing = await ctx.pool.fetchval(
@@ -178,6 +189,37 @@ async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[d
     if not await conn.fetchval("SELECT 1 FROM applications.identity WHERE employee_id = $1", employee_id):
         raise ApiError(422, "identity_missing", "Enter your Aadhaar number and PAN before submitting.")
     return [{"kind": d["kind"], "version": d["version"], "sha256": d["sha256"]} for d in docs]
+
+
+# The refusals that mean a drop-down list lacks the employee's entry (which the data owners must add), and the list
+# and code each names.
+MISSING_ENTRY = {
+    "unknown_department": lambda form: ("department", form.department_code),
+    "unknown_post": lambda form: ("post", form.post_code),
+    "unknown_ddo": lambda form: ("ddo", form.ddo_code),
+}
+
+
+async def report_missing_entry(ctx: ServiceContext, employee_id: str, list_name: str, code: str) -> None:
+    """An application refused for an entry missing from the lists reports it to the data owners (GET
+    /dropdowns/missing) and tells the employee's case, once per entry and employee: reported before the close, it
+    holds their registration open until the entry is added and the grace after (as a record fault does)."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        reported_at = await conn.fetchval(
+            "INSERT INTO applications.missing_entry (list_name, code, employee_id) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING RETURNING reported_at",
+            list_name,
+            code,
+            employee_id,
+        )
+        if reported_at is not None:
+            await publish(
+                conn,
+                "applications",
+                EventType.APPLICATION_BLOCKED,
+                employee_id,
+                {"causes": [f"{list_name}_missing_from_lists"], "code": code, "reported_at": reported_at.isoformat()},
+            )
 
 
 async def case_registration_close(ctx: ServiceContext, employee_id: str) -> datetime | None:

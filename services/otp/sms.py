@@ -69,6 +69,11 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "Seva Suraksha: your returned application was not resubmitted before the deadline.",
         "सेवा सुरक्षा: लौटाया गया आपका आवेदन समय सीमा से पहले दोबारा जमा नहीं हुआ।",
     ),
+    "entry_added": (
+        "1107000000000000014",
+        "Seva Suraksha: the entry missing from the application form has been added. Submit your application now.",
+        "सेवा सुरक्षा: आवेदन फ़ॉर्म में जो प्रविष्टि नहीं थी, वह जोड़ दी गई है। अब अपना आवेदन जमा करें।",
+    ),
     # ---- to officers (SMS, and e-mail where their record has one) ----
     "officer_escalated_to_you": (
         "1107000000000000011",

@@ -467,7 +467,13 @@ async def ddo_options(request: Request, department_code: str = "", district: str
 async def _posted_form(request: Request) -> dict[str, str]:
     """The application form's fields as posted (from the form step, or carried by the review page)."""
     form = await request.form()
-    return {f: str(form.get(f, "")) for f in FORM_FIELDS}
+    values = {f: str(form.get(f, "")) for f in FORM_FIELDS}
+    # a post that is not in the list, in the employee's words: submitted, the service refuses it and reports it
+    # to the data owners (who add it; the employee is told by SMS, and their application stays open for them)
+    other = re.sub(r"[^A-Z0-9]+", "-", str(form.get("post_code_other", "")).upper()).strip("-")[:40]
+    if not values["post_code"] and other:
+        values["post_code"] = other
+    return values
 
 
 def _check_form(request: Request, values: dict[str, str]) -> FormErrors:

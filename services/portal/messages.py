@@ -312,6 +312,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "apply.department": ("विभाग", "Department"),
     "apply.district": ("ज़िला", "District"),
     "apply.post": ("पद", "Post"),
+    "apply.post_other": ("सूची में आपका पद नहीं है? यहाँ लिखें", "Your post is not in the list? Write it here"),
+    "apply.post_other_hint": (
+        "ऊपर की सूची खाली छोड़ें। आवेदन जमा करने पर डेटा स्वामियों को सूचना जाएगी और पद जुड़ने पर आपको SMS मिलेगा।",
+        "Leave the list above empty. When you submit, the data owners are told; you get an SMS when the post is added.",
+    ),
     "apply.ddo": ("आपका DDO (आहरण एवं संवितरण अधिकारी)", "Your DDO (Drawing and Disbursing Officer)"),
     "apply.ddo_hint": (
         "विभाग और ज़िला चुनने के बाद उस ज़िले के DDO दिखेंगे।",
@@ -588,10 +593,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.application_exists": ("आपने पहले ही आवेदन जमा कर दिया है।", ""),
     "error.documents_missing": ("कुछ आवश्यक दस्तावेज़ अभी अपलोड नहीं हुए।", ""),
     "error.identity_missing": ("आधार और PAN अभी नहीं दिए गए।", ""),
-    "error.unknown_department": ("यह विभाग सूची में नहीं है।", ""),
+    "error.unknown_department": (
+        "यह विभाग सूची में नहीं है। डेटा स्वामियों को सूचित कर दिया गया है; जुड़ने पर आपको SMS मिलेगा और उसके बाद कुछ "
+        "दिन तक आपका आवेदन खुला रहेगा।",
+        "",
+    ),
     "error.unknown_district": ("यह ज़िला सूची में नहीं है।", ""),
-    "error.unknown_post": ("यह पद सूची में नहीं है।", ""),
-    "error.unknown_ddo": ("यह DDO इस विभाग और ज़िले का नहीं है।", ""),
+    "error.unknown_post": (
+        "यह पद सूची में नहीं है। डेटा स्वामियों को सूचित कर दिया गया है; जुड़ने पर आपको SMS मिलेगा और उसके बाद कुछ "
+        "दिन तक आपका आवेदन खुला रहेगा।",
+        "",
+    ),
+    "error.unknown_ddo": (
+        "यह DDO सूची में नहीं है। डेटा स्वामियों को सूचित कर दिया गया है; जुड़ने पर आपको SMS मिलेगा और उसके बाद कुछ "
+        "दिन तक आपका आवेदन खुला रहेगा।",
+        "",
+    ),
     "error.ddo_not_on_record": (
         "आपके सेवा रिकॉर्ड में दूसरा DDO दर्ज है और आपका मामला उसी DDO के पास जाता है: वही DDO चुनें। रिकॉर्ड गलत हो "
         "तो अपने DDO से सत्यापन प्रमाणपत्र जारी करवाएँ ताकि डेटा स्वामी उसे ठीक करे।",

@@ -173,3 +173,54 @@ def test_an_employee_who_reported_before_the_close_is_told_until_when_registrati
     late = {**progress, "reported_at": "2026-02-21T09:00:00+05:30"}
     r = _portal(service(late)).post("/why-no-otp?lang=en", data=form, headers=ORIGIN)
     assert "data-held" not in r.text  # reported after the close: nothing is held
+
+
+def test_a_post_not_in_the_list_can_be_written_and_its_refusal_says_the_data_owners_were_told():
+    from services.common.sessions import sign_session, signing_key
+    from services.common.settings import dev_value
+
+    token = sign_session(signing_key(dev_value("session_signing_key")), "EMP0000001", 600)
+    lists = {
+        "/master/departments": [{"code": "HEALTH", "name": "Health"}],
+        "/master/districts": ["Hisar"],
+        "/master/posts": [{"code": "DEO", "name": "Data Entry Operator"}],
+        "/master/ddos": [{"ddo_code": "DDO-H-1", "department_code": "HEALTH", "district": "Hisar", "office_name": "O"}],
+        "/applications/mine": {"status": None},
+        "/master/me": {
+            "family_id": "1234ABCD",
+            "family_id_details": None,
+            "service_record": {"name": "A", "father_name": "B", "date_of_birth": "1985-01-01"},
+            "mismatches": [],
+        },
+        "/applications/documents": [],
+    }
+    posted = []
+
+    def service(r: httpx.Request) -> httpx.Response:
+        if r.method == "POST" and r.url.path == "/applications":
+            posted.append(r.read())
+            return httpx.Response(
+                422,
+                json={
+                    "code": "unknown_post",
+                    "message": "Post 'X-RAY-TECHNICIAN' is not in the list. The data owners have been told.",
+                },
+            )
+        return httpx.Response(200, json=lists.get(r.url.path, {}))
+
+    client = _portal(service)
+    client.cookies.set(cookies.EMPLOYEE, token)
+    form = {
+        "department_code": "HEALTH",
+        "district": "Hisar",
+        "post_code": "",
+        "post_code_other": "X-ray technician",
+        "ddo_code": "DDO-H-1",
+        "date_of_joining": "2015-04-01",
+    }
+    r = client.post("/apply/review", data=form, headers=ORIGIN)
+    assert r.status_code == 200, r.text[:500]
+    assert 'value="X-RAY-TECHNICIAN"' in r.text  # carried to the submission as the post's code
+    r = client.post("/apply/submit", data={**form, "post_code": "X-RAY-TECHNICIAN", "confirm": "yes"}, headers=ORIGIN)
+    assert posted and b'"post_code":"X-RAY-TECHNICIAN"' in posted[0].replace(b" ", b"")
+    assert "डेटा स्वामियों को सूचित कर दिया गया है" in r.text
