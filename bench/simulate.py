@@ -59,6 +59,11 @@ FAULT_MIX = {
     # eligible, but their post is missing from the form's drop-down list (a handful of rare posts)
     "missing_dropdown": 0.5,
 }
+ATTESTED = {  # the three attestations of a verification certificate
+    "genuine_contractual_employee": True,
+    "full_service_record_available": True,
+    "pay_from_contractual_head": True,
+}
 RARE_POSTS = ("RARE-RADIOGRAPHER", "RARE-FARRIER", "RARE-SERICULTURIST")
 SIM_PORTS = Ports(30233, 30234, 30329, 30092, 30093, 30001, 30002, 30003, 30004, 30235, 30009)
 SEASON = "sim"
@@ -317,12 +322,19 @@ class Season:
         plan = self.plan
         while not self.done.is_set():
             try:
-                # certificates: the DDO, or the HoD once the employee has waited a fifth of the window
-                for employee_id, (asked, ddo, department) in list(self.certificates_asked.items()):
-                    who = ddo if ready(ddo, f"cert:{employee_id}", plan.registration * 0.3) else None
+
+                def certifier(asked: float, ddo: str, department: str, item: str) -> str | None:
+                    """The DDO once their delay has passed, or the HoD once the employee has waited a fifth of the
+                    window (and the HoD's own delay has passed)."""
+                    if ready(ddo, item, plan.registration * 0.3):
+                        return ddo
                     hod = f"HOD-{department}"
-                    if who is None and self.now() - asked > 0.2 * plan.registration:
-                        who = hod if ready(hod, f"cert:{employee_id}", plan.registration * 0.2) else None
+                    waited = self.now() - asked > 0.2 * plan.registration
+                    return hod if waited and ready(hod, item, plan.registration * 0.2) else None
+
+                # certificates for a record's correction
+                for employee_id, (asked, ddo, department) in list(self.certificates_asked.items()):
+                    who = certifier(asked, ddo, department, f"cert:{employee_id}")
                     if who:
                         r = await self.call(
                             "POST",
@@ -331,25 +343,18 @@ class Season:
                             headers=await self.officer(who),
                             json={
                                 "employee_id": employee_id,
-                                "genuine_contractual_employee": True,
-                                "full_service_record_available": True,
-                                "pay_from_contractual_head": True,
+                                **ATTESTED,
                                 "remarks": "the mobile on record is not the employee's",
                             },
                         )
                         if r.status_code == 201:
                             del self.certificates_asked[employee_id]
-                # a person in no database: the DDO certifies them for the office, naming the data owner
-                # (or the HoD once the person has waited a fifth of the window, as for a correction)
+                # a person in no database: certified for the office, naming the data owner
                 for employee_id, asked in list(self.new_records_asked.items()):
                     m = self.people[employee_id].employee.master
-                    who = f"OFF-{m['ddo_code']}"
-                    if not ready(who, f"new:{employee_id}", plan.registration * 0.3):
-                        who = f"HOD-{m['department_code']}"
-                        if self.now() - asked <= 0.2 * plan.registration or not ready(
-                            who, f"new:{employee_id}", plan.registration * 0.2
-                        ):
-                            continue
+                    who = certifier(asked, f"OFF-{m['ddo_code']}", m["department_code"], f"new:{employee_id}")
+                    if who is None:
+                        continue
                     r = await self.call(
                         "POST",
                         "verification",
@@ -361,9 +366,7 @@ class Season:
                             "department_code": m["department_code"],
                             "district": m["district"],
                             "ddo_code": m["ddo_code"],
-                            "genuine_contractual_employee": True,
-                            "full_service_record_available": True,
-                            "pay_from_contractual_head": True,
+                            **ATTESTED,
                             "remarks": "engaged since the date of joining; the record never reached the data owner",
                         },
                     )
@@ -553,9 +556,7 @@ class Season:
                 headers=await self.officer(f"OFF-{f.ddo_code}"),
                 json={
                     "employee_id": f.employee_id,
-                    "genuine_contractual_employee": True,
-                    "full_service_record_available": True,
-                    "pay_from_contractual_head": True,
+                    **ATTESTED,
                     "remarks": "pre-season audit: the mobile on record is not the Family ID's",
                 },
             )

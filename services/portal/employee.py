@@ -5,6 +5,7 @@ refused form comes back with what was typed and the reason beside the field."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from datetime import date, datetime
@@ -195,7 +196,10 @@ async def _held_open(request: Request, progress: dict | None, lang: str) -> str 
         raw = await backend_of(request).json("applications", "GET", "/calendar")
     except BackendError:
         return None  # the answer still shows; the date is on the dashboard once they sign in
-    calendar = SeasonCalendar(**{k: datetime.fromisoformat(v) if k in CALENDAR_MOMENTS else v for k, v in raw.items()})
+    known = {f.name for f in dataclasses.fields(SeasonCalendar)}
+    calendar = SeasonCalendar(
+        **{k: datetime.fromisoformat(v) if k in CALENDAR_MOMENTS else v for k, v in raw.items() if k in known}
+    )
     reported_at = datetime.fromisoformat(reported)
     if reported_at > calendar.registration_close:
         return None
