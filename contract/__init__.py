@@ -229,6 +229,16 @@ class SeasonCalendar:
 
 
 @dataclass
+class RegistrationHold:
+    """What holds one employee's registration open (SeasonCalendar.registration_close_for): when they first
+    reported a fault only others can mend, and when it was last mended. The services apply it to the calendar in
+    force, not to the case's copy, which may be hours behind an administrator's change."""
+
+    reported_at: datetime | None = None
+    corrected_at: datetime | None = None
+
+
+@dataclass
 class CaseInput:
     employee_id: str
     season_id: str
@@ -398,6 +408,7 @@ class CaseStatus:
     needs_attention: str | None = None  # why the case waits for ops (stage needs_attention)
     # a record fault reported in time holds this employee's registration open past the calendar's close
     registration_held: bool = False
+    registration_hold: RegistrationHold | None = None
 
 
 @dataclass

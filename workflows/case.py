@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         MissedDeadline,
         OrderRequest,
         PostRequest,
+        RegistrationHold,
         SeasonCalendar,
         ServiceRecord,
         SmsRequest,
@@ -199,11 +200,13 @@ class CaseWorkflow:
         """Whether the case took in this event (the signaller asks a closed case about a late redelivery)."""
         return event_id in self._seen_events
 
-    @workflow.query(name="registration_closes")
-    def registration_closes(self) -> datetime | None:
-        """The registration deadline in force for this employee (the applications service asks after the
-        calendar's close: a record fault reported in time holds it open)."""
-        return self._deadline(REGISTRATION_CLOSE) if self._calendar else None
+    @workflow.query(name="registration_hold")
+    def registration_hold(self) -> RegistrationHold | None:
+        """What holds this employee's registration open, if anything (the applications service asks after the
+        calendar's close, and applies it to the calendar in force)."""
+        if self._fault_reported_at is None:
+            return None
+        return RegistrationHold(self._fault_reported_at, self._record_corrected_at)
 
     @workflow.query(name="status")
     def status(self) -> CaseStatus:
@@ -224,6 +227,7 @@ class CaseWorkflow:
             registration_held=bool(
                 self._calendar and self._deadline(REGISTRATION_CLOSE) != self._calendar.registration_close
             ),
+            registration_hold=self.registration_hold(),
         )
 
     # ---- the journey -------------------------------------------------------------------------

@@ -9,7 +9,16 @@ import asyncpg
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contract import IST, REGISTRATION_CLOSE, CaseStatus, EventType, SeasonCalendar, case_workflow_id, search_attributes
+from contract import (
+    IST,
+    REGISTRATION_CLOSE,
+    CaseStatus,
+    EventType,
+    RegistrationHold,
+    SeasonCalendar,
+    case_workflow_id,
+    search_attributes,
+)
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
@@ -53,9 +62,8 @@ async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) 
         if now < calendar.registration_open:
             raise ApiError(409, "registration_not_open", f"Applications open on {calendar.registration_open:%d %b %Y}.")
         if now > calendar.registration_close:
-            closes = await case_registration_close(ctx, employee_id)
-            if closes is None or now > closes:
-                closes = max(closes or calendar.registration_close, calendar.registration_close)
+            closes = await registration_close_for(ctx, calendar, employee_id)
+            if now > closes:
                 raise ApiError(
                     409,
                     "registration_closed",
@@ -222,21 +230,23 @@ async def report_missing_entry(ctx: ServiceContext, employee_id: str, list_name:
             )
 
 
-async def case_registration_close(ctx: ServiceContext, employee_id: str) -> datetime | None:
-    """The registration deadline in force for this employee, as their case holds it: later than the calendar's
-    when they reported a record fault ("Why no OTP?") in time and its remedy is running or just done. Asked only
-    after the calendar's close; None when the employee has no case."""
+async def registration_close_for(ctx: ServiceContext, calendar: SeasonCalendar, employee_id: str) -> datetime:
+    """The registration deadline in force for this employee: the calendar's close, or later when they reported a
+    fault only others can mend before it (their case holds the moments; the rule is applied here to the calendar
+    in force, never the case's copy of it). Asked only after the calendar's close."""
     try:
-        closes: datetime | None = await ctx.temporal.get_workflow_handle(
+        hold: RegistrationHold | None = await ctx.temporal.get_workflow_handle(
             case_workflow_id(employee_id, ctx.settings.season_id)
-        ).query("registration_closes", result_type=datetime)
+        ).query("registration_hold", result_type=RegistrationHold)
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        hold = None  # no case: nothing holds it open
     except WorkflowQueryFailedError:
-        return None  # a case run by a worker older than this query: the calendar's close holds
-    return closes
+        hold = None  # a case run by a worker older than this query: the calendar's close holds
+    if hold is None:
+        return calendar.registration_close
+    return calendar.registration_close_for(hold.reported_at, hold.corrected_at)
 
 
 async def check_ddo_of_record(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> None:
@@ -346,13 +356,14 @@ async def _deadline_in_force(ctx: ServiceContext, case: CaseStatus) -> datetime 
     signal, or its daily check-in)."""
     if not case.next_step:
         return None
-    if case.next_step == REGISTRATION_CLOSE and case.registration_held:
-        return case.next_deadline  # the employee's own, held open while their record's remedy runs
     async with ctx.pool.acquire() as conn:
         try:
             calendar = await calendar_in_force(conn, ctx.settings.season_id)
         except LookupError:
             return case.next_deadline
+    if case.next_step == REGISTRATION_CLOSE and case.registration_hold:
+        # the employee's own, held open while the remedy of a fault they reported runs
+        return calendar.registration_close_for(case.registration_hold.reported_at, case.registration_hold.corrected_at)
     return calendar.deadline(case.next_step)
 
 

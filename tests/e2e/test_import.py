@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from contract import case_workflow_id
 from deploy.local.synthetic import generate
 
-from .conftest import eventually
+from .conftest import SEASON, eventually
 
 pytestmark = pytest.mark.stack
 
@@ -43,7 +44,7 @@ async def test_import_is_safe_to_run_again(stack, master, temporal):
 
     async def their_cases() -> int:
         # only these employees' cases: other tests start cases too, and visibility lags behind them
-        ids = ", ".join(f"'case-{i}'" for i in new_ids)
+        ids = ", ".join(f"'{case_workflow_id(i, SEASON)}'" for i in new_ids)
         return (await temporal.count_workflows(f"WorkflowType = 'CaseWorkflow' AND WorkflowId IN ({ids})")).count
 
     assert await their_cases() == 0
