@@ -39,10 +39,12 @@ def event_router(
         if event.get("type") == EventType.RECORD_ADDED:
             # a data owner added the record of a person who was in no database: their case starts now
             data = event.get("data", {})
+            if data.get("season_id") != season_id:  # the services disagree on the season: a configuration fault
+                raise DeadLetter(f"a record added for season {data.get('season_id')!r}; this worker runs {season_id!r}")
             if await start_case(
                 client,
                 event["employee_id"],
-                data["season_id"],
+                season_id,
                 data["employee_group"],
                 data["department_code"],
                 data["district"],
