@@ -27,7 +27,7 @@ import httpx
 from stdnum import verhoeff
 from tqdm import tqdm
 
-from contract import SeasonCalendar
+from contract import SeasonCalendar, Stage
 from deploy.local.phone import otp_since
 from deploy.local.seed import import_employees, put_calendar
 from deploy.local.stack import LocalStack, Ports
@@ -36,13 +36,15 @@ from services.applications.documents import REQUIRED
 from services.common.settings import Settings
 from services.common.temporal import connect
 
+# every stage a case can be in, and those a case ends in
+STAGES = tuple(v for k, v in vars(Stage).items() if k.isupper())
 CLOSED = (
-    "order_issued",
-    "ineligible",
-    "rejected",
-    "lapsed_unregistered",
-    "lapsed_no_application",
-    "lapsed_not_resubmitted",
+    Stage.ORDER_ISSUED,
+    Stage.INELIGIBLE,
+    Stage.REJECTED,
+    Stage.LAPSED_UNREGISTERED,
+    Stage.LAPSED_NO_APPLICATION,
+    Stage.LAPSED_NOT_RESUBMITTED,
 )
 # The real portal's trouble: about 8 % could not get an OTP (most with a wrong or changed mobile on record);
 # fewer records were wrong in other ways, and some people are not eligible at all.
@@ -70,24 +72,6 @@ SEASON = "sim"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 # Faults of a record that the employee's own truth does not share: such an employee is eligible.
 ELIGIBLE_FAULTS = (None, "wrong_mobile", "ppp_mismatch", "wrong_pay_head", "not_in_database", "missing_dropdown")
-STAGES = (
-    "awaiting_registration",
-    "awaiting_application",
-    "awaiting_ddo_verification",
-    "verification_overdue",
-    "returned_for_correction",
-    "awaiting_post_creation",
-    "post_creation_overdue",
-    "awaiting_hod_approval",
-    "hod_approval_overdue",
-    "order_issued",
-    "ineligible",
-    "rejected",
-    "lapsed_unregistered",
-    "lapsed_no_application",
-    "lapsed_not_resubmitted",
-    "needs_attention",
-)
 
 
 @dataclass
@@ -170,6 +154,7 @@ class Season:
         self.rng = random.Random(plan.seed)
         self.t0 = 0.0
         self.close_in_force = plan.registration
+        self.calendar: SeasonCalendar  # the compressed season's calendar as stored (set before the season opens)
         self.tokens: dict[str, dict] = {}
         self.officer_delays: dict[str, float | None] = {}
         # employee id -> (when asked, the DDO asked, the department whose HoD is asked next)
@@ -186,16 +171,15 @@ class Season:
         return time.monotonic() - self.t0
 
     def deadline_for(self, p: Person) -> float:
-        """The registration deadline in force for this employee, in seconds from the opening: the calendar's
-        close, or, for a record fault reported before it, until the correction and the grace after it (never past
-        DDO verification). The same rule as contract.SeasonCalendar.registration_close_for."""
-        close = self.close_in_force
-        if p.reported is None or p.reported > close:
-            return close
-        held = self.plan.registration + self.plan.extension + self.plan.ddo
-        if p.corrected is not None:
-            held = min(held, p.corrected + self.plan.remedy_grace)
-        return max(close, held)
+        """The registration deadline in force for this employee, in seconds from the opening: the case's own rule
+        (contract.SeasonCalendar.registration_close_for) on the compressed calendar, with the close in force."""
+        opens = self.calendar.registration_open
+
+        def at(seconds: float | None) -> datetime | None:
+            return None if seconds is None else opens + timedelta(seconds=seconds)
+
+        in_force = replace(self.calendar, registration_close=at(self.close_in_force))
+        return (in_force.registration_close_for(at(p.reported), at(p.corrected)) - opens).total_seconds()
 
     async def officer(self, officer_id: str) -> dict:
         if officer_id not in self.tokens:

@@ -254,15 +254,10 @@ async def check_ddo_of_record(ctx: ServiceContext, employee_id: str, form: Appli
     started with and routes the verification to. An application naming another DDO is refused with the DDO
     of record named (before this, the form's DDO could open the review while the task sat in the other's
     queue); a wrong record is corrected by its data owner on a DDO's verification certificate."""
-    try:
-        described = await ctx.temporal.get_workflow_handle(
-            case_workflow_id(employee_id, ctx.settings.season_id)
-        ).describe()
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return  # no case yet (the employee's record came after the season's import): nothing to differ from
-        raise
-    of_record = described.typed_search_attributes.get(search_attributes.DDO_CODE)
+    attributes = await ctx.case_attributes(employee_id)
+    if attributes is None:
+        return  # no case yet (the employee's record came after the season's import): nothing to differ from
+    of_record = attributes.get(search_attributes.DDO_CODE)
     if of_record and of_record != form.ddo_code:
         raise ApiError(
             422,

@@ -17,7 +17,11 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
+from temporalio.common import TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
+
+from contract import case_workflow_id
 
 from .addresses import client_addr  # noqa: F401  (the routes' import)
 from .db import apply_migrations, create_pool, prune_delivered
@@ -44,6 +48,19 @@ class ServiceContext:
     pool: asyncpg.Pool
     temporal: Client
     health: Health = field(default_factory=Health)
+
+    async def case_attributes(self, employee_id: str) -> TypedSearchAttributes | None:
+        """The search attributes of the employee's case in this season (its department, district, DDO code,
+        stage), or None when there is no such case. Any other failure of the case engine is raised."""
+        try:
+            described = await self.temporal.get_workflow_handle(
+                case_workflow_id(employee_id, self.settings.season_id)
+            ).describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        return described.typed_search_attributes
 
 
 @dataclass

@@ -4,9 +4,8 @@ department's officers), withdrawn (a new recorded act), and paper orders are dec
 from __future__ import annotations
 
 import jwt
-from temporalio.service import RPCError, RPCStatusCode
 
-from contract import EventType, case_workflow_id
+from contract import EventType
 from contract.search_attributes import DEPARTMENT
 from services.common import audit
 from services.common.auth import EMPLOYEE, Principal
@@ -106,15 +105,8 @@ async def withdraw(ctx: ServiceContext, officer: Principal, order_no: str, reaso
 
 async def _case_department(ctx: ServiceContext, employee_id: str) -> str | None:
     """The department of the employee's case (every eligible employee has one), or None if there is none."""
-    try:
-        described = await ctx.temporal.get_workflow_handle(
-            case_workflow_id(employee_id, ctx.settings.season_id)
-        ).describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-    return described.typed_search_attributes.get(DEPARTMENT)
+    attributes = await ctx.case_attributes(employee_id)
+    return attributes.get(DEPARTMENT) if attributes is not None else None
 
 
 async def register_physical(ctx: ServiceContext, officer: Principal, body, from_addr: str) -> dict:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
-from contract import CaseStatus, Stage, case_workflow_id
+from contract import CaseStatus, SeasonCalendar, Stage, case_workflow_id
 from deploy.local.oidc import officer_token_async
+from deploy.local.seed import import_employees, put_calendar
+from services.applications.calendar import OFFICIAL_2025_26, shifted
 
 from .conftest import OTP_CODES_SEEN, SEASON, eventually, prepare_application
 
@@ -95,3 +98,14 @@ async def submitted_and_queued(stack, http, temporal, employee) -> tuple[str, di
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
     await in_ddo_queue(stack, http, ddo, r.json()["application_no"])
     return r.json()["application_no"], auth, ddo
+
+
+async def season_closing_soon(stack, temporal, db, season: str, seconds: float, data) -> SeasonCalendar:
+    """A season of its own (the 2025-26 dates moved to now) whose registration closes `seconds` from now, with the
+    employees of `data` imported and their cases started: for what happens at and after a close."""
+    now = datetime.now(UTC)
+    calendar = shifted(OFFICIAL_2025_26, season, now - timedelta(days=1))
+    calendar.registration_close = now + timedelta(seconds=seconds)
+    await put_calendar(db, calendar, "e2e", "a registration deadline about to pass")
+    await import_employees(stack.database_url, temporal, season, data, show_progress=False)
+    return calendar

@@ -9,14 +9,12 @@ import pytest
 from temporalio.api.workflowservice.v1 import DescribeBatchOperationRequest
 
 from contract import IST, Stage, case_workflow_id
-from deploy.local.seed import import_employees, put_calendar
 from deploy.local.synthetic import generate
-from services.applications.calendar import OFFICIAL_2025_26, shifted
 from workflows.calendar_fanout import batch_job_id
 from workflows.case import CaseWorkflow
 
 from .conftest import eventually
-from .helpers import officer_headers
+from .helpers import officer_headers, season_closing_soon
 
 pytestmark = pytest.mark.stack
 
@@ -24,13 +22,10 @@ SEASON = "e2e-lapse"
 
 
 async def test_a_lapsed_case_reopens_within_a_minute_of_a_registration_extension(stack, master, temporal, db, http):
-    now = datetime.now(UTC)
-    calendar = shifted(OFFICIAL_2025_26, SEASON, now - timedelta(days=1))
-    calendar.registration_close = now + timedelta(seconds=15)
-    await put_calendar(db, calendar, "e2e", "a registration deadline about to pass")
     data = generate(1, seed=7, fault_share=0.0, first_id=990_001)
     employee = data.employees[0].master
-    await import_employees(stack.database_url, temporal, SEASON, data, show_progress=False)
+    await season_closing_soon(stack, temporal, db, SEASON, 15, data)
+    now = datetime.now(UTC)
     case = temporal.get_workflow_handle(case_workflow_id(employee["employee_id"], SEASON))
 
     async def stage() -> str:

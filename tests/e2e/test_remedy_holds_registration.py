@@ -7,16 +7,13 @@ employee with no such report is refused at the close as before."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
 from contract import EventType, Stage, case_workflow_id
-from deploy.local.seed import import_employees, put_calendar
 from deploy.local.synthetic import generate
 from services.applications import service as applications
-from services.applications.calendar import OFFICIAL_2025_26, shifted
 from services.applications.schemas import ApplicationForm
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext
@@ -25,7 +22,7 @@ from workflows.case import CaseWorkflow
 from workflows.event_router import event_router
 
 from .conftest import eventually, prepare_application
-from .helpers import employee_session, form_of
+from .helpers import employee_session, form_of, season_closing_soon
 
 pytestmark = pytest.mark.stack
 
@@ -33,13 +30,9 @@ SEASON = "e2e-held"
 
 
 async def test_a_fault_reported_before_the_close_lets_the_employee_apply_after_it(stack, master, temporal, db, http):
-    now = datetime.now(UTC)
-    calendar = shifted(OFFICIAL_2025_26, SEASON, now - timedelta(days=1))
-    calendar.registration_close = now + timedelta(seconds=25)
-    await put_calendar(db, calendar, "e2e", "a registration deadline about to pass")
     data = generate(2, seed=11, fault_share=1.0, first_id=990_101, fault_weights={"wrong_mobile": 1.0})
     reporter, silent = data.employees
-    await import_employees(stack.database_url, temporal, SEASON, data, show_progress=False)
+    calendar = await season_closing_soon(stack, temporal, db, SEASON, 25, data)
 
     # the employee gets no OTP on their own number and asks why, before the close
     m = reporter.master

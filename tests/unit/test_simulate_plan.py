@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from datetime import UTC, datetime
 
-from bench.simulate import Person, Plan, Season, write_report
+from bench.simulate import Person, Plan, Season, _compressed_calendar, write_report
 from deploy.local.synthetic import generate
 
 
@@ -27,6 +28,7 @@ def test_the_same_seed_draws_the_same_arrivals_with_a_surge_before_the_deadline(
 
 def _season(plan: Plan) -> Season:
     season = Season(None, plan, None, None)  # type: ignore[arg-type]  (the report reads no stack)
+    season.calendar = _compressed_calendar(plan, datetime(2026, 1, 1, tzinfo=UTC))
     season.close_in_force = 100.0
     season.samples = [(0.0, Counter({"awaiting_registration": 3})), (50.0, Counter({"awaiting_ddo_verification": 2}))]
     return season
