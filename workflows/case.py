@@ -56,6 +56,9 @@ with workflow.unsafe.imports_passed_through():
 # the changes before go-live were squashed (no case ran in production). Patches since, oldest first:
 # an employee's "Why no OTP?" before the close holds their registration open until the record is corrected
 REMEDY_HOLDS_REGISTRATION = "remedy-holds-registration"
+# What a run starts from (the state carried into a continued run, the hold of a case started on an added record)
+# is taken in before the signals of its first task are heard, not after them (which lost those signals).
+STATE_BEFORE_SIGNALS = "state-before-signals"
 REMINDER_DAYS = (7, 1)  # SMS reminders this many days before registration closes
 # A waiting case looks at the calendar about once a day (12 to 36 hours, drawn per wake-up so that 1,20,000
 # cases imported in one evening spread over the day: about 1.4 wake-ups a second), so a deadline brought
@@ -94,7 +97,11 @@ OVERDUE_STEP = {
 
 @workflow.defn(name="CaseWorkflow")
 class CaseWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, case: CaseInput) -> None:
+        """The SDK runs the signal handlers of a run's first task before its run method: the state the run starts
+        from is taken in here, so that a signal in that task (an event racing a new case, or arriving while the
+        case continues as new) is heard on top of it instead of being overwritten by it."""
         self._input: CaseInput | None = None
         self._calendar: SeasonCalendar | None = None
         self._stage = Stage.AWAITING_REGISTRATION
@@ -125,6 +132,9 @@ class CaseWorkflow:
         # a fault only others can mend, reported by the employee (no OTP, a missing entry), and its correction
         self._fault_reported_at: datetime | None = None
         self._record_corrected_at: datetime | None = None  # the data owner's latest correction after that report
+        self._taken_in = workflow.patched(STATE_BEFORE_SIGNALS)  # else the run takes it in, after the signals
+        if self._taken_in:
+            self._take_in(case)
 
     # ---- what the outside world sees -------------------------------------------------------
 
@@ -234,7 +244,8 @@ class CaseWorkflow:
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseStatus:
-        self._input = case
+        if not self._taken_in:  # a run begun before the patch: as it ran
+            self._take_in(case)
         carried = case.carried
         workflow.upsert_search_attributes(
             [
@@ -246,11 +257,7 @@ class CaseWorkflow:
             ]
         )
         if carried is None:
-            # started on a record added for a person who reported in time: registration is held open for them
-            self._fault_reported_at, self._record_corrected_at = case.no_otp_reported_at, case.record_added_at
             self._calendar = await self._load_calendar()
-        else:
-            self._restore(carried)
         phase = self._phase  # resumed there: what came before it is done
 
         if phase <= Phase.REGISTRATION:
@@ -414,6 +421,18 @@ class CaseWorkflow:
             record_corrected_at=self._record_corrected_at,
         )
         workflow.continue_as_new(dataclasses.replace(self._input, carried=carried))
+
+    def _take_in(self, case: CaseInput) -> None:
+        """What this run starts from: the case carried from the run before, or a new case's input."""
+        self._input = case
+        if case.carried is not None:
+            self._restore(case.carried)
+        elif case.no_otp_reported_at is not None:
+            # started on a record added for a person who reported in time: registration is held open for them
+            reported = case.no_otp_reported_at
+            if self._fault_reported_at is None or reported < self._fault_reported_at:
+                self._fault_reported_at = reported
+            self._record_corrected_at = case.record_added_at
 
     def _restore(self, c: CarriedCase) -> None:
         self._phase, self._stage, self._next_step = c.phase, c.stage, c.next_step

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest_asyncio
 from temporalio import activity
+from temporalio.api.workflowservice.v1 import ListOpenWorkflowExecutionsRequest
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -173,8 +175,23 @@ async def season(env):
     try:
         yield fakes
     finally:
+        await _terminate_open_cases(env)
         for w in workers:
             await w.__aexit__(None, None, None)
+
+
+async def _terminate_open_cases(env: WorkflowEnvironment) -> None:
+    """A case a test left running (it failed before terminating it) keeps a timer the time-skipping server
+    waits on: every later test's sleep would then time out. End them here, whatever the test did."""
+    request = ListOpenWorkflowExecutionsRequest(namespace=env.client.namespace, maximum_page_size=1000)
+    response = await env.client.workflow_service.list_open_workflow_executions(request)
+    for execution in response.executions:
+        handle = env.client.get_workflow_handle(execution.execution.workflow_id, run_id=execution.execution.run_id)
+        try:
+            await handle.terminate("left running by a test")
+        except RPCError as err:  # it closed in the meantime
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
 
 
 async def _server_now(env: WorkflowEnvironment) -> datetime:

@@ -24,6 +24,7 @@ def test_recorded_histories_exist():
         "case_continued_as_new",
         "case_first_task_split",
         "case_remedy_held_registration",
+        "case_signal_in_first_task",
     }
 
 
