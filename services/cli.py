@@ -430,6 +430,47 @@ def audit_master_data(
     typer.echo(f"written to {out}")
 
 
+@audit_app.command("confirm-mobiles")
+def audit_confirm_mobiles(
+    portal_url: str = typer.Option(
+        None, help="the portal's public address the SMS links to (SEVA_PORTAL_PUBLIC_URL; required outside dev)"
+    ),
+    data_owner: str = typer.Option(None, help="only this data owner's records (HKRN, TREASURY, HARTRON)"),
+    ddo: str = typer.Option(None, help="only this DDO's employees (a pilot, or a DDO's own round)"),
+    database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
+):
+    """Before the season opens, ask every employee on an active record by SMS whether the number on it is theirs
+    (a one-tap page on the portal). `seva audit master-data` then flags "not mine", and no answer where the
+    Family ID cannot vouch for the number, and no longer flags a confirmed number the registry disagrees with.
+    Re-run after corrections: only records not yet asked about their current number are asked."""
+    import os
+
+    from services.common.settings import ConfigurationError, get_settings
+    from services.otp.confirmation import ask
+
+    settings = get_settings()
+    url = database_url or settings.database_url
+    portal = portal_url or os.environ.get("SEVA_PORTAL_PUBLIC_URL")
+    if not portal:
+        if settings.env != "dev":
+            raise ConfigurationError("--portal-url (or SEVA_PORTAL_PUBLIC_URL) must be set to send the questions")
+        from deploy.local.stack import DEV_PORTS
+
+        portal = f"http://127.0.0.1:{DEV_PORTS.cases_health - 9}"  # the dev portal (LocalStack.portal_port)
+
+    async def _ask() -> int:
+        from services.common.db import create_pool
+
+        pool = await create_pool(url)  # with the services' JSON codecs: the questions' SMS go to the outbox
+        try:
+            async with pool.acquire() as conn:
+                return await ask(conn, portal, data_owner, ddo)
+        finally:
+            await pool.close()
+
+    typer.echo(f"{asyncio.run(_ask()):,} employees asked by SMS whether the number on their record is theirs")
+
+
 @audit_app.command("publish")
 def audit_publish(
     database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.common.settings import dev_value
-from services.otp.codes import otp_code
+from services.otp.codes import confirmation_code, otp_code
 
 # The inbox's OTP messages that reached the phone, newest first: SELECT reference ... then code_of(reference).
 DELIVERED_OTP = "template = 'otp' AND outcome = 'delivered'"
@@ -19,6 +19,11 @@ DELIVERED_OTP = "template = 'otp' AND outcome = 'delivered'"
 
 def code_of(reference: str) -> str:
     return otp_code(dev_value("otp_hmac_key"), reference)
+
+
+def confirmation_link_code(reference: str) -> str:
+    """The code in a pre-season "is this number yours?" link the inbox took (services/otp/confirmation.py)."""
+    return confirmation_code(dev_value("otp_hmac_key"), reference)
 
 
 NEWEST_OTP_SINCE = (

@@ -18,3 +18,13 @@ def otp_code(key: str, challenge_id: uuid.UUID | str) -> str:
 
 def is_right(key: str, challenge_id: uuid.UUID | str, typed: str) -> bool:
     return hmac.compare_digest(otp_code(key, challenge_id).encode(), typed.encode())
+
+
+def confirmation_code(key: str, confirmation_id: uuid.UUID | str) -> str:
+    """The code in a pre-season "is this your number?" link (services/otp/confirmation.py), derived like an OTP:
+    the table and the SMS event hold only the confirmation id."""
+    return hmac.new(key.encode(), f"confirm:{confirmation_id}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def is_confirmation_code(key: str, confirmation_id: uuid.UUID | str, typed: str) -> bool:
+    return hmac.compare_digest(confirmation_code(key, confirmation_id).encode(), typed.encode())

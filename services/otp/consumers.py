@@ -14,7 +14,7 @@ from services.common.kafka import DeadLetter
 from services.common.runtime import ServiceContext
 
 from .masterdata import apply_correction, open_correction_request, open_record_request
-from .sms import MASKED_CODE, SUBJECT, _with_code, load_gateway, render
+from .sms import SUBJECT, _with_code, load_gateway, recorded_params, render
 
 log = logging.getLogger("seva.sms")
 
@@ -34,9 +34,7 @@ def sms_consumer(ctx: ServiceContext):
             email = data.get("email")  # an officer's e-mail: the same message by the mail gateway
             mobile = None if email else data.get("mobile") or (employee["mobile"] if employee else None)
             language = data.get("language") or (employee["sms_language"] if employee else "hi")
-            params, reference = dict(data.get("params", {})), data.get("challenge_id")
-            if data["template"] == "otp":
-                params["code"] = MASKED_CODE
+            params, reference = recorded_params(data), data.get("challenge_id") or data.get("confirmation_id")
             template_id, recorded_body = render(data["template"], params, language)
             expires_at = data.get("expires_at")
             if data["template"] == "otp" and not event["employee_id"]:

@@ -14,7 +14,13 @@ from .mobile import mask_mobile
 
 OWNER_NAMES = {"HKRN": "HKRN", "TREASURY": "Treasury & Accounts", "HARTRON": "HARTRON"}
 # Causes that keep an employee from getting an OTP at all (the rest spoil the application or the order).
-BLOCKS_OTP = {"record_inactive", "mobile_differs_from_family_id", "mobile_shared"}
+BLOCKS_OTP = {
+    "record_inactive",
+    "mobile_differs_from_family_id",
+    "mobile_not_mine",
+    "mobile_unconfirmed",
+    "mobile_shared",
+}
 
 
 @dataclass
@@ -32,7 +38,9 @@ class Finding:
         return asdict(self)
 
 
-# (code, who acts, SQL condition on m = employee_master and p = ppp_registry, detail, remedy)
+# (code, who acts, SQL condition on m = employee_master, p = ppp_registry and c = the pre-season question about the
+# number now on record (services/otp/confirmation.py), detail, remedy). The employee's own answer outweighs the
+# registry, which some families gave no mobile and some another member's.
 CHECKS: list[tuple[str, str, str, str, str]] = [
     (
         "record_inactive",
@@ -44,9 +52,30 @@ CHECKS: list[tuple[str, str, str, str, str]] = [
     (
         "mobile_differs_from_family_id",
         "data owner",
-        "p.mobile IS NOT NULL AND p.mobile <> m.mobile",
+        "p.mobile IS NOT NULL AND p.mobile <> m.mobile AND c.answer IS DISTINCT FROM 'mine'",
         "the mobile on record differs from the Family ID's",
         "Confirm the employee's current number (the DDO knows it) and correct the record before the season opens.",
+    ),
+    (
+        "mobile_not_mine",
+        "DDO",
+        "c.answer = 'not_mine'",
+        "asked before the season, the holder of the number on record said it is not the employee's",
+        "Ask the employee for their own number; the data owner corrects the record before the season opens.",
+    ),
+    (
+        "mobile_unconfirmed",
+        "DDO",
+        "c.confirmation_id IS NOT NULL AND c.answer IS NULL AND p.mobile IS NULL",
+        "asked before the season, nobody confirmed the number on record, and the Family ID has no mobile to compare",
+        "Confirm the number with the employee (a call, or at the office); if it is wrong the data owner corrects it.",
+    ),
+    (
+        "family_id_mobile_outdated",
+        "employee",
+        "p.mobile IS NOT NULL AND p.mobile <> m.mobile AND c.answer = 'mine'",
+        "the employee confirmed the number on record; the Family ID has another",
+        "Nothing blocks the OTP. The employee may update the Family ID's number at a PPP centre.",
     ),
     (
         "family_id_not_in_registry",
@@ -100,7 +129,9 @@ async def audit(conn: asyncpg.Connection, data_owner: str | None = None, ddo_cod
     for code, who, condition, detail, remedy in CHECKS:
         rows = await conn.fetch(
             "SELECT m.employee_id, m.data_owner, m.district, m.ddo_code FROM otp.employee_master m "
-            f"LEFT JOIN otp.ppp_registry p ON p.family_id = m.family_id WHERE {scope} AND {condition}",
+            "LEFT JOIN otp.ppp_registry p ON p.family_id = m.family_id "
+            "LEFT JOIN otp.mobile_confirmation c ON c.employee_id = m.employee_id AND c.mobile = m.mobile "
+            f"WHERE {scope} AND {condition}",
             data_owner,
             ddo_code,
         )

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.common.auth import DATA_OFFICER, DDO, EMPLOYEE, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import ServiceContext, client_addr, context
 
-from . import diagnosis, masterdata, preseason, service, sms
+from . import confirmation, diagnosis, masterdata, preseason, service, sms
 from .mobile import normalise_mobile
 from .schemas import (
     AuditFinding,
@@ -17,6 +17,8 @@ from .schemas import (
     FieldMismatch,
     LanguageChoice,
     MasterChange,
+    MobileAnswer,
+    MobileQuestion,
     NewRecord,
     OtpRequest,
     OtpRequested,
@@ -60,6 +62,31 @@ async def dev_sms(mobile: str = Query(...), ctx: ServiceContext = Depends(contex
     """Dev only (the route does not exist elsewhere): the messages the dev SMS inbox received for a mobile,
     newest last, as the phone showed them."""
     return [SmsMessage(**m) for m in await sms.inbox(ctx, normalise_mobile(mobile))]
+
+
+# ---- "Is this number yours?" (before the season opens) --------------------------------------------------
+
+
+@router.get("/mobile-confirmations/{confirmation_id}/{code}", response_model=MobileQuestion, tags=["pre-season audit"])
+async def mobile_question(
+    confirmation_id: str = Path(max_length=40),
+    code: str = Path(max_length=16),
+    ctx: ServiceContext = Depends(context),
+):
+    """The question an SMS link asks before the season opens: whether the (masked) number is the employee's.
+    The link is its own authority (its code is derived with the OTP key); nothing else is shown."""
+    return MobileQuestion(**await confirmation.look(ctx, confirmation_id, code))
+
+
+@router.post("/mobile-confirmations/{confirmation_id}/{code}", response_model=MobileQuestion, tags=["pre-season audit"])
+async def mobile_answer(
+    body: MobileAnswer,
+    confirmation_id: str = Path(max_length=40),
+    code: str = Path(max_length=16),
+    ctx: ServiceContext = Depends(context),
+):
+    """ "mine" or "not_mine": the pre-season audit reads it. The first answer stands; the same again is harmless."""
+    return MobileQuestion(**await confirmation.answer(ctx, confirmation_id, code, body.answer))
 
 
 # ---- "Why no OTP?" -------------------------------------------------------------------------------

@@ -153,6 +153,17 @@ class Prefill(BaseModel):
     mismatches: list[FieldMismatch]
 
 
+class MobileAnswer(BaseModel):
+    answer: Literal["mine", "not_mine"]
+
+
+class MobileQuestion(BaseModel):
+    """Before the season opens: is this number on the employee's record theirs? (masked; the answer, once given)"""
+
+    masked_mobile: str
+    answer: Literal["mine", "not_mine"] | None
+
+
 class LanguageChoice(BaseModel):
     language: Literal["en", "hi"]
 

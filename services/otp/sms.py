@@ -13,7 +13,7 @@ from contract import SMS_TOPIC
 from services.common.events import envelope, write_event
 from services.common.runtime import ServiceContext
 
-from .codes import otp_code
+from .codes import confirmation_code, otp_code
 
 MASKED_CODE = "******"
 
@@ -93,6 +93,13 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "your desk.",
         "सेवा सुरक्षा: {count} मामले आपकी प्रतीक्षा में हैं, जिनमें {overdue} विलंबित हैं; सबसे पहला {due} तक। अपने डेस्क पर लॉगिन करें।",
     ),
+    "mobile_confirmation": (
+        "1107000000000000015",
+        "Seva Suraksha: is this mobile number yours? The service-security season opens soon and your OTP will come "
+        "to it. Answer at {link} - Govt of Haryana",
+        "सेवा सुरक्षा: क्या यह मोबाइल नंबर आपका है? सेवा सुरक्षा पंजीकरण जल्द खुलेगा और आपका ओटीपी इसी पर आएगा। "
+        "उत्तर दें: {link} - हरियाणा सरकार",
+    ),
     "order_issued": (
         "1107000000000000004",
         "Seva Suraksha: your service-security order {order_no} has been issued.",
@@ -153,17 +160,33 @@ def load_gateway(settings, setting: str = "sms_gateway"):
     return getattr(importlib.import_module(module_name), class_name)(settings)
 
 
-def _with_code(ctx: ServiceContext, data: dict, params: dict, language: str) -> str:
-    """The text for the gateway: an OTP's code exists only here, in memory, on its way out."""
+def recorded_params(data: dict) -> dict:
+    """A message's parameters as recorded: an OTP's code and a confirmation link's code masked."""
+    params = dict(data.get("params", {}))
     if data["template"] == "otp":
-        params = {**params, "code": otp_code(ctx.settings.otp_hmac_key, data["challenge_id"])}
-    return render(data["template"], params, language)[1]
+        params["code"] = MASKED_CODE
+    elif data["template"] == "mobile_confirmation":
+        params["link"] = f"{params.get('portal', '')}/m/{data['confirmation_id']}/{MASKED_CODE}"
+    return params
+
+
+def _secret_code(settings, template: str, reference: str) -> str:
+    key = settings.otp_hmac_key
+    return otp_code(key, reference) if template == "otp" else confirmation_code(key, reference)
+
+
+def _with_code(ctx: ServiceContext, data: dict, params: dict, language: str) -> str:
+    """The text for the gateway: an OTP's code (or a confirmation link's) exists only here, in memory, on its way
+    out."""
+    body = render(data["template"], params, language)[1]
+    reference = data.get("challenge_id") or data.get("confirmation_id")
+    return body.replace(MASKED_CODE, _secret_code(ctx.settings, data["template"], reference), 1) if reference else body
 
 
 def as_delivered(settings, template: str, body: str, reference: str | None) -> str:
     """Dev only (`/dev/sms`): a recorded message as the phone showed it, its code derived again."""
-    if template == "otp" and reference:
-        return body.replace(MASKED_CODE, otp_code(settings.otp_hmac_key, reference), 1)
+    if template in ("otp", "mobile_confirmation") and reference:
+        return body.replace(MASKED_CODE, _secret_code(settings, template, reference), 1)
     return body
 
 

@@ -126,6 +126,45 @@ async def logout(request: Request) -> Response:
     return response
 
 
+# ---- before the season: "is this number yours?" (the link in an SMS) --------------------------------------
+
+CONFIRM_PATH = re.compile(r"^[0-9a-f-]{36}$")
+
+
+@router.get("/m/{confirmation_id}/{code}")
+async def confirm_mobile_page(request: Request, confirmation_id: str, code: str) -> Response:
+    """The page an SMS link opens before the season: the masked number and two buttons. No sign-in: the link
+    is its own authority (its code is derived with the OTP key, services/otp/confirmation.py)."""
+    await visitor(request)
+    return await _confirmation(request, confirmation_id, code, "GET")
+
+
+@router.post("/m/{confirmation_id}/{code}")
+async def confirm_mobile(request: Request, confirmation_id: str, code: str, answer: str = Form("")) -> Response:
+    await visitor(request)
+    if answer not in ("mine", "not_mine"):
+        return await _confirmation(request, confirmation_id, code, "GET")
+    return await _confirmation(request, confirmation_id, code, "POST", answer)
+
+
+async def _confirmation(request: Request, confirmation_id: str, code: str, method: str, answer: str = "") -> Response:
+    if not CONFIRM_PATH.match(confirmation_id) or not code.isalnum():
+        t = i18n.translator(i18n.language_of(request))
+        return problem_page(request, 404, t("error.confirmation_not_found"), t("error.not_found_do"))
+    path = f"/otp/mobile-confirmations/{confirmation_id}/{code}"
+    try:
+        found = await backend_of(request).json(
+            "otp", method, path, json={"answer": answer} if method == "POST" else None
+        )
+    except BackendError as err:
+        return backend_failure(request, err)
+    return render(
+        request,
+        "employee/confirm_mobile.html",
+        {"masked_mobile": found["masked_mobile"], "answer": found["answer"], "action": f"/m/{confirmation_id}/{code}"},
+    )
+
+
 # ---- why no OTP ------------------------------------------------------------------------------------------
 
 

@@ -97,6 +97,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.resend": ("नया OTP भेजें", "Send a new OTP"),
     "login.why": ("OTP क्यों नहीं आया?", "Why no OTP?"),
     # ---- why no OTP ------------------------------------------------------------------------------------------
+    # ---- before the season: is the number on the record yours? (link in an SMS) ----
+    "confirm.title": ("क्या यह नंबर आपका है?", "Is this number yours?"),
+    "confirm.question": (
+        "यह संदेश आपके सेवा रिकॉर्ड में दर्ज मोबाइल नंबर {mobile} पर भेजा गया। क्या यह नंबर उसी कर्मचारी का है?",
+        "This message went to {mobile}, the mobile number on an employee's service record. Is it that "
+        "employee's own number?",
+    ),
+    "confirm.why": (
+        "सेवा सुरक्षा का पंजीकरण जल्द खुलेगा और OTP इसी नंबर पर आएगा। नंबर गलत हो तो विभाग उसे पहले ही ठीक कर देगा।",
+        "Registration for service security opens soon and the OTP will come to this number. If it is wrong, the "
+        "department corrects it before then.",
+    ),
+    "confirm.mine": ("हाँ, यह मेरा नंबर है", "Yes, it is my number"),
+    "confirm.not_mine": ("नहीं, यह उस कर्मचारी का नंबर नहीं", "No, it is not that employee's number"),
+    "confirm.thanks_mine": (
+        "धन्यवाद। पंजीकरण खुलने पर आपका OTP इसी नंबर पर आएगा।",
+        "Thank you. When registration opens, your OTP will come to this number.",
+    ),
+    "confirm.thanks_not_mine": (
+        "धन्यवाद। विभाग उस कर्मचारी का सही नंबर पता करके रिकॉर्ड ठीक करेगा। आपको कुछ और नहीं करना है।",
+        "Thank you. The department will find the employee's own number and correct the record. You need do "
+        "nothing more.",
+    ),
+    "error.confirmation_not_found": (
+        "यह लिंक मान्य नहीं है। जाँचें कि SMS का पूरा लिंक खोला गया है।",
+        "This link is not valid. Check that the whole link from the SMS was opened.",
+    ),
+    "error.already_answered": (
+        "इस नंबर के लिए पहले ही उत्तर दिया जा चुका है। वह उत्तर गलत था तो अपने DDO को बताएँ।",
+        "",
+    ),
     "why.title": ("OTP क्यों नहीं आया?", "Why no OTP?"),
     "why.intro": (
         "अपनी परिवार पहचान पत्र (PPP) ID और जन्म तिथि दें। हम आपका सेवा रिकॉर्ड जाँचकर बताएँगे कि OTP क्यों नहीं आता, "

@@ -224,3 +224,29 @@ def test_a_post_not_in_the_list_can_be_written_and_its_refusal_says_the_data_own
     r = client.post("/apply/submit", data={**form, "post_code": "X-RAY-TECHNICIAN", "confirm": "yes"}, headers=ORIGIN)
     assert posted and b'"post_code":"X-RAY-TECHNICIAN"' in posted[0].replace(b" ", b"")
     assert "डेटा स्वामियों को सूचित कर दिया गया है" in r.text
+
+
+def test_the_sms_question_about_a_number_is_one_tap_and_a_bad_link_is_a_page_in_words():
+    """Before the season, the link in the SMS: the masked number and two buttons; the answer goes to the OTP
+    service as given; a malformed link never reaches it."""
+    cid, code = "0b9e8c1e-1111-4222-8333-944455556666", "ab12cd34ef56"
+    calls: list[httpx.Request] = []
+
+    def otp(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        answer = None if request.method == "GET" else __import__("json").loads(request.content)["answer"]
+        return httpx.Response(200, json={"masked_mobile": "98XXXXXX10", "answer": answer})
+
+    client = _portal(otp)
+    page = client.get(f"/m/{cid}/{code}")
+    assert page.status_code == 200 and "98XXXXXX10" in page.text and 'value="not_mine"' in page.text
+    assert str(calls[-1].url).endswith(f"/otp/mobile-confirmations/{cid}/{code}")
+    done = client.post(f"/m/{cid}/{code}?lang=en", data={"answer": "not_mine"}, headers=ORIGIN)
+    assert done.status_code == 200 and 'data-answer="not_mine"' in done.text and "need do nothing more" in done.text
+    assert calls[-1].method == "POST" and b'"not_mine"' in calls[-1].content
+    seen = len(calls)
+    bad = client.get(f"/m/not-a-uuid/{code}?lang=hi")
+    assert bad.status_code == 404 and "यह लिंक मान्य नहीं है" in bad.text and len(calls) == seen
+    refused = _portal(_refuse(409, "already_answered", "This number was already answered for."))
+    r = refused.post(f"/m/{cid}/{code}", data={"answer": "mine"}, headers=ORIGIN)
+    assert r.status_code == 409 and "पहले ही उत्तर दिया जा चुका है" in r.text

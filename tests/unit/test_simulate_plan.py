@@ -51,12 +51,20 @@ def test_the_report_lists_every_eligible_employee_who_did_not_get_through(tmp_pa
         Person(too_late, 101.0, first_failed_otp=101.0, reported=101.0, corrected=110.0, submitted=115.0),
     ]
     season = _season(plan)
-    season.flagged = {wrong.master["employee_id"], fine.master["employee_id"]}  # the audit: one right, one wrong
+    # the audit against the registry alone: one right, one wrong; after the SMS answers: the three who failed
+    season.flagged_by_registry = {wrong.master["employee_id"], fine.master["employee_id"]}
+    season.flagged = {e.master["employee_id"] for e in (wrong, held, too_late)}
+    season.asked, season.answered = 5, 3
     report = write_report(plan, people, season, Counter({"order_issued": 2}), [], tmp_path)
     text = report.read_text()
-    # 3 on record failed to get an OTP (wrong, held, too_late); the audit flagged 2, of whom 1 failed
-    assert "of 3 employees on record who came and failed to get an OTP, it had flagged 1 (**recall 33.3%**" in text
-    assert "of 2 it flagged who came, 1 did fail (**precision 50.0%**" in text
+    # 3 on record failed to get an OTP (wrong, held, too_late)
+    registry_alone, with_answers = text.split("Against the registry alone: ")[1].split("After asking")
+    assert "of 3 employees on record who came and failed to get an OTP, it had flagged 1 (**recall 33.3%**" in (
+        registry_alone
+    )
+    assert "of 2 it flagged who came, 1 did fail (**precision 50.0%**" in registry_alone
+    assert "(5 asked, 3 answered; assumed: 80% of employees who will come answer" in with_answers
+    assert "it had flagged 3 (**recall 100.0%**" in with_answers and "(**precision 100.0%**" in with_answers
     assert 'reached "submitted" before the deadline in force: 3 of 5 (60.0%).** Of them, 1 applied after' in text
     assert f"- {too_late.master['employee_id']} (wrong_mobile): submitted after the deadline" in text
     assert f"- {late.master['employee_id']} (no fault): no working OTP before the deadline in force" in text

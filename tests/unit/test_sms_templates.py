@@ -26,6 +26,7 @@ PARAMS = {
         "to_role": "the Head of Department",
     },
     "officer_pending_work": {"count": "12", "overdue": "2", "due": "28-02-2026"},
+    "mobile_confirmation": {"link": "https://sevasuraksha.example/m/3f2c/ab12cd34ef56"},
 }
 
 
@@ -43,3 +44,27 @@ def test_each_template_renders_with_its_parameters(name, language):
     raw = TEMPLATES[name][1 if language == "en" else 2]
     for field in {f for _, f, _, _ in Formatter().parse(raw) if f}:
         assert str(params[field]) in text
+
+
+def test_a_confirmation_link_has_its_code_only_on_its_way_to_the_phone():
+    """Like an OTP: the recorded message holds the link with its code masked; the gateway's text has the code,
+    derived from the confirmation id with the OTP key (services/otp/codes.py)."""
+    from types import SimpleNamespace
+
+    from services.otp.codes import confirmation_code, is_confirmation_code
+    from services.otp.sms import MASKED_CODE, _with_code, recorded_params
+
+    data = {
+        "template": "mobile_confirmation",
+        "params": {"portal": "https://sevasuraksha.example"},
+        "confirmation_id": "0b9e8c1e-1111-4222-8333-944455556666",
+    }
+    params = recorded_params(data)
+    recorded = render("mobile_confirmation", params, "hi")[1]
+    assert f"https://sevasuraksha.example/m/{data['confirmation_id']}/{MASKED_CODE}" in recorded
+    ctx = SimpleNamespace(settings=SimpleNamespace(otp_hmac_key="k" * 32))
+    sent = _with_code(ctx, data, params, "hi")  # type: ignore[arg-type]
+    code = confirmation_code("k" * 32, data["confirmation_id"])
+    assert f"/m/{data['confirmation_id']}/{code}" in sent and MASKED_CODE not in sent
+    assert is_confirmation_code("k" * 32, data["confirmation_id"], code)
+    assert not is_confirmation_code("j" * 32, data["confirmation_id"], code)  # another key: another code

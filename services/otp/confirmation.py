@@ -1,0 +1,85 @@
+"""Before the season opens, every employee on an active record is asked by SMS whether the number on their record
+is theirs: a link to a one-tap page on the portal ("yes, mine" / "not mine"). It tests the one thing an OTP needs,
+that an SMS to the number on record reaches its employee, which the Family ID registry can only guess at (some
+families gave it no mobile, some another member's). The pre-season audit reads the answers
+(services/otp/preseason.py): a confirmed number is not flagged whatever the registry says; "not mine", or no
+answer where the registry cannot vouch for the number, is. Like an OTP, the link's code is derived from the
+confirmation id with the OTP key (codes.confirmation_code): tables and events hold only the id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.common.errors import ApiError
+from services.common.runtime import ServiceContext
+
+from .codes import is_confirmation_code
+from .mobile import mask_mobile
+from .sms import request_sms
+
+TEMPLATE = "mobile_confirmation"
+ANSWERS = ("mine", "not_mine")
+
+
+async def ask(conn: Any, portal_url: str, data_owner: str | None = None, ddo_code: str | None = None) -> int:
+    """Ask every active record in scope (a data owner's, a DDO's, or all) not yet asked about its current number;
+    the questions and their SMS in one transaction (a re-run asks only the records added or corrected since)."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            "INSERT INTO otp.mobile_confirmation (confirmation_id, employee_id, mobile) "
+            "SELECT gen_random_uuid(), m.employee_id, m.mobile FROM otp.employee_master m "
+            "WHERE m.status = 'active' AND m.mobile IS NOT NULL AND ($1::text IS NULL OR m.data_owner = $1) "
+            "AND ($2::text IS NULL OR m.ddo_code = $2) "
+            "ON CONFLICT (employee_id, mobile) DO NOTHING RETURNING confirmation_id, employee_id, mobile",
+            data_owner,
+            ddo_code,
+        )
+        for r in rows:
+            await request_sms(
+                conn,
+                r["employee_id"],
+                TEMPLATE,
+                {"portal": portal_url.rstrip("/")},
+                event_id=str(r["confirmation_id"]),
+                mobile=r["mobile"],  # the number asked about, even if the record changes before it is sent
+                confirmation_id=str(r["confirmation_id"]),
+            )
+    return len(rows)
+
+
+async def _question(conn: Any, key: str, confirmation_id: str, code: str) -> Any:
+    try:
+        cid = uuid.UUID(confirmation_id)
+    except ValueError:
+        cid = None
+    row = await conn.fetchrow("SELECT * FROM otp.mobile_confirmation WHERE confirmation_id = $1", cid) if cid else None
+    if row is None or not is_confirmation_code(key, cid, code):  # one answer for both: nothing to probe
+        raise ApiError(404, "confirmation_not_found", "This link is not valid. Check that it is the whole link.")
+    return row
+
+
+async def look(ctx: ServiceContext, confirmation_id: str, code: str) -> dict[str, Any]:
+    async with ctx.pool.acquire() as conn:
+        row = await _question(conn, ctx.settings.otp_hmac_key, confirmation_id, code)
+    return {"masked_mobile": mask_mobile(row["mobile"]), "answer": row["answer"]}
+
+
+async def answer(ctx: ServiceContext, confirmation_id: str, code: str, given: str) -> dict[str, Any]:
+    """The first answer stands (the same answer again changes nothing); a different one later is refused: the
+    owner of a number and a stranger cannot both hold the phone the link went to."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await _question(conn, ctx.settings.otp_hmac_key, confirmation_id, code)
+        if row["answer"] is None:
+            await conn.execute(
+                "UPDATE otp.mobile_confirmation SET answer = $2, answered_at = now() WHERE confirmation_id = $1",
+                row["confirmation_id"],
+                given,
+            )
+        elif row["answer"] != given:
+            raise ApiError(
+                409,
+                "already_answered",
+                "This number was already answered for. If that answer was wrong, tell your DDO.",
+            )
+    return {"masked_mobile": mask_mobile(row["mobile"]), "answer": given}
