@@ -363,14 +363,26 @@ async def _deadline_in_force(ctx: ServiceContext, case: CaseStatus) -> datetime 
 
 
 async def _case_status(ctx: ServiceContext, employee_id: str) -> CaseStatus:
+    """The case's own status. No case (yet) is a 404 in words; the case engine not answering is an outage, with
+    Retry-After like every other (before, both were a 503 without it)."""
     try:
         status: CaseStatus = await ctx.temporal.get_workflow_handle(
             case_workflow_id(employee_id, ctx.settings.season_id)
         ).query("status", result_type=CaseStatus)
         return status
-    except RPCError:
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(
+                404,
+                "case_not_found",
+                "There is no case for you in this season yet. If your record was added just now, try again in a "
+                "few minutes.",
+            ) from None
         raise ApiError(
-            503, "case_unavailable", "The status of this application cannot be read just now; try again shortly."
+            503,
+            "case_unavailable",
+            "The status of this application cannot be read just now; try again shortly.",
+            retry_after_seconds=ctx.settings.retry_after_seconds,
         ) from None
 
 

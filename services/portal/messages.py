@@ -649,6 +649,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.confirm_needed": ("जमा करने से पहले पुष्टि वाला खाना चुनें।", "Tick the confirmation before you submit."),
     "error.not_returned": ("यह आवेदन सुधार के लिए लौटाया नहीं गया है।", ""),
     "error.correction_window_closed": ("सुधार करके जमा करने की अंतिम तिथि निकल चुकी है।", ""),
+    "error.case_not_found": ("इस सत्र में अभी आपका मामला नहीं है। रिकॉर्ड अभी जोड़ा गया हो तो कुछ मिनट बाद प्रयास करें।", ""),
     "error.case_unavailable": ("आपके मामले की स्थिति अभी पढ़ी नहीं जा सकी; थोड़ी देर बाद प्रयास करें।", ""),
     "error.session_expired": ("आपका सत्र समाप्त हो गया है। फिर से साइन इन करें।", ""),
     "error.invalid_token": ("आपका साइन इन मान्य नहीं है। फिर से साइन इन करें।", ""),

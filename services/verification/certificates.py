@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from temporalio.service import RPCError
-
 from contract import EventType
 from contract import search_attributes as sa
 from services.common import audit
@@ -20,11 +18,9 @@ from .schemas import CertificateIn, NewRecordCertificateIn
 
 
 async def _case_scope(ctx: ServiceContext, employee_id: str) -> dict:
-    """The employee's DDO code and department, as the case carries them (its search attributes)."""
-    try:
-        attributes = await ctx.case_attributes(employee_id)
-    except RPCError:
-        attributes = None  # as before: the case engine unreachable answers as no case (noted on the issue)
+    """The employee's DDO code and department, as the case carries them (its search attributes). The case engine
+    down is raised as it is: the service answers it as an outage (503, Retry-After), not as no such employee."""
+    attributes = await ctx.case_attributes(employee_id)
     if attributes is None:
         raise ApiError(404, "employee_not_found", f"There is no case for employee {employee_id}.")
     return {"ddo_code": attributes.get(sa.DDO_CODE), "department": attributes.get(sa.DEPARTMENT)}
