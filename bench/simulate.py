@@ -172,6 +172,7 @@ class Season:
         self.flagged: set[str] = set()  # the pre-season audit's "would get no OTP", with the employees' answers
         self.flagged_by_registry: set[str] = set()  # the same against the Family ID registry alone
         self.asked = self.answered = 0  # records whose number was asked by SMS before the opening; answers
+        self.preseason_margin = 0.0  # seconds between the end of the pre-season round and the opening (< 0: late)
         self.fixed: set[str] = set()  # of them, mended before the portal opened
         self.samples: list[tuple[float, Counter]] = []
         self.done = asyncio.Event()
@@ -659,7 +660,9 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
     temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))
     await migrate_all(stack.database_url)
     calendar_pool = await create_pool(stack.database_url)
-    opens = datetime.now(UTC) + timedelta(seconds=20)
+    # the import and the pre-season round (the audit, every number asked by SMS, the answers) happen before the
+    # portal opens; the report says if they ran past it (the employees' window would then be shorter)
+    opens = datetime.now(UTC) + timedelta(seconds=30 + 0.15 * plan.employees)
     calendar = await put_calendar(calendar_pool, _compressed_calendar(plan, opens), "simulator", "compressed season")
     await calendar_pool.close()
     # the registry's gaps and stale numbers, drawn from the seed
@@ -687,7 +690,6 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
                 if e.fault == "not_in_database"
             ],
         )
-    await asyncio.sleep(max(0.0, (calendar.registration_open - datetime.now(UTC)).total_seconds()))
     pool = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=20)
     try:
         async with httpx.AsyncClient(timeout=30) as http:
@@ -698,6 +700,8 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
             season.asked, season.answered = await season.ask_whose_number()
             season.flagged = await season.audit_before_opening()
             season.fixed_before = await season.preseason_fixes(plan.preseason_fixes) if plan.preseason_fixes else 0
+            season.preseason_margin = (calendar.registration_open - datetime.now(UTC)).total_seconds()
+            await asyncio.sleep(max(0.0, season.preseason_margin))
             await season.play(temporal, people)
         missed = [
             dict(r)
@@ -780,7 +784,12 @@ def write_report(
         f"{plan.order:.0f} s after it; {plan.never_come:.0%} of employees never come, {plan.officer_never:.0%} of "
         "officers never act (escalation must carry their cases). Before the portal opened, "
         f"{getattr(season, 'fixed_before', 0)} records the pre-season audit flagged for their mobile were mended "
-        f"({plan.preseason_fixes:.0%} of those flagged).",
+        f"({plan.preseason_fixes:.0%} of those flagged). The import and the pre-season round ended "
+        + (
+            f"{season.preseason_margin:.0f} s before the opening."
+            if season.preseason_margin >= 0
+            else f"**{-season.preseason_margin:.0f} s after the opening** (the employees' first window was shorter)."
+        ),
         "",
         f'**Eligible employees who came and reached "submitted" before the deadline in force: {through} of '
         f"{eligible_came} ({through / max(eligible_came, 1):.1%}).** Of them, {len(held)} applied after the calendar's "
