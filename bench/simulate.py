@@ -107,7 +107,9 @@ class Plan:
         return 7 / 37 * self.registration
 
     @classmethod
-    def for_size(cls, employees: int, seed: int, registration: float | None = None, fixes: float = 0.0) -> Plan:
+    def for_size(
+        cls, employees: int, seed: int, registration: float | None = None, fixes: float = 0.0, answered: float = 0.8
+    ) -> Plan:
         # about 3 employees a second on average (a third of them in the surge): what the local stack on 2 cores serves;
         # 1,000 employees in 120 s overwhelmed it (bench/results/sim-2026-12-03T1450.md: 75 % refused as late)
         registration = registration or max(120.0, employees * 0.35)
@@ -120,6 +122,7 @@ class Plan:
             post=0.5 * registration,
             order=0.5 * registration,
             preseason_fixes=fixes,
+            own_number_answered=answered,
         )
 
     def arrival(self, rng: random.Random) -> float | None:
@@ -856,10 +859,15 @@ def _chart(samples: list[tuple[float, Counter]]) -> str:
 
 
 def simulate(
-    employees: int, seed: int, out: Path, registration_seconds: float | None = None, preseason_fixes: float = 0.0
+    employees: int,
+    seed: int,
+    out: Path,
+    registration_seconds: float | None = None,
+    preseason_fixes: float = 0.0,
+    answered: float = 0.8,
 ) -> Path:
     """Start a stack of its own (the local stack's supervisor is synchronous), play the season, stop it."""
-    plan = Plan.for_size(employees, seed, registration_seconds, preseason_fixes)
+    plan = Plan.for_size(employees, seed, registration_seconds, preseason_fixes, answered)
     data = generate(
         plan.employees,
         seed=plan.seed,

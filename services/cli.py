@@ -250,13 +250,16 @@ def simulate(
     preseason_fixes: float = typer.Option(
         0.0, min=0.0, max=1.0, help="share of the pre-season audit's mobile findings mended before the portal opens"
     ),
+    answered: float = typer.Option(
+        0.8, min=0.0, max=1.0, help="share of employees who answer the pre-season SMS about their own number"
+    ),
 ):
     """Play a whole season on a local stack of its own with the calendar compressed to minutes: employees who
     arrive, fail, ask "Why no OTP?" and follow the remedy; officers with delays, some who never act; an
     extension half-way. Writes a report of who reached "submitted" in time and who did not, and why."""
     from bench.simulate import simulate as play
 
-    report = play(employees, seed, out, registration_seconds, preseason_fixes)
+    report = play(employees, seed, out, registration_seconds, preseason_fixes, answered)
     typer.echo(report.read_text())
     typer.echo(f"written to {report}")
 
