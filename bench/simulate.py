@@ -540,10 +540,9 @@ class Season:
         audit confirm-mobiles` does); the phone that gets the message answers on the OTP service, or not: the
         employee for their own number, a stranger for a wrong one. Returns (asked, answered)."""
         from deploy.local.phone import confirmation_link_code
-        from services.otp.confirmation import ask
+        from services.otp.confirmation import ask_in
 
-        async with self.db.acquire() as conn:
-            asked = await ask(conn, self.stack.portal_url)
+        asked = await ask_in(self.stack.database_url, self.stack.portal_url)
         give_up = time.monotonic() + 300
         while True:  # the SMS go out through the outbox, Kafka and the gateway adapter
             rows = await self.db.fetch(

@@ -449,7 +449,7 @@ def audit_confirm_mobiles(
     import os
 
     from services.common.settings import ConfigurationError, get_settings
-    from services.otp.confirmation import ask
+    from services.otp.confirmation import ask_in
 
     settings = get_settings()
     url = database_url or settings.database_url
@@ -461,17 +461,8 @@ def audit_confirm_mobiles(
 
         portal = f"http://127.0.0.1:{DEV_PORTS.cases_health - 9}"  # the dev portal (LocalStack.portal_port)
 
-    async def _ask() -> int:
-        from services.common.db import create_pool
-
-        pool = await create_pool(url)  # with the services' JSON codecs: the questions' SMS go to the outbox
-        try:
-            async with pool.acquire() as conn:
-                return await ask(conn, portal, data_owner, ddo)
-        finally:
-            await pool.close()
-
-    typer.echo(f"{asyncio.run(_ask()):,} employees asked by SMS whether the number on their record is theirs")
+    asked = asyncio.run(ask_in(url, portal, data_owner, ddo))
+    typer.echo(f"{asked:,} employees asked by SMS whether the number on their record is theirs")
 
 
 @audit_app.command("publish")

@@ -48,6 +48,19 @@ async def ask(conn: Any, portal_url: str, data_owner: str | None = None, ddo_cod
     return len(rows)
 
 
+async def ask_in(database_url: str, portal_url: str, data_owner: str | None = None, ddo_code: str | None = None) -> int:
+    """`ask` on its own connection (`seva audit confirm-mobiles`, the simulator), with the services' JSON codecs:
+    the questions' SMS go to the outbox."""
+    from services.common.db import create_pool
+
+    pool = await create_pool(database_url)
+    try:
+        async with pool.acquire() as conn:
+            return await ask(conn, portal_url, data_owner, ddo_code)
+    finally:
+        await pool.close()
+
+
 async def _question(conn: Any, key: str, confirmation_id: str, code: str) -> Any:
     try:
         cid = uuid.UUID(confirmation_id)

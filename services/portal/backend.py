@@ -6,6 +6,7 @@ beside the field; a service that does not answer is an outage, never a blank pag
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -58,7 +59,7 @@ class Backend:
         try:
             r = await self.http.request(method, f"{self.urls[service]}{path}", headers=headers, **kwargs)
         except httpx.HTTPError as exc:
-            log.warning("%s %s%s: no answer: %r", method, service, path, exc)
+            log.warning("%s %s%s: no answer: %r", method, service, _loggable(path), exc)
             raise BackendError(503, "temporarily_unavailable", "") from exc
         if r.status_code >= 400:
             try:
@@ -67,9 +68,17 @@ class Backend:
             except ValueError:
                 code, message, details = "error", "", None
             if r.status_code >= 500 and r.status_code not in (502, 503, 504):
-                log.error("%s %s%s: %d %s", method, service, path, r.status_code, code)
+                log.error("%s %s%s: %d %s", method, service, _loggable(path), r.status_code, code)
             raise BackendError(r.status_code, code, message, details)
         return r
 
     async def json(self, service: str, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         return (await self.call(service, method, path, token, **kwargs)).json()
+
+
+_LINK_CODE = re.compile(r"(/mobile-confirmations/[^/]+/)[^/?]+")
+
+
+def _loggable(path: str) -> str:
+    """A path as logged: a pre-season confirmation link's code masked (no log holds a usable one)."""
+    return _LINK_CODE.sub(r"\1******", path)

@@ -110,6 +110,17 @@ async def test_no_usable_otp_code_anywhere(stack, db, temporal):
     await _scan_everywhere(stack, db, temporal, lambda text: {s for s in shapes if s in text})
 
 
+async def test_no_usable_confirmation_link_anywhere(stack, db, temporal):
+    """The code of a pre-season "is this number yours?" link, like an OTP's, exists only on its way to the phone:
+    no table, topic, log or trace holds it (the suite asked numbers and answered them through the portal)."""
+    from deploy.local.phone import confirmation_link_code
+
+    asked = [str(r["confirmation_id"]) for r in await db.fetch("SELECT confirmation_id FROM otp.mobile_confirmation")]
+    assert len(asked) >= 3, "the suite should have asked numbers to look for"
+    codes = {confirmation_link_code(c) for c in asked}
+    await _scan_everywhere(stack, db, temporal, lambda text: {c for c in codes if c in text})
+
+
 async def test_no_name_or_date_of_birth_readable_in_the_temporal_server(stack, db, temporal, master):
     """Case histories are sealed by the payload codec: the server holds no employee's name, father's name or
     date of birth, though the cases carry them (the eligibility check reads the service record)."""
