@@ -99,6 +99,7 @@ class Plan:
     # a wrong number on record who answer "not mine". Assumptions, not measurements: the report says so.
     own_number_answered: float = 0.8
     stranger_says_not_mine: float = 0.3
+    reminder_answered: float = 0.5  # of the employees who did not answer the first SMS, those who answer the second
 
     @property
     def remedy_grace(self) -> float:
@@ -175,6 +176,8 @@ class Season:
         self.flagged: set[str] = set()  # the pre-season audit's "would get no OTP", with the employees' answers
         self.flagged_by_registry: set[str] = set()  # the same against the Family ID registry alone
         self.asked = self.answered = 0  # records whose number was asked by SMS before the opening; answers
+        self.flagged_after_ask: set[str] = set()  # the audit after the first SMS's answers, before the reminder
+        self.reminded = self.answered_reminder = 0  # the same question again where no answer came; answers
         self.preseason_margin = 0.0  # seconds between the end of the pre-season round and the opening (< 0: late)
         self.fixed: set[str] = set()  # of them, mended before the portal opened
         self.samples: list[tuple[float, Counter]] = []
@@ -268,7 +271,12 @@ class Season:
                     return
                 # "no problem found": the SMS was slow; the answer says to ask again, and the employee does
             if self.now() > self.deadline_for(p) + 5:
-                p.stuck = "no working OTP before the deadline in force"
+                p.stuck = (
+                    f"no working OTP before the deadline in force ({self.deadline_for(p):.0f} s): came at "
+                    f"{p.arrives:.0f} s, 'Why no OTP?' gave {p.asked_why}"
+                    + (f" at {p.reported:.0f} s" if p.reported is not None else "")
+                    + (f", record corrected at {p.corrected:.0f} s" if p.corrected is not None else ", never corrected")
+                )
                 return
             await asyncio.sleep(3)
             auth = await self._sign_in(p)
@@ -535,37 +543,44 @@ class Season:
         async with self.db.acquire() as conn:
             return {f.employee_id for f in await audit(conn) if f.code in BLOCKS_OTP}
 
-    async def ask_whose_number(self) -> tuple[int, int]:
+    async def ask_whose_number(self, remind: bool = False) -> tuple[int, int]:
         """Before the portal opens, every record's number is asked by SMS whether it is the employee's (as `seva
-        audit confirm-mobiles` does); the phone that gets the message answers on the OTP service, or not: the
-        employee for their own number, a stranger for a wrong one. Returns (asked, answered)."""
+        audit confirm-mobiles` does), or, with `remind`, asked again where no answer came (`--remind`); the phone
+        that gets the message answers on the OTP service, or not: the employee for their own number, a stranger
+        for a wrong one. Returns (messages sent, answers given)."""
         from deploy.local.phone import confirmation_link_code
         from services.otp.confirmation import ask_in
 
-        asked = await ask_in(self.stack.database_url, self.stack.portal_url)
+        before = await self.db.fetchval("SELECT count(*) FROM otp.sms_delivery WHERE template = 'mobile_confirmation'")
+        sent = await ask_in(self.stack.database_url, self.stack.portal_url, remind_after_hours=0 if remind else None)
         give_up = time.monotonic() + 300
-        while True:  # the SMS go out through the outbox, Kafka and the gateway adapter
-            rows = await self.db.fetch(
-                "SELECT employee_id, mobile, reference FROM otp.sms_delivery "
-                "WHERE template = 'mobile_confirmation' AND outcome = 'delivered'"
+        while (  # the SMS go out through the outbox, Kafka and the gateway adapter
+            await self.db.fetchval(
+                "SELECT count(*) FROM otp.sms_delivery WHERE template = 'mobile_confirmation' AND outcome = 'delivered'"
             )
-            if len(rows) >= asked or time.monotonic() > give_up:
-                break
+            < before + sent
+            and time.monotonic() < give_up
+        ):
             await asyncio.sleep(1)
-        answers, answered = random.Random(self.plan.seed + 3), 0
-        for r in rows:
+        waiting = await self.db.fetch(
+            "SELECT employee_id, mobile, confirmation_id FROM otp.mobile_confirmation WHERE answer IS NULL"
+        )
+        answers, answered = random.Random(self.plan.seed + (4 if remind else 3)), 0
+        own_rate = self.plan.reminder_answered if remind else self.plan.own_number_answered
+        for r in waiting:
             p = self.people.get(r["employee_id"])
             if p is None:
                 continue
             if r["mobile"] == p.employee.actual_mobile:
-                says = "mine" if p.arrives is not None and answers.random() < self.plan.own_number_answered else None
+                says = "mine" if p.arrives is not None and answers.random() < own_rate else None
             else:
                 says = "not_mine" if answers.random() < self.plan.stranger_says_not_mine else None
             if says:
-                path = f"/otp/mobile-confirmations/{r['reference']}/{confirmation_link_code(r['reference'])}"
+                cid = str(r["confirmation_id"])
+                path = f"/otp/mobile-confirmations/{cid}/{confirmation_link_code(cid)}"
                 if (await self.call("POST", "otp", path, json={"answer": says})).status_code == 200:
                     answered += 1
-        return asked, answered
+        return sent, answered
 
     async def preseason_fixes(self, share: float) -> int:
         """Before the portal opens, the pre-season audit's mobile findings are acted on for a share of them: the
@@ -700,6 +715,8 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
             season.people = {p.employee.master["employee_id"]: p for p in people}
             season.flagged_by_registry = await season.audit_before_opening()
             season.asked, season.answered = await season.ask_whose_number()
+            season.flagged_after_ask = await season.audit_before_opening()
+            season.reminded, season.answered_reminder = await season.ask_whose_number(remind=True)
             season.flagged = await season.audit_before_opening()
             season.fixed_before = await season.preseason_fixes(plan.preseason_fixes) if plan.preseason_fixes else 0
             season.preseason_margin = (calendar.registration_open - datetime.now(UTC)).total_seconds()
@@ -773,9 +790,11 @@ def write_report(
         f"{plan.registry_without_mobile:.0%} of families and with another member's number for "
         f"{plan.registry_other_member:.0%}). Against the registry alone: "
         f"{measured(season.flagged_by_registry)}. After asking every record's number by SMS "
-        f"({season.asked} asked, {season.answered} answered; assumed: "
-        f"{plan.own_number_answered:.0%} of employees who will come answer for their own number, "
-        f"{plan.stranger_says_not_mine:.0%} of strangers holding a wrong one say so): {measured(season.flagged)}. "
+        f"({season.asked} asked, {season.answered} answered; assumed: {plan.own_number_answered:.0%} of employees "
+        f"who will come answer for their own number, {plan.stranger_says_not_mine:.0%} of strangers holding a wrong "
+        f"one say so): {measured(season.flagged_after_ask)}. After the reminder to those who had not answered "
+        f"({season.reminded} reminded, {season.answered_reminder} answered; assumed: {plan.reminder_answered:.0%} "
+        f"of the silent employees answer it): {measured(season.flagged)}. "
         f"{unseen} more, in no database, failed too: an audit of the records cannot see them."
     )
     lines = [

@@ -440,12 +440,15 @@ def audit_confirm_mobiles(
     ),
     data_owner: str = typer.Option(None, help="only this data owner's records (HKRN, TREASURY, HARTRON)"),
     ddo: str = typer.Option(None, help="only this DDO's employees (a pilot, or a DDO's own round)"),
+    remind: bool = typer.Option(False, "--remind", help="send the question again to numbers that have not answered"),
+    after_hours: float = typer.Option(72.0, help="with --remind: only questions unanswered this long since last sent"),
     database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
 ):
     """Before the season opens, ask every employee on an active record by SMS whether the number on it is theirs
     (a one-tap page on the portal). `seva audit master-data` then flags "not mine", and no answer where the
     Family ID cannot vouch for the number, and no longer flags a confirmed number the registry disagrees with.
-    Re-run after corrections: only records not yet asked about their current number are asked."""
+    Re-run after corrections: only records not yet asked about their current number are asked. With --remind, the
+    numbers that have not answered get the same question again (once per run, at most every --after-hours)."""
     import os
 
     from services.common.settings import ConfigurationError, get_settings
@@ -461,8 +464,11 @@ def audit_confirm_mobiles(
 
         portal = f"http://127.0.0.1:{DEV_PORTS.cases_health - 9}"  # the dev portal (LocalStack.portal_port)
 
-    asked = asyncio.run(ask_in(url, portal, data_owner, ddo))
-    typer.echo(f"{asked:,} employees asked by SMS whether the number on their record is theirs")
+    sent = asyncio.run(ask_in(url, portal, data_owner, ddo, after_hours if remind else None))
+    if remind:
+        typer.echo(f"{sent:,} employees reminded: the number on their record has not been answered for")
+    else:
+        typer.echo(f"{sent:,} employees asked by SMS whether the number on their record is theirs")
 
 
 @audit_app.command("publish")

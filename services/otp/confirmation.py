@@ -36,26 +36,62 @@ async def ask(conn: Any, portal_url: str, data_owner: str | None = None, ddo_cod
             ddo_code,
         )
         for r in rows:
-            await request_sms(
-                conn,
-                r["employee_id"],
-                TEMPLATE,
-                {"portal": portal_url.rstrip("/")},
-                event_id=str(r["confirmation_id"]),
-                mobile=r["mobile"],  # the number asked about, even if the record changes before it is sent
-                confirmation_id=str(r["confirmation_id"]),
+            await _send(conn, r, portal_url, event_id=str(r["confirmation_id"]))
+    return len(rows)
+
+
+async def remind(
+    conn: Any, portal_url: str, after_hours: float, data_owner: str | None = None, ddo_code: str | None = None
+) -> int:
+    """Send the same question again (the same link) to every number in scope still on its record that has not
+    answered in `after_hours` since it was last asked; the questions and their SMS in one transaction."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            "UPDATE otp.mobile_confirmation c SET reminders = c.reminders + 1, reminded_at = now() "
+            "FROM otp.employee_master m WHERE m.employee_id = c.employee_id AND m.mobile = c.mobile "
+            "AND m.status = 'active' AND c.answer IS NULL "
+            "AND coalesce(c.reminded_at, c.asked_at) <= now() - make_interval(secs => $3 * 3600) "
+            "AND ($1::text IS NULL OR m.data_owner = $1) AND ($2::text IS NULL OR m.ddo_code = $2) "
+            "RETURNING c.confirmation_id, c.employee_id, c.mobile, c.reminders",
+            data_owner,
+            ddo_code,
+            float(after_hours),
+        )
+        for r in rows:
+            await _send(
+                conn, r, portal_url, event_id=str(uuid.uuid5(r["confirmation_id"], f"reminder-{r['reminders']}"))
             )
     return len(rows)
 
 
-async def ask_in(database_url: str, portal_url: str, data_owner: str | None = None, ddo_code: str | None = None) -> int:
-    """`ask` on its own connection (`seva audit confirm-mobiles`, the simulator), with the services' JSON codecs:
-    the questions' SMS go to the outbox."""
+async def _send(conn: Any, row: Any, portal_url: str, event_id: str) -> None:
+    await request_sms(
+        conn,
+        row["employee_id"],
+        TEMPLATE,
+        {"portal": portal_url.rstrip("/")},
+        event_id=event_id,
+        mobile=row["mobile"],  # the number asked about, even if the record changes before it is sent
+        confirmation_id=str(row["confirmation_id"]),
+    )
+
+
+async def ask_in(
+    database_url: str,
+    portal_url: str,
+    data_owner: str | None = None,
+    ddo_code: str | None = None,
+    remind_after_hours: float | None = None,
+) -> int:
+    """`ask` (or, with `remind_after_hours`, `remind`) on its own connection (`seva audit confirm-mobiles`, the
+    simulator), with the services' JSON codecs: the questions' SMS go to the outbox."""
     from services.common.db import create_pool
 
     pool = await create_pool(database_url)
     try:
         async with pool.acquire() as conn:
+            if remind_after_hours is not None:
+                return await remind(conn, portal_url, remind_after_hours, data_owner, ddo_code)
             return await ask(conn, portal_url, data_owner, ddo_code)
     finally:
         await pool.close()

@@ -93,6 +93,22 @@ async def test_the_answers_to_the_sms_question_outweigh_the_family_id_registry(s
     assert_error(await http.post(f"{otp}/{'0' * 12}", json={"answer": "mine"}), 404, "confirmation_not_found")
     assert_error(await http.post(f"{otp}/{code}", json={"answer": "maybe"}), 422, "invalid_request")
 
+    # a reminder goes, with the same link, to the numbers that have not answered, once they have waited long enough
+    assert "0 employees reminded" in confirm_mobiles(stack, "--ddo", ddo, "--remind")  # asked minutes ago
+    assert f"{active - 1:,} employees reminded" in confirm_mobiles(
+        stack, "--ddo", ddo, "--remind", "--after-hours", "0"
+    )
+
+    async def twice():
+        r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": silent.actual_mobile})
+        sent = [m["body"] for m in r.json() if m["template"] == "mobile_confirmation"]
+        return len(sent) == 2 and sent
+
+    first, again = await eventually(twice, what="the reminder")
+    assert first == again  # the same question, the same link
+    r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": mine.actual_mobile})
+    assert len([m for m in r.json() if m["template"] == "mobile_confirmation"]) == 1  # it had answered
+
     # the stranger who holds the wrong number on record says it is not the employee's
     cid, code = await link_sent_to(stack, http, wrong.master["mobile"])
     r = await http.post(f"{stack.url('otp')}/otp/mobile-confirmations/{cid}/{code}", json={"answer": "not_mine"})

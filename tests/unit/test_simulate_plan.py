@@ -53,18 +53,22 @@ def test_the_report_lists_every_eligible_employee_who_did_not_get_through(tmp_pa
     season = _season(plan)
     # the audit against the registry alone: one right, one wrong; after the SMS answers: the three who failed
     season.flagged_by_registry = {wrong.master["employee_id"], fine.master["employee_id"]}
+    season.flagged_after_ask = {e.master["employee_id"] for e in (wrong, held)}
     season.flagged = {e.master["employee_id"] for e in (wrong, held, too_late)}
-    season.asked, season.answered = 5, 3
+    season.asked, season.answered, season.reminded, season.answered_reminder = 5, 3, 2, 1
     report = write_report(plan, people, season, Counter({"order_issued": 2}), [], tmp_path)
     text = report.read_text()
     # 3 on record failed to get an OTP (wrong, held, too_late)
     registry_alone, with_answers = text.split("Against the registry alone: ")[1].split("After asking")
+    with_answers, after_reminder = with_answers.split("After the reminder")
     assert "of 3 employees on record who came and failed to get an OTP, it had flagged 1 (**recall 33.3%**" in (
         registry_alone
     )
     assert "of 2 it flagged who came, 1 did fail (**precision 50.0%**" in registry_alone
     assert "(5 asked, 3 answered; assumed: 80% of employees who will come answer" in with_answers
-    assert "it had flagged 3 (**recall 100.0%**" in with_answers and "(**precision 100.0%**" in with_answers
+    assert "it had flagged 2 (**recall 66.7%**" in with_answers
+    assert "(2 reminded, 1 answered; assumed: 50% of the silent employees" in after_reminder
+    assert "it had flagged 3 (**recall 100.0%**" in after_reminder and "(**precision 100.0%**" in after_reminder
     assert 'reached "submitted" before the deadline in force: 3 of 5 (60.0%).** Of them, 1 applied after' in text
     assert f"- {too_late.master['employee_id']} (wrong_mobile): submitted after the deadline" in text
     assert f"- {late.master['employee_id']} (no fault): no working OTP before the deadline in force" in text

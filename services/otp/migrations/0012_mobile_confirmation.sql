@@ -9,5 +9,7 @@ CREATE TABLE otp.mobile_confirmation (
     asked_at timestamptz NOT NULL DEFAULT now(),
     answer text CHECK (answer IN ('mine', 'not_mine')),
     answered_at timestamptz,
+    reminders integer NOT NULL DEFAULT 0,  -- the same question sent again to a number that has not answered
+    reminded_at timestamptz,
     UNIQUE (employee_id, mobile)
 );
