@@ -460,9 +460,9 @@ def audit_confirm_mobiles(
     if not portal:
         if settings.env != "dev":
             raise ConfigurationError("--portal-url (or SEVA_PORTAL_PUBLIC_URL) must be set to send the questions")
-        from deploy.local.stack import DEV_PORTS
+        from deploy.local.stack import DEV_PORTS, portal_port
 
-        portal = f"http://127.0.0.1:{DEV_PORTS.cases_health - 9}"  # the dev portal (LocalStack.portal_port)
+        portal = f"http://127.0.0.1:{portal_port(DEV_PORTS)}"
 
     sent = asyncio.run(ask_in(url, portal, data_owner, ddo, after_hours if remind else None))
     if remind:

@@ -54,6 +54,11 @@ class Ports:
         return getattr(self, name)
 
 
+def portal_port(ports: Ports) -> int:
+    """The portal (services/portal) beside a set of ports: dev 8000, tests 18000."""
+    return ports.cases_health - 9
+
+
 DEV_PORTS = Ports(7233, 8233, 54329, 9092, 9093, 8001, 8002, 8003, 8004, 9233, 8009)
 TEST_PORTS = Ports(17233, 18233, 64329, 19092, 19093, 18001, 18002, 18003, 18004, 19233, 18009)
 BENCH_PORTS = Ports(27233, 28233, 44329, 29092, 29093, 28001, 28002, 28003, 28004, 29233, 28009)
@@ -203,8 +208,7 @@ class LocalStack:
 
     @property
     def portal_port(self) -> int:
-        """The portal (services/portal): dev 8000, tests 18000."""
-        return self.ports.cases_health - 9
+        return portal_port(self.ports)
 
     @property
     def portal_url(self) -> str:
