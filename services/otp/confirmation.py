@@ -97,12 +97,13 @@ async def ask_in(
         await pool.close()
 
 
-async def _question(conn: Any, key: str, confirmation_id: str, code: str) -> Any:
+async def _question(conn: Any, key: str, confirmation_id: str, code: str, lock: bool = False) -> Any:
     try:
         cid = uuid.UUID(confirmation_id)
     except ValueError:
         cid = None
-    row = await conn.fetchrow("SELECT * FROM otp.mobile_confirmation WHERE confirmation_id = $1", cid) if cid else None
+    select = "SELECT * FROM otp.mobile_confirmation WHERE confirmation_id = $1" + (" FOR UPDATE" if lock else "")
+    row = await conn.fetchrow(select, cid) if cid else None
     if row is None or not is_confirmation_code(key, cid, code):  # one answer for both: nothing to probe
         raise ApiError(404, "confirmation_not_found", "This link is not valid. Check that it is the whole link.")
     return row
@@ -118,7 +119,7 @@ async def answer(ctx: ServiceContext, confirmation_id: str, code: str, given: st
     """The first answer stands (the same answer again changes nothing); a different one later is refused: the
     owner of a number and a stranger cannot both hold the phone the link went to."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        row = await _question(conn, ctx.settings.otp_hmac_key, confirmation_id, code)
+        row = await _question(conn, ctx.settings.otp_hmac_key, confirmation_id, code, lock=True)  # two taps at once
         if row["answer"] is None:
             await conn.execute(
                 "UPDATE otp.mobile_confirmation SET answer = $2, answered_at = now() WHERE confirmation_id = $1",
