@@ -19,7 +19,6 @@ from .mobile import mask_mobile
 from .sms import request_sms
 
 TEMPLATE = "mobile_confirmation"
-ANSWERS = ("mine", "not_mine")
 
 
 async def ask(conn: Any, portal_url: str, data_owner: str | None = None, ddo_code: str | None = None) -> int:
@@ -29,7 +28,7 @@ async def ask(conn: Any, portal_url: str, data_owner: str | None = None, ddo_cod
         rows = await conn.fetch(
             "INSERT INTO otp.mobile_confirmation (confirmation_id, employee_id, mobile) "
             "SELECT gen_random_uuid(), m.employee_id, m.mobile FROM otp.employee_master m "
-            "WHERE m.status = 'active' AND m.mobile IS NOT NULL AND ($1::text IS NULL OR m.data_owner = $1) "
+            "WHERE m.status = 'active' AND ($1::text IS NULL OR m.data_owner = $1) "
             "AND ($2::text IS NULL OR m.ddo_code = $2) "
             "ON CONFLICT (employee_id, mobile) DO NOTHING RETURNING confirmation_id, employee_id, mobile",
             data_owner,

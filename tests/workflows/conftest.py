@@ -207,6 +207,15 @@ async def sleep_until(env: WorkflowEnvironment, when: datetime) -> None:
 HISTORIES = Path(__file__).parent / "histories"
 
 
+async def replay_failure(history) -> Exception | None:
+    """Today's workflow code replaying a history (through the payload codec, as in production): the failure, or
+    None when it replays unchanged."""
+    from temporalio.worker import Replayer
+
+    replayer = Replayer(workflows=[CaseWorkflow], data_converter=DEV_CONVERTER)
+    return (await replayer.replay_workflow(history, raise_on_replay_failure=False)).replay_failure
+
+
 async def record_history_if_asked(handle, name: str) -> None:
     """SEVA_RECORD_HISTORIES=1 pytest tests/workflows: refresh the recorded histories that the replay
     test replays. Only do this for a change that is meant to be compatible with running cases."""

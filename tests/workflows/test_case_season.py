@@ -9,7 +9,7 @@ from datetime import timedelta
 from contract import CASES_TASK_QUEUE, IST, CaseEvent, CaseInput, CaseStatus, EventType, Stage, case_workflow_id
 from workflows.case import CaseWorkflow
 
-from .conftest import DEV_CONVERTER, record_history_if_asked, sleep_until
+from .conftest import record_history_if_asked, replay_failure, sleep_until
 
 
 def case_input(employee_id: str) -> CaseInput:
@@ -546,8 +546,6 @@ async def test_a_case_whose_first_calendar_read_outlasts_its_workflow_task_still
     worker, because `workflow.patched()` sees only the markers of the task being replayed. The patches are gone
     (squashed before go-live); this keeps a split history in the replay set. It does not reproduce that exact
     split (the crash's history is described in the issue note)."""
-    from temporalio.worker import Replayer
-
     season.slow_copy_reads = [3.0]
     handle = await env.client.start_workflow(
         CaseWorkflow.run,
@@ -560,10 +558,8 @@ async def test_a_case_whose_first_calendar_read_outlasts_its_workflow_task_still
     await sleep_until(env, season.calendar.registration_open + timedelta(days=1))
     assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
     history = await handle.fetch_history()
-    result = await Replayer(workflows=[CaseWorkflow], data_converter=DEV_CONVERTER).replay_workflow(
-        history, raise_on_replay_failure=False
-    )
-    assert result.replay_failure is None, result.replay_failure
+    failure = await replay_failure(history)
+    assert failure is None, failure
     await record_history_if_asked(handle, "case_first_task_split")
     await handle.terminate("test done")
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from contract import CaseStatus, EventType, Stage
 from workflows.case import CaseWorkflow
 
-from .conftest import record_history_if_asked, sleep_until
+from .conftest import record_history_if_asked, replay_failure, sleep_until
 from .test_case_season import event, register_and_apply, stage_of, start
 
 
@@ -99,9 +99,6 @@ async def test_a_case_that_heard_the_report_before_the_patch_replays_as_it_ran(e
     """A case run by the code before the patch ignored the report and lapsed at the close; today's code must
     replay that history unchanged (workflow.patched sees no marker there), not hold it open."""
     import temporalio.workflow
-    from temporalio.worker import Replayer
-
-    from .conftest import DEV_CONVERTER
 
     cal = season.calendar
     monkeypatch.setattr(temporalio.workflow, "patched", lambda _id: False)  # the workers before the patch
@@ -112,10 +109,8 @@ async def test_a_case_that_heard_the_report_before_the_patch_replays_as_it_ran(e
     history = await handle.fetch_history()
     await handle.terminate("test done")
     monkeypatch.undo()
-    result = await Replayer(workflows=[CaseWorkflow], data_converter=DEV_CONVERTER).replay_workflow(
-        history, raise_on_replay_failure=False
-    )
-    assert result.replay_failure is None, result.replay_failure
+    failure = await replay_failure(history)
+    assert failure is None, failure
 
 
 async def test_a_case_started_on_a_record_added_after_the_close_for_one_who_reported_in_time_is_open(env, season):

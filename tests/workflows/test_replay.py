@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
 
-from workflows.case import CaseWorkflow
-
-from .conftest import DEV_CONVERTER, HISTORIES
+from .conftest import HISTORIES, replay_failure
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
@@ -31,9 +28,8 @@ def test_recorded_histories_exist():
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_case_workflow_replays_recorded_history(path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[CaseWorkflow], data_converter=DEV_CONVERTER)  # through the payload codec
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
+    failure = await replay_failure(history)
+    assert failure is None, f"{path.name} no longer replays: {failure}"
 
 
 def _payload_lists(node, under_search_attributes=False):

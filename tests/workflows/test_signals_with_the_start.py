@@ -11,7 +11,7 @@ from datetime import timedelta
 from contract import CASES_TASK_QUEUE, REGISTRATION_CLOSE, CarriedCase, EventType, Stage
 from workflows.case import STATE_BEFORE_SIGNALS, CaseWorkflow, Phase
 
-from .conftest import DEV_CONVERTER, record_history_if_asked, sleep_until
+from .conftest import record_history_if_asked, replay_failure, sleep_until
 from .test_case_season import case_input, event, stage_of
 from .test_remedy_holds_registration import reported
 
@@ -87,7 +87,6 @@ async def test_a_run_that_lost_the_signal_before_the_patch_replays_as_it_ran(env
     """A continued run on the workers before the patch overwrote the application heard in its first task and
     went on waiting; today's code must replay that history unchanged, not move it on (a nondeterminism)."""
     import temporalio.workflow
-    from temporalio.worker import Replayer
 
     cal = season.calendar
     real_patched = temporalio.workflow.patched
@@ -97,7 +96,5 @@ async def test_a_run_that_lost_the_signal_before_the_patch_replays_as_it_ran(env
     history = await handle.fetch_history()
     await handle.terminate("test done")
     monkeypatch.undo()
-    result = await Replayer(workflows=[CaseWorkflow], data_converter=DEV_CONVERTER).replay_workflow(
-        history, raise_on_replay_failure=False
-    )
-    assert result.replay_failure is None, result.replay_failure
+    failure = await replay_failure(history)
+    assert failure is None, failure
