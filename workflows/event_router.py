@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from contract import TOPICS, CaseEvent, EventType, case_workflow_id
@@ -40,7 +42,10 @@ def event_router(
             # a data owner added the record of a person who was in no database: their case starts now
             data = event.get("data", {})
             if data.get("season_id") != season_id:  # the services disagree on the season: a configuration fault
-                raise DeadLetter(f"a record added for season {data.get('season_id')!r}; this worker runs {season_id!r}")
+                raise DeadLetter(
+                    f"a record added for season {data.get('season_id')!r}; this worker runs {season_id!r}",
+                    reason="wrong_season",
+                )
             if await start_case(
                 client,
                 event["employee_id"],
@@ -71,9 +76,37 @@ def event_router(
                     "a redelivered %s for the closed case of %s: already taken in", event["type"], event["employee_id"]
                 )
                 return
-            raise DeadLetter(f"no open case for {event['employee_id']}: {err.message}") from err
+            status = await _case_status(client, handle_.id)
+            if status == WorkflowExecutionStatus.COMPLETED:
+                # The case has ended on its own terms (order issued, ineligible, lapsed): an employee signing in
+                # to read the decision or download the order tells it nothing it can use. Done with, not parked:
+                # parking it would bury, among thousands, the dead letters an operator must act on.
+                log.info("%s for %s: the case has ended, nothing to do", event["type"], event["employee_id"])
+                return
+            if status is None:
+                raise DeadLetter(f"no case for {event['employee_id']}: {err.message}", reason="no_case") from err
+            raise DeadLetter(
+                f"the case of {event['employee_id']} is {status.name.lower()}, not running: {err.message}",
+                reason="case_not_running",
+            ) from err
 
     return handle
+
+
+async def _case_status(client: Client, workflow_id: str) -> WorkflowExecutionStatus | None:
+    """How the case's latest run stands, or None if there is no case at all. Read from the raw description:
+    only its status is needed, not the search attributes the SDK would decode."""
+    try:
+        described = await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+            )
+        )
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return WorkflowExecutionStatus(described.workflow_execution_info.status)
 
 
 def _moment(text: str | None) -> datetime | None:

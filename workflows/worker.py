@@ -12,7 +12,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunn
 
 from contract import CASES_TASK_QUEUE
 from services.common.health import Health
-from services.common.kafka import EventConsumer, start_producer
+from services.common.kafka import KAFKA_STALL_AFTER, EventConsumer, KafkaWatch, start_producer
 from services.common.runtime import serve_health, task_problem
 from services.common.settings import CasesSettings, get_settings, use_settings
 from services.common.telemetry import setup_tracing
@@ -69,9 +69,14 @@ async def run_cases_worker() -> None:
         "cases.signaller",
         event_router(client, settings.season_id, calendar),
         producer,
+        transient_limit=settings.consumer_transient_limit_seconds,
         health=health.add("consumer-cases.signaller", "consumer"),
     )
     await consumer.start()
+    kafka_watch = KafkaWatch(
+        producer, settings.kafka_bootstrap, health.add("kafka", "broker", stall_after=KAFKA_STALL_AFTER)
+    )
+    await kafka_watch.start()
     worker = Worker(
         client,
         task_queue=CASES_TASK_QUEUE,
@@ -96,6 +101,7 @@ async def run_cases_worker() -> None:
         await worker.shutdown()
     await asyncio.gather(worker_task, return_exceptions=True)
     await consumer.stop()
+    await kafka_watch.stop()
     await producer.stop()
     await calendar.close()
     if probe_task is not None:

@@ -33,7 +33,8 @@ log = logging.getLogger("seva.stack")
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("otp", "applications", "verification", "orders")
-PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+PG_SYSTEM_USER = "embedded_postgres"
+SMS_GATEWAY_TOKEN = "local-sms-gateway-token"  # the local gateway's bearer token (loopback only, no real SMS)  # PostgreSQL refuses to run as root
 
 
 @dataclass(frozen=True)
@@ -80,17 +81,19 @@ DEV_SERVER_DYNAMIC_CONFIG = {"history.hostLevelCacheMaxSize": 260_000, "worker.b
 
 @dataclass(frozen=True)
 class Topology:
-    """How many of each part run. `single` is `make run`'s (fast, one of each); `production` is the shape of
-    deploy/production on one machine, the fault suite's default: three Kafka brokers (replication 3,
-    min.insync.replicas 2), two replicas of every service and two cases workers."""
+    """How many of each part run. `single` is `make run`'s (fast, one of each, the dev SMS inbox); `production`
+    is the shape of deploy/production on one machine, the fault suite's default: three Kafka brokers
+    (replication 3, min.insync.replicas 2), two replicas of every service and two cases workers, and the OTP
+    service on HttpSmsGateway against a gateway process that can refuse, slow down and go down."""
 
     name: str
     kafka_nodes: int
     replicas: int
+    http_sms_gateway: bool = False  # the OTP service posts to a gateway process (deploy/local/sms_gateway.py)
 
 
 SINGLE = Topology("single", kafka_nodes=1, replicas=1)
-PRODUCTION = Topology("production", kafka_nodes=3, replicas=2)
+PRODUCTION = Topology("production", kafka_nodes=3, replicas=2, http_sms_gateway=True)
 TOPOLOGIES = {t.name: t for t in (SINGLE, PRODUCTION)}
 REPLICA_PORT_STEP = 100  # replica r of a service (or Kafka node r) listens on its port + 100 * (r - 1)
 TOXIPROXY = ROOT / "var" / "tools" / "toxiproxy-server"  # `make toxiproxy` builds it from the Go module proxy
@@ -192,6 +195,8 @@ class LocalStack:
                 ]
         ports.append(("oidc", self.oidc_port))
         ports.append(("portal", self.portal_port))
+        if self.topology.http_sms_gateway:
+            ports.append(("sms-gateway", self.sms_gateway_port))
         if self.network_faults:
             ports.append(("toxiproxy", int(self.toxiproxy_api.rsplit(":", 1)[1])))
             ports += [(f"{name} proxy", listen) for name, (listen, _) in self.proxies().items()]
@@ -227,6 +232,16 @@ class LocalStack:
         return oidc.officer_token(self.oidc_issuer, officer_id)
 
     @property
+    def sms_gateway_port(self) -> int:
+        return self.ports.cases_health + 30
+
+    @property
+    def sms_gateway_url(self) -> str:
+        """The local SMS gateway (production topology): `/sms` takes messages, `/messages` lists what it accepted,
+        `/control` tells it to refuse, slow down or be down."""
+        return f"http://127.0.0.1:{self.sms_gateway_port}"
+
+    @property
     def toxiproxy_api(self) -> str:
         return f"http://127.0.0.1:{self.ports.cases_health + 19}"
 
@@ -254,6 +269,24 @@ class LocalStack:
             ),
             "SEVA_TEMPORAL_ADDRESS": f"127.0.0.1:{px['temporal'][0]}",
         }
+
+    def _start_sms_gateway(self) -> None:
+        self._spawn(
+            "sms-gateway",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "deploy.local.sms_gateway:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.sms_gateway_port),
+                "--log-level",
+                "warning",
+            ],
+        )
+        self._wait_http("sms-gateway", f"{self.sms_gateway_url}/healthz", 30)
 
     def _start_toxiproxy(self) -> None:
         if not TOXIPROXY.exists():
@@ -287,7 +320,18 @@ class LocalStack:
             "SEVA_OIDC_ISSUER": self.oidc_issuer,
             "SEVA_CODEC_CORS_ORIGINS": f"http://127.0.0.1:{self.ports.temporal_ui},http://localhost:{self.ports.temporal_ui}",
             "PYTHONUNBUFFERED": "1",
+            **self._sms_gateway_env(),
             **self.extra_env,
+        }
+
+    def _sms_gateway_env(self) -> dict[str, str]:
+        if not self.topology.http_sms_gateway:
+            return {}
+        return {
+            "SEVA_SMS_GATEWAY": "services.otp.sms:HttpSmsGateway",
+            "SEVA_SMS_GATEWAY_URL": f"{self.sms_gateway_url}/sms",
+            "SEVA_SMS_GATEWAY_TOKEN": SMS_GATEWAY_TOKEN,
+            "SEVA_SMS_GATEWAY_LOG": str(self.data_dir / "sms-gateway" / "accepted.jsonl"),
         }
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -311,6 +355,8 @@ class LocalStack:
             self._start_temporal()
             if self.network_faults:
                 self._start_toxiproxy()
+            if self.topology.http_sms_gateway:
+                self._start_sms_gateway()
             for r in range(1, self.topology.replicas + 1):
                 for name, url in ((n, self.urls(n)[r - 1]) for n in SERVICES):
                     self._spawn(

@@ -79,6 +79,35 @@ _TEMPORAL_OUTAGE = {
 }
 
 
+class Transient(Exception):
+    """Raised where a part answered that it is down or busy (a gateway's 5xx, say): known to pass, so waited
+    out with backoff. Any failure not recognised by `is_transient` is treated as unforeseen."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure known to pass on its own: a connection refused or reset, a timeout, PostgreSQL, Kafka or
+    Temporal saying it is unavailable, a service's 503. Everything else (a bug, a refusal, an error nobody
+    foresaw) is not, and retrying it for long only holds up what comes after it (services/common/kafka.py)."""
+    import httpx
+    from aiokafka.errors import KafkaError, KafkaTimeoutError
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (Transient, *OUTAGE_ERRORS, httpx.TransportError)):
+            return True
+        if isinstance(exc, (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)):
+            return True
+        if isinstance(exc, KafkaTimeoutError) or (isinstance(exc, KafkaError) and getattr(exc, "retriable", False)):
+            return True
+        if isinstance(exc, RPCError) and exc.status in _TEMPORAL_OUTAGE:
+            return True
+        if isinstance(exc, ApiError) and exc.status == 503:
+            return True
+        exc = exc.__cause__  # type: ignore[assignment]  # a wrapper raised "from" an outage is the outage
+    return False
+
+
 def outage_response(request: Request, part: str, exc: BaseException) -> JSONResponse:
     """A part is down: 503 with a stable code, a plain sentence and Retry-After, never a 500 or a hang."""
     ctx = getattr(request.app.state, "ctx", None)

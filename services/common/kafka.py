@@ -1,10 +1,15 @@
-"""Kafka: the outbox relay (database -> Kafka) and the at-least-once consumer loop (Kafka -> handler).
+"""Kafka: the outbox relay (database -> Kafka), the at-least-once consumer loop (Kafka -> handler) and the
+watch on the cluster that readiness reads.
 
-The promise both keep: nothing is lost and nothing stops silently. A transient failure (Kafka, PostgreSQL or
-Temporal down or slow) is retried with backoff until it succeeds, holding the consumer's position; only a
-message that can never succeed (not JSON, not an event envelope, refused by its handler) goes to the
-consumer's own dead-letter topic, from which `seva dlq replay` puts it back. Each loop is supervised (a crash
-restarts it) and reports its state to the process's readiness (services/common/health.py)."""
+The promise: nothing is lost, nothing stops silently, and one message never holds a partition for good. Only a
+failure known to pass (services/common/errors.is_transient: a part down, a timeout) is retried, with backoff, for
+up to `transient_limit` (30 minutes by default: longer than an ordinary outage of any one part); a message still
+failing then is parked with reason `transient_outlasted`. Anything else (an error nobody foresaw, a bug, a
+gateway's refusal) gets `quick_tries` quick tries and is parked (`unexpected_error`, or the handler's own reason);
+a message that is not an event at all is parked at once. Parked means on the consumer's own dead-letter topic,
+with its reason, from which `seva dlq replay` puts it back once the cause is mended; the partition moves on.
+Each loop is supervised (a crash restarts it) and reports its state to the process's readiness
+(services/common/health.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
+from .errors import is_transient
 from .events import dead_letter_topic, parse_envelope
 from .health import ComponentHealth
 
@@ -37,9 +43,15 @@ DEAD_LETTER_VALUE_LIMIT = 256 * 1024  # bytes of the original message a dead let
 
 
 class DeadLetter(Exception):
-    """Raised by a handler for an event that can never be handled: it goes to the dead-letter topic at once."""
+    """Raised by a handler for an event that can never be handled: it goes to the dead-letter topic at once,
+    with the handler's reason code (`seva dlq list` shows it; docs/faults.md says what each means)."""
 
     reason = "refused_by_handler"
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        if reason:
+            self.reason = reason
 
 
 class Poison(DeadLetter):
@@ -51,8 +63,19 @@ class Poison(DeadLetter):
 
 
 # Errors that say the message's content is wrong, not that something is down: retrying cannot help.
-# Anything else (connection refused, timeouts, server unavailable, ...) is retried until it succeeds.
 CONTENT_ERRORS: tuple[type[BaseException], ...] = (KeyError, TypeError, ValueError, asyncpg.DataError)
+# How long a message is retried while a part it needs is down (SEVA_CONSUMER_TRANSIENT_LIMIT_SECONDS): the
+# longest ordinary outage the fault suite plays is the SMS gateway down for 10 minutes; 30 minutes outlives it
+# and a restart of any part, while a part down longer than that is an incident an operator is already on, and
+# what it held is parked with its reason to be replayed, not lost.
+TRANSIENT_LIMIT_SECONDS = 1800.0
+# An unforeseen error is tried this many times in all, a fraction of a second apart (a race that a second look
+# settles), then parked.
+QUICK_TRIES = 3
+# Kafka unreachable this long makes a process unready: long enough that one broker's restart (the cluster runs
+# on) or a leader election does not flap readiness, short enough that an operator sees a cluster outage in
+# the first minute.
+KAFKA_STALL_AFTER = 30.0
 
 
 def backoff_delay(attempt: int, initial: float = 0.2, ceiling: float = 30.0) -> float:
@@ -113,8 +136,10 @@ class OutboxRelay:
         health: ComponentHealth | None = None,
         prune: Callable[[], Awaitable[None]] | None = None,
         prune_every: float = 600.0,
+        publish_timeout: float = 20.0,
     ):
         self.pool, self.schema, self.producer, self.batch = pool, schema, producer, batch
+        self.publish_timeout = publish_timeout
         self.health = health or ComponentHealth(f"outbox-relay-{schema}", "relay")
         self._prune, self._prune_every, self._pruned_at = prune, prune_every, 0.0
         self._wake = asyncio.Event()
@@ -182,21 +207,27 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            futures = [
-                await self.producer.send(
-                    r["topic"],
-                    r["payload"],
-                    key=r["key"],
-                    headers=[(k, v.encode()) for k, v in (r["headers"] or {}).items()],
-                )
-                for r in rows
-            ]
-            await asyncio.gather(*futures)
+            # Kafka gets a bounded time to take the batch: while it is down the relay fails (and shows it in
+            # readiness and its failure count) instead of waiting inside the transaction, holding a connection.
+            # A batch that timed out may still reach Kafka later; sent again, it is a copy consumers ignore.
+            await asyncio.wait_for(self._send(rows), timeout=self.publish_timeout)
             await conn.execute(
                 f"UPDATE {self.schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                 [r["id"] for r in rows],
             )
             return len(rows)
+
+    async def _send(self, rows: list[Any]) -> None:
+        futures = [
+            await self.producer.send(
+                r["topic"],
+                r["payload"],
+                key=r["key"],
+                headers=[(k, v.encode()) for k, v in (r["headers"] or {}).items()],
+            )
+            for r in rows
+        ]
+        await asyncio.gather(*futures)
 
     async def _run(self) -> None:
         attempt = 0
@@ -228,6 +259,39 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
 
 
+class KafkaWatch:
+    """Asks the cluster for its metadata every few seconds over the process's own producer. A consumer waiting
+    on a cluster that is gone raises nothing (it waits), and a relay may have nothing to send: this is what
+    makes a process that can neither publish nor consume say so in readiness, and which part it waits for."""
+
+    def __init__(self, producer: AIOKafkaProducer, bootstrap: str, health: ComponentHealth, every: float = 5.0):
+        self.producer, self.bootstrap, self.health, self.every = producer, bootstrap, health, every
+        self._task: asyncio.Task[Any] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="kafka-watch")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def check(self) -> None:
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=self.every * 2)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.health.failed(f"waiting for Kafka at {self.bootstrap}: no broker answers ({type(exc).__name__})")
+        else:
+            self.health.ok()
+
+    async def _run(self) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(self.every)
+
+
 def _decode(value: bytes | None) -> dict[str, Any]:
     """The message as an event envelope, or Poison with the reason it can never be one."""
     if value is None:
@@ -247,7 +311,8 @@ def _decode(value: bytes | None) -> dict[str, Any]:
 class EventConsumer:
     """At-least-once consumer: the offset is committed only after the handler succeeded or the message went
     to the dead-letter topic. One message at a time, in partition order; a transient failure holds the
-    position and is retried until it succeeds (after `stall_after` seconds the process reports unready)."""
+    position and is retried with backoff up to `transient_limit` (after `stall_after` seconds the process
+    reports unready); any other failure is parked after `quick_tries` (see the module's docstring)."""
 
     def __init__(
         self,
@@ -258,9 +323,12 @@ class EventConsumer:
         producer: AIOKafkaProducer | None = None,
         health: ComponentHealth | None = None,
         retry_ceiling: float = 30.0,
+        transient_limit: float = TRANSIENT_LIMIT_SECONDS,
+        quick_tries: int = QUICK_TRIES,
     ):
         self.bootstrap, self.topics, self.group_id, self.handler = bootstrap, topics, group_id, handler
         self.producer, self.retry_ceiling = producer, retry_ceiling
+        self.transient_limit, self.quick_tries = transient_limit, quick_tries
         self.dead_letter_topic = dead_letter_topic(group_id)
         self.health = health or ComponentHealth(f"consumer-{group_id}", "consumer")
         self._task: asyncio.Task[Any] | None = None
@@ -328,7 +396,7 @@ class EventConsumer:
         except Poison as poison:
             await self._dead_letter(msg, None, poison.reason, poison)
             return
-        attempt = 0
+        tries, first_failure = 0, time.monotonic()
         while True:
             try:
                 await self._handle(msg, event)
@@ -341,16 +409,31 @@ class EventConsumer:
             except CONTENT_ERRORS as exc:
                 await self._dead_letter(msg, event, "invalid_content", exc)
                 return
-            except Exception as exc:  # transient: retried until it succeeds, never dead-lettered
-                attempt += 1
+            except Exception as exc:
+                tries += 1
+                failing_for = time.monotonic() - first_failure
+                transient = is_transient(exc)
+                if transient and failing_for >= self.transient_limit:
+                    await self._dead_letter(
+                        msg,
+                        event,
+                        "transient_outlasted",
+                        exc,
+                        f"still failing after {failing_for:.0f} s, {tries} tries",
+                    )
+                    return
+                if not transient and tries >= self.quick_tries:
+                    await self._dead_letter(msg, event, "unexpected_error", exc, f"{tries} tries")
+                    return
                 self.health.failed(exc)
-                delay = backoff_delay(attempt, 0.2, self.retry_ceiling)
-                if attempt == 1 or attempt % 10 == 0:
+                delay = backoff_delay(tries, 0.2, self.retry_ceiling) if transient else 0.2 * tries
+                if tries == 1 or tries % 10 == 0:
                     log.warning(
-                        "%s: event %s failed (attempt %d), retrying in %.1fs: %r",
+                        "%s: event %s failed (try %d, %s), again in %.1fs: %r",
                         self.group_id,
                         event.get("event_id"),
-                        attempt,
+                        tries,
+                        "transient" if transient else "unforeseen",
                         delay,
                         exc,
                     )
@@ -373,7 +456,9 @@ class EventConsumer:
         finally:
             otel_context.detach(token)
 
-    async def _dead_letter(self, msg: Any, event: dict[str, Any] | None, reason: str, exc: BaseException) -> None:
+    async def _dead_letter(
+        self, msg: Any, event: dict[str, Any] | None, reason: str, exc: BaseException, how: str = ""
+    ) -> None:
         """The message as it came (bytes, key, headers) with where it came from and why, so it can be read
         and replayed exactly. The send is retried until Kafka takes it: a dead letter is never dropped."""
         log.error(
@@ -395,7 +480,8 @@ class EventConsumer:
             "offset": msg.offset,
             "key": msg.key.decode(errors="replace") if msg.key else None,
             "reason": reason,
-            "error": str(exc)[:500],
+            "error": f"{type(exc).__name__}: {exc}"[:500],
+            "tries": how,
             "event_id": event.get("event_id") if event else None,
             "event_type": event.get("type") if event else None,
             "dead_lettered_at": datetime.now(UTC).isoformat(),

@@ -28,7 +28,7 @@ from .db import apply_migrations, create_pool, prune_delivered
 from .errors import install_error_handlers
 from .health import Health
 from .input_guard import InputGuard
-from .kafka import EventConsumer, OutboxRelay, start_producer
+from .kafka import KAFKA_STALL_AFTER, EventConsumer, KafkaWatch, OutboxRelay, start_producer
 from .settings import SETTINGS_BY_PROCESS, Settings, get_settings, use_settings
 from .telemetry import setup_tracing
 from .temporal import PermanentErrorsInterceptor, connect
@@ -128,6 +128,10 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
             pool, defn.name, producer, health=ctx.health.add(f"outbox-relay-{defn.name}", "relay"), prune=prune
         )
         await relay.start()
+        kafka_watch = KafkaWatch(
+            producer, settings.kafka_bootstrap, ctx.health.add("kafka", "broker", stall_after=KAFKA_STALL_AFTER)
+        )
+        await kafka_watch.start()
         consumers = []
         for consumer_name, spec in defn.consumers:
             topics, handler = spec(ctx)
@@ -138,6 +142,7 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
                 group,
                 handler,
                 producer,
+                transient_limit=settings.consumer_transient_limit_seconds,
                 health=ctx.health.add(f"consumer-{group}", "consumer"),
             )
             await c.start()
@@ -155,6 +160,7 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
             await asyncio.gather(worker_task, return_exceptions=True)
             for c in consumers:
                 await c.stop()
+            await kafka_watch.stop()
             await relay.stop()
             await producer.stop()
             await pool.close()

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         description="processed-event rows are pruned after this long; keep it above Kafka's retention "
         "(7 days by default) so no redelivery can come after its row is gone",
     )
+    consumer_transient_limit_seconds: float = Field(
+        1800.0,
+        description="how long a consumer waits out a part that is down before parking the message it holds "
+        "(services/common/kafka.py TRANSIENT_LIMIT_SECONDS says why 30 minutes)",
+    )
     otel_exporter_otlp_endpoint: str | None = None
     trace_file: Path | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import date, datetime
 
@@ -31,56 +32,75 @@ def activities(ctx: ServiceContext) -> list:
 
     @activity.defn(name=Activities.ISSUE_ORDER.name)
     async def issue_service_security_order(req: OrderRequest) -> IssuedOrder:
-        """Issue the order once, with its PDF and signed QR payload: a retry returns the order already issued."""
+        """Issue the order once, with its PDF and signed QR payload: a retry returns the order already issued.
+        Reserve the number (short transaction), draw the PDF in a thread with no transaction open (a burst of
+        approvals drew each inside its transaction, holding the row lock and a connection for the CPU's quarter
+        second, and officers got 503s), then store it with its event (short transaction)."""
+        issued = await _issued(ctx.pool, req.application_no)
+        if issued is not None:
+            return issued
         async with ctx.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT 1 FROM orders.case_request WHERE application_no = $1 FOR UPDATE", req.application_no
-            )
-            row = await conn.fetchrow(
-                "SELECT order_no, post_id, issued_at FROM orders.service_security_order WHERE application_no = $1",
+            reserved = await conn.fetchrow(
+                "SELECT order_no_reserved, order_date_reserved FROM orders.case_request WHERE application_no = $1 "
+                "FOR UPDATE",
                 req.application_no,
             )
-            if row is None:
-                department = await conn.fetchval(
-                    "SELECT department FROM orders.supernumerary_post WHERE post_id = $1", req.post_id
-                )
+            department = await conn.fetchval(
+                "SELECT department FROM orders.supernumerary_post WHERE post_id = $1", req.post_id
+            )
+            if reserved is None or reserved["order_no_reserved"] is None:
                 seq = await conn.fetchval("SELECT nextval('orders.order_seq')")
                 today = datetime.now(IST).date()
-                born = date.fromisoformat(req.date_of_birth) if req.date_of_birth else None
-                order = {
-                    "order_no": f"SSO/{today.year}/{department}/{seq:06d}",
-                    "employee_id": req.employee_id,
-                    "post_id": req.post_id,
-                    "department": department,
-                    "name": req.name,
-                    "father_name": req.father_name,
-                    "date_of_birth": born,
-                    "post_code": req.post_code,
-                    "effective_date": today,
-                    "secure_until": secure_until(born) if born else None,
-                }
-                payload = sign_payload(signing_key(ctx.settings.order_signing_seed), order)
-                pdf = render_pdf(order, payload)
-                row = await conn.fetchrow(
-                    "INSERT INTO orders.service_security_order (order_no, application_no, employee_id, post_id, "
-                    "department, name, father_name, date_of_birth, post_code, effective_date, secure_until, qr_payload, "
-                    "pdf, pdf_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-                    "RETURNING order_no, post_id, issued_at",
-                    order["order_no"],
+                reserved = await conn.fetchrow(
+                    "UPDATE orders.case_request SET order_no_reserved = $2, order_date_reserved = $3 "
+                    "WHERE application_no = $1 RETURNING order_no_reserved, order_date_reserved",
                     req.application_no,
-                    req.employee_id,
-                    req.post_id,
-                    department,
-                    req.name,
-                    req.father_name,
-                    born,
-                    req.post_code,
+                    f"SSO/{today.year}/{department}/{seq:06d}",
                     today,
-                    order["secure_until"],
-                    payload,
-                    pdf,
-                    hashlib.sha256(pdf).hexdigest(),
                 )
+        born = date.fromisoformat(req.date_of_birth) if req.date_of_birth else None
+        today = reserved["order_date_reserved"]
+        order = {
+            "order_no": reserved["order_no_reserved"],
+            "employee_id": req.employee_id,
+            "post_id": req.post_id,
+            "department": department,
+            "name": req.name,
+            "father_name": req.father_name,
+            "date_of_birth": born,
+            "post_code": req.post_code,
+            "effective_date": today,
+            "secure_until": secure_until(born) if born else None,
+        }
+        payload = sign_payload(signing_key(ctx.settings.order_signing_seed), order)
+        pdf = await asyncio.to_thread(render_pdf, order, payload)
+        async with ctx.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "INSERT INTO orders.service_security_order (order_no, application_no, employee_id, post_id, "
+                "department, name, father_name, date_of_birth, post_code, effective_date, secure_until, qr_payload, "
+                "pdf, pdf_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+                "ON CONFLICT (application_no) DO NOTHING RETURNING order_no, post_id, issued_at",
+                order["order_no"],
+                req.application_no,
+                req.employee_id,
+                req.post_id,
+                department,
+                req.name,
+                req.father_name,
+                born,
+                req.post_code,
+                today,
+                order["secure_until"],
+                payload,
+                pdf,
+                hashlib.sha256(pdf).hexdigest(),
+            )
+            if row is None:  # a concurrent attempt stored it first: the same order
+                row = await conn.fetchrow(
+                    "SELECT order_no, post_id, issued_at FROM orders.service_security_order WHERE application_no = $1",
+                    req.application_no,
+                )
+            else:
                 await publish(
                     conn,
                     "orders",
@@ -92,3 +112,11 @@ def activities(ctx: ServiceContext) -> list:
         return IssuedOrder(order_no=row["order_no"], post_id=row["post_id"], issued_at=row["issued_at"])
 
     return [open_post_request, issue_service_security_order]
+
+
+async def _issued(pool, application_no: str) -> IssuedOrder | None:
+    row = await pool.fetchrow(
+        "SELECT order_no, post_id, issued_at FROM orders.service_security_order WHERE application_no = $1",
+        application_no,
+    )
+    return IssuedOrder(order_no=row["order_no"], post_id=row["post_id"], issued_at=row["issued_at"]) if row else None

@@ -14,19 +14,31 @@ from services.common.kafka import DeadLetter
 from services.common.runtime import ServiceContext
 
 from .masterdata import apply_correction, open_correction_request, open_record_request
-from .sms import SUBJECT, _with_code, load_gateway, recorded_params, render
+from .sms import SUBJECT, GatewayRefused, _with_code, load_gateway, recorded_params, render
 
 log = logging.getLogger("seva.sms")
 
 
+# A message recorded with one of these is done with; 'sending' (claimed, not known to be accepted) and 'refused'
+# (parked, replayed once the cause is mended) are tried again when the event comes again.
+FINAL_OUTCOMES = ("delivered", "dropped_expired", "dropped_no_mobile", "dropped_not_on_record", "dropped_superseded")
+
+
 def sms_consumer(ctx: ServiceContext):
-    """The gateway adapter: idempotent by event id; an OTP that would arrive after it expires is dropped."""
+    """The gateway adapter. Claim, commit, send, record: the message is claimed in otp.sms_delivery ('sending')
+    and committed before the gateway is called, never inside a transaction (a commit failing after the gateway
+    accepted would send it twice, and a slow gateway would hold a connection); the gateway gets the event id as
+    its idempotency key, so a resend after a crash is the same message; the outcome is recorded after. An OTP
+    that would arrive after it expires, or whose challenge a newer request has replaced, is not sent: the
+    employee would type a code that can only fail and use up one of their tries. A refusal is parked with the
+    gateway's reason (GatewayRefused); a gateway down is waited out (services/common/kafka.py)."""
     gateway, mailbox = load_gateway(ctx.settings), load_gateway(ctx.settings, "mail_gateway")
 
     async def handle(event: dict) -> None:
-        data = event["data"]
+        data, event_id = event["data"], uuid.UUID(event["event_id"])
         async with ctx.pool.acquire() as conn, conn.transaction():
-            if not await claim_event(conn, "otp", "sms-gateway", event["event_id"]):
+            prior = await conn.fetchval("SELECT outcome FROM otp.sms_delivery WHERE event_id = $1 FOR UPDATE", event_id)
+            if prior in FINAL_OUTCOMES:
                 return
             employee = await conn.fetchrow(
                 "SELECT mobile, sms_language FROM otp.employee_master WHERE employee_id = $1", event["employee_id"]
@@ -36,25 +48,13 @@ def sms_consumer(ctx: ServiceContext):
             language = data.get("language") or (employee["sms_language"] if employee else "hi")
             params, reference = recorded_params(data), data.get("challenge_id") or data.get("confirmation_id")
             template_id, recorded_body = render(data["template"], params, language)
-            expires_at = data.get("expires_at")
-            if data["template"] == "otp" and not event["employee_id"]:
-                outcome = "dropped_not_on_record"  # asked for a number on no service record: nothing sent
-            elif email:
-                if not await mailbox.send(email, SUBJECT[language], _with_code(ctx, data, params, language)):
-                    raise RuntimeError("the mail gateway did not accept the message")
-                outcome = "delivered"
-            elif mobile is None:
-                outcome = "dropped_no_mobile"
-            elif expires_at and datetime.fromisoformat(expires_at) <= datetime.now(UTC):
-                outcome = "dropped_expired"
-            elif await gateway.send(mobile, template_id, _with_code(ctx, data, params, language)):
-                outcome = "delivered"
-            else:
-                raise RuntimeError("the SMS gateway did not accept the message")  # retried, then dead-lettered
+            outcome = await _not_to_send(conn, event, data, mobile, email) or "sending"
             await conn.execute(
                 "INSERT INTO otp.sms_delivery (event_id, employee_id, mobile, template, template_id, language, body, "
-                "outcome, reference, channel, email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                uuid.UUID(event["event_id"]),
+                "outcome, reference, channel, email, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1) "
+                "ON CONFLICT (event_id) DO UPDATE SET outcome = EXCLUDED.outcome, attempts = otp.sms_delivery.attempts "
+                "+ 1, handled_at = now()",
+                event_id,
                 event["employee_id"],
                 mobile,
                 data["template"],
@@ -66,10 +66,49 @@ def sms_consumer(ctx: ServiceContext):
                 "email" if email else "sms",
                 email,
             )
-            if outcome not in ("delivered", "dropped_not_on_record"):
+        if outcome != "sending":
+            if outcome != "dropped_not_on_record":
                 log.warning("sms %s for %s not sent: %s", event["event_id"], event["employee_id"], outcome)
+            return
+        text = _with_code(ctx, data, params, language)
+        try:
+            if email:
+                await mailbox.send(email, SUBJECT[language], text)
+            else:
+                await gateway.send(mobile, template_id, text, key=event["event_id"])
+        except GatewayRefused as refused:
+            await ctx.pool.execute(
+                "UPDATE otp.sms_delivery SET outcome = 'refused', refusal = $2, handled_at = now() WHERE event_id = $1",
+                event_id,
+                refused.gateway_reason,
+            )
+            raise
+        await ctx.pool.execute(
+            "UPDATE otp.sms_delivery SET outcome = 'delivered', refusal = NULL, handled_at = now() WHERE event_id = $1",
+            event_id,
+        )
 
     return [SMS_TOPIC], handle
+
+
+async def _not_to_send(conn, event: dict, data: dict, mobile: str | None, email: str | None) -> str | None:
+    """Why this message is not to go out at all, or None."""
+    if data["template"] == "otp" and not event["employee_id"]:
+        return "dropped_not_on_record"  # asked for a number on no service record: nothing sent
+    if email:
+        return None
+    if mobile is None:
+        return "dropped_no_mobile"
+    expires_at = data.get("expires_at")
+    if expires_at and datetime.fromisoformat(expires_at) <= datetime.now(UTC):
+        return "dropped_expired"
+    if data["template"] == "otp" and data.get("challenge_id"):
+        status = await conn.fetchval(
+            "SELECT status FROM otp.otp_challenge WHERE challenge_id = $1", uuid.UUID(data["challenge_id"])
+        )
+        if status is not None and status != "active":
+            return "dropped_superseded"  # a newer request replaced it (or it was used, or its tries spent)
+    return None
 
 
 def corrections_consumer(ctx: ServiceContext):
@@ -92,7 +131,7 @@ def corrections_consumer(ctx: ServiceContext):
                     certificate_id=data.get("certificate_id"),
                 )
         except ApiError as err:
-            raise DeadLetter(f"{err.code}: {err.message}") from err
+            raise DeadLetter(f"{err.code}: {err.message}", reason="correction_refused") from err
 
     return [MASTERDATA_TOPIC], handle
 

@@ -9,6 +9,10 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import urlparse
 
+from services.common.errors import Transient
+
+from .sms import GatewayRefused
+
 
 class DevMailbox:
     """Dev: accepted and kept only as otp.sms_delivery's record (channel email). Not allowed outside dev."""
@@ -16,8 +20,8 @@ class DevMailbox:
     def __init__(self, settings):
         self.settings = settings
 
-    async def send(self, address: str, subject: str, body: str) -> bool:
-        return True
+    async def send(self, address: str, subject: str, body: str) -> None:
+        return None
 
 
 class SmtpMailGateway:
@@ -31,7 +35,9 @@ class SmtpMailGateway:
         url = urlparse(settings.smtp_url)
         self.host, self.port, self.sender = url.hostname or "", url.port or 587, settings.mail_from
 
-    async def send(self, address: str, subject: str, body: str) -> bool:
+    async def send(self, address: str, subject: str, body: str) -> None:
+        """Returns once the relay took the message; a refusal (5xx) is GatewayRefused, parked with the relay's
+        words; a relay down, busy (4xx) or unreachable is transient, waited out."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, address, subject
         message.set_content(body)
@@ -39,7 +45,13 @@ class SmtpMailGateway:
         def deliver() -> None:
             with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
                 smtp.starttls()
-                smtp.send_message(message)  # a refused address raises: retried, then dead-lettered
+                smtp.send_message(message)
 
-        await asyncio.to_thread(deliver)
-        return True
+        try:
+            await asyncio.to_thread(deliver)
+        except smtplib.SMTPRecipientsRefused as err:
+            raise GatewayRefused("mail", f"recipient refused: {err.recipients}") from err
+        except smtplib.SMTPResponseException as err:
+            if err.smtp_code >= 500:
+                raise GatewayRefused("mail", f"{err.smtp_code} {err.smtp_error!r}") from err
+            raise Transient(f"the mail relay answered {err.smtp_code}") from err

@@ -9,8 +9,12 @@ import importlib
 import logging
 from typing import Any
 
+import httpx
+
 from contract import SMS_TOPIC
+from services.common.errors import Transient
 from services.common.events import envelope, write_event
+from services.common.kafka import DeadLetter
 from services.common.runtime import ServiceContext
 
 from .codes import confirmation_code, otp_code
@@ -116,22 +120,34 @@ def render(template: str, params: dict, language: str = "en") -> tuple[str, str]
     return template_id, (hi if language == "hi" else en).format(**params)
 
 
+class GatewayRefused(DeadLetter):
+    """The gateway answered that it will not take this message (4xx: a number on the DND registry or unallocated,
+    a template not registered). Retrying cannot help: the message is parked with the gateway's reason, for
+    `seva dlq replay` once the cause is mended (the template registered, the record corrected)."""
+
+    def __init__(self, channel: str, reason: str):
+        super().__init__(f"the {channel} gateway refused the message: {reason}", reason=f"{channel}_refused")
+        self.gateway_reason = reason
+
+
 class DevInboxGateway:
     """Dev: every message is accepted and nothing leaves the machine; otp.sms_delivery records it (the code
     masked) and `/dev/sms` shows it as the phone would. Not allowed outside dev (settings.OtpSettings).
-    A real gateway is a class with the same `send` (returning True when the gateway accepted the message),
-    named by SEVA_SMS_GATEWAY as module:Class."""
+    A real gateway is a class with the same `send`, named by SEVA_SMS_GATEWAY as module:Class: it returns when
+    the gateway accepted the message, raises GatewayRefused when it refused it, and anything transient
+    (services/common/errors.is_transient) when it could not be reached."""
 
     def __init__(self, settings):
         self.settings = settings
 
-    async def send(self, mobile: str, template_id: str, body: str) -> bool:
-        return True
+    async def send(self, mobile: str, template_id: str, body: str, key: str) -> None:
+        return None
 
 
 class HttpSmsGateway:
     """A gateway reached over HTTPS (the state's SMS gateway, DLT-registered templates): one POST per message
-    with the template id, authenticated by a bearer token. Its URL and token are required settings."""
+    with the template id, authenticated by a bearer token, the event id as its Idempotency-Key (a resend after
+    a crash is not a second SMS). Its URL and token are required settings."""
 
     def __init__(self, settings):
         if not settings.sms_gateway_url or not settings.sms_gateway_token:
@@ -139,19 +155,28 @@ class HttpSmsGateway:
 
             raise ConfigurationError("SEVA_SMS_GATEWAY_URL and SEVA_SMS_GATEWAY_TOKEN must be set for HttpSmsGateway")
         self.url, self.token = settings.sms_gateway_url, settings.sms_gateway_token
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
 
-    async def send(self, mobile: str, template_id: str, body: str) -> bool:
-        import httpx
+    async def send(self, mobile: str, template_id: str, body: str, key: str) -> None:
+        r = await self.http.post(
+            self.url,
+            headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key},
+            json={"to": mobile, "template_id": template_id, "text": body},
+        )
+        if r.status_code < 300:
+            return
+        if r.status_code >= 500 or r.status_code in (408, 429):
+            raise Transient(f"the SMS gateway answered {r.status_code}")  # down or busy: waited out
+        raise GatewayRefused("sms", f"{r.status_code} {_reason(r)}")
 
-        async with httpx.AsyncClient(timeout=10) as http:
-            r = await http.post(
-                self.url,
-                headers={"Authorization": f"Bearer {self.token}"},
-                json={"to": mobile, "template_id": template_id, "text": body},
-            )
-        if r.status_code >= 500:
-            r.raise_for_status()  # the gateway is down: retried until it answers
-        return r.status_code < 300
+
+def _reason(r: httpx.Response) -> str:
+    """The gateway's own words for a refusal, short enough for a dead letter's line."""
+    try:
+        body = r.json()
+        return str(body.get("reason") or body.get("code") or body)[:200]
+    except ValueError:
+        return r.text[:200]
 
 
 def load_gateway(settings, setting: str = "sms_gateway"):

@@ -130,6 +130,63 @@ async def test_a_transient_failure_is_retried_until_it_succeeds_and_never_dead_l
         await producer.stop()
 
 
+async def test_an_unforeseen_error_is_parked_after_a_few_quick_tries_and_the_partition_moves_on(stack):
+    """A well-formed event the handler did not foresee (here a RuntimeError, not a content error) used to be
+    retried forever, holding every partition of the consumer behind it."""
+    group = f"t.unforeseen-{uuid.uuid4().hex[:6]}"
+    topic, dlq = await _topics(stack, group)
+    attempts: dict[int, int] = {}
+    handled: list[int] = []
+
+    async def handler(event: dict) -> None:
+        n = event["data"]["n"]
+        attempts[n] = attempts.get(n, 0) + 1
+        if n == 1:
+            raise RuntimeError("nobody thought of this")
+        handled.append(n)
+
+    producer = await start_producer(stack.kafka_bootstrap)
+    consumer = EventConsumer(stack.kafka_bootstrap, [topic], group, handler, producer, retry_ceiling=0.3)
+    try:
+        for n in range(4):
+            await producer.send_and_wait(topic, envelope("x.happened", "test", "EMP4", {"n": n}), key="EMP4")
+        await consumer.start()
+        await eventually(lambda: _async(handled == [0, 2, 3]), what="the events after it handled", timeout=30)
+        assert attempts[1] == 3
+        [letter] = await eventually(lambda: _letters_at_least(stack, dlq, 1), what="the dead letter")
+        assert letter["reason"] == "unexpected_error" and "RuntimeError: nobody thought of this" in letter["error"]
+        assert consumer.health.dead_letters == {"unexpected_error": 1} and consumer.health.problem() is None
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def test_a_transient_failure_that_outlasts_the_limit_is_parked_saying_so(stack):
+    group = f"t.outlasted-{uuid.uuid4().hex[:6]}"
+    topic, dlq = await _topics(stack, group)
+    handled: list[int] = []
+
+    async def handler(event: dict) -> None:
+        if event["data"]["n"] == 0:
+            raise ConnectionRefusedError("the gateway is down")
+        handled.append(event["data"]["n"])
+
+    producer = await start_producer(stack.kafka_bootstrap)
+    consumer = EventConsumer(
+        stack.kafka_bootstrap, [topic], group, handler, producer, retry_ceiling=0.2, transient_limit=2.0
+    )
+    try:
+        for n in range(2):
+            await producer.send_and_wait(topic, envelope("x.happened", "test", "EMP5", {"n": n}), key="EMP5")
+        await consumer.start()
+        await eventually(lambda: _async(handled == [1]), what="the event after it handled", timeout=30)
+        [letter] = await eventually(lambda: _letters_at_least(stack, dlq, 1), what="the dead letter")
+        assert letter["reason"] == "transient_outlasted" and "still failing after" in letter["tries"]
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
 async def test_the_consumer_comes_back_after_its_loop_dies(stack):
     """Whatever ends the loop (here: the commit itself fails), the supervisor starts it again."""
     group = f"t.restart-{uuid.uuid4().hex[:6]}"

@@ -117,7 +117,7 @@ async def test_corrections_pushed_over_kafka_apply_once_and_forbidden_ones_go_to
             batch = await consumer.getmany(timeout_ms=500)
             return any(
                 json.loads(r.value)["event_id"] == forbidden["event_id"]
-                and json.loads(r.value)["reason"] == "refused_by_handler"
+                and json.loads(r.value)["reason"] == "correction_refused"
                 and "certificate_required" in json.loads(r.value)["error"]
                 for records in batch.values()
                 for r in records

@@ -169,3 +169,83 @@ async def test_a_paper_order_is_declared_void_and_the_case_flagged(stack, http, 
         return any("physical order HR/2025/1234 declared void" in h["note"] for h in status["history"])
 
     await eventually(flagged, what="the case flagged")
+
+
+async def test_the_order_pdf_is_drawn_in_a_thread_with_no_transaction_open_and_a_retry_issues_the_same_order(
+    stack, monkeypatch
+):
+    """A burst of HoD approvals drew each order's PDF (about a quarter second of CPU) on the event loop inside
+    the transaction that locked the case's request: three orders failed and a bulk approval got 503."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    from contract import OrderRequest
+    from services.common.db import create_pool
+    from services.common.runtime import ServiceContext
+    from services.common.settings import OrdersSettings
+    from services.orders import activities as order_activities
+
+    pool = await create_pool(f"{stack.database_url}?application_name=order-pdf-test")
+    watcher = await asyncpg.connect(stack.database_url)
+    application_no, post_id = f"SS-T-PDF-{uuid.uuid4().hex[:6]}", f"SNP-T-{uuid.uuid4().hex[:6]}"
+    await pool.execute(
+        "INSERT INTO orders.case_request (application_no, employee_id, department, district, post_code, post_due_at) "
+        "VALUES ($1, 'EMP-PDF-1', 'HEALTH', 'Hisar', 'STAFF-NURSE', now() + interval '1 day')",
+        application_no,
+    )
+    batch = uuid.uuid4()
+    await pool.execute("INSERT INTO orders.post_batch (batch_id, created_by, posts) VALUES ($1, 'FIN-1', 1)", batch)
+    await pool.execute(
+        "INSERT INTO orders.supernumerary_post (post_id, application_no, employee_id, department, post_code, "
+        "batch_id, created_by) VALUES ($1, $2, 'EMP-PDF-1', 'HEALTH', 'STAFF-NURSE', $3, 'FIN-1')",
+        post_id,
+        application_no,
+        batch,
+    )
+    loop = asyncio.get_running_loop()
+    seen: list[tuple[bool, int]] = []
+    real_render = order_activities.render_pdf
+
+    def watched_render(order: dict, payload: str) -> bytes:
+        try:
+            asyncio.get_running_loop()
+            on_the_loop = True
+        except RuntimeError:
+            on_the_loop = False
+        in_transaction = asyncio.run_coroutine_threadsafe(
+            watcher.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'order-pdf-test' "
+                "AND state LIKE 'idle in transaction%'"
+            ),
+            loop,
+        ).result(10)
+        seen.append((on_the_loop, in_transaction))
+        return real_render(order, payload)
+
+    monkeypatch.setattr(order_activities, "render_pdf", watched_render)
+    ctx = ServiceContext("orders", OrdersSettings(env="dev", database_url=stack.database_url), pool, None)  # type: ignore[arg-type]
+    [_, issue] = order_activities.activities(ctx)
+    request = OrderRequest(
+        employee_id="EMP-PDF-1",
+        application_no=application_no,
+        post_id=post_id,
+        name="Test Name",
+        date_of_birth="1990-05-17",
+        post_code="STAFF-NURSE",
+    )
+    try:
+        first = await issue(request)
+        again = await issue(request)
+        assert seen == [(False, 0)]  # drawn once, off the loop, no transaction of ours open meanwhile
+        assert again == first and first.order_no.startswith("SSO/")
+        assert (
+            await pool.fetchval(
+                "SELECT count(*) FROM orders.service_security_order WHERE application_no = $1", application_no
+            )
+            == 1
+        )
+    finally:
+        await watcher.close()
+        await pool.close()

@@ -149,7 +149,7 @@ async def test_a_dead_letter_is_listed_shown_and_replayed_once_its_cause_is_mend
             (
                 line.split()[0]
                 for line in listed.splitlines()
-                if event["type"] in line and "refused_by_handler" in line and employee_id in line
+                if event["type"] in line and "no_case" in line and employee_id in line
             ),
             None,
         )

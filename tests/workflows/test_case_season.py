@@ -564,10 +564,12 @@ async def test_a_case_whose_first_calendar_read_outlasts_its_workflow_task_still
     await handle.terminate("test done")
 
 
-async def test_a_redelivered_event_for_a_closed_case_is_done_with_and_a_new_one_is_a_dead_letter(env, season):
-    """Kafka delivers at least once: a copy of an event the case took in may come after the case closed
-    (seen in the fault suite when PostgreSQL connections were reset under the outbox relay). It is not a dead
-    letter; an event the closed case never heard is."""
+async def test_an_event_for_a_case_that_has_ended_is_done_with_and_one_for_no_running_case_is_parked(env, season):
+    """Kafka delivers at least once: a copy of an event the case took in may come after the case closed (seen
+    in the fault suite when PostgreSQL connections were reset under the outbox relay). And an employee whose
+    case has ended signs in to read the decision or download the order: the case has no use for that sign-in,
+    and parking it (as the router did) would bury, at season scale, the dead letters an operator must act on.
+    Only an event for a case that is not there, or that failed or was terminated, is parked, with its reason."""
     import pytest
 
     from services.common.kafka import DeadLetter
@@ -583,10 +585,16 @@ async def test_a_redelivered_event_for_a_closed_case_is_done_with_and_a_new_one_
     route = event_router(env.client, "test-2025-26")
     envelope = {"event_id": registered.event_id, "type": registered.type, "employee_id": "T-CLOSED-1", "data": {}}
     await route(envelope)  # a copy: taken in already, nothing to do
-    with pytest.raises(DeadLetter, match="no open case"):
-        await route({**envelope, "event_id": str(uuid.uuid4())})  # never heard: kept for ops
-    with pytest.raises(DeadLetter, match="no open case"):
+    await route({**envelope, "event_id": str(uuid.uuid4())})  # a sign-in after the decision: nothing to do
+    with pytest.raises(DeadLetter, match="no case") as parked:
         await route({**envelope, "employee_id": "T-NO-SUCH-CASE"})
+    assert parked.value.reason == "no_case"
+
+    stopped = await start(env, "T-STOPPED-1")
+    await stopped.terminate("an operator stopped it")
+    with pytest.raises(DeadLetter, match="terminated") as parked:
+        await route({**envelope, "employee_id": "T-STOPPED-1", "event_id": str(uuid.uuid4())})
+    assert parked.value.reason == "case_not_running"  # replayed once the case is started again
 
 
 async def test_ops_read_the_case_at_a_glance_its_current_details_in_words(env, season):
