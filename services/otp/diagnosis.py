@@ -162,6 +162,24 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
                 "Your DDO must certify the correct contractual head. " + CERTIFICATE_REMEDY,
             )
         )
+    refused = await conn.fetchrow(
+        "SELECT refusal, handled_at FROM otp.sms_delivery WHERE mobile = $1 AND template = 'otp' "
+        "ORDER BY handled_at DESC LIMIT 1",
+        record["mobile"],
+    )
+    if refused is not None and refused["refusal"] and not causes:
+        # The gateway would not take the last OTP to the number on record (its words: on DND, unallocated, a
+        # template not registered): the operators see it parked; the employee learns it was not their doing.
+        causes.append(
+            Cause(
+                "sms_refused_by_gateway",
+                f"The last OTP to {mask_mobile(record['mobile'])} could not be delivered: the SMS gateway refused "
+                f"it ({refused['refusal']}).",
+                "If the number is registered on the Do Not Disturb list, allow service messages (send START 0 to "
+                "1909) and request an OTP again. The operators have been told of the refusal. If the number is no "
+                "longer yours: " + CERTIFICATE_REMEDY,
+            )
+        )
     if not causes:
         locked = await conn.fetchval(
             "SELECT locked_until FROM otp.mobile_lockout WHERE mobile = $1 AND locked_until > now()", mobile

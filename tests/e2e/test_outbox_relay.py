@@ -3,6 +3,7 @@ one schema keep each employee's events in the order they were committed, and pru
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import defaultdict
@@ -101,3 +102,34 @@ async def test_pruning_removes_only_what_is_delivered_and_past_its_retention(sta
     left = {str(r["event_id"]) for r in await db.fetch(f"SELECT event_id FROM {schema}.outbox")}
     assert left == {ids[1], ids[2]}
     assert await db.fetchval(f"SELECT count(*) FROM {schema}.inbox") == 1
+
+
+async def test_a_relay_whose_kafka_does_not_answer_gives_up_in_bounded_time_and_says_so(stack, db):
+    """With every broker down the relay waited on Kafka inside its transaction, holding a connection, and its
+    failure count never moved: readiness said ready for the whole outage. Here Kafka (the boundary) takes the
+    batch and never acknowledges it."""
+
+    schema = await _scratch_schema(db)
+    async with db.acquire() as conn, conn.transaction():
+        await write_event(conn, schema, "t-never", envelope("x.happened", "test", "EMP-HANG", {}))
+
+    class _Silent:
+        async def send(self, *args, **kwargs):
+            return asyncio.get_running_loop().create_future()  # never acknowledged
+
+    relay = OutboxRelay(db, schema, _Silent(), publish_timeout=0.5)  # type: ignore[arg-type]
+    relay.health.stall_after = 0.5
+    try:
+        await relay.start()
+        problem = await eventually(
+            lambda: _async(relay.health.problem()), what="the relay reported failing", timeout=20
+        )
+        assert "TimeoutError" in problem and relay.health.failures >= 1
+        assert await db.fetchval(f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL") == 1
+    finally:
+        await relay.stop()
+
+
+async def _async(value):
+    await asyncio.sleep(0)
+    return value

@@ -227,3 +227,49 @@ async def _parked(stack, group: str) -> list[DeadLetterEntry]:
 async def _async(value):
     await asyncio.sleep(0)
     return value
+
+
+async def test_why_no_otp_tells_the_employee_the_gateway_refused_their_last_otp(stack, db, http, gateway, master):
+    """The state's portal left ten thousand people with no OTP and no reason: a refusal is a reason to say."""
+    employee = [e for e in master.employees if e.fault is None][43]
+    m = employee.master
+    group = f"t.sms-{uuid.uuid4().hex[:6]}"
+    await http.post(f"{gateway}/control", json={"refuse_numbers": {m["mobile"]: "number is on the DND registry"}})
+    challenge = uuid.uuid4()
+    expires = datetime.now(UTC) + timedelta(minutes=10)
+    await db.execute(
+        "INSERT INTO otp.otp_challenge (challenge_id, mobile, employee_id, created_at, expires_at) "
+        "VALUES ($1, $2, $3, now(), $4)",
+        challenge,
+        m["mobile"],
+        m["employee_id"],
+        expires,
+    )
+    topic, producer, consumer = await _adapter(stack, db, gateway, group)
+    try:
+        e = envelope(
+            "sms.requested",
+            "otp",
+            m["employee_id"],
+            {
+                "template": "otp",
+                "params": {"minutes": 10},
+                "mobile": m["mobile"],
+                "challenge_id": str(challenge),
+                "expires_at": expires.isoformat(),
+            },
+        )
+        await producer.send_and_wait(topic, e, key=m["employee_id"])
+        await eventually(lambda: _parked(stack, group), what="the refused OTP parked")
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await http.post(f"{gateway}/control", json={})
+    r = await http.post(
+        f"{stack.url('otp')}/otp/why-no-otp",
+        json={"family_id": m["family_id"], "date_of_birth": str(employee.ppp["date_of_birth"]), "mobile": m["mobile"]},
+    )
+    assert r.status_code == 200, r.text
+    [cause] = r.json()["causes"]
+    assert cause["code"] == "sms_refused_by_gateway" and "DND" in cause["message"]
+    assert m["mobile"] not in cause["message"]

@@ -65,6 +65,7 @@ def test_every_code_the_system_sends_has_its_words():
                 "non_contractual_pay_head",
                 "mobile_locked",
                 "no_problem_found",
+                "sms_refused_by_gateway",
             )
         }
     )
