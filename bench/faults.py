@@ -168,20 +168,21 @@ async def _poison(s: Suite) -> None:
         await producer.stop()
 
 
-def varied_messages(event_type: str) -> list[tuple[bytes | None, dict, list[tuple[str, bytes]]]]:
+def varied_messages(event_type: str) -> list[tuple[bytes | None, dict, list[tuple[str, bytes | None]]]]:
     """Well-formed messages a producer may legally send that the code may not expect: each part varied in turn
     (key, headers, extra and missing fields, each field's type, sizes, characters). Keyed (or named) for people
     on no record, so no real case is told anything; each is an envelope, so only what a handler makes of it is
     tried. Returns (key, value, headers)."""
     someone = f"VARIED-{uuid.uuid4().hex[:6]}"
     base = envelope(event_type, "faults", someone, {})
-    variants: list[tuple[bytes | None, dict, list[tuple[str, bytes]]]] = [
+    variants: list[tuple[bytes | None, dict, list[tuple[str, bytes | None]]]] = [
         (someone.encode(), base, []),
         (None, {**base, "event_id": str(uuid.uuid4())}, []),  # no key at all
         (b"", {**base, "event_id": str(uuid.uuid4())}, []),  # an empty key
         ("कर्मचारी".encode(), {**base, "event_id": str(uuid.uuid4())}, []),  # a key in Devanagari
         (someone.encode(), {**base, "event_id": str(uuid.uuid4())}, [("traceparent", b"\xff\xfe not a trace")]),
         (someone.encode(), {**base, "event_id": str(uuid.uuid4())}, [("x-extra", b""), ("x-extra", b"twice")]),
+        (someone.encode(), {**base, "event_id": str(uuid.uuid4())}, [("x-null", None)]),  # a header with no value
         (someone.encode(), {**base, "event_id": str(uuid.uuid4()), "schema_version": 99, "extra": {"a": [1]}}, []),
         (someone.encode(), {**base, "event_id": str(uuid.uuid4()), "data": {"unexpected": True}}, []),
         (someone.encode(), {**base, "event_id": str(uuid.uuid4()), "data": {"application_no": 12345}}, []),

@@ -10,7 +10,7 @@ from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from contract import TOPICS, CaseEvent, EventType, case_workflow_id
@@ -70,17 +70,12 @@ def event_router(
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-            if await _already_heard(handle_, event["event_id"]):
-                # Kafka delivers at least once: a copy of an event the case took in before it closed is done with.
-                log.info(
-                    "a redelivered %s for the closed case of %s: already taken in", event["type"], event["employee_id"]
-                )
-                return
             status = await _case_status(client, handle_.id)
             if status == WorkflowExecutionStatus.COMPLETED:
-                # The case has ended on its own terms (order issued, ineligible, lapsed): an employee signing in
-                # to read the decision or download the order tells it nothing it can use. Done with, not parked:
-                # parking it would bury, among thousands, the dead letters an operator must act on.
+                # The case has ended on its own terms (order issued, ineligible, lapsed): a redelivered copy of an
+                # event it took in, or an employee signing in to read the decision or download the order, tells it
+                # nothing it can use. Done with, not parked: parking it would bury, among thousands, the dead
+                # letters an operator must act on.
                 log.info("%s for %s: the case has ended, nothing to do", event["type"], event["employee_id"])
                 return
             if status is None:
@@ -111,13 +106,3 @@ async def _case_status(client: Client, workflow_id: str) -> WorkflowExecutionSta
 
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-async def _already_heard(handle: WorkflowHandle[Any, Any], event_id: str) -> bool:
-    """Ask the case, open or closed (a closed case still answers queries), whether it took in this event."""
-    try:
-        return bool(await handle.query(CaseWorkflow.has_heard, event_id))
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return False  # there is no case at all
-        raise

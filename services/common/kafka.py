@@ -440,7 +440,7 @@ class EventConsumer:
                 await asyncio.sleep(delay)
 
     async def _handle(self, msg: Any, event: dict[str, Any]) -> None:
-        carrier = {k: v.decode(errors="replace") for k, v in (msg.headers or [])}
+        carrier = {k: (v or b"").decode(errors="replace") for k, v in (msg.headers or [])}  # a header may be null
         token = otel_context.attach(propagate.extract(carrier))
         try:
             with tracer.start_as_current_span(

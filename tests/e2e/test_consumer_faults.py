@@ -8,7 +8,7 @@ import base64
 import json
 import uuid
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common.events import envelope
 from services.common.health import ComponentHealth
@@ -158,6 +158,41 @@ async def test_an_unforeseen_error_is_parked_after_a_few_quick_tries_and_the_par
         assert consumer.health.dead_letters == {"unexpected_error": 1} and consumer.health.problem() is None
     finally:
         await consumer.stop()
+        await producer.stop()
+
+
+async def test_legal_variations_of_a_message_are_handled_not_parked(stack):
+    """A producer may send no key, an empty or non-ASCII key, a header with no value, a header twice, or a
+    trace header that is not a trace: none of these makes the event any less an event."""
+    group = f"t.varied-{uuid.uuid4().hex[:6]}"
+    topic, dlq = await _topics(stack, group)
+    handled: list[int] = []
+
+    async def handler(event: dict) -> None:
+        handled.append(event["data"]["n"])
+
+    producer = await start_producer(stack.kafka_bootstrap)
+    raw = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+    await raw.start()
+    consumer = EventConsumer(stack.kafka_bootstrap, [topic], group, handler, producer, retry_ceiling=0.3)
+    variations: list[tuple[bytes | None, list]] = [
+        (None, []),
+        (b"", []),
+        ("कर्मचारी".encode(), []),
+        (b"EMP6", [("x-null", None)]),
+        (b"EMP6", [("x", b"1"), ("x", b"2")]),
+        (b"EMP6", [("traceparent", b"\xff\xfe not a trace")]),
+    ]
+    try:
+        for n, (key, headers) in enumerate(variations):
+            value = json.dumps(envelope("x.happened", "test", "EMP6", {"n": n})).encode()
+            await raw.send_and_wait(topic, value, key=key, headers=headers)
+        await consumer.start()
+        await eventually(lambda: _async(sorted(handled) == list(range(len(variations)))), what="every one handled")
+        assert await _dead_letters(stack, dlq) == []
+    finally:
+        await consumer.stop()
+        await raw.stop()
         await producer.stop()
 
 
