@@ -376,6 +376,7 @@ class Suite:
         self.row_employees = employees
         self.duplicate_officer_acts = False
         self.hod_waits_for_all = False
+        self.hod_pending: dict[str, set[str]] = {}
         self.refused_employee = None
         self.expected_parked_keys: set[str] = set()
         self.expected_parked_reasons: set[str] = set()
@@ -561,9 +562,13 @@ class Suite:
             if not pending:
                 return
             if act == "approve" and self.hod_waits_for_all:
+                # the burst: no HoD acts until every case of the row waits at some HoD's desk (each HoD sees only
+                # their department's), then each clears their desk in one act
                 ours = {a for a, e in self.application_of.items() if e in {x.master["employee_id"] for x in employees}}
-                if len(set(pending) & ours) + len(self.acknowledged["approve"]) < len(employees):
-                    return  # the burst: every case of the row approved in one act
+                self.hod_pending[officer_id] = set(pending) & ours
+                waiting = set().union(*self.hod_pending.values()) | self.acknowledged["approve"]
+                if len(waiting) < len(employees):
+                    return
             await self.reached(moment)
             for _ in range(2 if self.duplicate_officer_acts else 1):
                 r = await self.call(
@@ -807,14 +812,7 @@ class Suite:
                 "SELECT DISTINCT key FROM otp.outbox WHERE event_type = 'otp.verified' AND key = ANY($1)", ids
             )
         }
-        gateway: list[dict] = []
-        if self.stack.topology.http_sms_gateway:
-            for _ in range(60):
-                try:
-                    gateway = (await self.http.get(f"{self.stack.sms_gateway_url}/messages", timeout=30)).json()
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(1)
+        gateway = await self.stores_gateway()
         audit_doubles = [
             f"audit {schema}: {r['action']} on {r['subject']} recorded twice"
             for schema in ("verification", "orders")
@@ -871,9 +869,15 @@ class Suite:
         return found
 
     async def stores_gateway(self) -> list[dict]:
+        """Every message the SMS gateway accepted, in order (waiting out a gateway restarting after its row)."""
         if not self.stack.topology.http_sms_gateway:
             return []
-        return (await self.http.get(f"{self.stack.sms_gateway_url}/messages", timeout=30)).json()
+        for _ in range(60):
+            try:
+                return list((await self.http.get(f"{self.stack.sms_gateway_url}/messages", timeout=30)).json())
+            except httpx.TransportError:
+                await asyncio.sleep(1)
+        raise TimeoutError("the SMS gateway did not answer for a minute")
 
     def _sms_p99(self, employees: list, gateway: list[dict]) -> float | None:
         """Seconds from each acknowledged OTP request to the first SMS at the gateway for that number after it,

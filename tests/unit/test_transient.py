@@ -25,6 +25,7 @@ from services.common.errors import ApiError, Transient, is_transient
         KafkaConnectionError(),
         KafkaTimeoutError(),
         RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""),
+        RPCError("transport error", RPCStatusCode.UNKNOWN, b""),  # the Temporal server down: its client's words
         ApiError(503, "temporarily_unavailable", "down"),
         Transient("the SMS gateway answered 503"),
     ],
@@ -42,6 +43,7 @@ def test_a_part_down_or_slow_is_waited_out(exc):
         asyncpg.UniqueViolationError("duplicate key"),
         RPCError("not found", RPCStatusCode.NOT_FOUND, b""),
         RPCError("bad", RPCStatusCode.INVALID_ARGUMENT, b""),
+        RPCError("workflow task failed: a bug", RPCStatusCode.UNKNOWN, b""),
         ApiError(409, "conflict", "already"),
     ],
 )
