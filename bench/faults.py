@@ -939,7 +939,13 @@ def _gateway_token() -> str:
 
 
 async def run_suite(
-    stack: LocalStack, per_row: int, faults: list[Fault], recover_within: float, ledger: Ledger, plant: bool = False
+    stack: LocalStack,
+    per_row: int,
+    faults: list[Fault],
+    recover_within: float,
+    ledger: Ledger,
+    plant: bool = False,
+    on_row: Callable[[RowResult], None] | None = None,
 ) -> list[RowResult]:
     temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))
     cases = per_row * len(faults)
@@ -963,6 +969,8 @@ async def run_suite(
                 f"{row.longest_behind:.0f} s, answers {dict(row.answers)}"
             )
             results.append(row)
+            if on_row is not None:
+                on_row(row)  # kept as soon as it is known: a long run cut short keeps what it found
         if plant and results:
             planted, _ = await plant_and_check(suite, data.employees[:per_row])
             planted.at, planted.revision = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", revision
@@ -1067,7 +1075,8 @@ def run(
     log(f"starting the {topology.name} stack in {data_dir}")
     stack.start()
     try:
-        rows = asyncio.run(run_suite(stack, per_row, faults, recover_within, ledger, plant))
+        keep_row = (lambda row: keep_latest([row])) if out_dir == ROOT / "bench" / "results" else None
+        rows = asyncio.run(run_suite(stack, per_row, faults, recover_within, ledger, plant, keep_row))
     finally:
         stack.stop()
         if not keep:
@@ -1090,7 +1099,5 @@ def run(
         lines += [f"- {r.fault}: {p}" for p in r.problems[:20]]
     out = out_dir / f"faults-{now:%Y-%m-%dT%H%M}.md"
     out.write_text("\n".join(lines) + "\n")
-    if out_dir == ROOT / "bench" / "results":
-        keep_latest(rows)
     print("\n" + "\n".join(lines))
     return out, rows

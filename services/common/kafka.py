@@ -27,7 +27,14 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    IllegalStateError,
+    InvalidProducerEpoch,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+    UnknownProducerId,
+)
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
@@ -83,9 +90,19 @@ def backoff_delay(attempt: int, initial: float = 0.2, ceiling: float = 30.0) -> 
     return random.uniform(initial, min(ceiling, initial * 2**attempt))
 
 
-async def start_producer(bootstrap: str) -> AIOKafkaProducer:
-    """acks=all + idempotent: with min.insync.replicas=2 an acknowledged event survives one broker's loss,
-    and a retried send is never written twice."""
+# Errors after which an idempotent producer cannot go on: its sequence numbers or its producer id no longer agree
+# with the brokers' (seen after the whole cluster was down for a minute: batches that expired in the outage left a
+# gap, and every later send was refused with OutOfOrderSequenceNumber, for good). A new producer starts afresh.
+FATAL_PRODUCER_ERRORS: tuple[type[BaseException], ...] = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
+    IllegalStateError,
+)
+
+
+async def _new_producer(bootstrap: str) -> AIOKafkaProducer:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -93,6 +110,62 @@ async def start_producer(bootstrap: str) -> AIOKafkaProducer:
         value_serializer=lambda v: v if isinstance(v, bytes) else json.dumps(v).encode(),
         key_serializer=str.encode,
     )
+    await producer.start()
+    return producer
+
+
+class Producer:
+    """The process's Kafka producer: acks=all + idempotent, so with min.insync.replicas=2 an acknowledged event
+    survives one broker's loss and a retried send is never written twice. Renewed (a new producer id, sequence
+    numbers from zero) when the brokers refuse it for good (FATAL_PRODUCER_ERRORS): the rows it could not send
+    are still in the outbox, and whatever reaches Kafka twice is a copy consumers ignore by event id."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._producer: AIOKafkaProducer | None = None
+        self.renewals = 0
+
+    @property
+    def _current(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the producer has not been started")
+        return self._producer
+
+    @property
+    def client(self) -> Any:
+        return self._current.client
+
+    async def start(self) -> None:
+        self._producer = await _new_producer(self.bootstrap)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def send(self, topic: str, value: Any, key: str | None = None, headers: Any = None) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = await self._current.send(topic, value, key=key, headers=headers)
+        return future
+
+    async def send_and_wait(self, topic: str, value: Any, key: str | None = None, headers: Any = None) -> Any:
+        try:
+            return await self._current.send_and_wait(topic, value, key=key, headers=headers)
+        except FATAL_PRODUCER_ERRORS:
+            await self.renew()
+            raise
+
+    async def renew(self) -> None:
+        old, self._producer = self._producer, await _new_producer(self.bootstrap)
+        self.renewals += 1
+        log.warning("Kafka producer renewed (%d): the brokers refused the old one for good", self.renewals)
+        if old is not None:
+            try:
+                await asyncio.wait_for(old.stop(), timeout=10)
+            except Exception:
+                pass  # its pending batches are the outbox's to send again
+
+
+async def start_producer(bootstrap: str) -> Producer:
+    producer = Producer(bootstrap)
     await producer.start()
     return producer
 
@@ -131,7 +204,7 @@ class OutboxRelay:
         self,
         pool: asyncpg.Pool,
         schema: str,
-        producer: AIOKafkaProducer,
+        producer: Producer,
         batch: int = 500,
         health: ComponentHealth | None = None,
         prune: Callable[[], Awaitable[None]] | None = None,
@@ -210,7 +283,7 @@ class OutboxRelay:
             # Kafka gets a bounded time to take the batch: while it is down the relay fails (and shows it in
             # readiness and its failure count) instead of waiting inside the transaction, holding a connection.
             # A batch that timed out may still reach Kafka later; sent again, it is a copy consumers ignore.
-            await asyncio.wait_for(self._send(rows), timeout=self.publish_timeout)
+            await self._send(rows)
             await conn.execute(
                 f"UPDATE {self.schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                 [r["id"] for r in rows],
@@ -227,7 +300,13 @@ class OutboxRelay:
             )
             for r in rows
         ]
-        await asyncio.gather(*futures)
+        # Waited for, not cancelled: a batch cancelled half-way leaves the idempotent producer's sequence in doubt.
+        done, pending = await asyncio.wait(futures, timeout=self.publish_timeout)
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        if pending:
+            raise TimeoutError(f"Kafka took {len(done)} of {len(futures)} events in {self.publish_timeout:.0f} s")
 
     async def _run(self) -> None:
         attempt = 0
@@ -251,6 +330,8 @@ class OutboxRelay:
             except Exception as exc:
                 attempt += 1
                 self.health.failed(exc)
+                if isinstance(exc, FATAL_PRODUCER_ERRORS) and isinstance(self.producer, Producer):
+                    await self.producer.renew()
                 delay = backoff_delay(attempt, 0.5, 10)
                 (log.exception if attempt == 1 else log.warning)(
                     "outbox relay for %s failed (attempt %d); retrying in %.1fs: %r", self.schema, attempt, delay, exc
@@ -264,7 +345,7 @@ class KafkaWatch:
     on a cluster that is gone raises nothing (it waits), and a relay may have nothing to send: this is what
     makes a process that can neither publish nor consume say so in readiness, and which part it waits for."""
 
-    def __init__(self, producer: AIOKafkaProducer, bootstrap: str, health: ComponentHealth, every: float = 5.0):
+    def __init__(self, producer: Producer, bootstrap: str, health: ComponentHealth, every: float = 5.0):
         self.producer, self.bootstrap, self.health, self.every = producer, bootstrap, health, every
         self._task: asyncio.Task[Any] | None = None
 
@@ -320,7 +401,7 @@ class EventConsumer:
         topics: list[str],
         group_id: str,
         handler: Handler,
-        producer: AIOKafkaProducer | None = None,
+        producer: Producer | None = None,
         health: ComponentHealth | None = None,
         retry_ceiling: float = 30.0,
         transient_limit: float = TRANSIENT_LIMIT_SECONDS,

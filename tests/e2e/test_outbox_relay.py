@@ -133,3 +133,39 @@ async def test_a_relay_whose_kafka_does_not_answer_gives_up_in_bounded_time_and_
 async def _async(value):
     await asyncio.sleep(0)
     return value
+
+
+async def test_a_producer_the_brokers_refuse_for_good_is_renewed_and_the_outbox_drains(stack, db):
+    """After the whole cluster was down for a minute, every relay's idempotent producer was refused with
+    OutOfOrderSequenceNumber on every send, for good: the services stayed unready and no event left an outbox.
+    Here the brokers' refusal is played once on the real producer; the relay must renew it and publish."""
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    schema = await _scratch_schema(db)
+    topic = f"t-renew-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(stack.kafka_bootstrap, [topic], partitions=1)
+    producer = await start_producer(stack.kafka_bootstrap)
+    refused_once = producer._current
+    real_send = refused_once.send
+
+    async def refused(*args, **kwargs):
+        future = asyncio.get_running_loop().create_future()
+        future.set_exception(OutOfOrderSequenceNumber())
+        return future
+
+    refused_once.send = refused  # type: ignore[method-assign]
+    async with db.acquire() as conn, conn.transaction():
+        await write_event(conn, schema, topic, envelope("x.happened", "test", "EMP-RENEW", {}))
+    relay = OutboxRelay(db, schema, producer)
+    try:
+        await relay.start()
+        await eventually(
+            lambda: db.fetchval(f"SELECT count(*) = 0 FROM {schema}.outbox WHERE published_at IS NULL"),
+            what="the row published by the renewed producer",
+            timeout=30,
+        )
+        assert producer.renewals == 1 and producer._current is not refused_once
+    finally:
+        refused_once.send = real_send  # type: ignore[method-assign]
+        await relay.stop()
+        await producer.stop()
