@@ -250,3 +250,17 @@ def test_the_sms_question_about_a_number_is_one_tap_and_a_bad_link_is_a_page_in_
     refused = _portal(_refuse(409, "already_answered", "This number was already answered for."))
     r = refused.post(f"/m/{cid}/{code}", data={"answer": "mine"}, headers=ORIGIN)
     assert r.status_code == 409 and "पहले ही उत्तर दिया जा चुका है" in r.text
+
+
+def test_a_chunked_body_that_declares_no_length_is_cut_off_at_the_limit():
+    """The 413 worked only when the body declared its length: a chunked upload was spooled whole first."""
+    calls = []
+    client = _portal(lambda r: calls.append(r) or httpx.Response(200, json={}))
+
+    def chunks():
+        for _ in range(12):  # 12 MB in 1 MB pieces, no Content-Length
+            yield b"x" * (1024 * 1024)
+
+    headers = {**ORIGIN, "content-type": "multipart/form-data; boundary=b"}
+    r = client.post("/apply/documents/pan", content=chunks(), headers=headers)
+    assert r.status_code == 413 and "5 MB" in r.text and calls == []
