@@ -26,7 +26,7 @@ from services.common.input_guard import InputGuard
 from services.common.settings import PortalSettings, get_settings, use_settings
 
 from . import cookies, employee, i18n, officer, pages
-from .backend import Backend, BackendError
+from .backend import BROWSER, Backend, BackendError
 from .web import HERE, outage_page, problem_page
 
 log = logging.getLogger("seva.portal")
@@ -93,6 +93,7 @@ def create_app() -> FastAPI:
         # A form posted from another site with the visitor's cookies (cross-site request forgery) is refused:
         # the browser names the page a post came from, and it must be one of ours. SameSite=Strict cookies are
         # the second lock.
+        BROWSER.set(client_addr(request))
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
             # the largest form is one document of 5 MB; anything bigger is refused before it is read

@@ -244,6 +244,8 @@ def test_the_sms_question_about_a_number_is_one_tap_and_a_bad_link_is_a_page_in_
     done = client.post(f"/m/{cid}/{code}?lang=en", data={"answer": "not_mine"}, headers=ORIGIN)
     assert done.status_code == 200 and 'data-answer="not_mine"' in done.text and "need do nothing more" in done.text
     assert calls[-1].method == "POST" and b'"not_mine"' in calls[-1].content
+    # every call carries the browser's address, for the services' audit rows and limits (not the portal's own)
+    assert all(c.headers.get("x-forwarded-for") == "testclient" for c in calls)
     seen = len(calls)
     bad = client.get(f"/m/not-a-uuid/{code}?lang=hi")
     assert bad.status_code == 404 and "यह लिंक मान्य नहीं है" in bad.text and len(calls) == seen
