@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from dataclasses import fields
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import asyncpg
 
-from contract import RETIREMENT_AGE, ServiceRecord, attains_age_on
+from contract import IST, RETIREMENT_AGE, ServiceRecord, attains_age_on
 from services.applications.calendar import calendar_in_force
 from services.applications.eligibility import Rule, evaluate
 from services.otp.preseason import BLOCKS_OTP, Finding, audit
@@ -67,7 +67,7 @@ async def cross_checks(conn: asyncpg.Connection, season_id: str) -> list[Finding
             post_code=m["post_code"],
             status=m["status"],
         )
-        for result in evaluate(rules, record, date.today()):
+        for result in evaluate(rules, record, datetime.now(IST).date()):
             if not result.passed:
                 add(
                     "five_years_rule_fails",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -84,7 +84,10 @@ class Phase:
 
 
 def _ist(moment: datetime) -> str:
-    return (moment + timedelta(hours=5, minutes=30)).strftime("%d %b %Y %H:%M IST")
+    """A moment as people in Haryana read it: converted to IST (it added 5 h 30 to whatever zone it was given;
+    the workflow's moments are UTC, so what a running case writes is unchanged)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(IST).strftime("%d %b %Y %H:%M IST")
 
 
 # The step whose deadline an overdue stage has missed (for the case's details in words).

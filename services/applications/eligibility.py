@@ -32,8 +32,11 @@ def _fmt(d: date) -> str:
 def continuous_since(periods: list[dict], as_on: date) -> tuple[date | None, list[tuple[date, date]]]:
     """The start of the unbroken run of service that covers `as_on`, and the gaps before it.
     A period's `to` is its last working day (None: still serving); the next must start the day after."""
+    # Ordered by start, an open-ended period (None: still serving) last among those of the same start: two
+    # periods starting on one day, one of them open, compared (date, None) with (date, date) and raised.
     spans = sorted(
-        (date.fromisoformat(p["from"]), date.fromisoformat(p["to"]) if p.get("to") else None) for p in periods
+        ((date.fromisoformat(p["from"]), date.fromisoformat(p["to"]) if p.get("to") else None) for p in periods),
+        key=lambda span: (span[0], span[1] is None, span[1] or span[0]),
     )
     gaps: list[tuple[date, date]] = []
     start: date | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -54,22 +54,40 @@ async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -
         ) from None
 
 
+# The case is asked whether registration is held open for an employee this close to the calendar's close, too.
+ASK_THE_CASE_WITHIN = timedelta(minutes=1)
+
+
 async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
     season_id = ctx.settings.season_id
+    # After the close, whether this employee's registration is held open is the case's to say (a Temporal query,
+    # slow in the post-close surge when the case engine is busiest): asked before the transaction, never inside
+    # it, where a slow case engine held a connection each and emptied the pool. The rule is applied inside, to
+    # the calendar in force at the moment of the insert.
+    calendar = await calendar_in_force(ctx.pool, season_id)  # type: ignore[arg-type]  # a pool reads like a connection
+    hold = None
+    if datetime.now(UTC) + ASK_THE_CASE_WITHIN > calendar.registration_close:
+        hold = await registration_hold(ctx, employee_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
         calendar = await calendar_in_force(conn, season_id)
         now = datetime.now(UTC)
         if now < calendar.registration_open:
-            raise ApiError(409, "registration_not_open", f"Applications open on {calendar.registration_open:%d %b %Y}.")
-        if now > calendar.registration_close:
-            closes = await registration_close_for(ctx, calendar, employee_id)
-            if now > closes:
-                raise ApiError(
-                    409,
-                    "registration_closed",
-                    f"Applications closed on {closes.astimezone(IST):%d %b %Y %H:%M} IST and can no longer be "
-                    "submitted.",
-                )
+            raise ApiError(
+                409,
+                "registration_not_open",
+                f"Applications open on {calendar.registration_open.astimezone(IST):%d %b %Y %H:%M} IST.",
+            )
+        closes = (
+            calendar.registration_close_for(hold.reported_at, hold.corrected_at)
+            if hold
+            else calendar.registration_close
+        )
+        if now > closes:
+            raise ApiError(
+                409,
+                "registration_closed",
+                f"Applications closed on {closes.astimezone(IST):%d %b %Y %H:%M} IST and can no longer be submitted.",
+            )
         existing = await conn.fetchval(
             "SELECT application_no FROM applications.application WHERE employee_id = $1 AND season_id = $2",
             employee_id,
@@ -230,10 +248,9 @@ async def report_missing_entry(ctx: ServiceContext, employee_id: str, list_name:
             )
 
 
-async def registration_close_for(ctx: ServiceContext, calendar: SeasonCalendar, employee_id: str) -> datetime:
-    """The registration deadline in force for this employee: the calendar's close, or later when they reported a
-    fault only others can mend before it (their case holds the moments; the rule is applied here to the calendar
-    in force, never the case's copy of it). Asked only after the calendar's close."""
+async def registration_hold(ctx: ServiceContext, employee_id: str) -> RegistrationHold | None:
+    """What holds this employee's registration open, as their case knows it (a fault reported in time, and when
+    it was mended), or None."""
     try:
         hold: RegistrationHold | None = await ctx.temporal.get_workflow_handle(
             case_workflow_id(employee_id, ctx.settings.season_id)
@@ -241,9 +258,17 @@ async def registration_close_for(ctx: ServiceContext, calendar: SeasonCalendar, 
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        hold = None  # no case: nothing holds it open
+        return None  # no case: nothing holds it open
     except WorkflowQueryFailedError:
-        hold = None  # a case run by a worker older than this query: the calendar's close holds
+        return None  # a case run by a worker older than this query: the calendar's close holds
+    return hold
+
+
+async def registration_close_for(ctx: ServiceContext, calendar: SeasonCalendar, employee_id: str) -> datetime:
+    """The registration deadline in force for this employee: the calendar's close, or later when they reported a
+    fault only others can mend before it (their case holds the moments; the rule is applied here to the calendar
+    in force, never the case's copy of it). Asked only after the calendar's close."""
+    hold = await registration_hold(ctx, employee_id)
     if hold is None:
         return calendar.registration_close
     return calendar.registration_close_for(hold.reported_at, hold.corrected_at)

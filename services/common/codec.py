@@ -5,12 +5,17 @@ server, its database and anyone reading a history see no name, date of birth or 
 Each sealed payload names its key in its metadata. The settings hold a list of keys, newest first: the first
 seals, every one opens. A key is rotated by putting the new one first; payloads of running cases sealed with
 the old one still open, until it is dropped once no open case holds one (continue-as-new re-seals a case).
-Payloads that were never sealed (histories from before the codec) pass through unchanged."""
+
+A payload that is not sealed is refused: no history predates the codec, so an unsealed payload was written by
+someone who can reach the Temporal frontend without the keys (a plain-JSON "order approved" signal typed at the
+CLI). It is logged and opened as a payload no converter reads, so the SDK drops such a signal (and fails such a
+query or start) while the case goes on."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,7 +25,9 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, PayloadCodec
 
 ENCODING = b"binary/encrypted"
+REFUSED = b"binary/refused-unsealed"  # what an unsealed payload opens as: no payload converter reads it
 KEY_ID = "encryption-key-id"
+log = logging.getLogger("seva.codec")
 NONCE_BYTES = 12
 
 
@@ -41,6 +48,11 @@ def parse_keys(text: str) -> list[tuple[str, bytes]]:
 
 class EncryptionCodec(PayloadCodec):
     def __init__(self, keys: Sequence[tuple[str, bytes]]) -> None:
+        ids = [key_id for key_id, _ in keys]
+        if len(set(ids)) != len(ids):
+            # the first would seal and the last open: a rotation by changing the secret under the same id would
+            # make every new payload unreadable
+            raise ValueError(f"SEVA_PAYLOAD_KEYS names a key id twice: {sorted({i for i in ids if ids.count(i) > 1})}")
         self._current_id, current = keys[0]
         self._current = AESGCM(current)
         self._all = {key_id: AESGCM(key) for key_id, key in keys}
@@ -58,7 +70,12 @@ class EncryptionCodec(PayloadCodec):
 
     def _open(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
-            return payload
+            log.warning(
+                "refused an unsealed payload (encoding %r, %d bytes): not written by a holder of the keys",
+                payload.metadata.get("encoding", b"").decode(errors="replace"),
+                len(payload.data),
+            )
+            return Payload(metadata={"encoding": REFUSED})
         key_id = payload.metadata.get(KEY_ID, b"").decode()
         key = self._all.get(key_id)
         if key is None:

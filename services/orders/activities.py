@@ -7,6 +7,7 @@ import hashlib
 from datetime import date, datetime
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from contract import IST, Activities, IssuedOrder, OrderRequest, PostRequest
 from services.common.events import publish, stable_event_id
@@ -39,6 +40,15 @@ def activities(ctx: ServiceContext) -> list:
         issued = await _issued(ctx.pool, req.application_no)
         if issued is not None:
             return issued
+        if not req.name.strip() or not req.date_of_birth:
+            # The service record was not found (or is blank): an order with no name or date of birth, secure up to
+            # no date, is no order. Failed for good: the case waits in needs_attention with this reason.
+            raise ApplicationError(
+                f"the particulars for {req.employee_id}'s order are blank (name or date of birth missing); "
+                "the service record must be found and complete before the order is issued",
+                type="BlankParticulars",
+                non_retryable=True,
+            )
         async with ctx.pool.acquire() as conn, conn.transaction():
             reserved = await conn.fetchrow(
                 "SELECT order_no_reserved, order_date_reserved FROM orders.case_request WHERE application_no = $1 "

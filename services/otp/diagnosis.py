@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import asyncpg
 
-from contract import EventType
+from contract import IST, EventType
 from services.common.errors import ApiError
 from services.common.events import publish
 
@@ -188,7 +188,8 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
             causes.append(
                 Cause(
                     "mobile_locked",
-                    f"OTPs to this number are paused until {locked:%d %b %Y %H:%M} UTC after repeated wrong codes.",
+                    f"OTPs to this number are paused until {locked.astimezone(IST):%d %b %Y %H:%M} IST after repeated "
+                    "wrong codes.",
                     "Wait until then and request a new OTP.",
                 )
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from contract import EventType
+from contract import IST, EventType
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ServiceContext
@@ -30,7 +30,7 @@ async def _check_limits(conn, settings, mobile: str, client_addr: str, now: date
             429,
             "mobile_locked",
             f"Too many wrong codes were entered for this number. OTPs can be "
-            f"requested again after {locked_until:%d %b %Y %H:%M} UTC.",
+            f"requested again after {locked_until.astimezone(IST):%d %b %Y %H:%M} IST.",
             retry_after_seconds=int((locked_until - now).total_seconds()) + 1,
         )
     counts = await conn.fetchrow(

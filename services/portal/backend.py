@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -50,11 +51,12 @@ class Backend:
         **kwargs: Any,
     ) -> httpx.Response:
         headers = dict(kwargs.pop("headers", None) or {})
+        client_addr = client_addr or BROWSER.get()
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if client_addr:
-            # the services count limits per client address; they trust the portal's word only when the portal
-            # is on their SEVA_TRUSTED_PROXIES list
+            # the services count limits and write audit rows per client address (the browser's, not the
+            # portal's); they trust the portal's word only when the portal is on their SEVA_TRUSTED_PROXIES list
             headers["X-Forwarded-For"] = client_addr
         try:
             r = await self.http.request(method, f"{self.urls[service]}{path}", headers=headers, **kwargs)
@@ -75,6 +77,10 @@ class Backend:
     async def json(self, service: str, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         return (await self.call(service, method, path, token, **kwargs)).json()
 
+
+# The address of the browser whose request the portal is serving (set for each request by the portal's frame
+# middleware): every call to a service carries it, so an officer's act is audited with the officer's address.
+BROWSER: ContextVar[str | None] = ContextVar("portal_browser_address", default=None)
 
 _LINK_CODE = re.compile(r"(/mobile-confirmations/[^/]+/)[^/?]+")
 

@@ -14,9 +14,11 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract import MAX_DOCUMENT_BYTES
 from services.common.addresses import client_addr
@@ -24,7 +26,7 @@ from services.common.input_guard import InputGuard
 from services.common.settings import PortalSettings, get_settings, use_settings
 
 from . import cookies, employee, i18n, officer, pages
-from .backend import Backend, BackendError
+from .backend import BROWSER, Backend, BackendError
 from .web import HERE, outage_page, problem_page
 
 log = logging.getLogger("seva.portal")
@@ -37,6 +39,19 @@ VENDOR_FILES = (
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_BODY = MAX_DOCUMENT_BYTES + 64 * 1024  # one document of 5 MB and its form
+
+
+class UndeclaredBodyLimit:
+    """Starlette's body limit for a body that does not declare its length (chunked): counted as it streams and
+    stopped at the limit. A declared length is refused before anything is read, with the portal's own page (the
+    frame middleware); the server delivers no more than a body declares."""
+
+    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
+        self.app, self.limited = app, RequestBodyLimitMiddleware(app, max_body_size=max_body_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = scope["type"] == "http" and any(k == b"content-length" for k, _ in scope.get("headers", []))
+        await (self.app if declared else self.limited)(scope, receive, send)
 
 
 def content_security_policy(settings: PortalSettings) -> str:
@@ -78,6 +93,7 @@ def create_app() -> FastAPI:
         # A form posted from another site with the visitor's cookies (cross-site request forgery) is refused:
         # the browser names the page a post came from, and it must be one of ours. SameSite=Strict cookies are
         # the second lock.
+        BROWSER.set(client_addr(request))
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
             # the largest form is one document of 5 MB; anything bigger is refused before it is read
@@ -105,6 +121,14 @@ def create_app() -> FastAPI:
 
     app.add_middleware(InputGuard)
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    # A body that declares its length is refused before it is read (the frame middleware); a chunked one declares
+    # nothing and was spooled whole, however big, before any check: Starlette's limit counts it as it streams.
+    app.add_middleware(UndeclaredBodyLimit, max_body_size=MAX_BODY)
+
+    @app.exception_handler(413)
+    async def _too_large(request: Request, exc: Exception) -> Response:
+        t = i18n.translator(i18n.language_of(request))
+        return problem_page(request, 413, t("error.too_large"), t("error.too_large_do"))
 
     @app.exception_handler(BackendError)
     async def _backend(request: Request, exc: BackendError) -> Response:

@@ -249,3 +249,31 @@ async def test_the_order_pdf_is_drawn_in_a_thread_with_no_transaction_open_and_a
     finally:
         await watcher.close()
         await pool.close()
+
+
+async def test_an_order_with_blank_particulars_is_refused_for_good_not_issued(stack):
+    """With the service record not found the case asked for an order with name "" and no date of birth, and
+    one was issued, blank. Refused for good: the case waits in needs_attention with the reason."""
+    from temporalio.exceptions import ApplicationError
+
+    from contract import OrderRequest
+    from services.common.db import create_pool
+    from services.common.runtime import ServiceContext
+    from services.common.settings import OrdersSettings
+    from services.orders import activities as order_activities
+
+    pool = await create_pool(stack.database_url)
+    ctx = ServiceContext("orders", OrdersSettings(env="dev", database_url=stack.database_url), pool, None)  # type: ignore[arg-type]
+    [_, issue] = order_activities.activities(ctx)
+    try:
+        with pytest.raises(ApplicationError, match="blank") as refused:
+            await issue(OrderRequest(employee_id="EMP-BLANK-1", application_no="SS-T-BLANK-1", post_id="SNP-X"))
+        assert refused.value.non_retryable
+        assert (
+            await pool.fetchval(
+                "SELECT count(*) FROM orders.service_security_order WHERE application_no = 'SS-T-BLANK-1'"
+            )
+            == 0
+        )
+    finally:
+        await pool.close()

@@ -1,5 +1,5 @@
 """The payload codec: sealed with the newest key and its id, opened by any key still held (rotation), a
-tampered or foreign payload refused, a payload from before the codec passed through."""
+tampered, foreign or unsealed payload refused, two keys under one id refused."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from cryptography.exceptions import InvalidTag
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
-from services.common.codec import ENCODING, KEY_ID, EncryptionCodec, data_converter, parse_keys
+from services.common.codec import ENCODING, KEY_ID, REFUSED, EncryptionCodec, data_converter, parse_keys
 
 PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"name": "Ram Kumar", "date_of_birth": "1985-03-02"}')
 
@@ -45,9 +45,19 @@ async def test_a_tampered_payload_or_one_under_a_relabelled_key_is_refused():
         await codec.decode([relabelled])
 
 
-async def test_payloads_from_before_the_codec_pass_through():
+async def test_an_unsealed_payload_is_refused_and_logged(caplog):
+    """It passed straight through: anyone who could reach the Temporal frontend could signal a case in plain JSON."""
     codec = EncryptionCodec(parse_keys("k1:first-secret"))
-    assert (await codec.decode([PLAIN])) == [PLAIN]
+    [opened] = await codec.decode([PLAIN])
+    assert opened.metadata["encoding"] == REFUSED and opened.data == b""
+    assert "refused an unsealed payload (encoding 'json/plain'" in caplog.text and "Ram Kumar" not in caplog.text
+    with pytest.raises(KeyError, match="Unknown payload encoding"):  # no converter reads it: the SDK drops it
+        DataConverter.default.payload_converter.from_payloads([opened], [dict])
+
+
+def test_two_keys_with_one_id_are_refused_at_start():
+    with pytest.raises(ValueError, match="k1"):
+        EncryptionCodec(parse_keys("k1:new-secret,k1:old-secret"))
 
 
 def test_keys_must_be_given_as_id_and_secret():

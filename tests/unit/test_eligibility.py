@@ -132,3 +132,11 @@ def test_the_order_is_secure_up_to_the_last_day_of_the_month_of_attaining_58(bor
 
     assert attains_age_on(born, 58) == attains
     assert superannuation_date(born) == superannuation == secure_until(born)
+
+
+def test_two_periods_starting_on_one_day_one_of_them_open_ended_are_one_run():
+    """A record with a closed and an open period from the same day (a re-engagement entered twice) raised a
+    TypeError in sorting (date, None) against (date, date): the whole eligibility check failed."""
+    periods = [{"from": "2018-04-01", "to": None}, {"from": "2018-04-01", "to": "2019-03-31"}]
+    assert continuous_since(periods, date(2024, 8, 15)) == (date(2018, 4, 1), [])
+    assert continuous_since(list(reversed(periods)), date(2024, 8, 15)) == (date(2018, 4, 1), [])

@@ -244,9 +244,25 @@ def test_the_sms_question_about_a_number_is_one_tap_and_a_bad_link_is_a_page_in_
     done = client.post(f"/m/{cid}/{code}?lang=en", data={"answer": "not_mine"}, headers=ORIGIN)
     assert done.status_code == 200 and 'data-answer="not_mine"' in done.text and "need do nothing more" in done.text
     assert calls[-1].method == "POST" and b'"not_mine"' in calls[-1].content
+    # every call carries the browser's address, for the services' audit rows and limits (not the portal's own)
+    assert all(c.headers.get("x-forwarded-for") == "testclient" for c in calls)
     seen = len(calls)
     bad = client.get(f"/m/not-a-uuid/{code}?lang=hi")
     assert bad.status_code == 404 and "यह लिंक मान्य नहीं है" in bad.text and len(calls) == seen
     refused = _portal(_refuse(409, "already_answered", "This number was already answered for."))
     r = refused.post(f"/m/{cid}/{code}", data={"answer": "mine"}, headers=ORIGIN)
     assert r.status_code == 409 and "पहले ही उत्तर दिया जा चुका है" in r.text
+
+
+def test_a_chunked_body_that_declares_no_length_is_cut_off_at_the_limit():
+    """The 413 worked only when the body declared its length: a chunked upload was spooled whole first."""
+    calls = []
+    client = _portal(lambda r: calls.append(r) or httpx.Response(200, json={}))
+
+    def chunks():
+        for _ in range(12):  # 12 MB in 1 MB pieces, no Content-Length
+            yield b"x" * (1024 * 1024)
+
+    headers = {**ORIGIN, "content-type": "multipart/form-data; boundary=b"}
+    r = client.post("/apply/documents/pan", content=chunks(), headers=headers)
+    assert r.status_code == 413 and "5 MB" in r.text and calls == []
