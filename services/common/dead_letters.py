@@ -1,7 +1,8 @@
 """The operator's view of the dead-letter topics (`seva dlq list|show|replay`).
 
-A dead letter (services/common/kafka.py) is a message that can never succeed as it stands: not an event at
-all, or refused by its handler (say, a signal for a case that does not exist yet). Once the cause is mended,
+A dead letter (services/common/kafka.py) is a message parked with its reason: not an event at all, refused by its
+handler (a signal for a case that does not exist yet, an SMS the gateway refused), an error nobody foresaw after a
+few tries, or a part down longer than the consumer waits (docs/faults.md lists every reason). Once the cause is mended,
 replay puts the original message back on its original topic with its key and headers; every consumer is
 idempotent by event id, so a replay that reaches a consumer which had handled the event changes nothing."""
 
