@@ -11,6 +11,7 @@ planted or expected, no HTTP 500, and everything back on its own."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 import subprocess
@@ -366,7 +367,7 @@ QUICK = [
 class Suite:
     def __init__(self, stack: LocalStack, db: asyncpg.Pool, temporal: Client, http: httpx.AsyncClient, ledger: Ledger):
         self.stack, self.db, self.temporal, self.http, self.ledger = stack, db, temporal, http, ledger
-        self.replica = {s: _cycle(stack.urls(s)) for s in SERVICES}
+        self.replica = {s: itertools.cycle(stack.urls(s)) for s in SERVICES}
         self.answers: list[tuple[float, str]] = []
         self.tokens: dict[str, dict] = {}
         self._moment: tuple[str, asyncio.Event] | None = None
@@ -897,12 +898,6 @@ class Suite:
             return None
         waits.sort()
         return waits[min(len(waits) - 1, int(0.99 * len(waits)))]
-
-
-def _cycle(urls: list[str]):
-    import itertools
-
-    return itertools.cycle(urls)
 
 
 # ---- planted faults: the check must be able to fail --------------------------------------------------

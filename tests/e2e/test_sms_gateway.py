@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -62,8 +63,6 @@ def gateway(tmp_path_factory):
                     break
             except httpx.TransportError:
                 pass
-            import time
-
             time.sleep(0.25)
         yield url
     finally:
