@@ -33,8 +33,8 @@ log = logging.getLogger("seva.stack")
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("otp", "applications", "verification", "orders")
-PG_SYSTEM_USER = "embedded_postgres"
-SMS_GATEWAY_TOKEN = "local-sms-gateway-token"  # the local gateway's bearer token (loopback only, no real SMS)  # PostgreSQL refuses to run as root
+PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+SMS_GATEWAY_TOKEN = "local-sms-gateway-token"  # the local gateway's bearer token (loopback only, no real SMS)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import asyncpg
+import httpx
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -95,9 +97,6 @@ def is_transient(exc: BaseException) -> bool:
     """A failure known to pass on its own: a connection refused or reset, a timeout, PostgreSQL, Kafka or
     Temporal saying it is unavailable, a service's 503. Everything else (a bug, a refusal, an error nobody
     foresaw) is not, and retrying it for long only holds up what comes after it (services/common/kafka.py)."""
-    import httpx
-    from aiokafka.errors import KafkaError, KafkaTimeoutError
-
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

@@ -477,7 +477,7 @@ class EventConsumer:
         except Poison as poison:
             await self._dead_letter(msg, None, poison.reason, poison)
             return
-        tries, first_failure = 0, time.monotonic()
+        tries, first_failure = 0, 0.0
         while True:
             try:
                 await self._handle(msg, event)
@@ -492,6 +492,7 @@ class EventConsumer:
                 return
             except Exception as exc:
                 tries += 1
+                first_failure = first_failure or time.monotonic()
                 failing_for = time.monotonic() - first_failure
                 transient = is_transient(exc)
                 if transient and failing_for >= self.transient_limit:
