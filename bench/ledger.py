@@ -32,6 +32,7 @@ WRONG_STAGES = {
     Stage.HOD_APPROVAL_OVERDUE,
     Stage.REJECTED,
     Stage.INELIGIBLE,
+    Stage.SUPERANNUATED,
 }
 
 # acts whose acknowledgement the suite holds the system to, and the answer that acknowledges each

@@ -45,6 +45,7 @@ CLOSED = (
     Stage.LAPSED_UNREGISTERED,
     Stage.LAPSED_NO_APPLICATION,
     Stage.LAPSED_NOT_RESUBMITTED,
+    Stage.SUPERANNUATED,
 )
 # The real portal's trouble: about 8 % could not get an OTP (most with a wrong or changed mobile on record);
 # fewer records were wrong in other ways, and some people are not eligible at all.

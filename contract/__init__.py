@@ -80,6 +80,15 @@ def superannuation_date(born: date, age: int = RETIREMENT_AGE, convention: str =
     return following - timedelta(days=1)
 
 
+def past_superannuation(date_of_birth: str, today: date) -> date | None:
+    """The superannuation date, if `today` is after it (the employee's service has ended); None if not, or if the
+    date of birth is not known. An order secures service up to that date, so none is issued after it."""
+    if not date_of_birth:
+        return None
+    last_day = superannuation_date(date.fromisoformat(date_of_birth))
+    return last_day if today > last_day else None
+
+
 def case_summary(employee_id: str, department: str, district: str, ddo_code: str) -> str:
     """The case's one-line summary in the Temporal UI's list: who and where, no personal data."""
     return f"{employee_id} · {department} · {district} · {ddo_code}"
@@ -103,6 +112,7 @@ def stage_in_words(stage: str, ddo_code: str, department: str) -> str:
         "lapsed_unregistered": "lapsed: not registered by the deadline",
         "lapsed_no_application": "lapsed: no application by the deadline",
         "lapsed_not_resubmitted": "lapsed: not resubmitted by the deadline",
+        "superannuated": "closed: the employee reached superannuation before the order",
         "needs_attention": "needs attention from ops",
     }.get(stage, stage.replace("_", " "))
 
@@ -147,6 +157,8 @@ class Stage:
     LAPSED_UNREGISTERED = "lapsed_unregistered"
     LAPSED_NO_APPLICATION = "lapsed_no_application"
     LAPSED_NOT_RESUBMITTED = "lapsed_not_resubmitted"
+    # the employee's service ended (past the superannuation date) before the order: no order secures a past date
+    SUPERANNUATED = "superannuated"
     # a step's activity failed for good (or kept failing): the case waits, findable, until ops retry it
     NEEDS_ATTENTION = "needs_attention"
 
@@ -272,6 +284,23 @@ class VerificationTask:
     department: str
     district: str
     due_at: datetime
+    # the employee's last day of service (ISO date), and whether it falls before the season's last deadline: the
+    # DDO's queue puts such cases first, as the pre-season audit asks ("take this case first")
+    superannuation_on: str | None = None
+    take_first: bool = False
+
+
+@dataclass
+class CaseClosure:
+    """A case closed without an order for a reason the officers on it must hear (the employee reached
+    superannuation): their desks drop it and each is told, once."""
+
+    employee_id: str
+    application_no: str
+    reason_code: str
+    reason: str
+    officer_refs: list[str]
+    closed_at: datetime
 
 
 @dataclass
@@ -468,3 +497,5 @@ class Activities:
     ESCALATE_CASE = ActivityRef("escalate_case", VERIFICATION_QUEUE)
     OPEN_POST_REQUEST = ActivityRef("open_post_request", ORDERS_QUEUE)
     ISSUE_ORDER = ActivityRef("issue_service_security_order", ORDERS_QUEUE, IssuedOrder)
+    CLOSE_VERIFICATION_TASK = ActivityRef("close_verification_task", VERIFICATION_QUEUE)  # and tell the officers
+    CLOSE_POST_REQUEST = ActivityRef("close_post_request", ORDERS_QUEUE)

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         Activities,
         ActivityRef,
         CarriedCase,
+        CaseClosure,
         CaseEvent,
         CaseInput,
         CaseStatus,
@@ -47,7 +48,9 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StageChange,
         VerificationTask,
+        past_superannuation,
         stage_in_words,
+        superannuation_date,
     )
     from contract import search_attributes as sa
 
@@ -59,6 +62,9 @@ REMEDY_HOLDS_REGISTRATION = "remedy-holds-registration"
 # What a run starts from (the state carried into a continued run, the hold of a case started on an added record)
 # is taken in before the signals of its first task are heard, not after them (which lost those signals).
 STATE_BEFORE_SIGNALS = "state-before-signals"
+# At each officer's act and before the order, a case whose employee is past the superannuation date is closed with
+# that reason (and its officers told), never given an order securing a date already past.
+SUPERANNUATION_CLOSES_CASE = "superannuation-closes-case"
 REMINDER_DAYS = (7, 1)  # SMS reminders this many days before registration closes
 # A waiting case looks at the calendar about once a day (12 to 36 hours, drawn per wake-up so that 1,20,000
 # cases imported in one evening spread over the day: about 1.4 wake-ups a second), so a deadline brought
@@ -336,6 +342,8 @@ class CaseWorkflow:
                     "rejected by the DDO: " + ", ".join(self._ddo_decision.get("reasons") or ["no reason given"]),
                     "application_rejected",
                 )
+            if (closed := await self._closed_at_superannuation()) is not None:
+                return closed
 
             self._enter(Stage.AWAITING_POST_CREATION, POST_CREATION, "service record verified by the DDO")
             assert self._application is not None
@@ -360,12 +368,16 @@ class CaseWorkflow:
                 f"finance:{case.department}",
                 Stage.POST_CREATION_OVERDUE,
             )
+            if (closed := await self._closed_at_superannuation()) is not None:
+                return closed
             self._enter(Stage.AWAITING_HOD_APPROVAL, ORDER_ISSUE, f"supernumerary post {self._post_id} created")
 
         self._phase = Phase.HOD
         await self._officer_step(
             lambda: self._order_approved, ORDER_ISSUE, "hod", f"hod:{case.department}", Stage.HOD_APPROVAL_OVERDUE
         )
+        if (closed := await self._closed_at_superannuation()) is not None:
+            return closed
 
         record = self._record
         if record is None or not record.name:
@@ -546,6 +558,40 @@ class CaseWorkflow:
             self._note("eligible: every rule passed")
         return self._eligibility.eligible
 
+    async def _closed_at_superannuation(self) -> CaseStatus | None:
+        """After each officer's act, and so before the order: if the employee's service has ended (past the
+        superannuation date, in IST), the case closes with that reason, the officers' desks drop it and each is
+        told, and the employee hears why. Age was checked at submission only, and an order weeks later secured
+        service "up to" a date already past. Returns the closed case's status, or None to go on."""
+        case = self._input
+        if case is None or not workflow.patched(SUPERANNUATION_CLOSES_CASE):
+            return None  # a case that ran this far before the check: as it ran
+        if self._record is None or not self._record.date_of_birth:  # not carried when the case continued as new
+            self._record = await self._activity(Activities.GET_SERVICE_RECORD, case.employee_id)
+        born = self._record.date_of_birth if self._record else ""
+        last_day = past_superannuation(born, workflow.now().astimezone(IST).date())
+        if last_day is None:
+            return None
+        officers = [case.ddo_code, f"hod:{case.department}"]
+        if self._phase >= Phase.POST:
+            officers.insert(1, f"finance:{case.department}")
+        reason = f"the employee reached superannuation on {last_day:%d %b %Y}, before the order: no order is issued"
+        closure = CaseClosure(case.employee_id, self._submitted, "superannuated", reason, officers, workflow.now())
+        await self._activity(Activities.CLOSE_POST_REQUEST, closure)
+        await self._activity(Activities.CLOSE_VERIFICATION_TASK, closure)
+        return await self._close(
+            Stage.SUPERANNUATED, reason, "case_superannuated", {"last_day": f"{last_day:%d-%m-%Y}"}
+        )
+
+    def _superannuation_for_the_queue(self) -> tuple[str | None, bool]:
+        """The employee's last day of service, and whether it comes before the season's last deadline (the DDO
+        takes such a case first, as the pre-season audit asks)."""
+        born = self._record.date_of_birth if self._record else ""
+        if not born:
+            return None, False
+        last_day = superannuation_date(datetime.fromisoformat(born).date())
+        return last_day.isoformat(), last_day <= self._deadline(ORDER_ISSUE).astimezone(IST).date()
+
     async def _close_ineligible(self) -> CaseStatus:
         reasons = self._eligibility.failed_reasons if self._eligibility else []
         return await self._close(Stage.INELIGIBLE, "not eligible: " + " ".join(reasons), "application_ineligible")
@@ -555,6 +601,7 @@ class CaseWorkflow:
         case = self._input
         assert case is not None
         self._enter(Stage.AWAITING_DDO_VERIFICATION, DDO_VERIFICATION, note)
+        superannuation_on, take_first = self._superannuation_for_the_queue()
         await self._activity(
             Activities.OPEN_VERIFICATION_TASK,
             VerificationTask(
@@ -564,6 +611,8 @@ class CaseWorkflow:
                 department=case.department,
                 district=case.district,
                 due_at=self._deadline(DDO_VERIFICATION),
+                superannuation_on=superannuation_on,
+                take_first=take_first,
             ),
         )
 

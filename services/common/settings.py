@@ -28,6 +28,45 @@ def is_dev_value(value: str) -> bool:
     return DEV_SECRET in value
 
 
+# Outside dev a secret or key is checked for its form at start, not first used at run time: the production
+# ConfigMap's `REPLACE-WITH-...` public key once passed "is set", every service started, and every employee was
+# refused. A secret must be long and varied enough to be a generated one (`openssl rand -base64 32`: 44 characters).
+PLACEHOLDER_WORDS = ("REPLACE", "CHANGE-ME", "CHANGEME", "CHANGE_ME", "PLACEHOLDER", "TODO", "FIXME", "<", ">")
+MIN_SECRET_CHARS = 32
+MIN_DISTINCT_CHARS = 12
+PUBLIC_KEYS = ("session_public_key", "audit_public_key")  # base64 of a 32-byte Ed25519 public key
+LISTS_OF_SECRETS = {"payload_keys": ":", "vault_keys": ""}  # comma-separated; `id:secret` for the codec's
+
+
+def key_form_problems(name: str, value: str) -> list[str]:
+    """What is wrong with the form of secret or public key `name` (empty: nothing). Why: see PLACEHOLDER_WORDS."""
+    env_name = f"SEVA_{name.upper()}"
+    if any(word.lower() in value.lower() for word in PLACEHOLDER_WORDS):
+        return [f"{env_name} holds a placeholder, not a key"]
+    if name in PUBLIC_KEYS:
+        import base64
+        import binascii
+
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return [f"{env_name} is not base64"]
+        return [] if len(raw) == 32 else [f"{env_name} is {len(raw)} bytes, not a 32-byte Ed25519 public key"]
+    separator = LISTS_OF_SECRETS.get(name)
+    parts = [p.strip() for p in value.split(",")] if separator is not None else [value]
+    problems = []
+    for i, part in enumerate(parts, start=1):
+        secret = part.partition(separator)[2] if separator else part
+        which = f"{env_name} (key {i})" if len(parts) > 1 else env_name
+        if separator and not part.partition(separator)[0]:
+            problems.append(f"{which} has no id: write id{separator}secret")
+        elif len(secret) < MIN_SECRET_CHARS or len(set(secret)) < MIN_DISTINCT_CHARS:
+            problems.append(
+                f"{which} is too weak: at least {MIN_SECRET_CHARS} characters, {MIN_DISTINCT_CHARS} of them different"
+            )
+    return problems
+
+
 class Settings(BaseSettings):
     """What every process needs: where its dependencies are, how to read an employee's session and an
     officer's token, and the keys of the Temporal payload codec."""
@@ -103,6 +142,10 @@ class Settings(BaseSettings):
         public = [f"SEVA_{n.upper()}" for n in self.secrets if is_dev_value(str(getattr(self, n)))]
         if public:
             raise ValueError(f"{self.env}: {', '.join(public)} carry the public dev value")
+        keys = [n for n in (*self.secrets, *PUBLIC_KEYS) if n in type(self).model_fields and getattr(self, n)]
+        problems = [p for n in dict.fromkeys(keys) for p in key_form_problems(n, str(getattr(self, n)))]
+        if problems:
+            raise ValueError(f"{self.env}: {'; '.join(problems)}")
         return self
 
     def _dev_default(self, name: str) -> str:

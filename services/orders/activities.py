@@ -9,7 +9,7 @@ from datetime import date, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contract import IST, Activities, IssuedOrder, OrderRequest, PostRequest
+from contract import IST, Activities, CaseClosure, IssuedOrder, OrderRequest, PostRequest, past_superannuation
 from services.common.events import publish, stable_event_id
 from services.common.runtime import ServiceContext
 
@@ -47,6 +47,15 @@ def activities(ctx: ServiceContext) -> list:
                 f"the particulars for {req.employee_id}'s order are blank (name or date of birth missing); "
                 "the service record must be found and complete before the order is issued",
                 type="BlankParticulars",
+                non_retryable=True,
+            )
+        retired = past_superannuation(req.date_of_birth, datetime.now(IST).date())
+        if retired is not None:
+            # The case closes such an employee's case before asking (workflows/case.py); this is the last guard, for
+            # a case that asked before that check: an order never secures service up to a date already past.
+            raise ApplicationError(
+                f"{req.employee_id} reached superannuation on {retired:%d %b %Y}: no order is issued after it",
+                type="Superannuated",
                 non_retryable=True,
             )
         async with ctx.pool.acquire() as conn, conn.transaction():
@@ -121,7 +130,19 @@ def activities(ctx: ServiceContext) -> list:
                 )
         return IssuedOrder(order_no=row["order_no"], post_id=row["post_id"], issued_at=row["issued_at"])
 
-    return [open_post_request, issue_service_security_order]
+    @activity.defn(name=Activities.CLOSE_POST_REQUEST.name)
+    async def close_post_request(closure: CaseClosure) -> None:
+        """A case closed without an order leaves Finance's and the HoD's lists (the officers are told by the
+        verification service). Once, however often retried; a case never sent here changes nothing."""
+        await ctx.pool.execute(
+            "UPDATE orders.case_request SET closed_at = $2, closed_reason = $3 "
+            "WHERE application_no = $1 AND closed_at IS NULL",
+            closure.application_no,
+            closure.closed_at,
+            closure.reason,
+        )
+
+    return [open_post_request, issue_service_security_order, close_post_request]
 
 
 async def _issued(pool, application_no: str) -> IssuedOrder | None:

@@ -108,7 +108,7 @@ async def awaiting_posts(
     rows = await ctx.pool.fetch(
         "SELECT r.application_no, r.employee_id, r.department, r.district, r.post_code, r.post_due_at "
         "FROM orders.case_request r LEFT JOIN orders.supernumerary_post p USING (application_no) "
-        "WHERE p.post_id IS NULL AND ($1::text IS NULL OR r.department = $1) AND ($2::text IS NULL OR r.post_code = $2) "
+        "WHERE p.post_id IS NULL AND r.closed_at IS NULL AND ($1::text IS NULL OR r.department = $1) AND ($2::text IS NULL OR r.post_code = $2) "
         "ORDER BY r.post_due_at, r.application_no LIMIT $3 OFFSET $4",
         department,
         post_code,
@@ -124,7 +124,7 @@ async def awaiting_approval(ctx: ServiceContext, officer: Principal, limit: int,
     rows = await ctx.pool.fetch(
         "SELECT r.application_no, r.employee_id, r.department, r.district, r.post_code, p.post_id "
         "FROM orders.case_request r JOIN orders.supernumerary_post p USING (application_no) "
-        "WHERE r.approved_at IS NULL AND r.department = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM orders.escalation e "
+        "WHERE r.approved_at IS NULL AND r.closed_at IS NULL AND r.department = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM orders.escalation e "
         "WHERE e.application_no = r.application_no AND e.step = $5 AND e.to_ref = $6)) "
         "ORDER BY p.created_at, r.application_no LIMIT $2 OFFSET $3",
         officer.scope.get("department"),
@@ -163,6 +163,10 @@ async def approve(ctx: ServiceContext, hod: Principal, application_no: str, from
         if req is None or not covers(hod, department=req["department"]):
             raise ApiError(
                 404, "case_not_in_department", f"Application {application_no} is not one of your department's cases."
+            )
+        if req["closed_at"] is not None:
+            raise ApiError(
+                409, "case_closed", f"The case of {application_no} is closed without an order: {req['closed_reason']}."
             )
         if hod.role != HOD and not await _escalated_to(conn, hod, application_no, ORDER_ISSUE):
             raise ApiError(

@@ -78,7 +78,19 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "Seva Suraksha: the entry missing from the application form has been added. Submit your application now.",
         "सेवा सुरक्षा: आवेदन फ़ॉर्म में जो प्रविष्टि नहीं थी, वह जोड़ दी गई है। अब अपना आवेदन जमा करें।",
     ),
+    "case_superannuated": (
+        "1107000000000000016",
+        "Seva Suraksha: your service ended on reaching superannuation ({last_day}) before the order could be "
+        "issued, so your case is closed without an order. Log in to see the details.",
+        "सेवा सुरक्षा: आदेश जारी होने से पहले अधिवर्षिता ({last_day}) पर आपकी सेवा समाप्त हो गई, इसलिए आपका मामला बिना आदेश के "
+        "बंद कर दिया गया है। विवरण देखने के लिए लॉगिन करें।",
+    ),
     # ---- to officers (SMS, and e-mail where their record has one) ----
+    "officer_case_closed": (
+        "1107000000000000017",
+        "Seva Suraksha: {what} is closed without an order: {reason}. It has left your desk.",
+        "सेवा सुरक्षा: {what} बिना आदेश के बंद कर दिया गया: {reason}। यह आपके डेस्क से हटा दिया गया है।",
+    ),
     "officer_escalated_to_you": (
         "1107000000000000011",
         "Seva Suraksha: {what} is escalated to you: {from_ref} missed the {step} deadline. Decide by {respond_by}.",

@@ -277,6 +277,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "समाप्त: अंतिम तिथि तक दोबारा जमा नहीं हुआ",
         "Lapsed: not resubmitted by the deadline",
     ),
+    "stage.superannuated": (
+        "बंद: आदेश से पहले आपकी अधिवर्षिता की तिथि बीत गई, इसलिए आदेश जारी नहीं होगा",
+        "Closed: your superannuation date passed before the order, so no order is issued",
+    ),
     "stage.needs_attention": (
         "तकनीकी टीम देख रही है; आपको कुछ नहीं करना है",
         "Our operations team is looking at it; nothing for you to do",
@@ -429,6 +433,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.due": ("अंतिम तिथि", "Due"),
     "queue.overdue": ("समय से पीछे", "Overdue"),
     "queue.round": ("दौर", "Round"),
+    "queue.retires": ("पहले लें: सेवा {on} तक", "Take first: in service until {on}"),
     "queue.select": ("चुनें {no}", "Select {no}"),
     "queue.bulk_verify": ("चुने हुए सत्यापित करें", "Verify the selected"),
     "queue.bulk_result": ("एक साथ सत्यापन का परिणाम", "Result of the bulk verification"),

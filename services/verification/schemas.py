@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -17,6 +17,9 @@ class QueueItem(BaseModel):
     status: str
     escalation_level: int = 0
     round: int = 1
+    # the employee's last day of service, and whether it comes before the season's last deadline (listed first)
+    superannuation_on: date | None = None
+    take_first: bool = False
 
 
 class Notification(BaseModel):

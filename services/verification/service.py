@@ -33,9 +33,10 @@ async def queue(
         level = 1 if officer.role == HOD else 2
         where, arg = f"department = $1 AND escalation_level >= {level}", officer.scope.get("department")
     rows = await ctx.pool.fetch(
-        "SELECT application_no, employee_id, department, district, due_at, status, escalation_level, round "
+        "SELECT application_no, employee_id, department, district, due_at, status, escalation_level, round, "
+        "superannuation_on, take_first "
         f"FROM verification.task WHERE {where} AND status = $2 AND ($3::text IS NULL OR department = $3) "
-        "ORDER BY due_at, application_no LIMIT $4 OFFSET $5",
+        "ORDER BY take_first DESC, due_at, application_no LIMIT $4 OFFSET $5",
         arg,
         status,
         department,
@@ -62,6 +63,10 @@ async def decide(
         )
         if task is None or not may_decide(ddo, task):
             raise ApiError(404, "application_not_in_queue", f"Application {application_no} is not in your queue.")
+        if task["status"] == "closed":
+            raise ApiError(
+                409, "case_closed", f"The case of {application_no} is closed without an order: {task['closed_reason']}."
+            )
         if task["status"] != "pending":
             if task["status"] == decision.decision:  # the same decision again: answered as before
                 return {"application_no": application_no, "status": task["status"], "decided_at": task["decided_at"]}

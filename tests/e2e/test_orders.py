@@ -226,7 +226,7 @@ async def test_the_order_pdf_is_drawn_in_a_thread_with_no_transaction_open_and_a
 
     monkeypatch.setattr(order_activities, "render_pdf", watched_render)
     ctx = ServiceContext("orders", OrdersSettings(env="dev", database_url=stack.database_url), pool, None)  # type: ignore[arg-type]
-    [_, issue] = order_activities.activities(ctx)
+    [_, issue, _] = order_activities.activities(ctx)
     request = OrderRequest(
         employee_id="EMP-PDF-1",
         application_no=application_no,
@@ -264,7 +264,7 @@ async def test_an_order_with_blank_particulars_is_refused_for_good_not_issued(st
 
     pool = await create_pool(stack.database_url)
     ctx = ServiceContext("orders", OrdersSettings(env="dev", database_url=stack.database_url), pool, None)  # type: ignore[arg-type]
-    [_, issue] = order_activities.activities(ctx)
+    [_, issue, _] = order_activities.activities(ctx)
     try:
         with pytest.raises(ApplicationError, match="blank") as refused:
             await issue(OrderRequest(employee_id="EMP-BLANK-1", application_no="SS-T-BLANK-1", post_id="SNP-X"))
@@ -275,5 +275,85 @@ async def test_an_order_with_blank_particulars_is_refused_for_good_not_issued(st
             )
             == 0
         )
+    finally:
+        await pool.close()
+
+
+async def test_a_case_closed_at_superannuation_leaves_every_desk_and_its_officers_are_told_once(stack, master, http):
+    """The case's closing acts (workflows/case.py, _closed_at_superannuation) against the real services: the DDO's
+    desk drops the task, Finance's and the HoD's lists drop the request, the HoD can no longer approve it, each
+    officer is told once however often the activity runs; and the DDO's queue lists first the cases whose
+    employee retires before the season ends. The order's own guard refuses an employee already retired."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from temporalio.exceptions import ApplicationError
+
+    from contract import CaseClosure, OrderRequest, PostRequest, VerificationTask
+    from services.common.db import create_pool
+    from services.common.runtime import ServiceContext
+    from services.common.settings import OrdersSettings, VerificationSettings
+    from services.orders import activities as order_activities
+    from services.verification import activities as verification_activities
+
+    m = master.employees[0].master
+    ddo_code, department = m["ddo_code"], m["department_code"]
+    pool = await create_pool(stack.database_url)
+    orders = ServiceContext("orders", OrdersSettings(env="dev", database_url=stack.database_url), pool, None)  # type: ignore[arg-type]
+    settings = VerificationSettings(env="dev", database_url=stack.database_url)
+    verification = ServiceContext("verification", settings, pool, None)  # type: ignore[arg-type]
+    open_task, _, _, close_task = verification_activities.activities(verification)
+    open_post, issue, close_post = order_activities.activities(orders)
+    due = datetime.now(UTC) + timedelta(days=30)
+    try:
+        await open_task(VerificationTask("EMP-SA-LATER", "SS-T-SA-LATER", ddo_code, department, "Hisar", due))
+        await open_task(
+            VerificationTask(
+                "EMP-SA-1", "SS-T-SA-1", ddo_code, department, "Hisar", due + timedelta(days=5), "2027-01-31", True
+            )
+        )
+        ddo = await officer_headers(stack, http, f"OFF-{ddo_code}")
+        queue = (await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo)).json()
+        ours = [i["application_no"] for i in queue if i["application_no"].startswith("SS-T-SA-")]
+        assert ours == ["SS-T-SA-1", "SS-T-SA-LATER"]  # due later, but the employee retires first
+        assert queue[0]["take_first"] and queue[0]["superannuation_on"] == "2027-01-31"
+
+        await open_post(PostRequest("EMP-SA-1", "SS-T-SA-1", department, "Hisar", "DEO", due))
+        closure = CaseClosure(
+            "EMP-SA-1",
+            "SS-T-SA-1",
+            "superannuated",
+            "the employee reached superannuation on 31 Jan 2027, before the order: no order is issued",
+            [ddo_code, f"finance:{department}", f"hod:{department}"],
+            datetime.now(UTC),
+        )
+        for _ in range(2):  # a retried activity tells no one twice
+            await close_post(closure)
+            await close_task(closure)
+        assert (
+            await pool.fetchval("SELECT status FROM verification.task WHERE application_no = 'SS-T-SA-1'") == "closed"
+        )
+        told = await pool.fetch(
+            "SELECT officer_ref FROM verification.officer_notification WHERE application_no = 'SS-T-SA-1' "
+            "AND kind = 'case_closed' ORDER BY officer_ref"
+        )
+        assert sorted(r["officer_ref"] for r in told) == sorted(closure.officer_refs)
+        queue = (await http.get(f"{stack.url('verification')}/verification/queue", headers=ddo)).json()
+        assert "SS-T-SA-1" not in [i["application_no"] for i in queue]
+        finance = await officer_headers(stack, http, "FIN-1")
+        awaiting = (await http.get(f"{stack.url('orders')}/posts/awaiting", headers=finance)).json()
+        assert "SS-T-SA-1" not in [i["application_no"] for i in awaiting]
+        decision = await http.post(
+            f"{stack.url('verification')}/verification/applications/SS-T-SA-1/decision",
+            json={"decision": "verified"},
+            headers=ddo,
+        )
+        assert_error(decision, 409, "case_closed")
+
+        retired = date.today().replace(year=date.today().year - 60).isoformat()
+        with pytest.raises(ApplicationError, match="superannuation") as refused:
+            await issue(
+                OrderRequest("EMP-SA-1", "SS-T-SA-1", "SNP-X", name="Ram Lal", date_of_birth=retired, post_code="DEO")
+            )
+        assert refused.value.non_retryable and refused.value.type == "Superannuated"
     finally:
         await pool.close()

@@ -3,6 +3,8 @@ against the Kubernetes schema, and every Deployment runs a process that exists i
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -38,8 +40,15 @@ def _pod_spec(workload: dict) -> dict:
     return workload["spec"]["template"]["spec"]
 
 
-def _pod_environment(deployment: dict) -> dict[str, str]:
-    """What Kubernetes would give the pod: the ConfigMaps it names, and each secret as an opaque value."""
+def _generated(name: str) -> str:
+    """A secret as the operator generates it (opaque, long, varied), stable per name."""
+    return "secret-from-" + hashlib.sha256(name.encode()).hexdigest()
+
+
+def _pod_environment(deployment: dict, as_shipped: bool = False) -> dict[str, str]:
+    """What Kubernetes would give the pod: the ConfigMaps it names, and each secret as an opaque value. The
+    ConfigMap ships with `REPLACE-WITH-...` where the operator puts the deployment's public keys: filled in
+    here as the operator would, unless `as_shipped`."""
     config_maps = {d["metadata"]["name"]: d["data"] for _, _, d in DOCS if d["kind"] == "ConfigMap"}
     container = _pod_spec(deployment)["containers"][0]
     env: dict[str, str] = {}
@@ -50,7 +59,12 @@ def _pod_environment(deployment: dict) -> dict[str, str]:
             env[item["name"]] = item["value"]
         else:
             ref = item["valueFrom"]["secretKeyRef"]
-            env[item["name"]] = f"secret-from-{ref['name']}-{ref['key']}"
+            secret = _generated(f"{ref['name']}-{ref['key']}")
+            env[item["name"]] = f"k1:{secret}" if item["name"] == "SEVA_PAYLOAD_KEYS" else secret
+    if not as_shipped:
+        for name, value in env.items():
+            if value.startswith("REPLACE-WITH-"):
+                env[name] = base64.b64encode(hashlib.sha256(name.encode()).digest()).decode()
     return env
 
 
@@ -87,9 +101,29 @@ def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, m
         monkeypatch.undo()
         use_settings(Settings)
     # Each process is given only the secrets it uses.
-    secrets = {k for k, v in env.items() if v.startswith("secret-from-")}
+    secrets = {k for k, v in env.items() if "secret-from-" in v}
     cls = SETTINGS_BY_PROCESS[_process(deployment)]
     used = {f"SEVA_{f.upper()}" for f in (*cls.secrets, *cls.required_outside_dev)}
     if name == "audit-heads":
         assert settings.audit_signing_key, "the daily job cannot sign without its key"
     assert secrets <= used, f"{name} is given secrets it does not use: {sorted(secrets - used)}"
+
+
+@pytest.mark.parametrize("name", ["otp", "applications", "verification", "orders", "portal"])
+def test_a_pod_given_the_config_map_as_shipped_refuses_to_start(name, monkeypatch):
+    """The ConfigMap's `REPLACE-WITH-...` public key once passed "is set": every service started and every
+    employee was refused at run time. Now the pod stops at start, naming what to fill in."""
+    from services.common.settings import SETTINGS_BY_PROCESS, ConfigurationError, Settings, get_settings, use_settings
+
+    deployment = next(d for _, _, d in DOCS if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+    for key in [k for k in list(__import__("os").environ) if k.startswith("SEVA_")]:
+        monkeypatch.delenv(key)
+    for key, value in _pod_environment(deployment, as_shipped=True).items():
+        monkeypatch.setenv(key, value)
+    use_settings(SETTINGS_BY_PROCESS[_process(deployment)])
+    try:
+        with pytest.raises(ConfigurationError, match="SEVA_SESSION_PUBLIC_KEY holds a placeholder"):
+            get_settings()
+    finally:
+        monkeypatch.undo()
+        use_settings(Settings)

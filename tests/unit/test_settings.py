@@ -18,22 +18,24 @@ from services.common.settings import (
     use_settings,
 )
 
+# Secrets as an operator generates them (`openssl rand -base64 32`); public keys as base64 of 32 bytes.
+STRONG = "q3Vx9Lr2mT8sWcYb1ZkN4pHjD7eGfA0u"
 PRODUCTION = {
     "SEVA_ENV": "production",
     "SEVA_DATABASE_URL": "postgresql://otp:pw@db/seva",
-    "SEVA_PAYLOAD_KEYS": "k1:secret-1",
+    "SEVA_PAYLOAD_KEYS": f"k1:{STRONG}-payload",
     "SEVA_SESSION_PUBLIC_KEY": "FZayCN3PbUtelfJ+j0nzySuFkbvWAUXFlpN+XeNFNjA=",
     "SEVA_OIDC_ISSUER": "https://idp/realm",
-    "SEVA_OTP_HMAC_KEY": "hmac-secret",
-    "SEVA_SESSION_SIGNING_KEY": "signing-secret",
+    "SEVA_OTP_HMAC_KEY": f"{STRONG}-hmac",
+    "SEVA_SESSION_SIGNING_KEY": f"{STRONG}-session",
     "SEVA_SMS_GATEWAY": "services.otp.sms:HttpSmsGateway",
     "SEVA_SMS_GATEWAY_URL": "https://sms/api",
-    "SEVA_SMS_GATEWAY_TOKEN": "t",
+    "SEVA_SMS_GATEWAY_TOKEN": f"{STRONG}-sms",
     "SEVA_MAIL_GATEWAY": "services.otp.mail:SmtpMailGateway",
     "SEVA_SMTP_URL": "smtp://relay:587",
     "SEVA_MAIL_FROM": "seva@hry.example",
-    "SEVA_VAULT_KEYS": "v1",
-    "SEVA_ORDER_SIGNING_SEED": "o1",
+    "SEVA_VAULT_KEYS": f"{STRONG}-vault-1,{STRONG}-vault-0",
+    "SEVA_ORDER_SIGNING_SEED": f"{STRONG}-orders",
 }
 
 
@@ -89,6 +91,37 @@ def test_a_public_dev_secret_is_refused_outside_dev(environment):
     environment.setenv("SEVA_OTP_HMAC_KEY", dev_value("otp_hmac_key"))
     with pytest.raises(ConfigurationError, match="SEVA_OTP_HMAC_KEY"):
         _start()
+
+
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("SEVA_SESSION_PUBLIC_KEY", "REPLACE-WITH-THE-OTP-SERVICE-PUBLIC-KEY-BASE64", "placeholder"),
+        ("SEVA_SESSION_PUBLIC_KEY", "not base64 at all!", "not base64"),
+        ("SEVA_SESSION_PUBLIC_KEY", "FZayCN3PbUtelfJ+j0nzySuFkbvWAUXF", "not a 32-byte Ed25519 public key"),
+        ("SEVA_OTP_HMAC_KEY", "hmac-secret", "too weak"),
+        ("SEVA_OTP_HMAC_KEY", "a" * 64, "too weak"),  # long, but one letter
+        ("SEVA_SESSION_SIGNING_KEY", "<the session signing seed>", "placeholder"),
+        ("SEVA_PAYLOAD_KEYS", "k1:secret-1", "too weak"),
+        ("SEVA_PAYLOAD_KEYS", f":{STRONG}", "no id"),
+        ("SEVA_VAULT_KEYS", f"{STRONG},v0", "(key 2) is too weak"),
+        ("SEVA_SMS_GATEWAY_TOKEN", "t", "too weak"),
+        ("SEVA_ORDER_SIGNING_SEED", "CHANGE-ME-please-to-a-real-seed-0123456789", "placeholder"),
+    ],
+)
+def test_a_key_of_the_wrong_form_is_refused_at_start_not_at_the_first_request(environment, key, value, words):
+    """The production ConfigMap's `REPLACE-WITH-...` public key passed "is set": every service started and every
+    employee was refused at run time. Each key's form (and each secret's strength) is checked at start."""
+    from services.common.settings import ApplicationsSettings, OrdersSettings
+
+    for k, v in PRODUCTION.items():
+        environment.setenv(k, v)
+    environment.setenv(key, value)
+    cls = {"SEVA_VAULT_KEYS": ApplicationsSettings, "SEVA_ORDER_SIGNING_SEED": OrdersSettings}.get(key, OtpSettings)
+    with pytest.raises(ConfigurationError, match=key) as refused:
+        _start(cls)
+    assert words in str(refused.value)
+    assert len(value) < 4 or value not in str(refused.value)  # a secret is never echoed into the logs
 
 
 def test_the_dev_sms_inbox_is_refused_outside_dev(environment):

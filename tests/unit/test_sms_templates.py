@@ -26,6 +26,11 @@ PARAMS = {
         "to_role": "the Head of Department",
     },
     "officer_pending_work": {"count": "12", "overdue": "2", "due": "28-02-2026"},
+    "case_superannuated": {"last_day": "31-01-2027"},
+    "officer_case_closed": {
+        "what": "application SS-2025-26-0000001",
+        "reason": "the employee reached superannuation on 31 Jan 2027, before the order: no order is issued",
+    },
     "mobile_confirmation": {"link": "https://sevasuraksha.example/m/3f2c/ab12cd34ef56"},
 }
 

@@ -23,6 +23,7 @@ from contract import (
     ORDERS_QUEUE,
     OTP_QUEUE,
     VERIFICATION_QUEUE,
+    CaseClosure,
     EligibilityDecision,
     EligibilityRequest,
     Escalation,
@@ -68,6 +69,7 @@ class FakeServices:
         self.sms_hooks: dict[str, Callable[[], Awaitable[None]]] = {}  # SMS template -> run once while it is sent
         self.failures: dict[str, list[BaseException]] = {}  # activity -> errors it raises, one per call, first
         self.slow_copy_reads: list[float] = []  # seconds the cases worker's next calendar reads take (real time)
+        self.born: dict[str, str] = {}  # employee id -> date of birth on the record (ISO), if not 40 years ago
 
     def _fail_if_told(self, name: str) -> None:
         if self.failures.get(name):
@@ -107,6 +109,14 @@ class FakeServices:
         async def escalate_case(esc: Escalation) -> None:
             self.calls.append(("escalate_case", esc))
 
+        @activity.defn(name="close_verification_task")
+        async def close_verification_task(closure: CaseClosure) -> None:
+            self.calls.append(("close_verification_task", closure))
+
+        @activity.defn(name="close_post_request")
+        async def close_post_request(closure: CaseClosure) -> None:
+            self.calls.append(("close_post_request", closure))
+
         @activity.defn(name="open_post_request")
         async def open_post_request(req: PostRequest) -> None:
             self.calls.append(("open_post_request", req))
@@ -127,7 +137,8 @@ class FakeServices:
             return ServiceRecord(
                 employee_id,
                 "part1",
-                "1980-01-01",
+                # 40 by the test server's clock (which runs decades ahead over a session): never near retirement
+                self.born.get(employee_id) or f"{activity.info().current_attempt_scheduled_time.year - 40}-01-01",
                 "2012-04-01",
                 [{"from": "2012-04-01", "to": None}],
                 True,
@@ -154,8 +165,13 @@ class FakeServices:
 
         return {
             APPLICATIONS_QUEUE: [load_season_calendar, decide_eligibility],
-            VERIFICATION_QUEUE: [open_verification_task, record_missed_deadline, escalate_case],
-            ORDERS_QUEUE: [open_post_request, issue_service_security_order],
+            VERIFICATION_QUEUE: [
+                open_verification_task,
+                record_missed_deadline,
+                escalate_case,
+                close_verification_task,
+            ],
+            ORDERS_QUEUE: [open_post_request, issue_service_security_order, close_post_request],
             OTP_QUEUE: [send_sms, get_service_record],
         }
 

@@ -22,6 +22,9 @@ def test_recorded_histories_exist():
         "case_first_task_split",
         "case_remedy_held_registration",
         "case_signal_in_first_task",
+        # recorded before and after the superannuation check: an order the old code issued still replays as issued
+        "case_order_past_superannuation_before_the_check",
+        "case_superannuated_before_order",
     }
 
 
