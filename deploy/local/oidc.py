@@ -23,9 +23,15 @@ TOKEN_EXPIRY_SECONDS = 3600
 OPS_OFFICERS = [{"officer_id": "OPS-1", "role": "ops", "ddo_code": None, "department": None, "data_owner": None}]
 
 
+# This provider gives the access token and the ID token of a sign-in the same claims, `aud` included; the state's
+# provider gives the access token the services' audience and the ID token the portal's client id (OpenID Connect
+# Core 2: an ID token's `aud` contains the client's id, and the portal checks it). Both here, so both checks hold.
+SIGN_IN_AUDIENCES = [AUDIENCE, PORTAL_CLIENT]
+
+
 def officer_claims(officer: dict) -> dict:
     scope = {k: officer[k] for k in ("ddo_code", "department", "data_owner") if officer.get(k)}
-    return {"sub": officer["officer_id"], "aud": [AUDIENCE], "role": officer["role"], "seva_scope": scope}
+    return {"sub": officer["officer_id"], "aud": SIGN_IN_AUDIENCES, "role": officer["role"], "seva_scope": scope}
 
 
 def provider_config(officers: list[dict]) -> dict:
@@ -34,7 +40,7 @@ def provider_config(officers: list[dict]) -> dict:
         for o in officers + OPS_OFFICERS
     ]
     # The browser's client: the claims come from the login page (interactive login), the audience from here.
-    mappings.append({"requestParam": "client_id", "match": PORTAL_CLIENT, "claims": {"aud": [AUDIENCE]}})
+    mappings.append({"requestParam": "client_id", "match": PORTAL_CLIENT, "claims": {"aud": SIGN_IN_AUDIENCES}})
     return {
         "interactiveLogin": True,
         "httpServer": "NettyWrapper",

@@ -11,6 +11,9 @@ need the case (whose office, whose department) live in each domain's service cod
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +85,55 @@ def _officer_claims(settings: Settings, token: str) -> dict[str, Any]:
         audience=settings.oidc_audience,
         options={"require": ["exp", "sub", "iss", "aud"]},
     )
+
+
+def _id_token_claims(settings: Settings, token: str, client_id: str) -> dict[str, Any]:
+    """Blocking, like _officer_claims. OpenID Connect Core 3.1.3.7: signed by the issuer's keys, issued by it,
+    for this client, not expired, with its issue time."""
+    key = _jwks_client(settings.oidc_issuer, settings.oidc_jwks_url).get_signing_key_from_jwt(token)
+    return jwt.decode(
+        token,
+        key.key,
+        algorithms=["RS256", "ES256", "PS256"],
+        issuer=settings.oidc_issuer,
+        audience=client_id,
+        options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        leeway=60,
+    )
+
+
+class IdTokenRefused(Exception):
+    """The sign-in's ID token failed a check: the sign-in is refused (and the reason logged)."""
+
+
+async def verify_id_token(id_token: str, client_id: str, nonce: str, access_token: str) -> dict[str, Any]:
+    """The ID token the code was exchanged for, checked as OpenID Connect Core says (3.1.3.7 and 3.1.3.8): the
+    signature, issuer, audience (and `azp`), expiry, the `nonce` the sign-in sent (so a code issued for someone
+    else's sign-in cannot be injected into ours), and `at_hash` binding the access token to it. Returns its
+    claims; raises IdTokenRefused, or ApiError 503 when the provider's keys cannot be fetched."""
+    settings = get_settings()
+    try:
+        claims = await asyncio.to_thread(_id_token_claims, settings, id_token, client_id)
+    except (jwt.PyJWKClientConnectionError, httpx.HTTPError) as exc:
+        log.warning("identity provider unreachable while checking an ID token: %r", exc)
+        raise ApiError(
+            503,
+            "temporarily_unavailable",
+            "Sign-in cannot be checked just now (the identity provider does not answer); try again in a minute.",
+            retry_after_seconds=settings.retry_after_seconds,
+        ) from exc
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise IdTokenRefused(f"the ID token failed its checks ({type(exc).__name__}: {exc})") from exc
+    if "azp" in claims and claims["azp"] != client_id:
+        raise IdTokenRefused(f"the ID token was issued to another party ({str(claims['azp'])[:60]!r})")
+    if not nonce or not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+        raise IdTokenRefused("the ID token's nonce is not the one this sign-in sent")
+    if "at_hash" in claims:
+        digest = hashlib.sha256(access_token.encode()).digest()  # the algorithms allowed all hash with SHA-256
+        expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+        if not hmac.compare_digest(str(claims["at_hash"]), expected):
+            raise IdTokenRefused("the ID token's at_hash does not match the access token")
+    return claims
 
 
 async def decode_token(token: str, request: Request | None = None) -> Principal:

@@ -27,7 +27,9 @@ from services.common.auth import (
     DDO,
     FINANCE,
     HOD,
+    IdTokenRefused,
     decode_token,
+    verify_id_token,
 )
 from services.common.errors import ApiError
 
@@ -67,6 +69,8 @@ REPORT_GROUPS = ("stage", "department", "district", "ddo", "officer")
 
 # ---- sign in at the identity provider ----------------------------------------------------------------------
 
+SIGN_IN_MAX_AGE = 600  # seconds from leaving for the provider to coming back: the sign-in cookie's life too
+
 _discovery: dict[str, dict[str, Any]] = {}
 
 
@@ -99,7 +103,7 @@ async def start_sign_in(request: Request) -> Response:
     except Exception as exc:  # the provider does not answer: an outage page, not a stack trace
         log.warning("identity provider discovery failed: %r", exc)
         return outage_page(request)
-    state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
+    state, nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     params = {
         "client_id": settings.portal_client_id,
@@ -107,12 +111,13 @@ async def start_sign_in(request: Request) -> Response:
         "redirect_uri": _callback_url(request),
         "scope": "openid",
         "state": state,
+        "nonce": nonce,
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
     response = RedirectResponse(f"{provider['authorization_endpoint']}?{urlencode(params)}", status_code=303)
-    sealed = cookies.seal(settings, {"state": state, "verifier": verifier, "at": int(time.time())})
-    cookies.set_cookie(response, settings, cookies.SIGN_IN, sealed, 600)
+    sealed = cookies.seal(settings, {"state": state, "nonce": nonce, "verifier": verifier, "at": int(time.time())})
+    cookies.set_cookie(response, settings, cookies.SIGN_IN, sealed, SIGN_IN_MAX_AGE)
     return response
 
 
@@ -122,6 +127,10 @@ async def finish_sign_in(request: Request, code: str = "", state: str = "") -> R
     kept = cookies.unseal(settings, request.cookies.get(cookies.SIGN_IN))
     if not kept or not code or not secrets.compare_digest(str(kept.get("state", "")), state):
         log.warning("denied: an officer sign-in came back with a state we did not send")
+        return RedirectResponse("/officer?failed=1", status_code=303)
+    age = time.time() - float(kept.get("at") or 0)
+    if not 0 <= age <= SIGN_IN_MAX_AGE:  # the cookie's max-age is the browser's word; this is ours
+        log.warning("denied: an officer sign-in came back %.0f s after it left (at most %d)", age, SIGN_IN_MAX_AGE)
         return RedirectResponse("/officer?failed=1", status_code=303)
     try:
         provider = await _provider(request)
@@ -139,23 +148,56 @@ async def finish_sign_in(request: Request, code: str = "", state: str = "") -> R
     except Exception as exc:
         log.warning("identity provider token exchange failed: %r", exc)
         return outage_page(request)
+    if r.status_code >= 500:
+        log.warning("identity provider token exchange failed: %d", r.status_code)
+        return outage_page(request)
     if r.status_code != 200:
         log.warning("denied: the identity provider refused the code (%d)", r.status_code)
         return RedirectResponse("/officer?failed=1", status_code=303)
-    token = r.json()["access_token"]
+    answer = _token_answer(r)
+    if answer is None:
+        log.warning("denied: the identity provider's token answer is not one (no access_token or id_token)")
+        return RedirectResponse("/officer?failed=1", status_code=303)
+    token = answer["access_token"]
     try:
+        claims = await verify_id_token(answer["id_token"], settings.portal_client_id, str(kept.get("nonce", "")), token)
         principal = await decode_token(token, request)
+    except IdTokenRefused as exc:
+        log.warning("denied: an officer sign-in: %s", exc)
+        return RedirectResponse("/officer?failed=1", status_code=303)
     except ApiError as exc:
         if exc.status == 503:
             return outage_page(request)
         return RedirectResponse("/officer?failed=1", status_code=303)
-    ttl = int(r.json().get("expires_in") or 3600)
+    if claims["sub"] != principal.subject:
+        log.warning("denied: the ID token is %r's, the access token %r's", claims["sub"], principal.subject)
+        return RedirectResponse("/officer?failed=1", status_code=303)
+    ttl = answer["expires_in"]
     log.info("officer %s (%s) signed in to the portal", principal.subject, principal.role)
     response = RedirectResponse("/desk", status_code=303)
     response.delete_cookie(cookies.SIGN_IN, path="/")
     cookies.set_cookie(response, settings, cookies.OFFICER, token, ttl)
     cookies.set_cookie(response, settings, cookies.EXPIRES, str(int(time.time()) + ttl), ttl)
     return response
+
+
+def _token_answer(r: Any) -> dict[str, Any] | None:
+    """The provider's token answer, if it is one: an access token and an ID token (strings), and a lifetime
+    (seconds, an hour if not said). An odd answer was a 500 page; it is a refused sign-in, logged."""
+    try:
+        body = r.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    token, id_token, expires_in = body.get("access_token"), body.get("id_token"), body.get("expires_in") or 3600
+    if not isinstance(token, str) or not token or not isinstance(id_token, str) or not id_token:
+        return None
+    try:
+        ttl = max(60, min(int(expires_in), 12 * 3600))
+    except (TypeError, ValueError):
+        return None
+    return {"access_token": token, "id_token": id_token, "expires_in": ttl}
 
 
 @router.post("/officer/logout")

@@ -193,3 +193,51 @@ async def test_every_seeded_case_has_its_summary_for_the_temporal_ui(stack, mast
     summary = await described.static_summary()
     assert summary == f"{m['employee_id']} · {m['department_code']} · {m['district']} · {m['ddo_code']}"
     assert m["name"] not in summary and m["name"] not in (await described.static_details() or "")
+
+
+async def _portal_sign_in(stack, officer_id: str, tamper=None) -> tuple[httpx.Response, httpx.AsyncClient]:
+    """The portal's own sign-in, as a browser follows it: the portal sends the officer to the provider with its
+    state, nonce and PKCE challenge; the provider's login page sends them back with a code; the portal's
+    callback exchanges it and checks the ID token. `tamper` changes what reaches the provider."""
+    from deploy.local.oidc import officer_claims
+    from deploy.local.synthetic import seeded_officers
+
+    officer = next(o for o in seeded_officers() if o["officer_id"] == officer_id)
+    browser = httpx.AsyncClient(base_url=stack.portal_url, timeout=30, follow_redirects=False)
+    leave = await browser.get("/officer/login")
+    assert leave.status_code == 303, leave.text[:200]
+    to_provider = urlparse(leave.headers["location"])
+    params = {k: v[0] for k, v in parse_qs(to_provider.query).items()}
+    assert params["nonce"] and params["state"] and params["code_challenge_method"] == "S256"
+    if tamper:
+        tamper(params)
+    back = await browser.post(
+        f"{stack.oidc_issuer}/authorize",
+        params=params,
+        data={"username": officer_id, "claims": json.dumps(officer_claims(officer))},
+    )
+    assert back.status_code in (302, 303), back.text[:300]
+    return await browser.get(back.headers["location"]), browser
+
+
+async def test_the_portal_signs_an_officer_in_with_a_checked_id_token(stack):
+    r, browser = await _portal_sign_in(stack, "FIN-1")
+    try:
+        assert r.status_code == 303 and r.headers["location"] == "/desk", r.headers.get("location")
+        assert "seva_officer" in r.headers.get("set-cookie", "")
+        assert (await browser.get("/desk/posts")).status_code == 200
+    finally:
+        await browser.aclose()
+
+
+async def test_a_code_issued_for_another_sign_in_is_refused_by_its_nonce(stack):
+    """Code injection: an attacker's code (issued under the attacker's nonce) is fed to an officer's callback.
+    The state matches (it is the officer's browser), PKCE too here; the ID token's nonce does not."""
+
+    def attackers_nonce(params: dict) -> None:
+        params["nonce"] = "the-attackers-own-sign-in"
+
+    r, browser = await _portal_sign_in(stack, "FIN-1", tamper=attackers_nonce)
+    await browser.aclose()
+    assert r.status_code == 303 and r.headers["location"] == "/officer?failed=1"
+    assert "seva_officer" not in r.headers.get("set-cookie", "")

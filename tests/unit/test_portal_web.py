@@ -95,11 +95,92 @@ def test_a_sign_in_that_comes_back_with_another_state_is_refused():
     client = _portal(lambda r: httpx.Response(200, json={}))
     settings = get_settings()
     assert isinstance(settings, PortalSettings)
-    sealed = cookies.seal(settings, {"state": "mine", "verifier": "v" * 43})
+    sealed = cookies.seal(settings, {"state": "mine", "nonce": "n", "verifier": "v" * 43, "at": 0})
     assert cookies.unseal(settings, sealed)["state"] == "mine"
     assert cookies.unseal(settings, sealed[:-4] + "AAAA") is None  # tampered
     r = client.get("/officer/callback?code=x&state=theirs", cookies={cookies.SIGN_IN: sealed}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/officer?failed=1"
+
+
+@pytest.fixture
+def provider_at(monkeypatch):
+    """The portal told of an identity provider at http://idp.test (faked at the HTTP boundary by each test)."""
+    monkeypatch.setenv("SEVA_OIDC_ISSUER", "http://idp.test/realm")
+    get_settings.cache_clear()
+    yield "http://idp.test/realm"
+    monkeypatch.delenv("SEVA_OIDC_ISSUER")
+    get_settings.cache_clear()
+
+
+def _provider(token_answer: httpx.Response, calls: list):
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path.endswith("/.well-known/openid-configuration"):
+            return httpx.Response(
+                200,
+                json={
+                    "authorization_endpoint": "http://idp.test/realm/authorize",
+                    "token_endpoint": "http://idp.test/realm/token",
+                    "jwks_uri": "http://idp.test/realm/jwks",
+                },
+            )
+        return token_answer
+
+    return handle
+
+
+def test_a_sign_in_that_comes_back_after_its_time_is_refused_before_the_code_is_used(provider_at):
+    """The sign-in state's age was never checked: a state cookie kept (or stolen) for hours still worked."""
+    import time
+
+    from services.portal.officer import SIGN_IN_MAX_AGE
+
+    calls: list = []
+    client = _portal(_provider(httpx.Response(200, json={}), calls))
+    settings = get_settings()
+    assert isinstance(settings, PortalSettings)
+    old = cookies.seal(settings, {"state": "s", "nonce": "n", "verifier": "v" * 43, "at": time.time() - 3600})
+    r = client.get("/officer/callback?code=c&state=s", cookies={cookies.SIGN_IN: old}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/officer?failed=1"
+    assert calls == []  # the code was never exchanged
+    fresh = cookies.seal(
+        settings, {"state": "s", "nonce": "n", "verifier": "v" * 43, "at": time.time() - SIGN_IN_MAX_AGE + 30}
+    )
+    client.get("/officer/callback?code=c&state=s", cookies={cookies.SIGN_IN: fresh}, follow_redirects=False)
+    assert calls and calls[-1].endswith("/token")  # within its time it is exchanged
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={"token_type": "Bearer"}),  # no access_token: a 500 page before
+        httpx.Response(200, json={"access_token": "a.b.c", "token_type": "Bearer"}),  # no ID token
+        httpx.Response(200, json=["access_token"]),
+        httpx.Response(200, text="<html>maintenance</html>"),
+        httpx.Response(200, json={"access_token": "a.b.c", "id_token": "d.e.f", "expires_in": "soon"}),
+    ],
+)
+def test_an_odd_answer_from_the_provider_is_a_refused_sign_in_not_a_500(provider_at, answer, caplog):
+    import time
+
+    client = _portal(_provider(answer, []))
+    settings = get_settings()
+    assert isinstance(settings, PortalSettings)
+    sealed = cookies.seal(settings, {"state": "s", "nonce": "n", "verifier": "v" * 43, "at": time.time()})
+    r = client.get("/officer/callback?code=c&state=s", cookies={cookies.SIGN_IN: sealed}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/officer?failed=1"
+    assert "denied: the identity provider's token answer is not one" in caplog.text
+
+
+def test_a_provider_that_fails_is_an_outage_page(provider_at):
+    import time
+
+    client = _portal(_provider(httpx.Response(502, text="bad gateway"), []))
+    settings = get_settings()
+    assert isinstance(settings, PortalSettings)
+    sealed = cookies.seal(settings, {"state": "s", "nonce": "n", "verifier": "v" * 43, "at": time.time()})
+    r = client.get("/officer/callback?code=c&state=s", cookies={cookies.SIGN_IN: sealed}, follow_redirects=False)
+    assert r.status_code == 503 and "retry-after" in r.headers
 
 
 def test_the_portal_refuses_to_start_without_its_configuration(monkeypatch):
