@@ -675,10 +675,16 @@ class Suite:
         return row
 
     async def _readiness_while(self, part: str, hold: float) -> str:
-        """Poll every process's /readyz while the part is down: each must say, within the hold, that it is not
+        """Poll every process's readiness while the part is down: each must say, within the hold, that it is not
         ready and that it waits for this part."""
-        urls = [f"{u}/readyz" for s in SERVICES for u in self.stack.urls(s)]
-        urls += [self.stack.health_url(r) for r in range(1, self.stack.topology.replicas + 1)]
+        # the probe says only ready or not; which part a process waits for is in the detail that ops read
+        urls = [f"{u}/ops/readiness" for s in SERVICES for u in self.stack.urls(s)]
+        urls += [
+            self.stack.health_url(r).replace("/readyz", "/ops/readiness")
+            for r in range(1, self.stack.topology.replicas + 1)
+        ]
+        token = await asyncio.to_thread(self.stack.officer_token, "OPS-1")  # fresh: the suite outlasts a token
+        ops = {"Authorization": f"Bearer {token}"}
         said: dict[str, float] = {}
         began = time.monotonic()
         while time.monotonic() - began < hold:
@@ -686,7 +692,7 @@ class Suite:
                 if url in said:
                     continue
                 try:
-                    r = await self.http.get(url, timeout=5)
+                    r = await self.http.get(url, timeout=5, headers=ops)
                     problems = [c.get("problem") or "" for c in r.json().get("components", [])]
                     if r.status_code == 503 and any(part.lower() in p.lower() for p in problems):
                         said[url] = time.monotonic() - began

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 from temporalio.common import TypedSearchAttributes
@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from contract import case_workflow_id
 
 from .addresses import client_addr  # noqa: F401  (the routes' import)
+from .auth import OPS, Principal, require_roles
 from .db import apply_migrations, create_pool, prune_delivered
 from .errors import install_error_handlers
 from .health import Health
@@ -89,7 +90,9 @@ def task_problem(task: asyncio.Task[Any]) -> str | None:
     return f"ended: {task.exception()!r}" if task.exception() else "ended"
 
 
-async def readiness_response(health: Health, process: str, database: asyncpg.Pool | None = None) -> JSONResponse:
+async def readiness_report(health: Health, process: str, database: asyncpg.Pool | None = None) -> dict[str, Any]:
+    """Everything readiness looks at: each component's state and problem, the dead letters by reason, the
+    database's answer. For ops (`GET /ops/readiness`, role ops), not for anyone who can reach the probe."""
     report = {"service": process, **health.report()}
     if database is not None:
         try:
@@ -97,7 +100,20 @@ async def readiness_response(health: Health, process: str, database: asyncpg.Poo
                 await database.fetchval("SELECT 1")
             report["database"] = "ok"
         except Exception as exc:
-            report["database"], report["ready"] = f"unavailable: {exc!r}", False
+            report["database"], report["ready"] = f"unavailable: {type(exc).__name__}: {exc}"[:300], False
+    return report
+
+
+def probe_answer(report: dict[str, Any]) -> JSONResponse:
+    """What the readiness probe (and anyone who can reach it) is told: ready or not, nothing more. The detail
+    (database errors, dead-letter counts, which part is down) is for ops: `GET /ops/readiness`."""
+    ready = bool(report["ready"])
+    return JSONResponse(
+        {"service": report["service"], "status": "ready" if ready else "unready"}, status_code=200 if ready else 503
+    )
+
+
+def detail_answer(report: dict[str, Any]) -> JSONResponse:
     return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
 
@@ -193,10 +209,16 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
     @app.get("/readyz", tags=["ops"])
     async def readyz(request: Request) -> JSONResponse:
         """Readiness: the database answers within a second, and every consumer, the outbox relay and the
-        Temporal worker are running (a dead or stalled one makes the process unready). Also the count of
-        dead letters this process wrote, by reason."""
+        Temporal worker are running (a dead or stalled one makes the process unready). Status only."""
         ctx: ServiceContext = request.app.state.ctx
-        return await readiness_response(ctx.health, defn.name, database=ctx.pool)
+        return probe_answer(await readiness_report(ctx.health, defn.name, database=ctx.pool))
+
+    @app.get("/ops/readiness", tags=["ops"])
+    async def readiness_detail(request: Request, _: Principal = Depends(require_roles(OPS))) -> JSONResponse:
+        """Why the process is (not) ready, for ops: each component's state and problem, the dead letters it
+        wrote by reason, the database's answer. 503 while not ready, like the probe."""
+        ctx: ServiceContext = request.app.state.ctx
+        return detail_answer(await readiness_report(ctx.health, defn.name, database=ctx.pool))
 
     for router in defn.routers + (defn.dev_routers if settings.is_dev else []):
         app.include_router(router)
@@ -218,9 +240,15 @@ async def serve_health(health: Health, process: str, port: int) -> asyncio.Task[
     async def healthz() -> dict[str, Any]:
         return {"service": process, "status": "ok"}
 
+    install_error_handlers(probe)
+
     @probe.get("/readyz")
     async def readyz() -> JSONResponse:
-        return await readiness_response(health, process)
+        return probe_answer(await readiness_report(health, process))
+
+    @probe.get("/ops/readiness")
+    async def readiness_detail(_: Principal = Depends(require_roles(OPS))) -> JSONResponse:
+        return detail_answer(await readiness_report(health, process))
 
     server = uvicorn.Server(uvicorn.Config(probe, host="0.0.0.0", port=port, log_level="warning", lifespan="off"))
     # The process's own handlers stop it: uvicorn must not take SIGINT/SIGTERM for the health server alone.

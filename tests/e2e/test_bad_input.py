@@ -170,3 +170,22 @@ async def test_officers_are_held_to_their_roles_and_scope(stack, master, http):
     assert_error(await http.post(f"{orders}/orders/SS-NOPE/approve", headers=hod), 404, "case_not_in_department")
     assert_error(await http.get(f"{orders}/orders/SSO/2026/HEALTH/999999/verify"), 404, "order_not_found")
     assert_error(await http.get(f"{orders}/no/such/page"), 404, "not_found")
+
+
+async def test_the_readiness_probe_says_ready_or_not_and_only_ops_read_why(stack, http):
+    """/readyz answered anyone with repr() of database errors and dead-letter counts. The probe now says ready
+    or not; the detail is for the ops role, and any other caller is refused, logged."""
+    for service in ("otp", "applications", "verification", "orders"):
+        probe = await http.get(f"{stack.url(service)}/readyz")
+        assert probe.status_code == 200 and probe.json() == {"service": service, "status": "ready"}
+    cases = await http.get(f"http://127.0.0.1:{stack.ports.cases_health}/readyz")
+    assert cases.json() == {"service": "cases", "status": "ready"}
+    detail = f"{stack.url('otp')}/ops/readiness"
+    assert_error(await http.get(detail), 401, "unauthenticated")
+    assert_error(await http.get(detail, headers=await officer_headers(stack, http, "FIN-1")), 403, "forbidden")
+    ops = await officer_headers(stack, http, "OPS-1")
+    report = (await http.get(detail, headers=ops)).json()
+    assert report["ready"] and report["database"] == "ok" and report["components"] and "dead_letters" in report
+    cases_detail = await http.get(f"http://127.0.0.1:{stack.ports.cases_health}/ops/readiness", headers=ops)
+    assert cases_detail.status_code == 200 and cases_detail.json()["components"]
+    assert_error(await http.get(f"http://127.0.0.1:{stack.ports.cases_health}/ops/readiness"), 401, "unauthenticated")

@@ -17,7 +17,7 @@ from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, envelope
 from workflows.case import CaseWorkflow
 
 from .conftest import SEASON, eventually, prepare_application
-from .helpers import case_stage, employee_session, form_of, stage_is
+from .helpers import case_stage, employee_session, form_of, officer_headers, stage_is
 
 
 def _fresh(master, index: int):
@@ -25,8 +25,9 @@ def _fresh(master, index: int):
     return [e for e in master.employees if e.fault is None][30 + index]
 
 
-async def _ready(http, url: str) -> dict:
-    r = await http.get(url)
+async def _ready(http, url: str, ops: dict) -> dict:
+    """The readiness detail, which only ops may read (the probe itself says ready or not, nothing more)."""
+    r = await http.get(url, headers=ops)
     return r.json() if r.status_code == 200 else None
 
 
@@ -56,14 +57,15 @@ async def test_poison_on_every_topic_is_dead_lettered_and_cases_keep_moving(stac
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="submitted")
 
     # Every process is ready and counts what it dead-lettered, by reason.
-    urls = [f"{stack.url(s)}/readyz" for s in ("otp", "applications", "verification")]
-    urls.append(f"http://127.0.0.1:{stack.ports.cases_health}/readyz")
+    ops = await officer_headers(stack, http, "OPS-1")
+    urls = [f"{stack.url(s)}/ops/readiness" for s in ("otp", "applications", "verification")]
+    urls.append(f"http://127.0.0.1:{stack.ports.cases_health}/ops/readiness")
     for url in urls:
-        report = await eventually(lambda: _ready(http, url), what=f"{url} ready")
+        report = await eventually(lambda: _ready(http, url, ops), what=f"{url} ready")
         assert report["ready"] and all(c["state"] != "stopped" for c in report["components"])
-    cases = await _ready(http, urls[-1])
+    cases = await _ready(http, urls[-1], ops)
     assert cases["dead_letters"]["not_json"] >= 4 and cases["dead_letters"]["not_an_object"] >= 4
-    otp = await _ready(http, urls[0])
+    otp = await _ready(http, urls[0], ops)
     assert otp["dead_letters"]["invalid_envelope"] >= 2  # sms.outbound and masterdata.corrections
 
 
@@ -96,13 +98,14 @@ async def test_a_killed_cases_worker_is_back_in_seconds_and_its_cases_answer_and
 async def test_a_frozen_database_gives_a_clear_503_in_bounded_time_and_everything_recovers(stack, master, http):
     calendar = f"{stack.url('applications')}/calendar"
     assert (await http.get(calendar)).status_code == 200
+    ops = await officer_headers(stack, http, "OPS-1")
     stack.pause("postgres")
     try:
         answers = []
-        for url in (calendar, f"{stack.url('otp')}/readyz", f"{stack.url('applications')}/readyz"):
+        for url in (calendar, f"{stack.url('otp')}/ops/readiness", f"{stack.url('applications')}/readyz"):
             started = time.monotonic()
             try:
-                r = await http.get(url, timeout=30)
+                r = await http.get(url, timeout=30, headers=ops if "/ops/" in url else None)
             except httpx.TimeoutException:
                 r = None
             answers.append((url, r, time.monotonic() - started))
