@@ -216,7 +216,7 @@ class SeasonCalendar:
     ddo_verification: datetime
     post_creation: datetime
     order_issue: datetime
-    escalation_days: int = 7  # how long each next level has before the case escalates again
+    escalation_days: float = 7  # how long each next level has before the case escalates again (a period of the season)
     # how long an employee whose record fault was reported in time has to register after the record is corrected
     remedy_grace_days: float = 7.0
 

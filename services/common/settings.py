@@ -8,6 +8,7 @@ each secret the process uses must be given, and must not be a dev value."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -203,6 +204,17 @@ class OtpSettings(Settings):
     otp_lockout_hours: int = 24
     why_no_otp_per_family_hour: int = 10
     why_no_otp_per_client_hour: int = 300
+    otp_clock_scale: float = Field(
+        1.0,
+        description="season seconds per real second, for the limits' clocks only (the resend gap, the hour and the "
+        "day they count in, the lockout): the season simulator compresses the season and keeps every limit in "
+        "force on the same proportions. 1 outside dev (fail closed: a faster clock would weaken every limit)",
+        ge=1.0,
+    )
+
+    def limit_period(self, seconds: float) -> timedelta:
+        """A limit's period (an hour, a day, the resend gap) on the limits' clock."""
+        return timedelta(seconds=seconds / self.otp_clock_scale)
 
     def _dev_default(self, name: str) -> str:
         if name == "sms_gateway":
@@ -213,6 +225,8 @@ class OtpSettings(Settings):
 
     @model_validator(mode="after")
     def _a_real_gateway(self) -> OtpSettings:
+        if not self.is_dev and self.otp_clock_scale != 1.0:
+            raise ValueError(f"{self.env}: SEVA_OTP_CLOCK_SCALE is for the season simulator on the local stack only")
         if not self.is_dev and self.sms_gateway and "DevInbox" in self.sms_gateway:
             raise ValueError(f"{self.env}: SEVA_SMS_GATEWAY names the dev inbox; name the state's SMS gateway")
         if not self.is_dev and self.mail_gateway and "DevMailbox" in self.mail_gateway:

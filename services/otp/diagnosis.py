@@ -59,9 +59,10 @@ async def check_limits(conn: asyncpg.Connection, settings, family_id: str, clien
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('why-no-otp:' || $1))", family_id)
     counts = await conn.fetchrow(
         "SELECT count(*) FILTER (WHERE family_id = $1) AS family, count(*) FILTER (WHERE client_addr = $2) AS client "
-        "FROM otp.diagnosis_request WHERE (family_id = $1 OR client_addr = $2) AND requested_at > now() - interval '1 hour'",
+        "FROM otp.diagnosis_request WHERE (family_id = $1 OR client_addr = $2) AND requested_at > now() - $3::interval",
         family_id,
         client_addr,
+        settings.limit_period(3600),
     )
     if counts["family"] >= settings.why_no_otp_per_family_hour:
         raise ApiError(
@@ -69,14 +70,14 @@ async def check_limits(conn: asyncpg.Connection, settings, family_id: str, clien
             "diagnosis_limit",
             f"'Why no OTP?' can be asked at most {settings.why_no_otp_per_family_hour} "
             "times an hour for a Family ID; try again later.",
-            retry_after_seconds=3600,
+            retry_after_seconds=max(1, round(settings.limit_period(3600).total_seconds())),
         )
     if counts["client"] >= settings.why_no_otp_per_client_hour:
         raise ApiError(
             429,
             "client_limit",
             "Too many 'Why no OTP?' requests have come from your network in the last hour; try again later.",
-            retry_after_seconds=3600,
+            retry_after_seconds=max(1, round(settings.limit_period(3600).total_seconds())),
         )
     await conn.execute(
         "INSERT INTO otp.diagnosis_request (family_id, client_addr) VALUES ($1, $2)", family_id, client_addr

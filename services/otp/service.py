@@ -33,17 +33,20 @@ async def _check_limits(conn, settings, mobile: str, client_addr: str, now: date
             f"requested again after {locked_until.astimezone(IST):%d %b %Y %H:%M} IST.",
             retry_after_seconds=int((locked_until - now).total_seconds()) + 1,
         )
+    hour, day = settings.limit_period(3600), settings.limit_period(86400)
     counts = await conn.fetchrow(
         "SELECT max(requested_at) FILTER (WHERE mobile = $1) AS last, "
-        "count(*) FILTER (WHERE mobile = $1 AND requested_at > $3::timestamptz - interval '1 hour') AS hour, "
+        "count(*) FILTER (WHERE mobile = $1 AND requested_at > $3::timestamptz - $4::interval) AS hour, "
         "count(*) FILTER (WHERE mobile = $1) AS day, "
-        "count(*) FILTER (WHERE client_addr = $2 AND requested_at > $3::timestamptz - interval '1 hour') AS client_hour "
-        "FROM otp.send_log WHERE (mobile = $1 OR client_addr = $2) AND requested_at > $3::timestamptz - interval '1 day'",
+        "count(*) FILTER (WHERE client_addr = $2 AND requested_at > $3::timestamptz - $4::interval) AS client_hour "
+        "FROM otp.send_log WHERE (mobile = $1 OR client_addr = $2) AND requested_at > $3::timestamptz - $5::interval",
         mobile,
         client_addr,
         now,
+        hour,
+        day,
     )
-    gap = timedelta(seconds=settings.otp_resend_gap_seconds)
+    gap = settings.limit_period(settings.otp_resend_gap_seconds)
     if counts["last"] is not None and now - counts["last"] < gap:
         wait = int((gap - (now - counts["last"])).total_seconds()) + 1
         raise ApiError(
@@ -57,22 +60,26 @@ async def _check_limits(conn, settings, mobile: str, client_addr: str, now: date
             429,
             "otp_hourly_limit",
             f"At most {settings.otp_max_per_mobile_hour} OTPs can be sent to a number in an hour; try again later.",
-            retry_after_seconds=3600,
+            retry_after_seconds=_seconds(hour),
         )
     if counts["day"] >= settings.otp_max_per_mobile_day:
         raise ApiError(
             429,
             "otp_daily_limit",
             f"At most {settings.otp_max_per_mobile_day} OTPs can be sent to a number in a day; try again tomorrow.",
-            retry_after_seconds=86400,
+            retry_after_seconds=_seconds(day),
         )
     if counts["client_hour"] >= settings.otp_max_per_client_hour:
         raise ApiError(
             429,
             "client_limit",
             "Too many OTP requests have come from your network in the last hour; try again later.",
-            retry_after_seconds=3600,
+            retry_after_seconds=_seconds(hour),
         )
+
+
+def _seconds(period: timedelta) -> int:
+    return max(1, round(period.total_seconds()))
 
 
 async def request_otp(ctx: ServiceContext, mobile: str, client_addr: str) -> tuple[str, int]:
@@ -175,14 +182,15 @@ async def _lock_if_repeated(conn, settings, mobile: str) -> None:
     """Several codes used up by wrong tries within a day lock the number for a while."""
     exhausted = await conn.fetchval(
         "SELECT count(*) FROM otp.otp_challenge WHERE mobile = $1 AND status = 'exhausted' "
-        "AND created_at > now() - interval '1 day'",
+        "AND created_at > now() - $2::interval",
         mobile,
+        settings.limit_period(86400),
     )
     if exhausted >= settings.otp_lockout_after_exhausted:
         await conn.execute(
-            "INSERT INTO otp.mobile_lockout (mobile, locked_until, reason) VALUES ($1, now() + $2 * interval '1 hour', $3) "
+            "INSERT INTO otp.mobile_lockout (mobile, locked_until, reason) VALUES ($1, now() + $2::interval, $3) "
             "ON CONFLICT (mobile) DO UPDATE SET locked_until = excluded.locked_until, reason = excluded.reason",
             mobile,
-            settings.otp_lockout_hours,
+            settings.limit_period(settings.otp_lockout_hours * 3600),
             f"{exhausted} codes used up by wrong tries within a day",
         )

@@ -119,3 +119,22 @@ async def test_extensions_are_versioned_and_bad_dates_refused(stack, http):
     assert in_force["version"] == versions[-1]["version"]
     assert in_force["registration_close"] == versions[-1]["registration_close"]
     assert_error(await http.get(f"{base}/calendar", params={"season_id": "1999-00"}), 404, "season_not_found")
+
+
+async def test_an_escalation_window_of_a_fraction_of_a_day_is_stored_as_it_was_given(stack):
+    """The simulator's compressed season has escalation windows of minutes; the column was an integer (0.01 of a
+    day stored as 0, refused by its check), so the simulator ran with a whole day and escalation never showed."""
+    from dataclasses import replace
+
+    from deploy.local.seed import put_calendar
+    from services.applications.calendar import OFFICIAL_2025_26, calendar_in_force, shifted
+    from services.common.db import create_pool
+
+    pool = await create_pool(stack.database_url)
+    try:
+        compressed = replace(shifted(OFFICIAL_2025_26, "test-fraction", datetime.now(IST)), escalation_days=0.01)
+        await put_calendar(pool, compressed, "test", "a compressed season")
+        async with pool.acquire() as conn:
+            assert (await calendar_in_force(conn, "test-fraction")).escalation_days == pytest.approx(0.01)
+    finally:
+        await pool.close()

@@ -170,3 +170,20 @@ def test_dev_routes_exist_in_dev(environment):
     module = importlib.import_module("services.otp.main")
     app = module.build_app(module.definition)
     assert "/dev/sms" in app.openapi()["paths"]
+
+
+def test_a_compressed_clock_for_the_otp_limits_is_for_the_simulator_only(environment):
+    """The season simulator keeps every OTP limit in force on a compressed clock (SEVA_OTP_CLOCK_SCALE); anywhere
+    but dev that would weaken every limit, so the process does not start."""
+    for key, value in PRODUCTION.items():
+        environment.setenv(key, value)
+    environment.setenv("SEVA_OTP_CLOCK_SCALE", "900")
+    with pytest.raises(ConfigurationError, match="SEVA_OTP_CLOCK_SCALE"):
+        _start()
+    environment.setenv("SEVA_ENV", "dev")
+    settings = _start()
+    assert isinstance(settings, OtpSettings)
+    assert settings.limit_period(3600).total_seconds() == pytest.approx(4.0)  # an hour of the season
+    environment.setenv("SEVA_OTP_CLOCK_SCALE", "0.5")  # a slower clock is no compression
+    with pytest.raises(ConfigurationError):
+        _start()

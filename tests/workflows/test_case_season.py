@@ -435,6 +435,20 @@ async def test_a_season_where_one_ddo_misses_28_february_escalates_to_the_hod_th
         await h.terminate("test done")
 
 
+async def test_an_escalation_window_of_a_fraction_of_a_day_escalates_on_it(env, season):
+    """A compressed season (the simulator's) has escalation windows of minutes: the window is a period like every
+    other, so the case escalates level after level on it, instead of waiting a whole day per level."""
+    season.calendar = replace(season.calendar, escalation_days=0.25)
+    cal = season.calendar
+    handle = await start(env, "T-ESC-QUARTER")
+    await register_and_apply(handle, "SS-ESC-Q")
+    await sleep_until(env, cal.ddo_verification + timedelta(hours=13))
+    escalations = [e for e in season.named("escalate_case") if e.employee_id == "T-ESC-QUARTER"]
+    assert [(e.level, e.to_role) for e in escalations] == [(1, "hod"), (2, "admin_secretary")]
+    assert escalations[0].respond_by == escalations[0].escalated_at + timedelta(hours=6)
+    await handle.terminate("test done")
+
+
 async def test_a_resubmission_that_comes_while_the_returned_sms_is_sent_is_not_lost(env, season):
     """The case must count resubmissions from before it awaits the "returned" SMS: one heard meanwhile counts."""
     handle = await start(env, "T-RETURN-RACE")
