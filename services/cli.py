@@ -260,7 +260,9 @@ def _import_records(records: list[str], restart_failed: bool = False) -> None:
 def simulate(
     employees: int = typer.Option(2000, min=10, max=120_000, help="employees of the simulated state"),
     seed: int = typer.Option(2026, help="the same seed plays the same season"),
-    registration_seconds: float = typer.Option(None, help="the compressed registration window (default from the size)"),
+    day_seconds: float = typer.Option(
+        20.0, min=1.0, help="seconds that stand for a day of the season (the real calendar's proportions are kept)"
+    ),
     out: Path = typer.Option(Path("bench/results"), help="where the report and its chart go"),
     preseason_fixes: float = typer.Option(
         0.0, min=0.0, max=1.0, help="share of the pre-season audit's mobile findings mended before the portal opens"
@@ -269,12 +271,14 @@ def simulate(
         0.8, min=0.0, max=1.0, help="share of employees who answer the pre-season SMS about their own number"
     ),
 ):
-    """Play a whole season on a local stack of its own with the calendar compressed to minutes: employees who
-    arrive, fail, ask "Why no OTP?" and follow the remedy; officers with delays, some who never act; an
-    extension half-way. Writes a report of who reached "submitted" in time and who did not, and why."""
+    """Play a whole season on a local stack of its own (the production topology) with the calendar compressed to
+    minutes on its real proportions and every OTP limit in force: employees who arrive, fail, ask "Why no OTP?"
+    and follow the remedy; officers with delays, some who never act; an extension half-way. Writes a report of
+    who reached "submitted" in time (judged on the system's answers against the published calendar) and who did
+    not, and why; every case short of an order; the load the stack carried; the audit's figures over answer rates."""
     from bench.simulate import simulate as play
 
-    report = play(employees, seed, out, registration_seconds, preseason_fixes, answered)
+    report = play(employees, seed, out, day_seconds, preseason_fixes, answered)
     typer.echo(report.read_text())
     typer.echo(f"written to {report}")
 

