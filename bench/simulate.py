@@ -913,7 +913,7 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
     calendar_pool = await create_pool(stack.database_url)
     # the import and the pre-season round (the audit, every number asked by SMS, the answers) happen before the
     # portal opens; the report says if they ran past it (the employees' window would then be shorter)
-    opens = datetime.now(UTC) + timedelta(seconds=30 + 0.15 * plan.employees)
+    opens = datetime.now(UTC) + timedelta(seconds=30 + 0.08 * plan.employees)
     calendar = await put_calendar(calendar_pool, _compressed_calendar(plan, opens), "simulator", "compressed season")
     await calendar_pool.close()
     # the rare posts on some records are in no drop-down list (the registry's own numbers come from the generator)
