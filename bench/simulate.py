@@ -35,7 +35,7 @@ from stdnum import verhoeff
 from tqdm import tqdm
 
 from contract import CaseStatus, SeasonCalendar, Stage
-from deploy.local.phone import otp_at_gateway
+from deploy.local.phone import OTP_IN_TEXT
 from deploy.local.seed import import_employees, put_calendar
 from deploy.local.stack import PRODUCTION, LocalStack, Ports
 from deploy.local.synthetic import REGISTRY_OTHER_MEMBER, REGISTRY_WITHOUT_MOBILE, SyntheticEmployee, generate
@@ -77,6 +77,7 @@ ATTESTED = {  # the three attestations of a verification certificate
     "pay_from_contractual_head": True,
 }
 RARE_POSTS = ("RARE-RADIOGRAPHER", "RARE-FARRIER", "RARE-SERICULTURIST")
+IN_FLIGHT = 96  # the simulator's requests in flight at once (below its HTTP client's pool of 128 connections)
 SIM_PORTS = Ports(30233, 30234, 30329, 30092, 30093, 30001, 30002, 30003, 30004, 30235, 30009)
 SEASON = "sim"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -221,6 +222,10 @@ class Season:
         self.fixed: set[str] = set()  # of them, mended before the portal opened
         self.samples: list[tuple[float, Counter]] = []
         self.done = asyncio.Event()
+        # requests in flight at once: ten thousand employees each with a request queued on the HTTP client's pool
+        # spent the simulator's CPU on the pool's own bookkeeping (a run stalled at 228 employees); past this gate
+        # a request gets a connection at once
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
         self.published = PublishedCalendar()  # what GET /calendar said, read every few seconds
         self.calls: list[Call] = []
         self.load: list[tuple[float, float]] = []  # (when, the machine's 1-minute load average)
@@ -260,9 +265,10 @@ class Season:
         for _ in range(60):
             self._replica[service] += 1
             base = urls[self._replica[service] % len(urls)]
-            began = time.monotonic()
             try:
-                r = await self.http.request(method, f"{base}{path}", headers=headers, **kw)
+                async with self.gate:
+                    began = time.monotonic()
+                    r = await self.http.request(method, f"{base}{path}", headers=headers, **kw)
                 self.calls.append(Call(began - self.t0, service, r.status_code, time.monotonic() - began))
                 if r.status_code < 500:
                     return r
@@ -315,11 +321,29 @@ class Season:
             return float(r.headers.get("retry-after") or 1)
         if r.status_code != 202:
             return None
-        code = await otp_at_gateway(self.http, self.stack.sms_gateway_url, mobile, asked, wait=20.0)
+        code = await self._otp_on_phone(mobile, asked)
         if code is None:
             return None
         r = await self.call("POST", "otp", "/otp/verify", client=client, json={"mobile": mobile, "code": code})
         return {"Authorization": f"Bearer {r.json()['token']}"} if r.status_code == 200 else None
+
+    async def _otp_on_phone(self, mobile: str, after: datetime, wait: float = 20.0) -> str | None:
+        """The code in the newest OTP the SMS gateway accepted for the mobile since `after` (the phone), looked at
+        every second through the gate; None if none came within `wait` seconds."""
+        give_up = time.monotonic() + wait
+        while True:
+            try:
+                async with self.gate:
+                    r = await self.http.get(f"{self.stack.sms_gateway_url}/messages", params={"to": mobile}, timeout=10)
+                messages = r.json() if r.status_code == 200 else []
+            except (httpx.HTTPError, ValueError):
+                messages = []
+            for m in reversed(messages):
+                if datetime.fromisoformat(m["at"]) >= after and (code := OTP_IN_TEXT.search(m["text"])):
+                    return code.group(1)
+            if time.monotonic() >= give_up:
+                return None
+            await asyncio.sleep(1.0)
 
     async def employee(self, p: Person) -> None:
         if p.arrives is None:
@@ -913,7 +937,7 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
     calendar_pool = await create_pool(stack.database_url)
     # the import and the pre-season round (the audit, every number asked by SMS, the answers) happen before the
     # portal opens; the report says if they ran past it (the employees' window would then be shorter)
-    opens = datetime.now(UTC) + timedelta(seconds=30 + 0.08 * plan.employees)
+    opens = datetime.now(UTC) + timedelta(seconds=30 + 0.06 * plan.employees)
     calendar = await put_calendar(calendar_pool, _compressed_calendar(plan, opens), "simulator", "compressed season")
     await calendar_pool.close()
     # the rare posts on some records are in no drop-down list (the registry's own numbers come from the generator)
@@ -936,7 +960,8 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
         )
     pool = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=20)
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
+        limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
             season = Season(stack, plan, http, pool)
             season.calendar = calendar
             # the simulator's clock reads seconds from the opening (negative before it), as the system's times do
