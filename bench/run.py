@@ -23,6 +23,7 @@ import psutil
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from contract.search_attributes import cases_where
 from deploy.local.phone import DELIVERED_OTP, code_of, otp_since
 from deploy.local.seed import import_employees, put_calendar
 from deploy.local.stack import BENCH_PORTS, LocalStack
@@ -312,7 +313,7 @@ async def extension_fanout(
     half = n // 2
 
     async def waiting() -> int:
-        return (await temporal.count_workflows("CaseStage = 'awaiting_registration'")).count
+        return (await temporal.count_workflows(cases_where("CaseStage = 'awaiting_registration'"))).count
 
     from deploy.local.synthetic import MasterData
 
@@ -367,7 +368,9 @@ async def extension_fanout(
 
     async def moved() -> int:
         return (
-            await temporal.count_workflows(f"CaseStage = 'awaiting_registration' AND NextDeadline >= '{iso}'")
+            await temporal.count_workflows(
+                cases_where(f"CaseStage = 'awaiting_registration' AND NextDeadline >= '{iso}'")
+            )
         ).count
 
     cache_before = await server_cache_counts(driver)
@@ -376,7 +379,7 @@ async def extension_fanout(
     misses, lookups = (after - before for after, before in zip(await server_cache_counts(driver), cache_before))
     fanout = time.monotonic() - t0
     results.notes.append(cpu.note(f"extension, {n} cases"))
-    lapsed = (await temporal.count_workflows("CaseStage = 'lapsed_unregistered'")).count
+    lapsed = (await temporal.count_workflows(cases_where("CaseStage = 'lapsed_unregistered'"))).count
     results.add("extension: the call (a new calendar version)", call * 1000, None, "ms", higher_is_better=False)
     results.add(f"extension: until all {n} open cases show the new deadline", fanout, 60.0, "s", higher_is_better=False)
     results.add(
@@ -411,7 +414,7 @@ async def lapsed_reopen(driver: Driver, temporal: Client, m: int, results: Resul
     await put_calendar(driver.db, cal, "bench", "bench: a registration deadline about to pass, then extended")
 
     async def lapsed() -> int:
-        return (await temporal.count_workflows("CaseStage = 'lapsed_unregistered'")).count
+        return (await temporal.count_workflows(cases_where("CaseStage = 'lapsed_unregistered'"))).count
 
     before = await lapsed()
     log(f"extension: {m} cases of another season lapse at its registration close")

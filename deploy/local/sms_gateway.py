@@ -134,8 +134,9 @@ async def send(
 async def messages(request: Request, to: str | None = None, after: int = 0) -> list[dict[str, Any]]:
     """Accepted messages in the order accepted (`after` a sequence number; `to` one number)."""
     gateway = _gateway(request)
-    chosen = gateway.messages if to is None else gateway.by_to.get(to, [])
-    return [m for m in chosen if m["seq"] > after]
+    if to is None:  # message n has seq n: the tail, not a scan of the whole season's log
+        return gateway.messages[max(after, 0) :]
+    return [m for m in gateway.by_to.get(to, []) if m["seq"] > after]
 
 
 @app.get("/control")

@@ -109,4 +109,91 @@ def test_the_report_judges_on_the_systems_answers_and_lists_every_employee_left_
     assert "**Every case short of an order: 2**" in text and "EMP0000009 hod_approval_overdue: escalated" in text
     assert "1 got no answer or a 5xx" in text
     assert (tmp_path / report.name.replace(".md", "-short-of-order.csv")).read_text().count("\n") == 3
-    assert "median 42" in text and (tmp_path / report.name.replace(".md", ".svg")).read_text().startswith("<svg")
+    assert "Journeys of those with no trouble getting an OTP who submitted in time (1)" in text
+    assert "The officers' desks (the simulator's own): no errors." in text
+    left = (tmp_path / report.name.replace(".md", "-left-behind.csv")).read_text()
+    assert left.count("\n") == 4 and late.master["employee_id"] in left  # the three left behind, and a header
+    assert "- 1 × (none) no working OTP before the deadline in force" in text
+    assert "median 42, p90 55, max 55" in text  # of 30 and 55: the nearest rank
+    assert (tmp_path / report.name.replace(".md", ".svg")).read_text().startswith("<svg")
+
+
+async def test_a_phone_wakes_when_its_otp_comes_and_ignores_what_came_before():
+    """The phones share one look at the gateway's log: a waiting phone gets the code that came for it after it
+    asked, not an older one, and not another number's."""
+    import asyncio
+
+    from bench.simulate import Phones
+
+    phones = Phones()
+    asked = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    await phones.take([{"seq": 1, "to": "9800000001", "at": "2026-01-01T09:59:00+00:00", "text": "111111 is your OTP"}])
+    waiting = asyncio.create_task(phones.otp("9800000001", asked, wait=5))
+    await asyncio.sleep(0.05)
+    await phones.take([{"seq": 2, "to": "9800000002", "at": "2026-01-01T10:00:01+00:00", "text": "222222 is your OTP"}])
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the old message and another number's do not wake it with a code
+    await phones.take(
+        [
+            {"seq": 2, "to": "9800000002", "at": "2026-01-01T10:00:01+00:00", "text": "222222 is your OTP"},  # seen
+            {"seq": 3, "to": "9800000001", "at": "2026-01-01T10:00:02+00:00", "text": "333333 is your OTP"},
+        ]
+    )
+    assert await asyncio.wait_for(waiting, 1) == "333333"
+    assert phones.seq == 3 and len(phones.by_to["9800000002"]) == 1
+    assert await phones.otp("9800000002", datetime(2026, 1, 1, 11, tzinfo=UTC), wait=0.1) is None
+
+
+async def test_the_officers_act_side_by_side_and_a_desk_that_meets_an_error_looks_again():
+    """A season of 10,000 left 2,000 cases unseen: one desk went through thousands of items one request at a
+    time, and a desk's unforeseen error ended its loop without a word. Now every ready item's request is made at
+    once (the gate bounds them), and a desk's error is counted for the report while it looks again."""
+    import asyncio
+
+    plan = Plan.for_size(100, 3)
+    plan.officer_never = 0.0
+    season = Season(None, plan, None, None)  # type: ignore[arg-type]
+    season.t0 = 0.0
+    in_flight = peak = 0
+    made: list[str] = []
+
+    async def call(method, service, path, client="10.0.0.1", **kw):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        made.append(path)
+        return type("R", (), {"status_code": 200})()
+
+    class Db:
+        async def fetch(self, sql):
+            return [
+                {"application_no": f"APP{i}", "ddo_code": "D1", "department": "PWD", "escalation_level": 0}
+                for i in range(30)
+            ]
+
+    async def officer(officer_id):
+        return {}
+
+    season.call, season.db, season.officer = call, Db(), officer  # type: ignore[method-assign,assignment]
+    await season._verify(lambda officer_id, item, window: True)
+    assert len(made) == 30 and peak > 1
+
+    looks = 0
+
+    async def certify(ready):
+        nonlocal looks
+        looks += 1
+        if looks == 1:
+            raise KeyError("an answer without the field the desk expected")
+        season.done.set()
+
+    season._certify = certify  # type: ignore[method-assign]
+
+    async def idle(ready):
+        await asyncio.sleep(0)
+
+    season._data_owners = season._verify = season._create_posts = season._approve = idle  # type: ignore[method-assign]
+    await asyncio.wait_for(season.officers(), 5)
+    assert looks == 2 and season.desk_errors[("certificates", "KeyError")] == 1
