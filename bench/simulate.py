@@ -172,11 +172,12 @@ class Plan:
             return rng.uniform(0, r)
         return rng.uniform(0.8 * r, 0.99 * r)
 
-    def officer_delay(self, rng: random.Random, window: float) -> float | None:
-        """How long an officer takes over a step whose window is `window` seconds; None: never acts."""
-        if rng.random() < self.officer_never:
-            return None
-        return rng.uniform(0.05, 0.7) * window
+    def officer_delay(self, rng: random.Random, window: float, always: bool = False) -> float | None:
+        """How long an officer takes over a step whose window is `window` seconds; None: never acts (unless
+        `always`)."""
+        never = rng.random() < self.officer_never
+        delay = rng.uniform(0.05, 0.7) * window
+        return None if never and not always else delay
 
 
 @dataclass
@@ -309,11 +310,14 @@ class Season:
         return self.tokens[officer_id]
 
     def delay_of(self, officer_id: str, window: float) -> float | None:
-        """An officer's delay over a kind of step (its window), drawn once: one who never acts on their own step
-        may still act on what is escalated to them, in its window."""
+        """An officer's delay over a kind of step (its window), drawn once from the seed and the officer's name, so
+        the same seed gives the same officers whatever order the desks, now side by side, ask in: one who never
+        acts on their own step may still act on what is escalated to them, in its window. The data owners always
+        act (nothing escalates past them: a data owner who never acted left every record of theirs unmended)."""
         key = f"{officer_id}/{window:.0f}"
         if key not in self.officer_delays:
-            self.officer_delays[key] = self.plan.officer_delay(self.rng, window)
+            rng = random.Random(f"{self.plan.seed}/{key}")
+            self.officer_delays[key] = self.plan.officer_delay(rng, window, always=officer_id.startswith("DATA-"))
         return self.officer_delays[key]
 
     async def call(self, method: str, service: str, path: str, client: str = "10.0.0.1", **kw) -> httpx.Response:
