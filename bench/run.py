@@ -25,9 +25,10 @@ from temporalio.worker import Worker
 
 from contract.search_attributes import cases_where
 from deploy.local.phone import DELIVERED_OTP, code_of, otp_since
-from deploy.local.seed import import_employees, put_calendar
+from deploy.local.seed import import_employees
 from deploy.local.stack import BENCH_PORTS, LocalStack
 from deploy.local.synthetic import generate
+from ops.database import put_calendar
 from services.applications.calendar import OFFICIAL_2025_26, shifted
 from services.applications.documents import REQUIRED
 from services.common.settings import Settings

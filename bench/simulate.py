@@ -39,9 +39,10 @@ from tqdm import tqdm
 from contract import CaseStatus, SeasonCalendar, Stage
 from contract.search_attributes import CURRENT_CASES, cases_where
 from deploy.local.phone import OTP_IN_TEXT
-from deploy.local.seed import import_employees, put_calendar
+from deploy.local.seed import import_employees
 from deploy.local.stack import PRODUCTION, LocalStack, Ports
 from deploy.local.synthetic import REGISTRY_OTHER_MEMBER, REGISTRY_WITHOUT_MOBILE, SyntheticEmployee, generate
+from ops.database import put_calendar
 from services.applications.documents import REQUIRED
 from services.common.settings import Settings
 from services.common.temporal import connect
@@ -1026,7 +1027,7 @@ async def short_of_order(temporal, season: Season) -> list[dict]:
 
 
 async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tuple[Season, Counter, list[dict]]:
-    from deploy.local.seed import migrate_all
+    from ops.database import migrate_all
     from services.common.db import create_pool
 
     temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))

@@ -3,39 +3,19 @@ Safe to run again: rows already there are kept, and no case is started twice."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
-from pathlib import Path
 
 import asyncpg
 from temporalio.client import Client
 from tqdm import tqdm
 
-from contract import IST, SeasonCalendar
-from services.applications.calendar import OFFICIAL_2025_26, shifted, store_version
-from services.common.db import apply_migrations
-from services.master_import import MASTER_COLUMNS
-from workflows.case_start import start_case
+from contract import IST
+from ops.cases import start_cases
+from ops.database import copy_new, migrate_all, put_calendar
+from services.applications.calendar import OFFICIAL_2025_26, shifted
+from services.otp.records import MASTER_COLUMNS
 
 from .synthetic import MasterData
-
-SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
-SERVICE_NAMES = ("otp", "applications", "verification", "orders")
-
-
-async def migrate_all(database_url: str) -> None:
-    for name in SERVICE_NAMES:
-        await apply_migrations(database_url, name, SERVICES_DIR / name / "migrations")
-
-
-async def copy_new(conn: asyncpg.Connection, table: str, columns: list[str], records: list[tuple]) -> None:
-    """Bulk insert through a temporary table, keeping rows that already exist."""
-    tmp = "seed_" + table.replace(".", "_")
-    await conn.execute(f"CREATE TEMP TABLE {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
-    schema, name = table.split(".")
-    await conn.copy_records_to_table(tmp, records=records, columns=columns)
-    cols = ", ".join(columns)
-    await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} ON CONFLICT DO NOTHING")
 
 
 async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
@@ -73,13 +53,6 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
         await copy_new(conn, "otp.ppp_registry", ppp_cols, [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
 
 
-async def put_calendar(pool: asyncpg.Pool, calendar: SeasonCalendar, changed_by: str, reason: str) -> SeasonCalendar:
-    """Store a season's calendar as its next version."""
-    async with pool.acquire() as conn, conn.transaction():
-        calendar.version = (await store_version(conn, calendar, changed_by, reason))["version"]
-    return calendar
-
-
 async def ensure_rehearsal_season(pool: asyncpg.Pool, season_id: str, opens_at: datetime | None = None) -> None:
     """A season for the local stack: the 2025-26 calendar moved so registration opened at midnight today (IST)."""
     exists = await pool.fetchval("SELECT 1 FROM applications.season_calendar WHERE season_id = $1", season_id)
@@ -91,41 +64,6 @@ async def ensure_rehearsal_season(pool: asyncpg.Pool, season_id: str, opens_at: 
             "seed",
             "rehearsal season for the local stack: the 2025-26 dates moved to today",
         )
-
-
-async def start_cases(
-    client: Client,
-    masters: list[dict],
-    season_id: str,
-    concurrency: int = 64,
-    show_progress: bool = True,
-    restart_failed: bool = False,
-) -> int:
-    """Start one case workflow per employee (their master records); an id already in use (open or closed) is
-    left as it is."""
-    started = 0
-    gate = asyncio.Semaphore(concurrency)
-    bar = tqdm(total=len(masters), desc="starting cases", unit="case", disable=not show_progress)
-
-    async def start_one(m: dict) -> None:
-        nonlocal started
-        async with gate:
-            if await start_case(
-                client,
-                m["employee_id"],
-                season_id,
-                m["employee_group"],
-                m["department_code"],
-                m["district"],
-                m["ddo_code"],
-                restart_failed=restart_failed,
-            ):
-                started += 1
-            bar.update(1)
-
-    await asyncio.gather(*(start_one(m) for m in masters))
-    bar.close()
-    return started
 
 
 async def import_employees(

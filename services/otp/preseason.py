@@ -2,7 +2,7 @@
 that would keep its employee from an OTP or from a clean application, with a stable cause code, who must act
 and what they do. One query per check over otp.employee_master and the Family ID registry; the checks that
 need another service's data (drop-down lists, the eligibility rules, the season's dates) are added by
-`seva audit master-data` (services/preseason_audit.py), which runs these too."""
+`seva audit master-data` (ops/preseason_audit.py), which runs these too."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ops.preseason_audit import run
 from services.otp.preseason import BLOCKS_OTP
-from services.preseason_audit import run
 
 from .conftest import SEASON
 from .helpers import assert_error, employee_session, officer_headers

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from contract import CaseStatus, case_workflow_id
-from services.master_import import COLUMNS
+from ops.records_import import COLUMNS
 
 from .conftest import SEASON, eventually
 

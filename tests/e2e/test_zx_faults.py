@@ -127,7 +127,7 @@ async def test_a_frozen_database_gives_a_clear_503_in_bounded_time_and_everythin
 
 async def _seva(*args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        sys.executable, "-m", "ops.cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()

@@ -3,7 +3,7 @@ gives the records as the master table holds them."""
 
 from __future__ import annotations
 
-from services.master_import import COLUMNS, read_records
+from ops.records_import import COLUMNS, read_records
 
 DROP_DOWNS = {
     "department_code": {"PWD"},

@@ -184,7 +184,7 @@ def import_(
         None,
         "--records",
         help="the state's records instead of synthetic ones: OWNER=file.csv, one per data owner "
-        "(HKRN, TREASURY, HARTRON); the format is in services/master_import.py and docs/operations.md",
+        "(HKRN, TREASURY, HARTRON); the format is in ops/records_import.py and docs/operations.md",
     ),
     restart_failed: bool = typer.Option(
         False, help="with --records: start again the cases of these employees whose runs failed or were terminated"
@@ -222,9 +222,9 @@ def import_(
 
 
 def _import_records(records: list[str], restart_failed: bool = False) -> None:
+    from ops.records_import import load
     from services.common.settings import get_settings
     from services.common.temporal import connect
-    from services.master_import import load
 
     files: dict[str, Path] = {}
     for item in records:
@@ -431,8 +431,8 @@ def audit_master_data(
 ):
     """The pre-season audit: every master record that would keep its employee from an OTP or a clean
     application, with the cause, who must act and the remedy; per data owner, district and DDO."""
+    from ops.preseason_audit import run, write_report
     from services.common.settings import get_settings
-    from services.preseason_audit import run, write_report
 
     settings = get_settings()
     url = database_url or settings.database_url

@@ -111,7 +111,8 @@ async def load(
 ) -> tuple[int, int, list[RowError]]:
     """Check every file, then load all or nothing and start the new employees' cases: (records loaded, cases
     started, errors). With `restart_failed`, also start again the cases of these employees whose runs failed."""
-    from deploy.local.seed import copy_new, migrate_all, start_cases
+    from ops.cases import start_cases
+    from ops.database import copy_new, migrate_all
     from services.common.db import create_pool
 
     await migrate_all(database_url)
