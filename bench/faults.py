@@ -30,11 +30,11 @@ from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 
 from contract import CaseStatus, Stage, case_workflow_id
+from deploy.local.journey import application_form, preparation
 from deploy.local.phone import otp_at_gateway, otp_since
 from deploy.local.seed import import_employees
 from deploy.local.stack import FAULT_PORTS, PRODUCTION, SERVICES, LocalStack, Topology, replica_name
 from deploy.local.synthetic import generate
-from services.applications.documents import REQUIRED
 from services.common.dead_letters import list_dead_letters
 from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, envelope
 from services.common.settings import Settings
@@ -46,7 +46,7 @@ from .run import interrupted
 
 ROOT = Path(__file__).resolve().parents[1]
 SEASON = "faults"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+FAULTS_AADHAAR = "4"  # the first digit of the fault suite's Aadhaar numbers (deploy/local/journey.py)
 POISON_KEY = "POISON"
 OTP_WAIT = 60.0  # seconds the employee waits for an OTP before asking again
 STAGE_RANK = {
@@ -478,35 +478,9 @@ class Suite:
             self.ledger.write("employee", "otp_verify", eid, str(r.status_code))
             if r.is_success:
                 auth = {"Authorization": f"Bearer {r.json()['token']}"}
-        for kind in REQUIRED:
-            await self._until_acknowledged(
-                "document",
-                eid,
-                "PUT",
-                "applications",
-                f"/applications/documents/{kind}",
-                content=PDF,
-                headers={**auth, "content-type": "application/pdf"},
-            )
-        from stdnum import verhoeff
-
-        digits = "4" + f"{int(eid[3:]):010d}"
-        await self._until_acknowledged(
-            "identity",
-            eid,
-            "PUT",
-            "applications",
-            "/applications/identity",
-            headers=auth,
-            json={"aadhaar_number": digits + verhoeff.calc_check_digit(digits), "pan": "ABCPE1234F"},
-        )
-        form = {
-            "department_code": m["department_code"],
-            "district": m["district"],
-            "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"],
-            "date_of_joining": m["date_of_joining"].isoformat(),
-        }
+        for step in preparation(eid, FAULTS_AADHAAR):
+            await self._until_acknowledged(step.act, eid, step.method, "applications", step.path, **step.request(auth))
+        form = application_form(m)
         while True:
             r = await self.call(
                 "POST",

@@ -24,13 +24,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from contract.search_attributes import cases_where
+from deploy.local.journey import application_form, preparation
 from deploy.local.phone import DELIVERED_OTP, code_of, otp_since
 from deploy.local.seed import import_employees
 from deploy.local.stack import BENCH_PORTS, LocalStack
 from deploy.local.synthetic import generate
 from ops.database import put_calendar
 from services.applications.calendar import OFFICIAL_2025_26, shifted
-from services.applications.documents import REQUIRED
 from services.common.settings import Settings
 from services.common.temporal import connect
 from workflows.worker import case_worker_tuning
@@ -41,7 +41,7 @@ from .portal import portal_pages
 ROOT = Path(__file__).resolve().parents[1]
 SEASON = "bench"
 IMPORT_CHUNK = 5000
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+BENCH_AADHAAR = "3"  # the first digit of the benchmark's Aadhaar numbers (deploy/local/journey.py)
 
 
 @dataclass
@@ -114,30 +114,10 @@ class Driver:
 
     async def prepare(self, employee, auth: dict) -> dict:
         base = self.stack.url("applications")
-        for kind in REQUIRED:
-            r = await self.http.put(
-                f"{base}/applications/documents/{kind}",
-                content=PDF,
-                headers={**auth, "content-type": "application/pdf"},
-            )
+        for step in preparation(employee.master["employee_id"], BENCH_AADHAAR):
+            r = await self.http.request(step.method, base + step.path, **step.request(auth))
             r.raise_for_status()
-        from stdnum import verhoeff
-
-        digits = "3" + f"{int(employee.master['employee_id'][3:]):010d}"
-        r = await self.http.put(
-            f"{base}/applications/identity",
-            headers=auth,
-            json={"aadhaar_number": digits + verhoeff.calc_check_digit(digits), "pan": "ABCPE1234F"},
-        )
-        r.raise_for_status()
-        m = employee.master
-        return {
-            "department_code": m["department_code"],
-            "district": m["district"],
-            "post_code": m["post_code"],
-            "ddo_code": m["ddo_code"],
-            "date_of_joining": m["date_of_joining"].isoformat(),
-        }
+        return application_form(employee.master)
 
     async def submit(self, form: dict, auth: dict) -> str:
         r = await self.http.post(f"{self.stack.url('applications')}/applications", json=form, headers=auth)

@@ -33,17 +33,16 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from stdnum import verhoeff
 from tqdm import tqdm
 
 from contract import CaseStatus, SeasonCalendar, Stage
 from contract.search_attributes import CURRENT_CASES, cases_where
+from deploy.local.journey import application_form, preparation
 from deploy.local.phone import OTP_IN_TEXT
 from deploy.local.seed import import_employees
 from deploy.local.stack import PRODUCTION, LocalStack, Ports
 from deploy.local.synthetic import REGISTRY_OTHER_MEMBER, REGISTRY_WITHOUT_MOBILE, SyntheticEmployee, generate
 from ops.database import put_calendar
-from services.applications.documents import REQUIRED
 from services.common.settings import Settings
 from services.common.temporal import connect
 
@@ -85,7 +84,7 @@ LISTED = 40  # lines of a list the report shows; its CSV holds every one
 IN_FLIGHT = 96  # the simulator's requests in flight at once (below its HTTP client's pool of 128 connections)
 SIM_PORTS = Ports(30233, 30234, 30329, 30092, 30093, 30001, 30002, 30003, 30004, 30235, 30009)
 SEASON = "sim"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+SIMULATOR_AADHAAR = "5"  # the first digit of the simulator's Aadhaar numbers (deploy/local/journey.py)
 # Faults of a record that the employee's own truth does not share: such an employee is eligible.
 # the audit's findings about the mobile on record that the DDO and the data owner mend before the portal opens
 MOBILE_FINDINGS = {"mobile_differs_from_family_id", "mobile_not_mine", "mobile_unconfirmed"}
@@ -448,25 +447,9 @@ class Season:
                 await asyncio.sleep(3)
             auth = await self._sign_in(p)
         p.working_otp = self.now()
-        for kind in REQUIRED:
-            await self.call(
-                "PUT",
-                "applications",
-                f"/applications/documents/{kind}",
-                client=client,
-                content=PDF,
-                headers={**auth, "content-type": "application/pdf"},
-            )
-        digits = "5" + f"{int(m['employee_id'][3:]):010d}"
-        await self.call(
-            "PUT",
-            "applications",
-            "/applications/identity",
-            client=client,
-            headers=auth,
-            json={"aadhaar_number": digits + verhoeff.calc_check_digit(digits), "pan": "ABCPE1234F"},
-        )
-        form = {k: str(m[k]) for k in ("department_code", "district", "post_code", "ddo_code", "date_of_joining")}
+        for step in preparation(m["employee_id"], SIMULATOR_AADHAAR):
+            await self.call(step.method, "applications", step.path, client=client, **step.request(auth))
+        form = application_form(m)
         r = await self._submit(p, form, auth)
         while r.status_code == 422 and r.json().get("code") == "unknown_post":
             # the post is missing from the list: the refusal told the data owners; the employee tries again

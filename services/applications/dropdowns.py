@@ -1,96 +1,109 @@
-"""Drop-down lists (department, district, post, DDO). The real portal's lists missed entries; here the
-data owners add one through the API and it is in the form at once, no redeploy."""
+"""The drop-down lists (department, district, post, DDO) as data the owners extend at run time: each addition
+is kept with who added it, and is in the form at once."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from contract import SMS_TOPIC, EventType
+from services.common.auth import Principal
+from services.common.errors import ApiError
+from services.common.events import envelope, publish, write_event
+from services.common.runtime import ServiceContext
 
-from services.common.auth import ADMINISTRATOR, DATA_OFFICER, Principal, require_roles
-from services.common.runtime import ServiceContext, context
-
-from . import dropdown_service
-
-router = APIRouter(prefix="/master", tags=["drop-down lists"])
-
-
-class Entry(BaseModel):
-    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9\-]{1,40}$")
-    name: str = Field(min_length=2, max_length=200)
+LISTS = {
+    "department": "SELECT code, name FROM applications.department ORDER BY name",
+    "post": "SELECT code, name FROM applications.post ORDER BY name",
+}
 
 
-class DdoEntry(BaseModel):
-    ddo_code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9\-]{1,60}$")
-    department_code: str
-    district: str
-    office_name: str = Field(min_length=2, max_length=200)
+async def entries(ctx: ServiceContext, list_name: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await ctx.pool.fetch(LISTS[list_name])]
 
 
-class MissingEntry(BaseModel):
-    list_name: str
-    code: str
-    employees: int = Field(description="employees whose applications were refused for want of it")
-    first_reported: datetime
+async def districts(ctx: ServiceContext) -> list[str]:
+    return [r["name"] for r in await ctx.pool.fetch("SELECT name FROM applications.district ORDER BY name")]
 
 
-@router.get("/departments", response_model=list[Entry])
-async def departments(ctx: ServiceContext = Depends(context)):
-    return await dropdown_service.entries(ctx, "department")
-
-
-@router.get("/districts", response_model=list[str])
-async def districts(ctx: ServiceContext = Depends(context)):
-    return await dropdown_service.districts(ctx)
-
-
-@router.get("/posts", response_model=list[Entry])
-async def posts(ctx: ServiceContext = Depends(context)):
-    return await dropdown_service.entries(ctx, "post")
-
-
-@router.get("/ddos", response_model=list[DdoEntry])
-async def ddos(department_code: str = Query(...), district: str = Query(...), ctx: ServiceContext = Depends(context)):
+async def ddos(ctx: ServiceContext, department_code: str, district: str) -> list[dict[str, Any]]:
     """The DDOs of one department in one district: the only DDOs the form accepts for that pair."""
-    return await dropdown_service.ddos(ctx, department_code, district)
+    rows = await ctx.pool.fetch(
+        "SELECT ddo_code, department_code, district, office_name FROM applications.ddo "
+        "WHERE department_code = $1 AND district = $2 ORDER BY ddo_code",
+        department_code,
+        district,
+    )
+    return [dict(r) for r in rows]
 
 
-@router.get("/missing", response_model=list[MissingEntry])
-async def missing_entries(
-    ctx: ServiceContext = Depends(context),
-    officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
-):
-    """Entries that applications were refused for, not yet added: add them (POST /master/posts, /ddos,
-    /departments) and each employee waiting is told by SMS."""
-    return await dropdown_service.missing(ctx)
+async def _add(ctx: ServiceContext, officer: Principal, list_name: str, code: str, sql: str, *args: Any) -> None:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval(sql + " ON CONFLICT DO NOTHING RETURNING 1", *args) is None:
+            raise ApiError(409, "entry_exists", f"{code} is already in the {list_name} list.")
+        await conn.execute(
+            "INSERT INTO applications.dropdown_change (list_name, code, entry, added_by) VALUES ($1, $2, $3, $4)",
+            list_name,
+            code,
+            [str(a) for a in args],
+            officer.subject,
+        )
+        # each employee whose application was refused for want of it: their case hears, and they get an SMS
+        waiting = await conn.fetch(
+            "UPDATE applications.missing_entry SET added_at = now() WHERE list_name = $1 AND code = $2 "
+            "AND added_at IS NULL RETURNING employee_id",
+            list_name,
+            code,
+        )
+        for row in waiting:
+            await publish(
+                conn, "applications", EventType.ENTRY_ADDED, row["employee_id"], {"list_name": list_name, "code": code}
+            )
+            await write_event(
+                conn,
+                "applications",
+                SMS_TOPIC,
+                envelope(
+                    "sms.requested", "applications", row["employee_id"], {"template": "entry_added", "params": {}}
+                ),
+            )
 
 
-@router.post("/posts", status_code=201, response_model=Entry)
-async def add_post(
-    body: Entry,
-    ctx: ServiceContext = Depends(context),
-    officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
-):
-    await dropdown_service.add_post(ctx, officer, body.code, body.name)
-    return body
+async def missing(ctx: ServiceContext) -> list[dict[str, Any]]:
+    """Entries employees needed and the lists lack, most asked for first: the data owners' work list."""
+    rows = await ctx.pool.fetch(
+        "SELECT list_name, code, count(*) AS employees, min(reported_at) AS first_reported FROM "
+        "applications.missing_entry WHERE added_at IS NULL GROUP BY 1, 2 ORDER BY 3 DESC, 4"
+    )
+    return [dict(r) for r in rows]
 
 
-@router.post("/departments", status_code=201, response_model=Entry)
-async def add_department(
-    body: Entry,
-    ctx: ServiceContext = Depends(context),
-    officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
-):
-    await dropdown_service.add_department(ctx, officer, body.code, body.name)
-    return body
+async def add_post(ctx: ServiceContext, officer: Principal, code: str, name: str) -> None:
+    await _add(ctx, officer, "post", code, "INSERT INTO applications.post (code, name) VALUES ($1, $2)", code, name)
 
 
-@router.post("/ddos", status_code=201, response_model=DdoEntry)
+async def add_department(ctx: ServiceContext, officer: Principal, code: str, name: str) -> None:
+    await _add(
+        ctx, officer, "department", code, "INSERT INTO applications.department (code, name) VALUES ($1, $2)", code, name
+    )
+
+
 async def add_ddo(
-    body: DdoEntry,
-    ctx: ServiceContext = Depends(context),
-    officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
-):
-    await dropdown_service.add_ddo(ctx, officer, body.ddo_code, body.department_code, body.district, body.office_name)
-    return body
+    ctx: ServiceContext, officer: Principal, ddo_code: str, department_code: str, district: str, office_name: str
+) -> None:
+    """A DDO only for a department and a district already in the lists."""
+    async with ctx.pool.acquire() as conn:
+        if not await conn.fetchval("SELECT 1 FROM applications.department WHERE code = $1", department_code):
+            raise ApiError(422, "unknown_department", f"Department {department_code} is not in the list; add it first.")
+        if not await conn.fetchval("SELECT 1 FROM applications.district WHERE name = $1", district):
+            raise ApiError(422, "unknown_district", f"{district!r} is not one of Haryana's districts.")
+    await _add(
+        ctx,
+        officer,
+        "ddo",
+        ddo_code,
+        "INSERT INTO applications.ddo (ddo_code, department_code, district, office_name) VALUES ($1, $2, $3, $4)",
+        ddo_code,
+        department_code,
+        district,
+        office_name,
+    )

@@ -5,10 +5,10 @@ from pathlib import Path
 from services.common.runtime import ServiceDefinition, build_app
 
 from .activities import activities
-from .calendar_admin import router as calendar_router
+from .calendar_router import router as calendar_router
 from .consumers import returns_consumer
-from .dropdowns import router as dropdown_router
-from .review import router as review_router
+from .dropdowns_router import router as dropdown_router
+from .review_router import router as review_router
 from .router import router
 
 definition = ServiceDefinition(

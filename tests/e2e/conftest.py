@@ -12,6 +12,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from deploy.local import journey
+from deploy.local.journey import TINY_PDF  # noqa: F401  (the tests take it from here)
 from deploy.local.seed import seed
 from deploy.local.stack import TEST_PORTS, LocalStack
 from services.common.db import create_pool
@@ -83,33 +85,18 @@ AADHAAR_USED: list[str] = []
 # Every OTP code the suite read from the dev SMS inbox, for the same test.
 OTP_CODES_SEEN: list[str] = []
 
-TINY_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+E2E_AADHAAR = "2"  # the first digit of the suite's Aadhaar numbers (deploy/local/journey.py)
 
 
 def aadhaar_for(employee_id: str) -> str:
-    from stdnum import verhoeff
-
-    base = "2" + f"{int(employee_id[3:]):010d}"
-    number = base + verhoeff.calc_check_digit(base)
+    number = journey.aadhaar_for(employee_id, E2E_AADHAAR)
     AADHAAR_USED.append(number)
     return number
 
 
 async def prepare_application(stack, http, auth: dict, employee_id: str) -> None:
-    """What an employee does before submitting: the six required documents, Aadhaar and PAN."""
-    from services.applications.documents import REQUIRED
-
-    base = stack.url("applications")
-    for kind in REQUIRED:
-        r = await http.put(
-            f"{base}/applications/documents/{kind}",
-            content=TINY_PDF,
-            headers={**auth, "content-type": "application/pdf"},
-        )
+    """What an employee does before submitting (deploy/local/journey.py): the six documents, Aadhaar and PAN."""
+    for step in journey.preparation(employee_id, E2E_AADHAAR):
+        r = await http.request(step.method, stack.url("applications") + step.path, **step.request(auth))
         assert r.status_code == 200, r.text
-    r = await http.put(
-        f"{base}/applications/identity",
-        json={"aadhaar_number": aadhaar_for(employee_id), "pan": "ABCPE1234F"},
-        headers=auth,
-    )
-    assert r.status_code == 200, r.text
+    AADHAAR_USED.append(journey.aadhaar_for(employee_id, E2E_AADHAAR))
