@@ -446,7 +446,7 @@ class CarriedCase:
     calendar while it waits on a step), so its history stays short however long the season runs. Not the
     service record: it holds personal data, and the case reads it again when it needs it."""
 
-    phase: int  # where the case resumes (workflows/case.py: Phase)
+    phase: int  # where the case resumes (workflows/case_state.py: Phase)
     stage: str
     next_step: str | None
     history: list[StageChange]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from contract import IST
-from workflows.case import _ist
+from workflows.case_state import in_ist as _ist
 
 
 @pytest.fixture(params=["UTC", "America/New_York", "Asia/Kolkata"])

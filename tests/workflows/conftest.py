@@ -223,12 +223,12 @@ async def sleep_until(env: WorkflowEnvironment, when: datetime) -> None:
 HISTORIES = Path(__file__).parent / "histories"
 
 
-async def replay_failure(history) -> Exception | None:
-    """Today's workflow code replaying a history (through the payload codec, as in production): the failure, or
-    None when it replays unchanged."""
+async def replay_failure(history, workflow_class: type = CaseWorkflow) -> Exception | None:
+    """Today's workflow code (or `workflow_class`) replaying a history (through the payload codec, as in
+    production): the failure, or None when it replays unchanged."""
     from temporalio.worker import Replayer
 
-    replayer = Replayer(workflows=[CaseWorkflow], data_converter=DEV_CONVERTER)
+    replayer = Replayer(workflows=[workflow_class], data_converter=DEV_CONVERTER)
     return (await replayer.replay_workflow(history, raise_on_replay_failure=False)).replay_failure
 
 

@@ -68,3 +68,15 @@ def test_recorded_histories_are_sealed_by_the_codec():
             for payload in payloads:
                 assert payload["metadata"]["encoding"] == sealed, f"{path.name} holds a readable payload"
                 assert payload["metadata"]["encryption-key-id"]
+
+
+async def test_the_replay_fails_when_a_steps_commands_are_reordered():
+    """The replay test can fail: the case with one step's commands reordered no longer replays the happy path."""
+    path = HISTORIES / "case_happy_path.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    assert await replay_failure(history) is None
+    from temporalio.workflow import NondeterminismError
+
+    from .reordered_case import Reordered
+
+    assert isinstance(await replay_failure(history, Reordered), NondeterminismError)
