@@ -73,7 +73,8 @@ debs:
 run: install
 	$(BIN)/seva run
 
-# Lint, format and types alone, in seconds: ruff over everything, mypy strict over workflows/ and the kernel.
+# Lint, format and types alone, in seconds: ruff over everything, mypy strict over the contract, the workflows,
+# every service (the portal included) and ops/ (bench/, deploy/ and tests/ are not type-checked yet).
 check: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from temporalio.client import Client
 from tqdm import tqdm
@@ -12,7 +13,7 @@ from workflows.case_start import start_case
 
 async def start_cases(
     client: Client,
-    masters: list[dict],
+    masters: list[dict[str, Any]],
     season_id: str,
     concurrency: int = 64,
     show_progress: bool = True,
@@ -24,7 +25,7 @@ async def start_cases(
     gate = asyncio.Semaphore(concurrency)
     bar = tqdm(total=len(masters), desc="starting cases", unit="case", disable=not show_progress)
 
-    async def start_one(m: dict) -> None:
+    async def start_one(m: dict[str, Any]) -> None:
         nonlocal started
         async with gate:
             if await start_case(

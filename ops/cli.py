@@ -10,8 +10,12 @@ import signal
 import threading
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
+
+if TYPE_CHECKING:
+    from services.common.settings import AuditSettings
 
 app = typer.Typer(help="Seva Suraksha: Haryana contractual employees' job-security process.", no_args_is_help=True)
 
@@ -20,7 +24,7 @@ app = typer.Typer(help="Seva Suraksha: Haryana contractual employees' job-securi
 def run(
     size: int = typer.Option(200, help="employees of synthetic master data to load into a fresh stack"),
     seed: int = typer.Option(2025, help="random seed of the synthetic data"),
-):
+) -> None:
     """Start the whole local stack, load synthetic data once, and keep running until Ctrl-C."""
     from deploy.local.seed import seed as seed_stack
     from deploy.local.stack import DEV_PORTS, LocalStack
@@ -39,7 +43,7 @@ def run(
     stack.start()
     try:
 
-        async def _seed():
+        async def _seed() -> Any:
             os.environ.update({k: v for k, v in stack.environment().items() if k.startswith("SEVA_")})
             get_settings.cache_clear()
             return await seed_stack(stack.database_url, await connect(get_settings()), stack.season_id, size, seed)
@@ -78,7 +82,7 @@ def generate(
     seed: int = 2025,
     fault_share: float = typer.Option(0.1, min=0.0, max=1.0),
     out: Path = typer.Option(Path("var/synthetic/employees.jsonl")),
-):
+) -> None:
     """Write synthetic master data (reproducible for a seed) as JSON lines."""
     from tqdm import tqdm
 
@@ -111,7 +115,7 @@ def bench(
     start_rate: float = typer.Option(
         20.0, min=1.0, help="cases/s `seva import` is assumed to reach when the extension phase sets its old deadline"
     ),
-):
+) -> None:
     """Measure on the real local stack (its own ports and data), each figure beside a baseline from the same run."""
     from bench.run import PHASES
     from bench.run import run as run_bench
@@ -140,7 +144,7 @@ def faults(
     recover_within: float = typer.Option(300, help="seconds a row may take to recover after the fault"),
     keep: bool = typer.Option(False, help="keep the stack's data folder"),
     out_dir: Path = typer.Option(None, help="where the results go (default bench/results)"),
-):
+) -> None:
     """Inject one fault at a time into the production-shaped stack while people drive cases, each act written to
     a ledger, then reconcile the ledger with every store: 0 lost, 0 doubled, 0 stalled, 0 wrong stage, 0 dead
     letters not meant. The latest result of every row is kept in bench/results/faults-latest.md."""
@@ -190,7 +194,7 @@ def import_(
         False, help="with --records: start again the cases of these employees whose runs failed or were terminated"
     ),
     reason: str = typer.Option(None, help="with --restart-failed: what was wrong and how it was cleared (logged)"),
-):
+) -> None:
     """Load master data for up to 120,000 employees and start their cases. Interrupt it and run it again:
     nothing is loaded or started twice. With --records, every row is checked first and nothing is loaded if
     any is wrong."""
@@ -200,7 +204,8 @@ def import_(
         if restart_failed:
             logging.getLogger("seva.import").warning("restarting failed cases of the files given: %s", reason)
             typer.echo(f"restarting failed cases: {reason}")
-        return _import_records(records, restart_failed)
+        _import_records(records, restart_failed)
+        return
     from tqdm import tqdm
 
     from deploy.local.seed import import_employees
@@ -212,7 +217,7 @@ def import_(
     with tqdm(total=size, desc="generating", unit="employee") as bar:
         data = gen(size, seed, fault_share, progress=bar.update)
 
-    async def _run():
+    async def _run() -> tuple[int, int]:
         return await import_employees(
             settings.database_url, await connect(settings), settings.season_id, data, concurrency=concurrency
         )
@@ -234,7 +239,7 @@ def _import_records(records: list[str], restart_failed: bool = False) -> None:
         files[owner.strip().upper()] = Path(path)
     settings = get_settings()
 
-    async def _run():
+    async def _run() -> tuple[int, int, list[Any]]:
         return await load(settings.database_url, await connect(settings), settings.season_id, files, restart_failed)
 
     loaded, started, errors = asyncio.run(_run())
@@ -270,7 +275,7 @@ def simulate(
     answered: float = typer.Option(
         0.8, min=0.0, max=1.0, help="share of employees who answer the pre-season SMS about their own number"
     ),
-):
+) -> None:
     """Play a whole season on a local stack of its own (the production topology) with the calendar compressed to
     minutes on its real proportions and every OTP limit in force: employees who arrive, fail, ask "Why no OTP?"
     and follow the remedy; officers with delays, some who never act; an extension half-way. Writes a report of
@@ -284,7 +289,9 @@ def simulate(
 
 
 @app.command()
-def case(employee_id: str, season: str = typer.Option(None, help="the season of the case (default: the one in force)")):
+def case(
+    employee_id: str, season: str = typer.Option(None, help="the season of the case (default: the one in force)")
+) -> None:
     """Print one case's stage, history and pending deadline."""
     from contract import IST, CaseStatus, case_workflow_id
     from services.common.settings import get_settings
@@ -292,14 +299,15 @@ def case(employee_id: str, season: str = typer.Option(None, help="the season of 
 
     async def _status() -> CaseStatus:
         client = await connect(get_settings())
-        return await client.get_workflow_handle(workflow_id).query("status", result_type=CaseStatus)
+        status: CaseStatus = await client.get_workflow_handle(workflow_id).query("status", result_type=CaseStatus)
+        return status
 
     workflow_id = case_workflow_id(employee_id, season or get_settings().season_id)
     status = asyncio.run(_status())
     typer.echo(f"{workflow_id}: {status.stage}")
     if status.needs_attention:
         typer.echo(f"  needs attention: {status.needs_attention} (mend the cause, then `seva retry {employee_id}`)")
-    if status.next_step:
+    if status.next_step and status.next_deadline is not None:
         typer.echo(f"  next deadline: {status.next_step} at {status.next_deadline.astimezone(IST):%d %b %Y %H:%M} IST")
     for h in status.history:
         typer.echo(f"  {h.at.astimezone(IST):%Y-%m-%d %H:%M}  {h.stage:<28} {h.note}")
@@ -311,7 +319,7 @@ def case(employee_id: str, season: str = typer.Option(None, help="the season of 
 def retry(
     employee_ids: list[str] = typer.Argument(..., help="cases in needs_attention whose cause is mended"),
     season: str = typer.Option(None, help="the season of the cases (default: the one in force)"),
-):
+) -> None:
     """Try the failed step of each case again now (ops find them with CaseStage = 'needs_attention')."""
     from contract import case_workflow_id
     from services.common.settings import get_settings
@@ -333,7 +341,7 @@ app.add_typer(notify_app, name="notify")
 
 
 @notify_app.command("pending-work")
-def notify_pending_work():
+def notify_pending_work() -> None:
     """Tell every desk with verifications waiting (DDO, or HoD / Secretary once escalated) how many, how many
     overdue and the earliest due date, by SMS and e-mail, once a day however often it runs. Run daily
     (deploy/production/k8s/31-pending-work.yaml)."""
@@ -382,7 +390,7 @@ def calendar_extend(
     api: str = typer.Option("http://127.0.0.1:8002", help="the applications service"),
     issuer: str = typer.Option("http://127.0.0.1:8027/seva", help="the local identity provider"),
     token: str = typer.Option(None, envvar="SEVA_ADMIN_TOKEN"),
-):
+) -> None:
     """Move one deadline; every open case runs under the new calendar without a redeploy."""
     import httpx
 
@@ -401,7 +409,7 @@ def calendar_extend(
 
 
 @calendar_app.command("show")
-def calendar_show(api: str = typer.Option("http://127.0.0.1:8002"), season: str = typer.Option(None)):
+def calendar_show(api: str = typer.Option("http://127.0.0.1:8002"), season: str = typer.Option(None)) -> None:
     """Every version of the calendar: who changed what, when and why."""
     import httpx
 
@@ -416,11 +424,11 @@ audit_app = typer.Typer(help="The officers' audit log.")
 app.add_typer(audit_app, name="audit")
 
 
-def _audit_settings():
+def _audit_settings() -> AuditSettings:
     from services.common.settings import AuditSettings, get_settings, use_settings
 
     use_settings(AuditSettings)
-    return get_settings()
+    return cast(AuditSettings, get_settings())
 
 
 @audit_app.command("master-data")
@@ -428,7 +436,7 @@ def audit_master_data(
     database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
     season: str = typer.Option(None, help="the season whose last deadline the age check uses (SEVA_SEASON_ID)"),
     out: Path = typer.Option(Path("var/audit/master-data"), help="where the summary and the lists go"),
-):
+) -> None:
     """The pre-season audit: every master record that would keep its employee from an OTP or a clean
     application, with the cause, who must act and the remedy; per data owner, district and DDO."""
     from ops.preseason_audit import run, write_report
@@ -462,7 +470,7 @@ def audit_confirm_mobiles(
     remind: bool = typer.Option(False, "--remind", help="send the question again to numbers that have not answered"),
     after_hours: float = typer.Option(72.0, help="with --remind: only questions unanswered this long since last sent"),
     database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
-):
+) -> None:
     """Before the season opens, ask every employee on an active record by SMS whether the number on it is theirs
     (a one-tap page on the portal). `seva audit master-data` then flags "not mine", and no answer where the
     Family ID cannot vouch for the number, and no longer flags a confirmed number the registry disagrees with.
@@ -496,13 +504,13 @@ def audit_publish(
     out: Path = typer.Option(None, help="the folder for the signed file (default SEVA_AUDIT_HEADS_DIR)"),
     kafka: str = typer.Option(None, help="defaults to SEVA_KAFKA_BOOTSTRAP; --no-kafka to skip"),
     to_kafka: bool = typer.Option(True, "--kafka-topic/--no-kafka", help="also send it to audit.heads"),
-):
+) -> None:
     """Sign every audit chain's head and publish it outside the database: a file and the audit.heads topic.
     Run daily (deploy/production/k8s/30-audit-heads.yaml); `seva audit verify` checks against the last one."""
     from datetime import datetime
 
+    from contract import AUDIT_HEADS_TOPIC
     from services.common.audit import heads, sign_heads
-    from services.common.events import AUDIT_HEADS_TOPIC
     from services.common.sessions import signing_key
     from services.common.settings import ConfigurationError
 
@@ -510,7 +518,7 @@ def audit_publish(
     if not settings.audit_signing_key:
         raise ConfigurationError("SEVA_AUDIT_SIGNING_KEY must be set to publish the audit heads")
 
-    async def _publish() -> tuple[Path, dict]:
+    async def _publish() -> tuple[Path, dict[str, Any]]:
         import asyncpg
 
         conn = await asyncpg.connect(database_url or settings.database_url)
@@ -521,6 +529,7 @@ def audit_publish(
         now = datetime.now(UTC)
         token = sign_heads(signing_key(settings.audit_signing_key), found, now)
         folder = out or settings.audit_heads_dir
+        assert folder is not None  # AuditSettings puts it under the data folder when unset
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"heads-{now:%Y%m%dT%H%M%S}.jws"
         path.write_text(token + "\n")
@@ -549,10 +558,10 @@ def _last_published(folder: Path) -> Path | None:
 @audit_app.command("verify")
 def audit_verify(
     database_url: str = typer.Option(None, help="defaults to SEVA_DATABASE_URL"),
-    heads_file: Path = typer.Option(
+    heads_file: Path | None = typer.Option(
         None, "--heads", help="a published heads file (default: the last one in SEVA_AUDIT_HEADS_DIR)"
     ),
-):
+) -> None:
     """Check the hash chain of every service's audit log against the last published heads; exit 1 if any
     entry was changed or removed, a log was rewritten since, or a log is missing or empty."""
     import jwt
@@ -561,8 +570,10 @@ def audit_verify(
     from services.common.sessions import public_key
 
     settings = _audit_settings()
+    assert settings.audit_heads_dir is not None  # AuditSettings puts it under the data folder when unset
     heads_file = heads_file or _last_published(settings.audit_heads_dir)
-    published, at = {}, None
+    published: dict[str, Any] = {}
+    at = None
     if heads_file is not None:
         try:
             at, published = read_heads(public_key(settings.audit_public_key), heads_file.read_text().strip())
@@ -573,7 +584,7 @@ def audit_verify(
     else:
         typer.echo("no published heads found: the chains are checked, but a wholesale rewrite cannot be seen")
 
-    async def _check():
+    async def _check() -> list[Any]:
         import asyncpg
 
         conn = await asyncpg.connect(database_url or settings.database_url)
@@ -612,7 +623,7 @@ def dlq_list(
     consumer: str = typer.Option(None, help="one consumer group, e.g. cases.signaller"),
     reason: str = typer.Option(None, help="one reason, e.g. refused_by_handler"),
     kafka: str = typer.Option(None, help="defaults to SEVA_KAFKA_BOOTSTRAP"),
-):
+) -> None:
     """Every dead letter (ref, when, consumer, reason, where it came from, event type, error), then counts."""
     from collections import Counter
 
@@ -629,7 +640,7 @@ def dlq_list(
 def dlq_show(
     ref: str = typer.Argument(..., help="<dead-letter topic>:<partition>:<offset>, as `list` prints"),
     kafka: str = typer.Option(None),
-):
+) -> None:
     """One dead letter in full, with the original message as text."""
     import base64
 
@@ -651,7 +662,7 @@ def dlq_replay(
     reason: str = typer.Option(None),
     include_undecodable: bool = typer.Option(False, help="also messages that are not events at all"),
     kafka: str = typer.Option(None),
-):
+) -> None:
     """Put dead letters back on their original topics, once their cause is mended. Safe to repeat: every
     consumer is idempotent by event id."""
     from services.common.dead_letters import list_dead_letters, replay

@@ -4,6 +4,7 @@ and a season's calendar stored as its next version."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -20,7 +21,7 @@ async def migrate_all(database_url: str) -> None:
         await apply_migrations(database_url, name, SERVICES_DIR / name / "migrations")
 
 
-async def copy_new(conn: asyncpg.Connection, table: str, columns: list[str], records: list[tuple]) -> None:
+async def copy_new(conn: asyncpg.Connection, table: str, columns: list[str], records: list[tuple[Any, ...]]) -> None:
     """Bulk insert through a temporary table, keeping rows that already exist (so an interrupted load is simply
     run again)."""
     tmp = "seed_" + table.replace(".", "_")

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import fields
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -43,7 +44,7 @@ async def cross_checks(conn: asyncpg.Connection, season_id: str) -> list[Finding
     found: list[Finding] = []
     for m in await conn.fetch("SELECT * FROM otp.employee_master WHERE status = 'active' ORDER BY employee_id"):
 
-        def add(code: str, who: str, detail: str, remedy: str, m=m) -> None:
+        def add(code: str, who: str, detail: str, remedy: str, m: Any = m) -> None:
             found.append(
                 Finding(m["employee_id"], m["data_owner"], m["district"], m["ddo_code"], code, who, detail, remedy)
             )

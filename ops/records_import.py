@@ -131,7 +131,10 @@ async def load(
         async with pool.acquire() as conn, conn.transaction():
             before = await conn.fetchval("SELECT count(*) FROM otp.employee_master")
             await copy_new(
-                conn, "otp.employee_master", MASTER_COLUMNS, [tuple(r[c] for c in MASTER_COLUMNS) for r in records]
+                conn,
+                "otp.employee_master",
+                list(MASTER_COLUMNS),
+                [tuple(r[c] for c in MASTER_COLUMNS) for r in records],
             )
             loaded = await conn.fetchval("SELECT count(*) FROM otp.employee_master") - before
     finally:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from temporalio import activity
 
 from contract import IST, Activities, EligibilityDecision, EligibilityRequest, SeasonCalendar
-from services.common.runtime import ServiceContext
+from services.common.runtime import ApplicationsContext
 
 from .calendar import calendar_in_force
 from .eligibility import Rule, evaluate
 
 
-def activities(ctx: ServiceContext) -> list:
+def activities(ctx: ApplicationsContext) -> list[Any]:
     @activity.defn(name=Activities.LOAD_SEASON_CALENDAR.name)
     async def load_season_calendar(season_id: str) -> SeasonCalendar:
         """The calendar in force now: read each time a case's timer fires, so extensions reach every case."""

@@ -16,7 +16,7 @@ from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
-from services.common.runtime import ServiceContext
+from services.common.runtime import ApplicationsContext
 
 if TYPE_CHECKING:
     from .schemas import Change
@@ -71,7 +71,9 @@ async def calendar_in_force(conn: asyncpg.Connection, season_id: str) -> SeasonC
     return SeasonCalendar(**dict(row))
 
 
-async def store_version(conn: asyncpg.Connection, calendar: SeasonCalendar, changed_by: str, reason: str) -> dict:
+async def store_version(
+    conn: asyncpg.Connection, calendar: SeasonCalendar, changed_by: str, reason: str
+) -> dict[str, Any]:
     """Store `calendar` as the season's next version (in the caller's transaction); the row as stored."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", calendar.season_id)
     version = await conn.fetchval(
@@ -109,7 +111,9 @@ LABELS = {
 }
 
 
-async def change(ctx: ServiceContext, admin: Principal, season_id: str, body: Change, from_addr: str) -> dict:
+async def change(
+    ctx: ApplicationsContext, admin: Principal, season_id: str, body: Change, from_addr: str
+) -> dict[str, Any]:
     if body.new_deadline.tzinfo is None:
         raise ApiError(422, "timezone_required", "Give the new deadline with its time zone, e.g. +05:30 for IST.")
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -142,7 +146,8 @@ async def change(ctx: ServiceContext, admin: Principal, season_id: str, body: Ch
                 f"The {LABELS[body.step]} deadline must come before the {LABELS[after]} "
                 f"({current.deadline(after):%d %b %Y %H:%M %z}); move that one first.",
             )
-        row = await store_version(conn, replace(current, **{body.step: body.new_deadline}), admin.subject, body.reason)
+        changed: SeasonCalendar = replace(current, **{body.step: body.new_deadline})  # type: ignore[arg-type]  # a date field by name
+        row = await store_version(conn, changed, admin.subject, body.reason)
         await audit.append(
             conn,
             "applications",
@@ -169,7 +174,7 @@ async def change(ctx: ServiceContext, admin: Principal, season_id: str, body: Ch
     return row
 
 
-async def versions(ctx: ServiceContext, season_id: str) -> list[dict[str, Any]]:
+async def versions(ctx: ApplicationsContext, season_id: str) -> list[dict[str, Any]]:
     """Every version of the season's calendar: who changed what, when and why."""
     rows = await ctx.pool.fetch(
         f"SELECT {CALENDAR_COLUMNS}, changed_by, reason, changed_at FROM "

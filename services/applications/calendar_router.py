@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 
 from services.common.auth import ADMINISTRATOR, Principal, require_roles
-from services.common.runtime import ServiceContext, client_addr, context
+from services.common.runtime import ApplicationsContext, client_addr, context
 
 from . import calendar
 from .schemas import CalendarVersion, Change
@@ -19,14 +21,14 @@ async def change_deadline(
     body: Change,
     request: Request,
     season_id: str | None = None,
-    ctx: ServiceContext = Depends(context),
+    ctx: ApplicationsContext = Depends(context),
     admin: Principal = Depends(require_roles(ADMINISTRATOR)),
-):
+) -> dict[str, Any]:
     """Extend (or bring forward) one deadline of the season; every open case runs under the new version."""
     return await calendar.change(ctx, admin, season_id or ctx.settings.season_id, body, client_addr(request))
 
 
 @router.get("/versions", response_model=list[CalendarVersion])
-async def versions(season_id: str | None = None, ctx: ServiceContext = Depends(context)):
+async def versions(season_id: str | None = None, ctx: ApplicationsContext = Depends(context)) -> list[dict[str, Any]]:
     """Every version of the season's calendar: who changed what, when and why."""
     return await calendar.versions(ctx, season_id or ctx.settings.season_id)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from contract import TOPICS, EventType
 from services.common.events import claim_event
-from services.common.runtime import ServiceContext
+from services.common.runtime import ApplicationsContext, Consumer
 
 
-def returns_consumer(ctx: ServiceContext):
+def returns_consumer(ctx: ApplicationsContext) -> Consumer:
     """The DDO's return reaches the application (status and remarks), once per event."""
 
-    async def handle(event: dict) -> None:
+    async def handle(event: dict[str, Any]) -> None:
         data = event.get("data", {})
         if event.get("type") != EventType.VERIFICATION_DECIDED or data.get("decision") != "returned":
             return

@@ -6,15 +6,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from typing import Any
 
+import asyncpg
 import filetype
 from cryptography.fernet import Fernet, MultiFernet
+from fastapi import Request
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.in_ import aadhaar, pan
 
 from contract import DOCUMENTS_WHEN_ASKED, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS
 from services.common.errors import ApiError
-from services.common.runtime import ServiceContext
+from services.common.runtime import ApplicationsContext
 
 MAX_BYTES = MAX_DOCUMENT_BYTES
 ALLOWED = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
@@ -23,7 +26,7 @@ WHEN_ASKED = DOCUMENTS_WHEN_ASKED
 KINDS = REQUIRED + WHEN_ASKED
 
 
-def _fernet(ctx: ServiceContext) -> MultiFernet:
+def _fernet(ctx: ApplicationsContext) -> MultiFernet:
     """The vault's keys, newest first: the first seals, every one opens, so a key is rotated by putting a new
     one first and re-sealing (`MultiFernet.rotate`) before the old one is dropped."""
     return MultiFernet(
@@ -35,7 +38,7 @@ def _fernet(ctx: ServiceContext) -> MultiFernet:
     )
 
 
-async def store_document(ctx: ServiceContext, employee_id: str, kind: str, content: bytes) -> dict:
+async def store_document(ctx: ApplicationsContext, employee_id: str, kind: str, content: bytes) -> dict[str, Any]:
     if kind not in KINDS:
         raise ApiError(
             404,
@@ -81,7 +84,7 @@ async def store_document(ctx: ServiceContext, employee_id: str, kind: str, conte
     return {"kind": kind, "version": version, "media_type": media_type, "size_bytes": len(content), "sha256": sha}
 
 
-async def latest_documents(conn, employee_id: str) -> list[dict]:
+async def latest_documents(conn: asyncpg.Connection, employee_id: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT DISTINCT ON (kind) kind, version, media_type, size_bytes, sha256, uploaded_at "
         "FROM applications.document WHERE employee_id = $1 ORDER BY kind, version DESC",
@@ -90,7 +93,9 @@ async def latest_documents(conn, employee_id: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def store_identity(ctx: ServiceContext, employee_id: str, aadhaar_number: str, pan_number: str) -> dict:
+async def store_identity(
+    ctx: ApplicationsContext, employee_id: str, aadhaar_number: str, pan_number: str
+) -> dict[str, Any]:
     try:
         digits = aadhaar.validate(aadhaar_number)
     except StdnumError:
@@ -130,7 +135,7 @@ async def store_identity(ctx: ServiceContext, employee_id: str, aadhaar_number: 
     return {"aadhaar": f"XXXX XXXX {digits[-4:]}", "pan": pan_clean}
 
 
-async def read_capped(request) -> bytes:
+async def read_capped(request: Request) -> bytes:
     """The request body, but never more than one byte past the limit held in memory."""
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -141,7 +146,7 @@ async def read_capped(request) -> bytes:
     return b"".join(chunks)
 
 
-async def mine(ctx: ServiceContext, employee_id: str) -> list[dict]:
+async def mine(ctx: ApplicationsContext, employee_id: str) -> list[dict[str, Any]]:
     """The employee's documents, the latest version of each kind."""
     async with ctx.pool.acquire() as conn:
         return await latest_documents(conn, employee_id)

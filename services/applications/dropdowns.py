@@ -9,7 +9,7 @@ from contract import SMS_TOPIC, EventType
 from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import envelope, publish, write_event
-from services.common.runtime import ServiceContext
+from services.common.runtime import ApplicationsContext
 
 LISTS = {
     "department": "SELECT code, name FROM applications.department ORDER BY name",
@@ -17,15 +17,15 @@ LISTS = {
 }
 
 
-async def entries(ctx: ServiceContext, list_name: str) -> list[dict[str, Any]]:
+async def entries(ctx: ApplicationsContext, list_name: str) -> list[dict[str, Any]]:
     return [dict(r) for r in await ctx.pool.fetch(LISTS[list_name])]
 
 
-async def districts(ctx: ServiceContext) -> list[str]:
+async def districts(ctx: ApplicationsContext) -> list[str]:
     return [r["name"] for r in await ctx.pool.fetch("SELECT name FROM applications.district ORDER BY name")]
 
 
-async def ddos(ctx: ServiceContext, department_code: str, district: str) -> list[dict[str, Any]]:
+async def ddos(ctx: ApplicationsContext, department_code: str, district: str) -> list[dict[str, Any]]:
     """The DDOs of one department in one district: the only DDOs the form accepts for that pair."""
     rows = await ctx.pool.fetch(
         "SELECT ddo_code, department_code, district, office_name FROM applications.ddo "
@@ -36,7 +36,7 @@ async def ddos(ctx: ServiceContext, department_code: str, district: str) -> list
     return [dict(r) for r in rows]
 
 
-async def _add(ctx: ServiceContext, officer: Principal, list_name: str, code: str, sql: str, *args: Any) -> None:
+async def _add(ctx: ApplicationsContext, officer: Principal, list_name: str, code: str, sql: str, *args: Any) -> None:
     async with ctx.pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(sql + " ON CONFLICT DO NOTHING RETURNING 1", *args) is None:
             raise ApiError(409, "entry_exists", f"{code} is already in the {list_name} list.")
@@ -68,7 +68,7 @@ async def _add(ctx: ServiceContext, officer: Principal, list_name: str, code: st
             )
 
 
-async def missing(ctx: ServiceContext) -> list[dict[str, Any]]:
+async def missing(ctx: ApplicationsContext) -> list[dict[str, Any]]:
     """Entries employees needed and the lists lack, most asked for first: the data owners' work list."""
     rows = await ctx.pool.fetch(
         "SELECT list_name, code, count(*) AS employees, min(reported_at) AS first_reported FROM "
@@ -77,18 +77,18 @@ async def missing(ctx: ServiceContext) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def add_post(ctx: ServiceContext, officer: Principal, code: str, name: str) -> None:
+async def add_post(ctx: ApplicationsContext, officer: Principal, code: str, name: str) -> None:
     await _add(ctx, officer, "post", code, "INSERT INTO applications.post (code, name) VALUES ($1, $2)", code, name)
 
 
-async def add_department(ctx: ServiceContext, officer: Principal, code: str, name: str) -> None:
+async def add_department(ctx: ApplicationsContext, officer: Principal, code: str, name: str) -> None:
     await _add(
         ctx, officer, "department", code, "INSERT INTO applications.department (code, name) VALUES ($1, $2)", code, name
     )
 
 
 async def add_ddo(
-    ctx: ServiceContext, officer: Principal, ddo_code: str, department_code: str, district: str, office_name: str
+    ctx: ApplicationsContext, officer: Principal, ddo_code: str, department_code: str, district: str, office_name: str
 ) -> None:
     """A DDO only for a department and a district already in the lists."""
     async with ctx.pool.acquire() as conn:

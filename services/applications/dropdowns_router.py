@@ -4,12 +4,13 @@ data owners add one through the API and it is in the form at once, no redeploy."
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.common.auth import ADMINISTRATOR, DATA_OFFICER, Principal, require_roles
-from services.common.runtime import ServiceContext, context
+from services.common.runtime import ApplicationsContext, context
 
 from . import dropdowns
 
@@ -36,31 +37,33 @@ class MissingEntry(BaseModel):
 
 
 @router.get("/departments", response_model=list[Entry])
-async def departments(ctx: ServiceContext = Depends(context)):
+async def departments(ctx: ApplicationsContext = Depends(context)) -> list[dict[str, Any]]:
     return await dropdowns.entries(ctx, "department")
 
 
 @router.get("/districts", response_model=list[str])
-async def districts(ctx: ServiceContext = Depends(context)):
+async def districts(ctx: ApplicationsContext = Depends(context)) -> list[str]:
     return await dropdowns.districts(ctx)
 
 
 @router.get("/posts", response_model=list[Entry])
-async def posts(ctx: ServiceContext = Depends(context)):
+async def posts(ctx: ApplicationsContext = Depends(context)) -> list[dict[str, Any]]:
     return await dropdowns.entries(ctx, "post")
 
 
 @router.get("/ddos", response_model=list[DdoEntry])
-async def ddos(department_code: str = Query(...), district: str = Query(...), ctx: ServiceContext = Depends(context)):
+async def ddos(
+    department_code: str = Query(...), district: str = Query(...), ctx: ApplicationsContext = Depends(context)
+) -> list[dict[str, Any]]:
     """The DDOs of one department in one district: the only DDOs the form accepts for that pair."""
     return await dropdowns.ddos(ctx, department_code, district)
 
 
 @router.get("/missing", response_model=list[MissingEntry])
 async def missing_entries(
-    ctx: ServiceContext = Depends(context),
+    ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
-):
+) -> list[dict[str, Any]]:
     """Entries that applications were refused for, not yet added: add them (POST /master/posts, /ddos,
     /departments) and each employee waiting is told by SMS."""
     return await dropdowns.missing(ctx)
@@ -69,9 +72,9 @@ async def missing_entries(
 @router.post("/posts", status_code=201, response_model=Entry)
 async def add_post(
     body: Entry,
-    ctx: ServiceContext = Depends(context),
+    ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
-):
+) -> Entry:
     await dropdowns.add_post(ctx, officer, body.code, body.name)
     return body
 
@@ -79,9 +82,9 @@ async def add_post(
 @router.post("/departments", status_code=201, response_model=Entry)
 async def add_department(
     body: Entry,
-    ctx: ServiceContext = Depends(context),
+    ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
-):
+) -> Entry:
     await dropdowns.add_department(ctx, officer, body.code, body.name)
     return body
 
@@ -89,8 +92,8 @@ async def add_department(
 @router.post("/ddos", status_code=201, response_model=DdoEntry)
 async def add_ddo(
     body: DdoEntry,
-    ctx: ServiceContext = Depends(context),
+    ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
-):
+) -> DdoEntry:
     await dropdowns.add_ddo(ctx, officer, body.ddo_code, body.department_code, body.district, body.office_name)
     return body

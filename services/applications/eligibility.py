@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from contract import RuleResult, ServiceRecord, attains_age_on
 
@@ -14,7 +15,7 @@ from contract import RuleResult, ServiceRecord, attains_age_on
 class Rule:
     code: str
     enabled: bool
-    params: dict
+    params: dict[str, Any]
     description: str
 
 
@@ -29,7 +30,7 @@ def _fmt(d: date) -> str:
     return d.strftime("%d %b %Y").lstrip("0")
 
 
-def continuous_since(periods: list[dict], as_on: date) -> tuple[date | None, list[tuple[date, date]]]:
+def continuous_since(periods: list[dict[str, Any]], as_on: date) -> tuple[date | None, list[tuple[date, date]]]:
     """The start of the unbroken run of service that covers `as_on`, and the gaps before it.
     A period's `to` is its last working day (None: still serving); the next must start the day after."""
     # Ordered by start, an open-ended period (None: still serving) last among those of the same start: two
@@ -58,14 +59,14 @@ def continuous_since(periods: list[dict], as_on: date) -> tuple[date | None, lis
     return start, gaps
 
 
-def _covered_group(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+def _covered_group(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
     names = {"part1": "Part-1 (HKRN)", "part2": "Part-2 (Treasury & Accounts)", "hartron": "HARTRON"}
     if record.employee_group in params.get("groups", []):
         return True, f"You are covered as a {names.get(record.employee_group, record.employee_group)} employee."
     return False, "Only employees engaged through HKRN (Part-1), Outsourcing Policy Part-2 or HARTRON are covered."
 
 
-def _five_years(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+def _five_years(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
     """Five years of continuous service "as on 15 August 2024". By default both the joining day and the 15th
     itself count (`count: inclusive`), so service from 16 Aug 2019 makes five complete years; `exclusive`
     would need service from the 15th."""
@@ -93,13 +94,13 @@ def _five_years(record: ServiceRecord, params: dict, today: date) -> tuple[bool,
     return False, reason
 
 
-def _sanctioned(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+def _sanctioned(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
     if record.sanctioned_post:
         return True, "You are engaged against a sanctioned post."
     return False, "Your record shows you are not engaged against a sanctioned post."
 
 
-def _pay_head(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+def _pay_head(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
     mark = params.get("head_contains", "Contractual")
     if mark.lower() in record.pay_head.lower():
         return True, "Your pay is drawn from the contractual budget head."
@@ -109,7 +110,7 @@ def _pay_head(record: ServiceRecord, params: dict, today: date) -> tuple[bool, s
     )
 
 
-def _below_age(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+def _below_age(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
     """Below the retirement age on the day of the decision, the age counted as the law counts it (by default
     attained on the day before the birthday; the convention is the rule's `attains_on` parameter)."""
     age = int(params.get("age", 58))
@@ -124,14 +125,14 @@ def _below_age(record: ServiceRecord, params: dict, today: date) -> tuple[bool, 
     return False, f"You attained {age}, the retirement age, on {_fmt(attained)}{how}."
 
 
-def _nature_of_post(record: ServiceRecord, params: dict, today: date) -> tuple[bool, str]:
+def _nature_of_post(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
     excluded = params.get("excluded_posts", [])
     if record.post_code in excluded:
         return False, f"The post {record.post_code} is not covered by the policy."
     return True, "The nature of your post is covered."
 
 
-EVALUATORS: dict[str, Callable[[ServiceRecord, dict, date], tuple[bool, str]]] = {
+EVALUATORS: dict[str, Callable[[ServiceRecord, dict[str, Any], date], tuple[bool, str]]] = {
     "covered_group": _covered_group,
     "five_years_continuous": _five_years,
     "sanctioned_post": _sanctioned,

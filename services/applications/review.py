@@ -7,20 +7,20 @@ from typing import Any
 
 from services.common.auth import Principal
 from services.common.errors import ApiError
-from services.common.runtime import ServiceContext
+from services.common.runtime import ApplicationsContext
 from services.common.scope import covers
 
 from .documents import latest_documents
 
 
-async def application_in_scope(ctx: ServiceContext, officer: Principal, application_no: str):
+async def application_in_scope(ctx: ApplicationsContext, officer: Principal, application_no: str) -> Any:
     app = await ctx.pool.fetchrow("SELECT * FROM applications.application WHERE application_no = $1", application_no)
     if app is None or not covers(officer, ddo_code=app["ddo_code"], department=app["department_code"]):
         raise ApiError(404, "application_not_found", f"Application {application_no} is not one you may review.")
     return app
 
 
-async def review(ctx: ServiceContext, officer: Principal, application_no: str) -> dict[str, Any]:
+async def review(ctx: ApplicationsContext, officer: Principal, application_no: str) -> dict[str, Any]:
     app = await application_in_scope(ctx, officer, application_no)
     async with ctx.pool.acquire() as conn:
         submissions = [
@@ -62,7 +62,9 @@ async def review(ctx: ServiceContext, officer: Principal, application_no: str) -
     )
 
 
-async def document(ctx: ServiceContext, officer: Principal, application_no: str, kind: str) -> tuple[bytes, str, str]:
+async def document(
+    ctx: ApplicationsContext, officer: Principal, application_no: str, kind: str
+) -> tuple[bytes, str, str]:
     """The latest version of one document: its bytes, media type and SHA-256."""
     app = await application_in_scope(ctx, officer, application_no)
     row = await ctx.pool.fetchrow(

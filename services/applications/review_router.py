@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
 from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal, require_roles
-from services.common.runtime import ServiceContext, context
+from services.common.runtime import ApplicationsContext, context
 
 from . import review
 
@@ -18,21 +20,21 @@ class Review(BaseModel):
     application_no: str
     employee_id: str
     status: str
-    form: dict
-    submissions: list[dict]
-    documents: list[dict]
+    form: dict[str, Any]
+    submissions: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
     aadhaar: str | None
     pan: str | None
-    eligibility: dict | None
-    remarks: dict
+    eligibility: dict[str, Any] | None
+    remarks: dict[str, Any]
 
 
 @router.get("/applications/{application_no}", response_model=Review)
 async def application_for_review(
     application_no: str,
-    ctx: ServiceContext = Depends(context),
+    ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
-):
+) -> Review:
     """The application as the officer decides on it."""
     return Review(**await review.review(ctx, officer, application_no))
 
@@ -45,9 +47,9 @@ async def application_for_review(
 async def document(
     application_no: str,
     kind: str,
-    ctx: ServiceContext = Depends(context),
+    ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
-):
+) -> Response:
     """The latest version of one document, as uploaded."""
     content, media_type, sha256 = await review.document(ctx, officer, application_no, kind)
     return Response(content, media_type=media_type, headers={"x-sha256": sha256})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,13 +22,13 @@ from contract import (
 )
 from services.common.errors import ApiError
 from services.common.events import publish
-from services.common.runtime import ServiceContext
+from services.common.runtime import ApplicationsContext
 
 from .calendar import calendar_in_force
 from .schemas import ApplicationForm
 
 
-async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
+async def submit(ctx: ApplicationsContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
     await check_ddo_of_record(ctx, employee_id, form)
     try:
         return await _submit(ctx, employee_id, form)
@@ -58,13 +59,13 @@ async def submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -
 ASK_THE_CASE_WITHIN = timedelta(minutes=1)
 
 
-async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
+async def _submit(ctx: ApplicationsContext, employee_id: str, form: ApplicationForm) -> tuple[str, datetime]:
     season_id = ctx.settings.season_id
     # After the close, whether this employee's registration is held open is the case's to say (a Temporal query,
     # slow in the post-close surge when the case engine is busiest): asked before the transaction, never inside
     # it, where a slow case engine held a connection each and emptied the pool. The rule is applied inside, to
     # the calendar in force at the moment of the insert.
-    calendar = await calendar_in_force(ctx.pool, season_id)  # type: ignore[arg-type]  # a pool reads like a connection
+    calendar = await calendar_in_force(ctx.pool, season_id)  # a pool reads like a connection
     hold = None
     if datetime.now(UTC) + ASK_THE_CASE_WITHIN > calendar.registration_close:
         hold = await registration_hold(ctx, employee_id)
@@ -121,7 +122,7 @@ async def _submit(ctx: ServiceContext, employee_id: str, form: ApplicationForm) 
     return application_no, submitted_at
 
 
-async def resubmit(ctx: ServiceContext, employee_id: str, application_no: str, form: ApplicationForm) -> datetime:
+async def resubmit(ctx: ApplicationsContext, employee_id: str, application_no: str, form: ApplicationForm) -> datetime:
     """A returned application, corrected: kept as the next submission and sent back to the DDO."""
     await check_ddo_of_record(ctx, employee_id, form)
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -171,10 +172,10 @@ async def _record_submission(
     application_no: str,
     number: int,
     form: ApplicationForm,
-    docs: list[dict],
+    docs: list[dict[str, Any]],
 ) -> datetime:
     """Keep the submission as sent (form and document versions) and announce it to the case."""
-    submitted_at = await conn.fetchval(
+    submitted_at: datetime = await conn.fetchval(
         "INSERT INTO applications.submission (application_no, number, form, documents) VALUES ($1, $2, $3, $4) "
         "RETURNING submitted_at",
         application_no,
@@ -199,7 +200,7 @@ async def _record_submission(
     return submitted_at
 
 
-async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[dict]:
+async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[dict[str, Any]]:
     """The required documents and the identity numbers must be there before submission."""
     from .documents import REQUIRED, latest_documents
 
@@ -219,14 +220,14 @@ async def _check_documents(conn: asyncpg.Connection, employee_id: str) -> list[d
 
 # The refusals that mean a drop-down list lacks the employee's entry (which the data owners must add), and the list
 # and code each names.
-MISSING_ENTRY = {
+MISSING_ENTRY: dict[str, Callable[[ApplicationForm], tuple[str, str]]] = {
     "unknown_department": lambda form: ("department", form.department_code),
     "unknown_post": lambda form: ("post", form.post_code),
     "unknown_ddo": lambda form: ("ddo", form.ddo_code),
 }
 
 
-async def report_missing_entry(ctx: ServiceContext, employee_id: str, list_name: str, code: str) -> None:
+async def report_missing_entry(ctx: ApplicationsContext, employee_id: str, list_name: str, code: str) -> None:
     """An application refused for an entry missing from the lists reports it to the data owners (GET
     /dropdowns/missing) and tells the employee's case, once per entry and employee: reported before the close, it
     holds their registration open until the entry is added and the grace after (as a record fault does)."""
@@ -248,7 +249,7 @@ async def report_missing_entry(ctx: ServiceContext, employee_id: str, list_name:
             )
 
 
-async def registration_hold(ctx: ServiceContext, employee_id: str) -> RegistrationHold | None:
+async def registration_hold(ctx: ApplicationsContext, employee_id: str) -> RegistrationHold | None:
     """What holds this employee's registration open, as their case knows it (a fault reported in time, and when
     it was mended), or None."""
     try:
@@ -264,7 +265,7 @@ async def registration_hold(ctx: ServiceContext, employee_id: str) -> Registrati
     return hold
 
 
-async def registration_close_for(ctx: ServiceContext, calendar: SeasonCalendar, employee_id: str) -> datetime:
+async def registration_close_for(ctx: ApplicationsContext, calendar: SeasonCalendar, employee_id: str) -> datetime:
     """The registration deadline in force for this employee: the calendar's close, or later when they reported a
     fault only others can mend before it (their case holds the moments; the rule is applied here to the calendar
     in force, never the case's copy of it). Asked only after the calendar's close."""
@@ -274,7 +275,7 @@ async def registration_close_for(ctx: ServiceContext, calendar: SeasonCalendar, 
     return calendar.registration_close_for(hold.reported_at, hold.corrected_at)
 
 
-async def check_ddo_of_record(ctx: ServiceContext, employee_id: str, form: ApplicationForm) -> None:
+async def check_ddo_of_record(ctx: ApplicationsContext, employee_id: str, form: ApplicationForm) -> None:
     """One source of truth for who verifies: the DDO on the employee's service record, which the case was
     started with and routes the verification to. An application naming another DDO is refused with the DDO
     of record named (before this, the form's DDO could open the review while the task sat in the other's
@@ -316,7 +317,7 @@ async def _check_choices(conn: asyncpg.Connection, form: ApplicationForm) -> Non
         )
 
 
-async def status(ctx: ServiceContext, employee_id: str, application_no: str) -> dict[str, Any]:
+async def status(ctx: ApplicationsContext, employee_id: str, application_no: str) -> dict[str, Any]:
     """Where an application stands: its own row, and the stage, deadline and eligibility its case holds.
     Another employee's number is answered exactly as a number that does not exist."""
     row = await ctx.pool.fetchrow(
@@ -342,7 +343,7 @@ async def status(ctx: ServiceContext, employee_id: str, application_no: str) -> 
     }
 
 
-async def my_case(ctx: ServiceContext, employee_id: str) -> dict[str, Any]:
+async def my_case(ctx: ApplicationsContext, employee_id: str) -> dict[str, Any]:
     """The employee's own case as their dashboard shows it: the stage, what comes next and by when (the
     deadline in force, so an extension shows at once), the case's history, and their application this season
     if there is one. The employee needs no application number to find it."""
@@ -370,7 +371,7 @@ async def my_case(ctx: ServiceContext, employee_id: str) -> dict[str, Any]:
     }
 
 
-async def _deadline_in_force(ctx: ServiceContext, case: CaseStatus) -> datetime | None:
+async def _deadline_in_force(ctx: ApplicationsContext, case: CaseStatus) -> datetime | None:
     """The next step's deadline from the calendar in force, which this service owns: an extension shows to
     the employee at once, while the case itself takes the new calendar in at its next look (a timer, a
     signal, or its daily check-in)."""
@@ -387,7 +388,7 @@ async def _deadline_in_force(ctx: ServiceContext, case: CaseStatus) -> datetime 
     return calendar.deadline(case.next_step)
 
 
-async def _case_status(ctx: ServiceContext, employee_id: str) -> CaseStatus:
+async def _case_status(ctx: ApplicationsContext, employee_id: str) -> CaseStatus:
     """The case's own status. No case (yet) is a 404 in words; the case engine not answering is an outage, with
     Retry-After like every other (before, both were a 503 without it)."""
     try:
@@ -411,7 +412,7 @@ async def _case_status(ctx: ServiceContext, employee_id: str) -> CaseStatus:
         ) from None
 
 
-async def calendar(ctx: ServiceContext, season_id: str) -> SeasonCalendar:
+async def calendar(ctx: ApplicationsContext, season_id: str) -> SeasonCalendar:
     async with ctx.pool.acquire() as conn:
         try:
             return await calendar_in_force(conn, season_id)

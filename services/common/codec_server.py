@@ -32,7 +32,7 @@ class Payloads(BaseModel):
     payloads: list[WirePayload] = Field(max_length=1000)
 
 
-def _codec(ctx: ServiceContext) -> PayloadCodec:
+def _codec(ctx: ServiceContext[Any]) -> PayloadCodec:
     """The codec the process's Temporal client seals with (services/common/temporal.py connect): the same keys."""
     codec = ctx.temporal.data_converter.payload_codec
     assert codec is not None, "every process connects to Temporal through the payload codec"
@@ -51,7 +51,7 @@ def _wire(body: Payloads) -> list[Payload]:
 async def decode(
     body: Payloads,
     request: Request,
-    ctx: ServiceContext = Depends(context),
+    ctx: ServiceContext[Any] = Depends(context),
     ops: Principal = Depends(require_roles(OPS)),
 ) -> dict[str, Any]:
     """Open sealed payloads for the Temporal UI (ops only)."""
@@ -74,7 +74,7 @@ async def decode(
 
 @router.post("/encode", response_model=Payloads)
 async def encode(
-    body: Payloads, ctx: ServiceContext = Depends(context), _: Principal = Depends(require_roles(OPS))
+    body: Payloads, ctx: ServiceContext[Any] = Depends(context), _: Principal = Depends(require_roles(OPS))
 ) -> dict[str, Any]:
     """Seal payloads the UI sends (a signal or query argument typed in by ops)."""
     return {"payloads": payloads_to_json(await _codec(ctx).encode(_wire(body)))}

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -23,29 +23,43 @@ from temporalio.worker import Worker
 
 from contract import case_workflow_id
 
-from .addresses import client_addr  # noqa: F401  (the routes' import)
+from .addresses import client_addr as client_addr  # the routes' import
 from .auth import OPS, Principal, require_roles
 from .db import apply_migrations, create_pool, prune_delivered
 from .errors import install_error_handlers
 from .health import Health
 from .input_guard import InputGuard
 from .kafka import KAFKA_STALL_AFTER, EventConsumer, KafkaWatch, OutboxRelay, start_producer
-from .settings import SETTINGS_BY_PROCESS, Settings, get_settings, use_settings
+from .settings import (
+    SETTINGS_BY_PROCESS,
+    ApplicationsSettings,
+    OrdersSettings,
+    OtpSettings,
+    Settings,
+    VerificationSettings,
+    get_settings,
+    use_settings,
+)
 from .telemetry import setup_tracing
 from .temporal import PermanentErrorsInterceptor, connect
 
 log = logging.getLogger("seva.runtime")
 
 # A consumer factory gets the running service and returns (topics, handler).
-ConsumerSpec = Callable[["ServiceContext"], tuple[list[str], Callable[[dict[str, Any]], Awaitable[None]]]]
+Consumer = tuple[list[str], Callable[[dict[str, Any]], Awaitable[None]]]
+ConsumerSpec = Callable[["ServiceContext[Any]"], Consumer]
+
+
+SettingsT = TypeVar("SettingsT", bound=Settings)
 
 
 @dataclass
-class ServiceContext:
-    """What a running service hands to its routes, activities and consumers."""
+class ServiceContext(Generic[SettingsT]):
+    """What a running service hands to its routes, activities and consumers (typed by its own settings: each
+    service's code reads `OtpContext`, `OrdersContext`, ... and its own settings' fields)."""
 
     name: str
-    settings: Settings
+    settings: SettingsT
     pool: asyncpg.Pool
     temporal: Client
     health: Health = field(default_factory=Health)
@@ -70,14 +84,21 @@ class ServiceDefinition:
     title: str
     routers: list[APIRouter]
     migrations: Path
-    activities: Callable[[ServiceContext], list[Any]] = lambda ctx: []
+    activities: Callable[[ServiceContext[Any]], list[Any]] = lambda ctx: []
     consumers: list[tuple[str, ConsumerSpec]] = field(default_factory=list)  # (consumer name, spec)
     dev_routers: list[APIRouter] = field(default_factory=list)  # mounted in dev only: elsewhere they do not exist
 
 
-def context(request: Request) -> ServiceContext:
+# each service's context, with its own settings
+OtpContext = ServiceContext[OtpSettings]
+ApplicationsContext = ServiceContext[ApplicationsSettings]
+VerificationContext = ServiceContext[VerificationSettings]
+OrdersContext = ServiceContext[OrdersSettings]
+
+
+def context(request: Request) -> ServiceContext[Any]:
     """FastAPI dependency: the running service."""
-    ctx: ServiceContext = request.app.state.ctx
+    ctx: ServiceContext[Any] = request.app.state.ctx
     return ctx
 
 
@@ -210,14 +231,14 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
     async def readyz(request: Request) -> JSONResponse:
         """Readiness: the database answers within a second, and every consumer, the outbox relay and the
         Temporal worker are running (a dead or stalled one makes the process unready). Status only."""
-        ctx: ServiceContext = request.app.state.ctx
+        ctx: ServiceContext[Any] = request.app.state.ctx
         return probe_answer(await readiness_report(ctx.health, defn.name, database=ctx.pool))
 
     @app.get("/ops/readiness", tags=["ops"])
     async def readiness_detail(request: Request, _: Principal = Depends(require_roles(OPS))) -> JSONResponse:
         """Why the process is (not) ready, for ops: each component's state and problem, the dead letters it
         wrote by reason, the database's answer. 503 while not ready, like the probe."""
-        ctx: ServiceContext = request.app.state.ctx
+        ctx: ServiceContext[Any] = request.app.state.ctx
         return detail_answer(await readiness_report(ctx.health, defn.name, database=ctx.pool))
 
     for router in defn.routers + (defn.dev_routers if settings.is_dev else []):

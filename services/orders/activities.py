@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import date, datetime
+from typing import Any
 
+import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contract import IST, Activities, CaseClosure, IssuedOrder, OrderRequest, PostRequest, past_superannuation
 from services.common.events import publish, stable_event_id
-from services.common.runtime import ServiceContext
+from services.common.runtime import OrdersContext
 
 from .order_document import render_pdf, secure_until, sign_payload, signing_key
 
 
-def activities(ctx: ServiceContext) -> list:
+def activities(ctx: OrdersContext) -> list[Any]:
     @activity.defn(name=Activities.OPEN_POST_REQUEST.name)
     async def open_post_request(req: PostRequest) -> None:
         """Put the verified case in Finance's list (once, however often retried)."""
@@ -145,7 +147,7 @@ def activities(ctx: ServiceContext) -> list:
     return [open_post_request, issue_service_security_order, close_post_request]
 
 
-async def _issued(pool, application_no: str) -> IssuedOrder | None:
+async def _issued(pool: asyncpg.Pool, application_no: str) -> IssuedOrder | None:
     row = await pool.fetchrow(
         "SELECT order_no, post_id, issued_at FROM orders.service_security_order WHERE application_no = $1",
         application_no,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from contract import ORDER_ISSUE, POST_CREATION, TOPICS, EventType
 from services.common.events import claim_event
-from services.common.runtime import ServiceContext
+from services.common.runtime import Consumer, OrdersContext
 
 
-def escalations_consumer(ctx: ServiceContext):
+def escalations_consumer(ctx: OrdersContext) -> Consumer:
     """Finance's and the HoD's steps escalated to a Secretary (case.escalated, from the verification service)."""
 
-    async def handle(event: dict) -> None:
+    async def handle(event: dict[str, Any]) -> None:
         data = event.get("data", {})
         if (
             event.get("type") != EventType.CASE_ESCALATED

@@ -3,6 +3,8 @@ department's officers), withdrawn (a new recorded act), and paper orders are dec
 
 from __future__ import annotations
 
+from typing import Any
+
 import jwt
 
 from contract import EventType
@@ -11,7 +13,7 @@ from services.common import audit
 from services.common.auth import EMPLOYEE, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
-from services.common.runtime import ServiceContext
+from services.common.runtime import OrdersContext
 from services.common.scope import covers
 
 from .order_document import read_payload, signing_key
@@ -23,7 +25,7 @@ CHECK_SQL = (
 )
 
 
-def _check(row) -> dict:
+def _check(row: Any) -> dict[str, Any]:
     return {
         "order_no": row["order_no"],
         "genuine": True,
@@ -36,14 +38,14 @@ def _check(row) -> dict:
     }
 
 
-async def check_number(ctx: ServiceContext, order_no: str) -> dict:
+async def check_number(ctx: OrdersContext, order_no: str) -> dict[str, Any]:
     row = await ctx.pool.fetchrow(CHECK_SQL, order_no)
     if row is None:
         raise ApiError(404, "order_not_found", f"No service-security order {order_no} was issued on this portal.")
     return _check(row)
 
 
-async def check_qr(ctx: ServiceContext, payload: str) -> dict:
+async def check_qr(ctx: OrdersContext, payload: str) -> dict[str, Any]:
     try:
         claims = read_payload(signing_key(ctx.settings.order_signing_seed).public_key(), payload.strip())
     except jwt.PyJWTError:
@@ -59,11 +61,11 @@ async def check_qr(ctx: ServiceContext, payload: str) -> dict:
     return _check(row)
 
 
-def may_see(officer: Principal, order_row) -> bool:
+def may_see(officer: Principal, order_row: Any) -> bool:
     return covers(officer, department=order_row["department"], employee_id=order_row["employee_id"])
 
 
-async def pdf(ctx: ServiceContext, who: Principal, order_no: str) -> bytes:
+async def pdf(ctx: OrdersContext, who: Principal, order_no: str) -> bytes:
     row = await ctx.pool.fetchrow(
         "SELECT employee_id, department, pdf FROM orders.service_security_order WHERE order_no = $1", order_no
     )
@@ -72,7 +74,9 @@ async def pdf(ctx: ServiceContext, who: Principal, order_no: str) -> bytes:
     return bytes(row["pdf"])
 
 
-async def withdraw(ctx: ServiceContext, officer: Principal, order_no: str, reason: str, from_addr: str) -> dict:
+async def withdraw(
+    ctx: OrdersContext, officer: Principal, order_no: str, reason: str, from_addr: str
+) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT employee_id, department FROM orders.service_security_order WHERE order_no = $1", order_no
@@ -103,13 +107,13 @@ async def withdraw(ctx: ServiceContext, officer: Principal, order_no: str, reaso
     return await check_number(ctx, order_no)
 
 
-async def _case_department(ctx: ServiceContext, employee_id: str) -> str | None:
+async def _case_department(ctx: OrdersContext, employee_id: str) -> str | None:
     """The department of the employee's case (every eligible employee has one), or None if there is none."""
     attributes = await ctx.case_attributes(employee_id)
     return attributes.get(DEPARTMENT) if attributes is not None else None
 
 
-async def register_physical(ctx: ServiceContext, officer: Principal, body, from_addr: str) -> dict:
+async def register_physical(ctx: OrdersContext, officer: Principal, body: Any, from_addr: str) -> dict[str, Any]:
     """Only for an employee who has a case, of the department the order names, by that department's HoD (or
     the administrator)."""
     department = await _case_department(ctx, body.employee_id)

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 from datetime import date
+from typing import Any
 
 import jwt
 import qrcode
@@ -33,7 +34,7 @@ def public_key_pem(key: Ed25519PrivateKey) -> str:
     )
 
 
-def sign_payload(key: Ed25519PrivateKey, order: dict) -> str:
+def sign_payload(key: Ed25519PrivateKey, order: dict[str, Any]) -> str:
     claims = {
         "iss": ISSUER,
         "ord": order["order_no"],
@@ -46,7 +47,7 @@ def sign_payload(key: Ed25519PrivateKey, order: dict) -> str:
     return jwt.encode(claims, key, algorithm="EdDSA")
 
 
-def read_payload(public_key: Ed25519PublicKey, payload: str) -> dict:
+def read_payload(public_key: Ed25519PublicKey, payload: str) -> dict[str, Any]:
     """The claims of a genuine payload; raises jwt.PyJWTError for anything not signed by our key."""
     return jwt.decode(payload, public_key, algorithms=["EdDSA"], issuer=ISSUER, options={"require": ["iss", "ord"]})
 
@@ -77,7 +78,7 @@ ROWS = (
 _templates = Environment(loader=PackageLoader("services.orders", "templates"), autoescape=select_autoescape(["html"]))
 
 
-def render_pdf(order: dict, qr_payload: str) -> bytes:
+def render_pdf(order: dict[str, Any], qr_payload: str) -> bytes:
     """The order as people recognise one: in Hindi and English, the Devanagari shaped by Pango and HarfBuzz
     (WeasyPrint) so conjuncts and matras are right and the text survives copy-and-paste, with the QR code."""
     qr_image = qrcode.make(qr_payload, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=4, border=4)

@@ -5,13 +5,16 @@ void live in order_acts.py; the order itself is issued by the case (activities.p
 from __future__ import annotations
 
 import uuid
+from typing import Any
+
+import asyncpg
 
 from contract import ORDER_ISSUE, POST_CREATION, EventType
 from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, FINANCE, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
-from services.common.runtime import ServiceContext
+from services.common.runtime import OrdersContext
 from services.common.scope import covers, officer_ref, report_department
 
 
@@ -19,7 +22,7 @@ def secretary_ref(officer: Principal) -> str:
     return officer_ref(officer)
 
 
-async def _escalated_to(conn, officer: Principal, application_no: str, step: str) -> bool:
+async def _escalated_to(conn: asyncpg.Connection, officer: Principal, application_no: str, step: str) -> bool:
     """Whether this step of this case has been escalated to this Administrative Secretary."""
     return bool(
         await conn.fetchval(
@@ -32,8 +35,8 @@ async def _escalated_to(conn, officer: Principal, application_no: str, step: str
 
 
 async def create_posts(
-    ctx: ServiceContext, finance: Principal, application_nos: list[str], from_addr: str | None = None
-) -> tuple[str, list[dict]]:
+    ctx: OrdersContext, finance: Principal, application_nos: list[str], from_addr: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """Create a post for each verified case in the batch; a case that already has one keeps it."""
     batch_id = uuid.uuid4()
     created = []
@@ -102,8 +105,8 @@ async def create_posts(
 
 
 async def awaiting_posts(
-    ctx: ServiceContext, department: str | None, post_code: str | None, limit: int, offset: int
-) -> list[dict]:
+    ctx: OrdersContext, department: str | None, post_code: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
     """Verified, eligible cases still without a supernumerary post, earliest deadline first."""
     rows = await ctx.pool.fetch(
         "SELECT r.application_no, r.employee_id, r.department, r.district, r.post_code, r.post_due_at "
@@ -118,7 +121,7 @@ async def awaiting_posts(
     return [dict(r) for r in rows]
 
 
-async def awaiting_approval(ctx: ServiceContext, officer: Principal, limit: int, offset: int) -> list[dict]:
+async def awaiting_approval(ctx: OrdersContext, officer: Principal, limit: int, offset: int) -> list[dict[str, Any]]:
     """An HoD's department's cases with a post; a Secretary's, those whose approval was escalated to them."""
     escalated_only = officer.role == ADMIN_SECRETARY
     rows = await ctx.pool.fetch(
@@ -137,7 +140,7 @@ async def awaiting_approval(ctx: ServiceContext, officer: Principal, limit: int,
     return [dict(r) for r in rows]
 
 
-async def report(ctx: ServiceContext, officer: Principal) -> list[dict]:
+async def report(ctx: OrdersContext, officer: Principal) -> list[dict[str, Any]]:
     """Pending and overdue posts and approvals by department (the Finance and HoD stages); a Secretary sees
     their own department only."""
     department = report_department(officer)
@@ -155,7 +158,9 @@ async def report(ctx: ServiceContext, officer: Principal) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def approve(ctx: ServiceContext, hod: Principal, application_no: str, from_addr: str | None = None) -> dict:
+async def approve(
+    ctx: OrdersContext, hod: Principal, application_no: str, from_addr: str | None = None
+) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         req = await conn.fetchrow(
             "SELECT * FROM orders.case_request WHERE application_no = $1 FOR UPDATE", application_no

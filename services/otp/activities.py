@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contract import Activities, ServiceRecord, SmsRequest
 from services.common.events import stable_event_id
-from services.common.runtime import ServiceContext
+from services.common.runtime import OtpContext
 
 from .sms import request_sms
 
 
-def activities(ctx: ServiceContext) -> list:
+def activities(ctx: OtpContext) -> list[Any]:
     @activity.defn(name=Activities.SEND_SMS.name)
     async def send_sms(req: SmsRequest) -> None:
         """Queue an SMS for the gateway adapter; a retry writes the same event (same id), never a second SMS."""
-        event_id = stable_event_id("sms", req.dedupe_key or activity.info().workflow_id + activity.info().activity_id)
+        event_id = stable_event_id(
+            "sms", req.dedupe_key or f"{activity.info().workflow_id}{activity.info().activity_id}"
+        )
         async with ctx.pool.acquire() as conn, conn.transaction():
             await request_sms(conn, req.employee_id, req.template, req.params, event_id=event_id)
 

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from services.common.errors import ApiError
-from services.common.runtime import ServiceContext
+from services.common.runtime import OtpContext
 
 from .codes import is_confirmation_code
 from .mobile import mask_mobile
@@ -103,18 +103,18 @@ async def _question(conn: Any, key: str, confirmation_id: str, code: str, lock: 
         cid = None
     select = "SELECT * FROM otp.mobile_confirmation WHERE confirmation_id = $1" + (" FOR UPDATE" if lock else "")
     row = await conn.fetchrow(select, cid) if cid else None
-    if row is None or not is_confirmation_code(key, cid, code):  # one answer for both: nothing to probe
+    if row is None or cid is None or not is_confirmation_code(key, cid, code):  # one answer for both: nothing to probe
         raise ApiError(404, "confirmation_not_found", "This link is not valid. Check that it is the whole link.")
     return row
 
 
-async def look(ctx: ServiceContext, confirmation_id: str, code: str) -> dict[str, Any]:
+async def look(ctx: OtpContext, confirmation_id: str, code: str) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn:
         row = await _question(conn, ctx.settings.otp_hmac_key, confirmation_id, code)
     return {"masked_mobile": mask_mobile(row["mobile"]), "answer": row["answer"]}
 
 
-async def answer(ctx: ServiceContext, confirmation_id: str, code: str, given: str) -> dict[str, Any]:
+async def answer(ctx: OtpContext, confirmation_id: str, code: str, given: str) -> dict[str, Any]:
     """The first answer stands (the same answer again changes nothing); a different one later is refused: the
     owner of a number and a stranger cannot both hold the phone the link went to."""
     async with ctx.pool.acquire() as conn, conn.transaction():

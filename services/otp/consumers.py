@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
 
 from contract import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, EventType
 from services.common.errors import ApiError
 from services.common.events import claim_event
 from services.common.kafka import DeadLetter
-from services.common.runtime import ServiceContext
+from services.common.runtime import Consumer, OtpContext
 
 from .masterdata import apply_correction, open_correction_request, open_record_request
 from .sms import SUBJECT, GatewayRefused, _with_code, load_gateway, recorded_params, render
@@ -24,7 +27,7 @@ log = logging.getLogger("seva.sms")
 FINAL_OUTCOMES = ("delivered", "dropped_expired", "dropped_no_mobile", "dropped_not_on_record", "dropped_superseded")
 
 
-def sms_consumer(ctx: ServiceContext):
+def sms_consumer(ctx: OtpContext) -> Consumer:
     """The gateway adapter. Claim, commit, send, record: the message is claimed in otp.sms_delivery ('sending')
     and committed before the gateway is called, never inside a transaction (a commit failing after the gateway
     accepted would send it twice, and a slow gateway would hold a connection); the gateway gets the event id as
@@ -34,7 +37,7 @@ def sms_consumer(ctx: ServiceContext):
     gateway's reason (GatewayRefused); a gateway down is waited out (services/common/kafka.py)."""
     gateway, mailbox = load_gateway(ctx.settings), load_gateway(ctx.settings, "mail_gateway")
 
-    async def handle(event: dict) -> None:
+    async def handle(event: dict[str, Any]) -> None:
         data, event_id = event["data"], uuid.UUID(event["event_id"])
         async with ctx.pool.acquire() as conn, conn.transaction():
             prior = await conn.fetchval("SELECT outcome FROM otp.sms_delivery WHERE event_id = $1 FOR UPDATE", event_id)
@@ -91,7 +94,9 @@ def sms_consumer(ctx: ServiceContext):
     return [SMS_TOPIC], handle
 
 
-async def _not_to_send(conn, event: dict, data: dict, mobile: str | None, email: str | None) -> str | None:
+async def _not_to_send(
+    conn: asyncpg.Connection, event: dict[str, Any], data: dict[str, Any], mobile: str | None, email: str | None
+) -> str | None:
     """Why this message is not to go out at all, or None."""
     if data["template"] == "otp" and not event["employee_id"]:
         return "dropped_not_on_record"  # asked for a number on no service record: nothing sent
@@ -111,10 +116,10 @@ async def _not_to_send(conn, event: dict, data: dict, mobile: str | None, email:
     return None
 
 
-def corrections_consumer(ctx: ServiceContext):
+def corrections_consumer(ctx: OtpContext) -> Consumer:
     """Data owners' corrections pushed as Kafka events; applied once per event id."""
 
-    async def handle(event: dict) -> None:
+    async def handle(event: dict[str, Any]) -> None:
         data = event.get("data", {})
         try:
             async with ctx.pool.acquire() as conn, conn.transaction():
@@ -136,11 +141,11 @@ def corrections_consumer(ctx: ServiceContext):
     return [MASTERDATA_TOPIC], handle
 
 
-def certificates_consumer(ctx: ServiceContext):
+def certificates_consumer(ctx: OtpContext) -> Consumer:
     """A verification certificate (from the verification service) opens a correction request for the owner; one
     for a person in no database opens a request to add their record."""
 
-    async def handle(event: dict) -> None:
+    async def handle(event: dict[str, Any]) -> None:
         if event.get("type") not in ("certificate.issued", EventType.NEW_RECORD_CERTIFIED):
             return
         data = event["data"]

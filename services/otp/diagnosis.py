@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 
 from contract import IST, EventType
 from services.common.errors import ApiError
 from services.common.events import publish
+from services.common.runtime import OtpContext
+from services.common.settings import OtpSettings
 
 from .mobile import mask_mobile
 
@@ -37,13 +40,13 @@ class Diagnosis:
     ddo_code: str | None
     causes: list[Cause]
     # Where the remedy has got to: the DDO's verification certificate, then the data owner's correction.
-    progress: dict | None = None
+    progress: dict[str, Any] | None = None
 
     @property
     def codes(self) -> list[str]:
         return [c.code for c in self.causes]
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         return {"causes": [asdict(c) for c in self.causes], "progress": self.progress}
 
 
@@ -53,7 +56,7 @@ def _owner_name(owner: str) -> str:
     )
 
 
-async def check_limits(conn: asyncpg.Connection, settings, family_id: str, client_addr: str) -> None:
+async def check_limits(conn: asyncpg.Connection, settings: OtpSettings, family_id: str, client_addr: str) -> None:
     """Counted before the identity is checked, so that neither a date of birth nor the numbers on record can be
     guessed by asking again and again: per Family ID, and per client address (sized for an office)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('why-no-otp:' || $1))", family_id)
@@ -206,7 +209,7 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
     return Diagnosis(record["employee_id"], record["ddo_code"], causes, await remedy_progress(conn, record))
 
 
-async def remedy_progress(conn: asyncpg.Connection, record: asyncpg.Record) -> dict:
+async def remedy_progress(conn: asyncpg.Connection, record: asyncpg.Record) -> dict[str, Any]:
     """The employee follows their remedy: has a verification certificate been issued for them, and has the
     data owner corrected the record it asked for? Dates and the organisation only, never the officer."""
     latest = await conn.fetchrow(
@@ -250,7 +253,7 @@ async def record(conn: asyncpg.Connection, diagnosis: Diagnosis, family_id: str 
         )
 
 
-async def why_no_otp(ctx, family_id: str, date_of_birth: date, mobile: str, client_addr: str) -> Diagnosis:
+async def why_no_otp(ctx: OtpContext, family_id: str, date_of_birth: date, mobile: str, client_addr: str) -> Diagnosis:
     """Count the ask (even when the identity is not confirmed), then diagnose and keep the diagnosis."""
     async with ctx.pool.acquire() as conn:
         async with conn.transaction():
@@ -285,7 +288,9 @@ async def first_report(conn: asyncpg.Connection, employee_id: str) -> str | None
     return reported.isoformat() if reported else None
 
 
-async def of_ddo(ctx, ddo_code: str, limit: int, offset: int, employee_id: str | None = None) -> list[dict]:
+async def of_ddo(
+    ctx: OtpContext, ddo_code: str, limit: int, offset: int, employee_id: str | None = None
+) -> list[dict[str, Any]]:
     """The diagnoses of one DDO's employees (or of one of them), newest first."""
     rows = await ctx.pool.fetch(
         "SELECT employee_id, causes, diagnosed_at FROM otp.diagnosis WHERE ddo_code = $1 "

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from urllib.parse import urlparse
 
 from services.common.errors import Transient
+from services.common.settings import OtpSettings
 
 from .sms import GatewayRefused
 
@@ -17,7 +18,7 @@ from .sms import GatewayRefused
 class DevMailbox:
     """Dev: accepted and kept only as otp.sms_delivery's record (channel email). Not allowed outside dev."""
 
-    def __init__(self, settings):
+    def __init__(self, settings: OtpSettings):
         self.settings = settings
 
     async def send(self, address: str, subject: str, body: str) -> None:
@@ -27,7 +28,7 @@ class DevMailbox:
 class SmtpMailGateway:
     """The state's SMTP relay, `smtp://host:port` with STARTTLS; its URL and sender are required settings."""
 
-    def __init__(self, settings):
+    def __init__(self, settings: OtpSettings):
         if not settings.smtp_url or not settings.mail_from:
             from services.common.settings import ConfigurationError
 

@@ -16,6 +16,7 @@ from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
+from services.common.runtime import OtpContext
 
 from .diagnosis import first_report_not_in_database
 from .mobile import normalise_mobile
@@ -58,7 +59,7 @@ def _clean(field: str, value: Any) -> Any:
 async def apply_correction(
     conn: asyncpg.Connection,
     employee_id: str,
-    changes: dict,
+    changes: dict[str, Any],
     *,
     changed_by: str,
     data_owner: str,
@@ -66,7 +67,7 @@ async def apply_correction(
     reason: str,
     certificate_id: str | None,
     from_addr: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Apply one owner's correction in the caller's transaction; returns the fields that changed."""
     unknown = set(changes) - CORRECTABLE
     if unknown or not changes:
@@ -176,16 +177,16 @@ async def open_correction_request(
 
 
 async def correct(
-    ctx,
+    ctx: OtpContext,
     employee_id: str,
-    changes: dict,
+    changes: dict[str, Any],
     *,
     changed_by: str,
     data_owner: str,
     reason: str,
     certificate_id: str | None,
     from_addr: str,
-) -> dict:
+) -> dict[str, Any]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         return await apply_correction(
             conn,
@@ -200,7 +201,7 @@ async def correct(
         )
 
 
-async def changes_of(ctx, employee_id: str, data_owner: str) -> list[dict]:
+async def changes_of(ctx: OtpContext, employee_id: str, data_owner: str) -> list[dict[str, Any]]:
     """Every change a data owner made to one record, oldest first."""
     rows = await ctx.pool.fetch(
         "SELECT field, old_value, new_value, changed_by, source, reason, certificate_id::text, changed_at "
@@ -211,7 +212,7 @@ async def changes_of(ctx, employee_id: str, data_owner: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def open_requests(ctx, data_owner: str) -> list[dict]:
+async def open_requests(ctx: OtpContext, data_owner: str) -> list[dict[str, Any]]:
     """Correction requests from verification certificates not yet acted on by this data owner."""
     rows = await ctx.pool.fetch(
         "SELECT certificate_id::text, employee_id, issued_by, remarks, requested_at FROM otp.correction_request "
@@ -225,7 +226,7 @@ PREFILL_FIELDS = ("name", "father_name", "date_of_birth")
 PREFILL_LABELS = {"name": "name", "father_name": "father's name", "date_of_birth": "date of birth"}
 
 
-async def prefill(ctx, employee_id: str) -> dict:
+async def prefill(ctx: OtpContext, employee_id: str) -> dict[str, Any]:
     """The form's auto-fill from Family ID (PPP) beside the service record, with each mismatch."""
     rec = await ctx.pool.fetchrow("SELECT * FROM otp.employee_master WHERE employee_id = $1", employee_id)
     if rec is None:
@@ -258,7 +259,7 @@ async def prefill(ctx, employee_id: str) -> dict:
     }
 
 
-async def set_sms_language(ctx, employee_id: str, language: str) -> None:
+async def set_sms_language(ctx: OtpContext, employee_id: str, language: str) -> None:
     await ctx.pool.execute(
         "UPDATE otp.employee_master SET sms_language = $2 WHERE employee_id = $1", employee_id, language
     )
@@ -267,7 +268,7 @@ async def set_sms_language(ctx, employee_id: str, language: str) -> None:
 # ---- a record for a person in no government database ---------------------------------------------------
 
 
-async def open_record_request(conn: asyncpg.Connection, certificate_id: str, data: dict) -> None:
+async def open_record_request(conn: asyncpg.Connection, certificate_id: str, data: dict[str, Any]) -> None:
     """A certificate for a person in no database asks their data owner to add the record (kept until added)."""
     await conn.execute(
         "INSERT INTO otp.record_request (certificate_id, family_id, data_owner, department_code, district, ddo_code, "
@@ -283,7 +284,7 @@ async def open_record_request(conn: asyncpg.Connection, certificate_id: str, dat
     )
 
 
-async def open_record_requests(ctx, data_owner: str) -> list[dict]:
+async def open_record_requests(ctx: OtpContext, data_owner: str) -> list[dict[str, Any]]:
     rows = await ctx.pool.fetch(
         "SELECT certificate_id::text, family_id, department_code, district, ddo_code, issued_by, remarks, "
         "requested_at FROM otp.record_request WHERE data_owner = $1 AND added_at IS NULL ORDER BY requested_at",
@@ -292,7 +293,9 @@ async def open_record_requests(ctx, data_owner: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def add_record(ctx, record: dict, certificate_id: str, *, added_by: str, data_owner: str, from_addr: str) -> dict:
+async def add_record(
+    ctx: OtpContext, record: dict[str, Any], certificate_id: str, *, added_by: str, data_owner: str, from_addr: str
+) -> dict[str, Any]:
     """Add the record a certificate asked for: the office (department, district, DDO) and the Family ID are the
     certificate's, the rest the data owner's. The record and its event (the cases worker starts the case on it)
     commit together; the same addition sent again returns the record added."""
@@ -301,7 +304,7 @@ async def add_record(ctx, record: dict, certificate_id: str, *, added_by: str, d
     except ValueError:
         certificate = None
     async with ctx.pool.acquire() as conn, conn.transaction():
-        request = certificate and await conn.fetchrow(
+        request: Any = certificate and await conn.fetchrow(
             "SELECT * FROM otp.record_request WHERE certificate_id = $1 AND data_owner = $2 FOR UPDATE",
             certificate,
             data_owner,

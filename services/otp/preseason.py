@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass
 
 import asyncpg
 
+from services.common.auth import Principal
+from services.common.runtime import OtpContext
+
 from .mobile import mask_mobile
 
 OWNER_NAMES = {"HKRN": "HKRN", "TREASURY": "Treasury & Accounts", "HARTRON": "HARTRON"}
@@ -163,7 +166,7 @@ async def audit(conn: asyncpg.Connection, data_owner: str | None = None, ddo_cod
     return sorted(found, key=lambda f: (f.employee_id, f.code))
 
 
-async def audit_in_scope(ctx, officer) -> list[Finding]:
+async def audit_in_scope(ctx: OtpContext, officer: Principal) -> list[Finding]:
     """A data officer sees their organisation's records; a DDO, their own employees'."""
     async with ctx.pool.acquire() as conn:
         if officer.role == "ddo":

@@ -9,11 +9,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
+
 from contract import IST, EventType
 from services.common.errors import ApiError
 from services.common.events import publish
-from services.common.runtime import ServiceContext
+from services.common.runtime import OtpContext
 from services.common.sessions import sign_session, signing_key
+from services.common.settings import OtpSettings
 
 from .codes import is_right
 from .sms import request_sms
@@ -21,7 +24,9 @@ from .sms import request_sms
 MAX_FAILED_TRIES = 5
 
 
-async def _check_limits(conn, settings, mobile: str, client_addr: str, now: datetime) -> None:
+async def _check_limits(
+    conn: asyncpg.Connection, settings: OtpSettings, mobile: str, client_addr: str, now: datetime
+) -> None:
     """The same limits for every number, on record or not; counted in PostgreSQL so that every
     replica of the service sees them (an in-process limiter would not)."""
     locked_until = await conn.fetchval("SELECT locked_until FROM otp.mobile_lockout WHERE mobile = $1", mobile)
@@ -82,7 +87,7 @@ def _seconds(period: timedelta) -> int:
     return max(1, round(period.total_seconds()))
 
 
-async def request_otp(ctx: ServiceContext, mobile: str, client_addr: str) -> tuple[str, int]:
+async def request_otp(ctx: OtpContext, mobile: str, client_addr: str) -> tuple[str, int]:
     ttl = ctx.settings.otp_ttl_seconds
     challenge_id = uuid.uuid4()
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -125,7 +130,7 @@ async def request_otp(ctx: ServiceContext, mobile: str, client_addr: str) -> tup
     return str(challenge_id), ttl
 
 
-async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, str]:
+async def verify_otp(ctx: OtpContext, mobile: str, code: str) -> tuple[str, str]:
     async with ctx.pool.acquire() as conn:
         async with conn.transaction():
             row = await conn.fetchrow(
@@ -178,7 +183,7 @@ async def verify_otp(ctx: ServiceContext, mobile: str, code: str) -> tuple[str, 
     return employee_id, token
 
 
-async def _lock_if_repeated(conn, settings, mobile: str) -> None:
+async def _lock_if_repeated(conn: asyncpg.Connection, settings: OtpSettings, mobile: str) -> None:
     """Several codes used up by wrong tries within a day lock the number for a while."""
     exhausted = await conn.fetchval(
         "SELECT count(*) FROM otp.otp_challenge WHERE mobile = $1 AND status = 'exhausted' "

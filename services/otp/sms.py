@@ -15,7 +15,8 @@ from contract import SMS_TOPIC
 from services.common.errors import Transient
 from services.common.events import envelope, write_event
 from services.common.kafka import DeadLetter
-from services.common.runtime import ServiceContext
+from services.common.runtime import OtpContext
+from services.common.settings import OtpSettings
 
 from .codes import confirmation_code, otp_code
 
@@ -127,7 +128,7 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
 SUBJECT = {"en": "Seva Suraksha", "hi": "सेवा सुरक्षा"}  # an e-mail's subject; its body is the template's text
 
 
-def render(template: str, params: dict, language: str = "en") -> tuple[str, str]:
+def render(template: str, params: dict[str, Any], language: str = "en") -> tuple[str, str]:
     template_id, en, hi = TEMPLATES[template]
     return template_id, (hi if language == "hi" else en).format(**params)
 
@@ -149,7 +150,7 @@ class DevInboxGateway:
     the gateway accepted the message, raises GatewayRefused when it refused it, and anything transient
     (services/common/errors.is_transient) when it could not be reached."""
 
-    def __init__(self, settings):
+    def __init__(self, settings: OtpSettings):
         self.settings = settings
 
     async def send(self, mobile: str, template_id: str, body: str, key: str) -> None:
@@ -161,7 +162,7 @@ class HttpSmsGateway:
     with the template id, authenticated by a bearer token, the event id as its Idempotency-Key (a resend after
     a crash is not a second SMS). Its URL and token are required settings."""
 
-    def __init__(self, settings):
+    def __init__(self, settings: OtpSettings):
         if not settings.sms_gateway_url or not settings.sms_gateway_token:
             from services.common.settings import ConfigurationError
 
@@ -191,13 +192,13 @@ def _reason(r: httpx.Response) -> str:
         return r.text[:200]
 
 
-def load_gateway(settings, setting: str = "sms_gateway"):
+def load_gateway(settings: OtpSettings, setting: str = "sms_gateway") -> Any:
     """The gateway class named by a setting (module:Class): the SMS gateway, or the mail gateway."""
     module_name, _, class_name = getattr(settings, setting).partition(":")
     return getattr(importlib.import_module(module_name), class_name)(settings)
 
 
-def recorded_params(data: dict) -> dict:
+def recorded_params(data: dict[str, Any]) -> dict[str, Any]:
     """A message's parameters as recorded: an OTP's code and a confirmation link's code masked."""
     params = dict(data.get("params", {}))
     if data["template"] == "otp":
@@ -207,12 +208,12 @@ def recorded_params(data: dict) -> dict:
     return params
 
 
-def _secret_code(settings, template: str, reference: str) -> str:
+def _secret_code(settings: OtpSettings, template: str, reference: str) -> str:
     key = settings.otp_hmac_key
     return otp_code(key, reference) if template == "otp" else confirmation_code(key, reference)
 
 
-def _with_code(ctx: ServiceContext, data: dict, params: dict, language: str) -> str:
+def _with_code(ctx: OtpContext, data: dict[str, Any], params: dict[str, Any], language: str) -> str:
     """The text for the gateway: an OTP's code (or a confirmation link's) exists only here, in memory, on its way
     out."""
     body = render(data["template"], params, language)[1]
@@ -220,14 +221,14 @@ def _with_code(ctx: ServiceContext, data: dict, params: dict, language: str) -> 
     return body.replace(MASKED_CODE, _secret_code(ctx.settings, data["template"], reference), 1) if reference else body
 
 
-def as_delivered(settings, template: str, body: str, reference: str | None) -> str:
+def as_delivered(settings: OtpSettings, template: str, body: str, reference: str | None) -> str:
     """Dev only (`/dev/sms`): a recorded message as the phone showed it, its code derived again."""
     if template in ("otp", "mobile_confirmation") and reference:
         return body.replace(MASKED_CODE, _secret_code(settings, template, reference), 1)
     return body
 
 
-async def inbox(ctx: ServiceContext, mobile: str) -> list[dict]:
+async def inbox(ctx: OtpContext, mobile: str) -> list[dict[str, Any]]:
     """Dev only: the messages the dev inbox took for a mobile, newest last, as the phone showed them."""
     rows = await ctx.pool.fetch(
         "SELECT mobile, template, language, template_id, body, outcome, handled_at, reference FROM otp.sms_delivery "

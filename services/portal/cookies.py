@@ -41,7 +41,9 @@ def unseal(settings: PortalSettings, text: str | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def set_cookie(response: Response, settings: PortalSettings, name: str, value: str, max_age: int, http_only=True):
+def set_cookie(
+    response: Response, settings: PortalSettings, name: str, value: str, max_age: int, http_only: bool = True
+) -> None:
     response.set_cookie(
         name,
         value,

@@ -224,7 +224,7 @@ async def why(
 CALENDAR_MOMENTS = ("registration_open", "registration_close", "ddo_verification", "post_creation", "order_issue")
 
 
-async def _held_open(request: Request, progress: dict | None, lang: str) -> str | None:
+async def _held_open(request: Request, progress: dict[str, Any] | None, lang: str) -> str | None:
     """An employee who reported a fault on their record before registration closed keeps registration open until
     the correction and the season's grace after it (the case holds it: contract.SeasonCalendar.registration_close_for);
     they are told until when, or how it is counted while the correction is awaited."""
@@ -236,9 +236,10 @@ async def _held_open(request: Request, progress: dict | None, lang: str) -> str 
     except BackendError:
         return None  # the answer still shows; the date is on the dashboard once they sign in
     known = {f.name for f in dataclasses.fields(SeasonCalendar)}
-    calendar = SeasonCalendar(
-        **{k: datetime.fromisoformat(v) if k in CALENDAR_MOMENTS else v for k, v in raw.items() if k in known}
-    )
+    fields: dict[str, Any] = {
+        k: datetime.fromisoformat(v) if k in CALENDAR_MOMENTS else v for k, v in raw.items() if k in known
+    }
+    calendar = SeasonCalendar(**fields)
     reported_at = datetime.fromisoformat(reported)
     if reported_at > calendar.registration_close:
         return None
@@ -467,7 +468,9 @@ async def _ddos(request: Request, department_code: str, district: str) -> list[d
     return found
 
 
-async def _form_page(request: Request, who: Visitor, values: dict[str, str], errors: FormErrors, status=200):
+async def _form_page(
+    request: Request, who: Visitor, values: dict[str, str], errors: FormErrors, status: int = 200
+) -> Response:
     backend = backend_of(request)
     try:
         case = await backend.json("applications", "GET", "/applications/mine", who.token)
@@ -542,7 +545,9 @@ async def review(request: Request) -> Response:
     return await _review_page(request, who, values, FormErrors())
 
 
-async def _review_page(request: Request, who: Visitor, values: dict[str, str], errors: FormErrors, status=200):
+async def _review_page(
+    request: Request, who: Visitor, values: dict[str, str], errors: FormErrors, status: int = 200
+) -> Response:
     backend = backend_of(request)
     try:
         case = await backend.json("applications", "GET", "/applications/mine", who.token)

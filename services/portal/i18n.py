@@ -13,7 +13,7 @@ from starlette.requests import Request
 from contract import IST
 
 from .cookies import LANGUAGE
-from .messages import MESSAGES
+from .messages import MESSAGES as MESSAGES
 
 LANGUAGES = ("hi", "en")
 DEFAULT = "hi"

@@ -237,7 +237,12 @@ async def queue(request: Request, status: str = "pending", department: str = "",
 
 
 async def _queue_page(
-    request: Request, who: Visitor, status: str, department: str, bulk: list[dict] | None = None, code: int = 200
+    request: Request,
+    who: Visitor,
+    status: str,
+    department: str,
+    bulk: list[dict[str, Any]] | None = None,
+    code: int = 200,
 ) -> Response:
     if status not in ("pending", "verified", "returned", "rejected"):
         status = "pending"
@@ -438,7 +443,9 @@ async def issue_certificate(request: Request) -> Response:
 # ---- approvals and supernumerary posts ---------------------------------------------------------------------
 
 
-async def _list_page(request: Request, who: Visitor, name: str, path: str, service: str, results=None, code=200):
+async def _list_page(
+    request: Request, who: Visitor, name: str, path: str, service: str, results: Any = None, code: int = 200
+) -> Response:
     try:
         items = await backend_of(request).json(service, "GET", path, who.token, params={"limit": 200})
     except BackendError as err:
@@ -483,7 +490,9 @@ async def posts(request: Request) -> Response:
     return await _posts_page(request, who)
 
 
-async def _posts_page(request: Request, who: Visitor, batch: dict | None = None, errors: FormErrors | None = None):
+async def _posts_page(
+    request: Request, who: Visitor, batch: dict[str, Any] | None = None, errors: FormErrors | None = None
+) -> Response:
     items: list[dict[str, Any]] = []
     if who.principal is not None and who.principal.role == FINANCE:
         try:
@@ -534,7 +543,15 @@ async def corrections(request: Request, done: str = "") -> Response:
     return await _corrections_page(request, who, done=done)
 
 
-async def _corrections_page(request, who, done="", errors=None, values=None, for_id="", code=200):
+async def _corrections_page(
+    request: Request,
+    who: Visitor,
+    done: str = "",
+    errors: FormErrors | None = None,
+    values: dict[str, str] | None = None,
+    for_id: str = "",
+    code: int = 200,
+) -> Response:
     try:
         items = await backend_of(request).json("otp", "GET", "/master/correction-requests", who.token)
     except BackendError as err:
@@ -606,7 +623,14 @@ async def calendar(request: Request, saved: str = "") -> Response:
     return await _calendar_page(request, who, saved=saved)
 
 
-async def _calendar_page(request, who, saved="", errors=None, values=None, code=200):
+async def _calendar_page(
+    request: Request,
+    who: Visitor,
+    saved: str = "",
+    errors: FormErrors | None = None,
+    values: dict[str, str] | None = None,
+    code: int = 200,
+) -> Response:
     try:
         versions = await backend_of(request).json("applications", "GET", "/calendar/versions")
     except BackendError as err:

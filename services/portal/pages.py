@@ -3,6 +3,8 @@ privacy and terms pages every government site carries (GIGW)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +26,7 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", {"calendar": calendar, "deadlines": DEADLINES})
 
 
-def _static_page(name: str):
+def _static_page(name: str) -> Callable[[Request], Awaitable[Response]]:
     async def page(request: Request) -> Response:
         await visitor(request)
         return render(request, f"pages/{name}.html")

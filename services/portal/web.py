@@ -71,7 +71,7 @@ class Visitor:
 async def visitor(request: Request) -> Visitor:
     """Read once per request from the cookies; a token that no longer passes (expired, or not ours) counts as
     signed out, and the page says the session ended."""
-    cached = getattr(request.state, "visitor", None)
+    cached: Visitor | None = getattr(request.state, "visitor", None)
     if cached is not None:
         return cached
     found = Visitor()

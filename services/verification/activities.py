@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import activity
 
 from contract import Activities, CaseClosure, Escalation, MissedDeadline, VerificationTask
-from services.common.runtime import ServiceContext
+from services.common.runtime import VerificationContext
 
 from . import notify
 from .escalation import escalate
@@ -14,7 +16,7 @@ from .escalation import escalate
 CLOSURE_WORDS_HI = {"superannuated": "कर्मचारी आदेश से पहले अधिवर्षिता आयु पर पहुँच गए, आदेश जारी नहीं होगा"}
 
 
-def activities(ctx: ServiceContext) -> list:
+def activities(ctx: VerificationContext) -> list[Any]:
     @activity.defn(name=Activities.OPEN_VERIFICATION_TASK.name)
     async def open_verification_task(task: VerificationTask) -> None:
         """Put the application in its DDO's queue (once, however often retried); a returned application

@@ -4,6 +4,7 @@ department) attests that the employee is genuine, the service record complete an
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from contract import EventType
 from contract import search_attributes as sa
@@ -11,13 +12,13 @@ from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
-from services.common.runtime import ServiceContext
+from services.common.runtime import VerificationContext
 from services.common.scope import covers
 
 from .schemas import CertificateIn, NewRecordCertificateIn
 
 
-async def _case_scope(ctx: ServiceContext, employee_id: str) -> dict:
+async def _case_scope(ctx: VerificationContext, employee_id: str) -> dict[str, Any]:
     """The employee's DDO code and department, as the case carries them (its search attributes). The case engine
     down is raised as it is: the service answers it as an outage (503, Retry-After), not as no such employee."""
     attributes = await ctx.case_attributes(employee_id)
@@ -26,7 +27,9 @@ async def _case_scope(ctx: ServiceContext, employee_id: str) -> dict:
     return {"ddo_code": attributes.get(sa.DDO_CODE), "department": attributes.get(sa.DEPARTMENT)}
 
 
-async def issue(ctx: ServiceContext, officer: Principal, body: CertificateIn, from_addr: str | None = None) -> dict:
+async def issue(
+    ctx: VerificationContext, officer: Principal, body: CertificateIn, from_addr: str | None = None
+) -> dict[str, Any]:
     scope = await _case_scope(ctx, body.employee_id)
     if not covers(officer, ddo_code=scope["ddo_code"], department=scope["department"]):
         raise ApiError(404, "employee_not_found", f"Employee {body.employee_id} is not within your charge.")
@@ -89,8 +92,8 @@ async def issue(ctx: ServiceContext, officer: Principal, body: CertificateIn, fr
 
 
 async def issue_for_new_record(
-    ctx: ServiceContext, officer: Principal, body: NewRecordCertificateIn, from_addr: str | None = None
-) -> dict:
+    ctx: VerificationContext, officer: Principal, body: NewRecordCertificateIn, from_addr: str | None = None
+) -> dict[str, Any]:
     """A person in no government database has no case and no record for a certificate to name: the officer
     certifies them for an office in their own charge, and the data owner named is asked to add the record
     (services/otp: POST /master/employees), which starts the employee's case. Asking again gives the same

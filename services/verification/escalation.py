@@ -4,12 +4,13 @@ officer below is on record with the days overdue, both are told, and reports sho
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from contract import DDO_VERIFICATION, Escalation, EventType
 from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
-from services.common.runtime import ServiceContext
+from services.common.runtime import VerificationContext
 from services.common.scope import officer_ref, report_department
 
 from . import notify
@@ -23,7 +24,7 @@ def officer_ref_pattern(officer: Principal) -> str:
     return ref
 
 
-async def escalate(ctx: ServiceContext, esc: Escalation) -> None:
+async def escalate(ctx: VerificationContext, esc: Escalation) -> None:
     """Record the escalation, hand a pending DDO task to the level above, and tell both officers. Once only."""
     async with ctx.pool.acquire() as conn, conn.transaction():
         fresh = await conn.fetchval(
@@ -127,7 +128,7 @@ async def escalate(ctx: ServiceContext, esc: Escalation) -> None:
         )
 
 
-async def notifications(ctx: ServiceContext, officer: Principal, limit: int, offset: int) -> list[dict]:
+async def notifications(ctx: VerificationContext, officer: Principal, limit: int, offset: int) -> list[dict[str, Any]]:
     rows = await ctx.pool.fetch(
         "SELECT officer_ref, kind, employee_id, application_no, message, created_at FROM verification.officer_notification "
         "WHERE officer_ref LIKE $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
@@ -141,7 +142,7 @@ async def notifications(ctx: ServiceContext, officer: Principal, limit: int, off
 GROUPS = {"department": "department", "district": "district", "ddo": "ddo_code"}
 
 
-async def report(ctx: ServiceContext, group_by: str, officer: Principal) -> list[dict]:
+async def report(ctx: VerificationContext, group_by: str, officer: Principal) -> list[dict[str, Any]]:
     """Pending and overdue DDO verifications by department, district or DDO; missed deadlines by officer
     or by stage (every step's misses are recorded here by the cases). A Secretary's report covers their
     own department only; the administrator's, every department."""

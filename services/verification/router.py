@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, DDO, FINANCE, HOD, Principal, require_roles
 from services.common.errors import ApiError, log_denied_item
-from services.common.runtime import ServiceContext, client_addr, context
+from services.common.runtime import VerificationContext, client_addr, context
 
 from . import certificates, escalation, service
 from .schemas import (
@@ -32,9 +32,9 @@ async def my_queue(
     department: str | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
-    ctx: ServiceContext = Depends(context),
+    ctx: VerificationContext = Depends(context),
     officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
-):
+) -> list[dict[str, Any]]:
     """The officer's own queue, earliest deadline first: a DDO's applications, or those escalated to an HoD
     or Administrative Secretary."""
     return await service.queue(ctx, officer, status, department, limit, offset)
@@ -44,9 +44,9 @@ async def my_queue(
 async def my_notifications(
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
-    ctx: ServiceContext = Depends(context),
+    ctx: VerificationContext = Depends(context),
     officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY, FINANCE)),
-):
+) -> list[dict[str, Any]]:
     """Missed deadlines and escalations that concern you, newest first."""
     return await escalation.notifications(ctx, officer, limit, offset)
 
@@ -54,9 +54,9 @@ async def my_notifications(
 @router.get("/reports/accountability", response_model=list[ReportRow], tags=["reports"])
 async def accountability_report(
     group_by: Literal["stage", "department", "district", "ddo", "officer"] = "department",
-    ctx: ServiceContext = Depends(context),
+    ctx: VerificationContext = Depends(context),
     officer: Principal = Depends(require_roles(ADMINISTRATOR, ADMIN_SECRETARY)),
-):
+) -> list[dict[str, Any]]:
     """Pending and overdue verifications, escalations, and missed deadlines by officer or stage; an
     Administrative Secretary sees their own department only."""
     return await escalation.report(ctx, group_by, officer)
@@ -67,9 +67,9 @@ async def decide(
     application_no: str,
     body: Decision,
     request: Request,
-    ctx: ServiceContext = Depends(context),
+    ctx: VerificationContext = Depends(context),
     ddo: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
-):
+) -> dict[str, Any]:
     """Verify the service record, return it for correction, or reject it with reason codes. Repeating the
     same decision is harmless."""
     return await service.decide(ctx, ddo, application_no, body, client_addr(request))
@@ -79,9 +79,9 @@ async def decide(
 async def issue_certificate(
     body: CertificateIn,
     request: Request,
-    ctx: ServiceContext = Depends(context),
+    ctx: VerificationContext = Depends(context),
     officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
-):
+) -> dict[str, Any]:
     """Certify an employee whose record kept them from registering; the data owner is asked to correct it."""
     return await certificates.issue(ctx, officer, body, client_addr(request))
 
@@ -95,9 +95,9 @@ async def issue_certificate(
 async def certify_new_record(
     body: NewRecordCertificateIn,
     request: Request,
-    ctx: ServiceContext = Depends(context),
+    ctx: VerificationContext = Depends(context),
     officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
-):
+) -> dict[str, Any]:
     """Certify a person who is in no government database, for an office in your charge; the data owner named is
     asked to add their record, which starts their case."""
     return await certificates.issue_for_new_record(ctx, officer, body, client_addr(request))
@@ -107,9 +107,9 @@ async def certify_new_record(
 async def bulk_verify(
     body: BulkDecision,
     request: Request,
-    ctx: ServiceContext = Depends(context),
+    ctx: VerificationContext = Depends(context),
     officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
-):
+) -> list[ItemResult]:
     """Verify many applications at once; each is checked and decided on its own, and its outcome reported."""
     results = []
     for application_no in dict.fromkeys(body.application_nos):

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from contract import EventType
 from services.common import audit
 from services.common.auth import ADMIN_SECRETARY, DDO, HOD, Principal
 from services.common.errors import ApiError
 from services.common.events import publish
-from services.common.runtime import ServiceContext
+from services.common.runtime import VerificationContext
 from services.common.scope import covers
 
 from .schemas import Decision
 
 
-def may_decide(officer: Principal, task) -> bool:
+def may_decide(officer: Principal, task: Any) -> bool:
     """The DDO of the task's code; once escalated, the department's HoD (level 1) or Secretary (level 2)."""
     level_needed = {DDO: 0, HOD: 1, ADMIN_SECRETARY: 2}.get(officer.role)
     return (
@@ -24,8 +26,8 @@ def may_decide(officer: Principal, task) -> bool:
 
 
 async def queue(
-    ctx: ServiceContext, officer: Principal, status: str, department: str | None, limit: int, offset: int
-) -> list[dict]:
+    ctx: VerificationContext, officer: Principal, status: str, department: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
     """The officer's own queue: a DDO's by DDO code; an HoD's or Secretary's, the cases escalated to them."""
     if officer.role == DDO:
         where, arg = "ddo_code = $1", officer.scope.get("ddo_code")
@@ -47,8 +49,8 @@ async def queue(
 
 
 async def decide(
-    ctx: ServiceContext, ddo: Principal, application_no: str, decision: Decision, from_addr: str | None = None
-) -> dict:
+    ctx: VerificationContext, ddo: Principal, application_no: str, decision: Decision, from_addr: str | None = None
+) -> dict[str, Any]:
     if decision.decision == "rejected" and not decision.reasons:
         raise ApiError(422, "reasons_required", "A rejection must give at least one reason code.")
     if decision.decision == "returned" and not decision.remarks:
