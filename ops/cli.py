@@ -218,9 +218,10 @@ def import_(
         data = gen(size, seed, fault_share, progress=bar.update)
 
     async def _run() -> tuple[int, int]:
-        return await import_employees(
+        loaded, started = await import_employees(
             settings.database_url, await connect(settings), settings.season_id, data, concurrency=concurrency
         )
+        return int(loaded), int(started)
 
     loaded, started = asyncio.run(_run())
     typer.echo(f"{loaded} new master records, {started} cases started ({size - started} were already there)")
@@ -376,7 +377,7 @@ def _admin_token(issuer: str, token: str | None) -> str:
     if token:
         return token
     try:
-        return officer_token(issuer, "ADMIN-HR")
+        return str(officer_token(issuer, "ADMIN-HR"))
     except httpx.HTTPError:
         raise typer.BadParameter(f"set SEVA_ADMIN_TOKEN (no local identity provider answers at {issuer})") from None
 
