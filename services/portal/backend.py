@@ -63,6 +63,8 @@ class Backend:
         except httpx.HTTPError as exc:
             log.warning("%s %s%s: no answer: %r", method, service, _loggable(path), exc)
             raise BackendError(503, "temporarily_unavailable", "") from exc
+        except httpx.InvalidURL as exc:  # an input too long for an address: the visitor's, not an outage
+            raise BackendError(422, "input_too_long", "An answer is too long.") from exc
         if r.status_code >= 400:
             try:
                 body = r.json()
@@ -75,7 +77,12 @@ class Backend:
         return r
 
     async def json(self, service: str, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
-        return (await self.call(service, method, path, token, **kwargs)).json()
+        r = await self.call(service, method, path, token, **kwargs)
+        try:
+            return r.json()
+        except ValueError as exc:  # a service's answer the portal cannot read: shown as an outage, logged
+            log.error("%s %s%s: %d with a body that is not JSON", method, service, _loggable(path), r.status_code)
+            raise BackendError(502, "unreadable_answer", "") from exc
 
 
 # The address of the browser whose request the portal is serving (set for each request by the portal's frame

@@ -460,8 +460,8 @@ async def _choices(request: Request, department_code: str, district: str) -> dic
 
 
 async def _ddos(request: Request, department_code: str, district: str) -> list[dict[str, Any]]:
-    if not department_code or not district:
-        return []
+    if not department_code or not district or max(len(department_code), len(district)) > LONGEST_ANSWER:
+        return []  # nothing to list, or an answer no list holds (the form says it is too long)
     found: list[dict[str, Any]] = await backend_of(request).json(
         "applications", "GET", "/master/ddos", params={"department_code": department_code, "district": district}
     )
@@ -522,12 +522,19 @@ async def _posted_form(request: Request) -> dict[str, str]:
     return values
 
 
+# the longest answer a field of the application takes (codes, a district's name, a date); a value of 70,000
+# characters was carried into an address the HTTP client refused, a 500
+LONGEST_ANSWER = 120
+
+
 def _check_form(request: Request, values: dict[str, str]) -> FormErrors:
     t = i18n.translator(i18n.language_of(request))
     errors = FormErrors()
     for name in FORM_FIELDS:
         if not values.get(name):
             errors.fields[name] = t("form.fill_in")
+        elif len(values[name]) > LONGEST_ANSWER:
+            errors.fields[name] = t("form.too_long")
     if values.get("date_of_joining") and not _is_date(values["date_of_joining"]):
         errors.fields["date_of_joining"] = t("form.real_date")
     return errors
@@ -618,6 +625,8 @@ async def receipt(request: Request, no: str = "", resubmitted: int = 0) -> Respo
     who = await need_employee(request)
     if not isinstance(who, Visitor):
         return who
+    if not no.strip():  # the application's number is on the dashboard
+        return RedirectResponse("/me", status_code=303)
     try:
         status = await backend_of(request).json("applications", "GET", f"/applications/{quote(no, safe='')}", who.token)
     except BackendError as err:

@@ -553,6 +553,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # ---- the portal's own form checks (before a service is asked) ---------------------------------------------
     "form.fill_in": ("यह खाना भरें।", "Fill in this field."),
     "form.real_date": ("तिथि सही नहीं है।", "Enter a real date."),
+    "form.too_long": (
+        "यह उत्तर बहुत लंबा है। सूची से चुनें या छोटा लिखें।",
+        "This answer is too long. Choose from the list or write less.",
+    ),
     "form.date_of_birth": ("तिथि सही नहीं है।", "Enter the date as day, month, year."),
     "form.family_id": (
         "परिवार पहचान पत्र ID और जन्म तिथि रजिस्टर से मेल नहीं खाते। दोनों जाँचें, या पहले PPP डेटा ठीक करवाएँ।",

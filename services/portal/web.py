@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
@@ -149,6 +150,13 @@ def refusal(request: Request, err: BackendError, field_of: dict[str, str] | None
     return errors
 
 
+def lang_switch(request: Request, lang: str) -> str:
+    """The language switch's link: the same page with everything on its address, in the other language (the
+    receipt's number was dropped, and the receipt then failed)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return "?" + urlencode([*kept, ("lang", "en" if lang == "hi" else "hi")])
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
     lang = i18n.language_of(request)
     settings = settings_of(request)
@@ -156,6 +164,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     t = i18n.translator(lang)
     ctx = {
         "lang": lang,
+        "lang_switch": lang_switch(request, lang),
         "t": t,
         "label": lambda key: label_of(t, key),
         "known": i18n.MESSAGES,

@@ -6,6 +6,9 @@ be forged; the portal refuses to start without its configuration outside dev."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -347,3 +350,66 @@ def test_a_chunked_body_that_declares_no_length_is_cut_off_at_the_limit():
     headers = {**ORIGIN, "content-type": "multipart/form-data; boundary=b"}
     r = client.post("/apply/documents/pan", content=chunks(), headers=headers)
     assert r.status_code == 413 and "5 MB" in r.text and calls == []
+
+
+def _employee_client(answers: dict, posted: list | None = None) -> TestClient:
+    from services.common.sessions import sign_session, signing_key
+    from services.common.settings import dev_value
+
+    def service(r: httpx.Request) -> httpx.Response:
+        if posted is not None and r.method != "GET":
+            posted.append(r)
+        answer = answers.get(r.url.path, {})
+        return answer if isinstance(answer, httpx.Response) else httpx.Response(200, json=answer)
+
+    client = _portal(service)
+    client.cookies.set(cookies.EMPLOYEE, sign_session(signing_key(dev_value("session_signing_key")), "EMP0000001", 600))
+    return client
+
+
+def test_the_language_switch_keeps_the_step_and_what_is_on_it():
+    """The switch on the receipt dropped its `no=`: the portal asked for GET /applications/ and answered 500."""
+    status = {
+        "application_no": "A-1",
+        "stage": "awaiting_ddo_verification",
+        "submitted_at": "2026-01-10T05:00:00+00:00",
+        "next_deadline": "2026-03-01T18:29:59+00:00",
+    }
+    client = _employee_client({"/applications/A-1": status})
+    r = client.get("/apply/receipt?resubmitted=0&no=A-1")
+    assert r.status_code == 200
+    switch = re.search(r'class="lang-switch" href="([^"]+)"', r.text)
+    assert switch is not None
+    href = html.unescape(switch.group(1))
+    assert "no=A-1" in href and "lang=en" in href and "resubmitted=0" in href
+    english = client.get(f"/apply/receipt{href}")
+    assert english.status_code == 200 and '<html lang="en">' in english.text
+
+
+def test_a_receipt_without_its_number_goes_to_the_dashboard_and_an_empty_answer_is_no_500():
+    client = _employee_client({"/applications/": httpx.Response(200, content=b"")})
+    r = client.get("/apply/receipt", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/me"
+    odd = _employee_client({"/applications/A-1": httpx.Response(200, content=b"")})
+    assert odd.get("/apply/receipt?no=A-1").status_code == 503  # a service's unreadable answer: an outage page
+
+
+@pytest.mark.parametrize("field", ["department_code", "district", "post_code", "ddo_code", "date_of_joining"])
+def test_a_form_value_of_any_length_is_answered_in_words_never_a_500(field):
+    """A value over 65,536 characters made the portal build a URL httpx refuses (InvalidURL): a 500."""
+    form = {
+        "department_code": "HEALTH",
+        "district": "Hisar",
+        "post_code": "DEO",
+        "ddo_code": "DDO-H-1",
+        "date_of_joining": "2015-04-01",
+        field: "x" * 70_000,
+    }
+    posted: list = []
+    client = _employee_client({"/applications/mine": {"status": None}}, posted)
+    for path in ("/apply/review", "/apply/submit"):
+        r = client.post(path, data={**form, "confirm": "yes"}, headers=ORIGIN)
+        assert r.status_code == 422, (path, r.status_code)
+        assert 'aria-invalid="true"' in r.text
+    assert client.get("/apply/ddos", params={"department_code": "x" * 5_000, "district": "Hisar"}).status_code < 500
+    assert posted == []  # nothing binding was sent
