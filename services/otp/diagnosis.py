@@ -3,7 +3,7 @@ masked. Each cause has a stable code; the same diagnosis is kept for the employe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -32,6 +32,8 @@ class Cause:
     code: str
     message: str
     remedy: str
+    # the particulars the message names (the masked numbers, the data owner), so the portal can say them in Hindi
+    details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -124,6 +126,7 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
                 "record_inactive",
                 f"Your service record with {owner} is marked inactive.",
                 f"Ask your DDO to confirm your service; {owner} must reactivate the record. " + CERTIFICATE_REMEDY,
+                {"owner": owner},
             )
         )
     if record["mobile"] != mobile:
@@ -137,6 +140,7 @@ async def diagnose(conn: asyncpg.Connection, family_id: str, date_of_birth: date
                 f"Your service record with {owner} (found through your Family ID) has a different mobile, "
                 f"{mask_mobile(record['mobile'])}; OTPs go only to that number, not to {mask_mobile(mobile)}.",
                 "Use the number on your record if you still have it. If it is wrong or changed: " + CERTIFICATE_REMEDY,
+                {"owner": owner, "on_record": mask_mobile(record["mobile"]), "given": mask_mobile(mobile)},
             )
         )
     mismatched = [

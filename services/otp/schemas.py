@@ -47,6 +47,9 @@ class CauseOut(BaseModel):
     code: str
     message: str
     remedy: str
+    details: dict[str, str] = Field(
+        default_factory=dict, description="the particulars the message names (masked numbers, the data owner)"
+    )
 
 
 class RemedyProgress(BaseModel):

@@ -202,17 +202,21 @@ async def why(
             return render(request, "employee/why.html", {"values": values, "outage": True}, status=503)
         errors = refusal(request, err, WHY_FIELDS)
         return render(request, "employee/why.html", {"values": values, "errors": errors}, status=err.status)
-    causes = [
-        {
-            "code": c["code"],
-            "message": service_sentence(lang, "cause", c["code"], c["message"]),
-            "remedy": service_sentence(lang, "remedy", c["code"], c["remedy"]),
-            # the service's own sentence names the particulars (the masked number on record, the fields that
-            # differ): shown beside the Hindi one, marked as English
-            "detail": c["message"] if lang != "en" else None,
-        }
-        for c in answer["causes"]
-    ]
+    causes = []
+    for c in answer["causes"]:
+        details = c.get("details") or {}
+        message = service_sentence(lang, "cause", c["code"], c["message"], details)
+        said_in_full = bool(details) and i18n.has(f"cause.{c['code']}.detailed")
+        causes.append(
+            {
+                "code": c["code"],
+                "message": message,
+                "remedy": service_sentence(lang, "remedy", c["code"], c["remedy"]),
+                # where the catalogue cannot say the particulars (the fields that differ), the service's own
+                # sentence is shown beside the Hindi one, marked as English
+                "detail": c["message"] if lang != "en" and not said_in_full else None,
+            }
+        )
     progress = answer.get("progress")
     return render(
         request,

@@ -178,6 +178,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "आपके दिए नंबर पर नहीं।",
         "",
     ),
+    "cause.record_has_different_mobile.detailed": (
+        "परिवार पहचान पत्र से मिले {owner} के आपके सेवा रिकॉर्ड में दूसरा मोबाइल नंबर {on_record} है। OTP केवल उसी नंबर "
+        "पर जाता है, आपके दिए नंबर {given} पर नहीं।",
+        "Your service record with {owner} (found through your Family ID) has a different mobile, {on_record}; OTPs "
+        "go only to that number, not to {given}.",
+    ),
+    "cause.record_inactive.detailed": (
+        "{owner} में आपका सेवा रिकॉर्ड निष्क्रिय दर्ज है।",
+        "Your service record with {owner} is marked inactive.",
+    ),
     "cause.ppp_mismatch": (
         "आपके परिवार पहचान पत्र (PPP) का डेटा आपके सेवा रिकॉर्ड से मेल नहीं खाता (नाम, पिता का नाम या जन्म तिथि)।",
         "",
@@ -616,6 +626,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.generic_do": ("पृष्ठ फिर से खोलें और प्रयास करें।", "Open the page again and try again."),
     "error.invalid_mobile": ("मोबाइल नंबर 10 अंकों का हो और 6, 7, 8 या 9 से शुरू हो।", ""),
     "error.otp_invalid": ("OTP गलत है। SMS में आया 6 अंकों का कोड डालें।", ""),
+    "error.otp_invalid.detailed": (
+        "OTP गलत है। इस कोड के लिए {tries_left} प्रयास और बचे हैं; SMS में आया 6 अंकों का कोड डालें।",
+        "The code is wrong. You have {tries_left} more tries for this code.",
+    ),
     "error.otp_expired": ("यह OTP समाप्त हो गया है या इस नंबर के लिए कोई चालू OTP नहीं है। नया OTP माँगें।", ""),
     "error.otp_attempts_exhausted": ("बहुत बार गलत कोड डाला गया। नया OTP माँगें।", ""),
     "error.otp_resend_too_soon": ("नया OTP माँगने से पहले एक मिनट रुकें।", ""),

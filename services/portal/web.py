@@ -119,9 +119,17 @@ class FormErrors:
         return len(self.fields) + len(self.general)
 
 
-def service_sentence(lang: str, prefix: str, code: str, english: str) -> str:
-    """The catalogue's sentence for a service's code in the visitor's language, else the service's own."""
+def service_sentence(lang: str, prefix: str, code: str, english: str, details: dict[str, Any] | None = None) -> str:
+    """The catalogue's sentence for a service's code in the visitor's language, else the service's own. Where
+    the service gave particulars (`details`, e.g. the tries left) and the catalogue has a sentence with them
+    (`<key>.detailed`, with `{name}` for each), that one, so Hindi says as much as English."""
     key = f"{prefix}.{code}"
+    if details and i18n.has(f"{key}.detailed"):
+        hi, en = i18n.MESSAGES[f"{key}.detailed"]
+        try:
+            return (hi if lang == "hi" else en).format(**details)
+        except (KeyError, IndexError, ValueError):
+            pass  # the particulars the sentence names were not all given: the plain one
     if i18n.has(key):
         hi, en = i18n.MESSAGES[key]
         chosen = hi if lang == "hi" else en
@@ -141,7 +149,9 @@ def refusal(request: Request, err: BackendError, field_of: dict[str, str] | None
             name = name.split(".")[-1]
             errors.fields[name] = text or str(problem)
         return errors
-    sentence = service_sentence(lang, "error", err.code, err.message) or i18n.translator(lang)("error.generic_do")
+    sentence = service_sentence(lang, "error", err.code, err.message, err.details) or i18n.translator(lang)(
+        "error.generic_do"
+    )
     target = (field_of or {}).get(err.code)
     if target:
         errors.fields[target] = sentence

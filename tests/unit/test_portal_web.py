@@ -413,3 +413,43 @@ def test_a_form_value_of_any_length_is_answered_in_words_never_a_500(field):
         assert 'aria-invalid="true"' in r.text
     assert client.get("/apply/ddos", params={"department_code": "x" * 5_000, "district": "Hisar"}).status_code < 500
     assert posted == []  # nothing binding was sent
+
+
+def test_a_wrong_otp_says_how_many_tries_are_left_in_hindi_too():
+    """English said "4 more tries"; Hindi gave no count."""
+    refusal = httpx.Response(
+        400,
+        json={
+            "code": "otp_invalid",
+            "message": "The code is wrong. You have 4 more tries.",
+            "details": {"tries_left": 4},
+        },
+    )
+    client = _portal(lambda r: refusal)
+    r = client.post("/login/verify", data={"mobile": "9876543210", "code": "000000"}, headers=ORIGIN)
+    assert r.status_code == 400 and "4 प्रयास और बचे हैं" in r.text
+    english = client.post("/login/verify?lang=en", data={"mobile": "9876543210", "code": "000000"}, headers=ORIGIN)
+    assert "4 more tries" in english.text
+
+
+def test_why_no_otp_says_the_masked_numbers_in_hindi():
+    """The masked numbers were only in an English sentence beside the Hindi one."""
+    answer = {
+        "causes": [
+            {
+                "code": "record_has_different_mobile",
+                "message": "Your service record with HKRN has a different mobile, 97XXXXXX11; not to 98XXXXXX10.",
+                "remedy": "Ask your DDO.",
+                "details": {"owner": "HKRN", "on_record": "97XXXXXX11", "given": "98XXXXXX10"},
+            }
+        ],
+        "progress": None,
+    }
+    client = _portal(lambda r: httpx.Response(200, json=answer))
+    form = {"family_id": "1234ABCD", "date_of_birth": "1990-01-01", "mobile": "9812345610"}
+    r = client.post("/why-no-otp", data=form, headers=ORIGIN)
+    assert r.status_code == 200
+    assert "दूसरा मोबाइल नंबर 97XXXXXX11 है" in r.text and "आपके दिए नंबर 98XXXXXX10 पर नहीं" in r.text
+    assert 'class="muted" lang="en"' not in r.text  # no English sentence beside it
+    english = client.post("/why-no-otp?lang=en", data=form, headers=ORIGIN)
+    assert "has a different mobile, 97XXXXXX11" in english.text
