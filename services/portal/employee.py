@@ -225,7 +225,27 @@ async def why(
     )
 
 
+# stages of a case that has not yet heard of the employee's application
+BEFORE_THE_APPLICATION = (
+    "awaiting_registration",
+    "awaiting_application",
+    "lapsed_unregistered",
+    "lapsed_no_application",
+)
 CALENDAR_MOMENTS = ("registration_open", "registration_close", "ddo_verification", "post_creation", "order_issue")
+
+
+async def _calendar(request: Request) -> SeasonCalendar | None:
+    """The season's calendar in force, as published (None when it cannot be read now)."""
+    try:
+        raw = await backend_of(request).json("applications", "GET", "/calendar")
+    except BackendError:
+        return None
+    known = {f.name for f in dataclasses.fields(SeasonCalendar)}
+    fields: dict[str, Any] = {
+        k: datetime.fromisoformat(v) if k in CALENDAR_MOMENTS else v for k, v in raw.items() if k in known
+    }
+    return SeasonCalendar(**fields)
 
 
 async def _held_open(request: Request, progress: dict[str, Any] | None, lang: str) -> str | None:
@@ -235,15 +255,9 @@ async def _held_open(request: Request, progress: dict[str, Any] | None, lang: st
     reported = progress.get("reported_at") if progress else None
     if not reported:
         return None
-    try:
-        raw = await backend_of(request).json("applications", "GET", "/calendar")
-    except BackendError:
+    calendar = await _calendar(request)
+    if calendar is None:
         return None  # the answer still shows; the date is on the dashboard once they sign in
-    known = {f.name for f in dataclasses.fields(SeasonCalendar)}
-    fields: dict[str, Any] = {
-        k: datetime.fromisoformat(v) if k in CALENDAR_MOMENTS else v for k, v in raw.items() if k in known
-    }
-    calendar = SeasonCalendar(**fields)
     reported_at = datetime.fromisoformat(reported)
     if reported_at > calendar.registration_close:
         return None
@@ -635,6 +649,16 @@ async def receipt(request: Request, no: str = "", resubmitted: int = 0) -> Respo
         status = await backend_of(request).json("applications", "GET", f"/applications/{quote(no, safe='')}", who.token)
     except BackendError as err:
         return backend_failure(request, err)
+    if status.get("stage") in BEFORE_THE_APPLICATION:
+        # the case has not heard of the submission yet (it comes by an event, seconds later): the receipt is
+        # worded from the submission itself, with the DDO's date from the calendar, never "awaiting your
+        # application" with the old close
+        calendar = await _calendar(request)
+        status = {
+            **status,
+            "stage": "received",
+            "next_deadline": calendar.ddo_verification.isoformat() if calendar else None,
+        }
     return render(request, "employee/receipt.html", {"status": status, "resubmitted": bool(resubmitted)})
 
 

@@ -256,6 +256,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "me.order_no": ("आदेश संख्या: {no}", "Order number: {no}"),
     "stage.awaiting_registration": ("मोबाइल OTP से पंजीकरण की प्रतीक्षा", "Awaiting registration by mobile OTP"),
     "stage.awaiting_application": ("आपके आवेदन की प्रतीक्षा", "Awaiting your application"),
+    "stage.received": (
+        "आवेदन जमा हो गया; पात्रता जाँची जा रही है, फिर आपका DDO सत्यापन करेगा",
+        "Submitted; eligibility is being checked, then your DDO verifies it",
+    ),
     "stage.awaiting_ddo_verification": ("आपके DDO द्वारा सत्यापन की प्रतीक्षा", "Awaiting verification by your DDO"),
     "stage.returned_for_correction": (
         "सुधार के लिए आपको लौटाया गया",

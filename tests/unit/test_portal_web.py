@@ -453,3 +453,27 @@ def test_why_no_otp_says_the_masked_numbers_in_hindi():
     assert 'class="muted" lang="en"' not in r.text  # no English sentence beside it
     english = client.post("/why-no-otp?lang=en", data=form, headers=ORIGIN)
     assert "has a different mobile, 97XXXXXX11" in english.text
+
+
+def test_the_receipt_is_worded_from_the_submission_while_the_case_has_not_heard_of_it():
+    """Right after "received", the receipt said "awaiting your application" with the old registration close."""
+    status = {
+        "application_no": "A-1",
+        "stage": "awaiting_application",
+        "submitted_at": "2026-01-10T05:00:00+00:00",
+        "next_deadline": "2026-01-31T18:29:59+00:00",
+    }
+    calendar = {
+        "season_id": "2025-26",
+        "version": 1,
+        "registration_open": "2025-12-25T00:00:00+05:30",
+        "registration_close": "2026-01-31T23:59:59+05:30",
+        "ddo_verification": "2026-02-28T23:59:59+05:30",
+        "post_creation": "2026-03-31T23:59:59+05:30",
+        "order_issue": "2026-04-30T23:59:59+05:30",
+    }
+    client = _employee_client({"/applications/A-1": status, "/calendar": calendar})
+    r = client.get("/apply/receipt?no=A-1")
+    assert r.status_code == 200
+    assert "आवेदन जमा हो गया" in r.text and "28 फ़रवरी 2026" in r.text
+    assert "आपके आवेदन की प्रतीक्षा" not in r.text and "31 जनवरी 2026" not in r.text
