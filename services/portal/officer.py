@@ -52,9 +52,11 @@ from .web import (
 log = logging.getLogger("seva.portal")
 router = APIRouter()
 
+# Each officer's desks, their own work first (the one they land on): the HoD approves orders, and only cases
+# escalated past a DDO reach the HoD's verification queue (an HoD landed on it empty).
 DESKS = {
     DDO: ("queue", "certificates"),
-    HOD: ("queue", "approvals", "certificates", "paper_orders"),
+    HOD: ("approvals", "queue", "certificates", "paper_orders"),
     ADMIN_SECRETARY: ("queue", "approvals", "posts", "certificates", "reports"),
     FINANCE: ("posts",),
     DATA_OFFICER: ("corrections",),

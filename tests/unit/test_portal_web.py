@@ -477,3 +477,19 @@ def test_the_receipt_is_worded_from_the_submission_while_the_case_has_not_heard_
     assert r.status_code == 200
     assert "आवेदन जमा हो गया" in r.text and "28 फ़रवरी 2026" in r.text
     assert "आपके आवेदन की प्रतीक्षा" not in r.text and "31 जनवरी 2026" not in r.text
+
+
+@pytest.mark.parametrize(("role", "first"), [("hod", "approvals"), ("ddo", "queue"), ("finance", "posts")])
+def test_each_officer_opens_on_their_own_work(monkeypatch, role, first):
+    """The HoD landed on an empty verification queue (only escalated cases reach it) instead of approvals."""
+    from services.common.auth import Principal
+    from services.portal import web
+
+    async def officer(token, request):
+        return Principal("OFF-1", role, {"department": "HEALTH", "ddo_code": "DDO-H-1"})
+
+    monkeypatch.setattr(web, "decode_token", officer)
+    client = _portal(lambda r: httpx.Response(200, json=[]))
+    client.cookies.set(cookies.OFFICER, "a-token")
+    r = client.get("/desk", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/desk/{first}"
