@@ -451,6 +451,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.select": ("चुनें {no}", "Select {no}"),
     "queue.bulk_verify": ("चुने हुए सत्यापित करें", "Verify the selected"),
     "queue.bulk_result": ("एक साथ सत्यापन का परिणाम", "Result of the bulk verification"),
+    "approvals.bulk_result": ("एक साथ स्वीकृति का परिणाम", "Result of the approvals"),
     "queue.item_ok": ("सत्यापित", "Verified"),
     "queue.open": ("खोलें", "Open"),
     "queue.count": ("{n} आवेदन", "{n} applications"),

@@ -493,3 +493,24 @@ def test_each_officer_opens_on_their_own_work(monkeypatch, role, first):
     client.cookies.set(cookies.OFFICER, "a-token")
     r = client.get("/desk", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/desk/{first}"
+
+
+def test_the_approvals_result_is_titled_as_approvals(monkeypatch):
+    """The HoD's approval results were titled "Result of the bulk verification"."""
+    from services.common.auth import Principal
+    from services.portal import web
+
+    async def hod(token, request):
+        return Principal("HOD-HEALTH", "hod", {"department": "HEALTH"})
+
+    monkeypatch.setattr(web, "decode_token", hod)
+
+    def service(r: httpx.Request) -> httpx.Response:
+        if r.url.path == "/orders/approvals":
+            return httpx.Response(200, json=[{"application_no": "A-1", "ok": True, "message": ""}])
+        return httpx.Response(200, json=[])
+
+    client = _portal(service)
+    client.cookies.set(cookies.OFFICER, "a-token")
+    r = client.post("/desk/approvals", data={"application_no": "A-1"}, headers=ORIGIN)
+    assert r.status_code == 200 and "एक साथ स्वीकृति का परिणाम" in r.text and "सत्यापन का परिणाम" not in r.text
