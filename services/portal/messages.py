@@ -524,7 +524,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Verified, eligible cases awaiting a supernumerary post, by department and post.",
     ),
     "posts.create": ("चुने हुए के लिए पद बनाएँ", "Create posts for the selected"),
-    "posts.created": ("बैच {batch}: {n} पद बने।", "Batch {batch}: {n} posts created."),
+    "posts.created": ("{n} अधिसंख्य पद बने: {posts}।", "{n} supernumerary posts created: {posts}."),
+    "posts.none_waiting": (
+        "अभी किसी सत्यापित मामले को पद की प्रतीक्षा नहीं है।",
+        "No verified case is waiting for a post now.",
+    ),
     "approvals.intro": ("जिन मामलों में पद बन चुका है, उनके आदेश स्वीकृत करें।", "Approve the orders of cases with a post."),
     "approvals.approve": ("चुने हुए स्वीकृत करें", "Approve the selected"),
     "cal.versions": ("संस्करण", "Versions"),

@@ -514,3 +514,41 @@ def test_the_approvals_result_is_titled_as_approvals(monkeypatch):
     client.cookies.set(cookies.OFFICER, "a-token")
     r = client.post("/desk/approvals", data={"application_no": "A-1"}, headers=ORIGIN)
     assert r.status_code == 200 and "एक साथ स्वीकृति का परिणाम" in r.text and "सत्यापन का परिणाम" not in r.text
+
+
+def test_finance_sees_the_posts_it_created_not_a_batch_uuid_nor_a_stray_box(monkeypatch):
+    from services.common.auth import Principal
+    from services.portal import web
+
+    async def finance(token, request):
+        return Principal("FIN-1", "finance", {})
+
+    monkeypatch.setattr(web, "decode_token", finance)
+    awaiting = [
+        {
+            "application_no": "A-1",
+            "employee_id": "EMP0000001",
+            "department": "HEALTH",
+            "post_code": "DEO",
+            "district": "Hisar",
+            "post_due_at": "2026-03-31T18:29:59+00:00",
+        }
+    ]
+
+    def service(r: httpx.Request) -> httpx.Response:
+        if r.method == "POST" and r.url.path == "/posts":
+            batch = {
+                "batch_id": "3f1c2a9e-0000-4000-8000-000000000001",
+                "posts": [{"application_no": "A-1", "post_id": "SNP-HEALTH-000001"}],
+            }
+            return httpx.Response(200, json=batch)
+        return httpx.Response(200, json=awaiting if r.url.path == "/posts/awaiting" else [])
+
+    client = _portal(service)
+    client.cookies.set(cookies.OFFICER, "a-token")
+    r = client.post("/desk/posts", data={"application_no": "A-1"}, headers=ORIGIN)
+    assert r.status_code == 200 and "SNP-HEALTH-000001" in r.text and "3f1c2a9e" not in r.text
+    empty = _portal(lambda r: httpx.Response(200, json=[]))
+    empty.cookies.set(cookies.OFFICER, "a-token")
+    page = empty.get("/desk/posts")
+    assert page.status_code == 200 and "<textarea" not in page.text and "data-empty" in page.text
