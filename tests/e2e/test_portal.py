@@ -124,7 +124,7 @@ async def test_an_employee_goes_from_otp_to_receipt_to_order_in_hindi(stack, mas
     await check_page(finance, "finance-posts")
     await finance.check(f"input[value='{application_no}']")
     await finance.click("main form[action='/desk/posts'] button")
-    assert "बैच" in await finance.inner_text("main") or "Batch" in await finance.inner_text("main")
+    assert "अधिसंख्य पद बने" in await finance.inner_text("main") or "posts created" in await finance.inner_text("main")
     hod = await officer_page(browser, stack, f"HOD-{m['department_code']}")
     await reload_until(hod, "/desk/approvals", f"input[value='{application_no}']")
     await check_page(hod, "hod-approvals")
