@@ -63,6 +63,7 @@ DESKS = {
     ADMINISTRATOR: ("reports", "calendar", "paper_orders"),
 }
 DECIDERS = (DDO, HOD, ADMIN_SECRETARY)
+DOCUMENT_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 REMARK_FIELDS = ("department_code", "district", "post_code", "ddo_code", "date_of_joining")
 CORRECTABLE = ("mobile", "status", "pay_head", "name", "father_name", "date_of_birth")
 STEPS = ("registration_close", "ddo_verification", "post_creation", "order_issue")
@@ -355,7 +356,10 @@ async def document(request: Request, application_no: str, kind: str) -> Response
     except BackendError as err:
         return backend_failure(request, err)
     media_type = r.headers.get("content-type", "application/octet-stream")
-    return Response(r.content, media_type=media_type, headers={"Content-Disposition": "inline"})
+    # shown inside the portal's own review page: framed by the portal only (every other response may be framed
+    # by nothing, and the review page's own <object> was refused), and nothing in it may load or run anything
+    headers = {"Content-Disposition": "inline", "Content-Security-Policy": DOCUMENT_CSP}
+    return Response(r.content, media_type=media_type, headers=headers)
 
 
 @router.post("/desk/applications/{application_no}/decision")

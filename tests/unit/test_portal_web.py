@@ -552,3 +552,24 @@ def test_finance_sees_the_posts_it_created_not_a_batch_uuid_nor_a_stray_box(monk
     empty.cookies.set(cookies.OFFICER, "a-token")
     page = empty.get("/desk/posts")
     assert page.status_code == 200 and "<textarea" not in page.text and "data-empty" in page.text
+
+
+def test_a_document_may_be_framed_by_the_review_page_only(monkeypatch):
+    """Every response carried frame-ancestors 'none', so the review page's own <object> of a document was
+    refused and the DDO saw a link per document."""
+    from services.common.auth import Principal
+    from services.portal import web
+
+    async def ddo(token, request):
+        return Principal("OFF-DDO-H-1", "ddo", {"ddo_code": "DDO-H-1"})
+
+    monkeypatch.setattr(web, "decode_token", ddo)
+    client = _portal(
+        lambda r: httpx.Response(200, content=b"%PDF-1.4 ...", headers={"content-type": "application/pdf"})
+    )
+    client.cookies.set(cookies.OFFICER, "a-token")
+    r = client.get("/desk/applications/A-1/documents/family_id")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'self'" in csp and "'none'" in csp.split("frame-ancestors")[0]  # nothing else allowed
+    assert "frame-ancestors 'none'" in client.get("/help").headers["content-security-policy"]
