@@ -305,6 +305,28 @@ async def review(request: Request, application_no: str, decided: str = "") -> Re
     return await _review_page(request, who, application_no, FormErrors(), {}, decided)
 
 
+async def _names_of(request: Request, form: dict[str, Any]) -> dict[str, str]:
+    """The names of the codes on an application (department, post, DDO's office), from the drop-down lists, so
+    the officer reads "School Education" beside SCHOOLEDU. A list that cannot be read leaves the code alone."""
+    backend = backend_of(request)
+    names: dict[str, str] = {}
+    try:
+        for d in await backend.json("applications", "GET", "/master/departments"):
+            if d["code"] == form.get("department_code"):
+                names["department_code"] = d["name"]
+        for p in await backend.json("applications", "GET", "/master/posts"):
+            if p["code"] == form.get("post_code"):
+                names["post_code"] = p["name"]
+        if form.get("department_code") and form.get("district"):
+            params = {"department_code": form["department_code"], "district": form["district"]}
+            for o in await backend.json("applications", "GET", "/master/ddos", params=params):
+                if o["ddo_code"] == form.get("ddo_code"):
+                    names["ddo_code"] = o["office_name"]
+    except (BackendError, KeyError, TypeError):
+        pass
+    return names
+
+
 async def _review_page(
     request: Request,
     who: Visitor,
@@ -331,6 +353,7 @@ async def _review_page(
         "review",
         {
             "app": found,
+            "names": await _names_of(request, found.get("form") or {}),
             "kinds": kinds,
             "diagnoses": diagnoses,
             "reasons": REJECTION_REASONS,

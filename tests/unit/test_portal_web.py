@@ -573,3 +573,43 @@ def test_a_document_may_be_framed_by_the_review_page_only(monkeypatch):
     csp = r.headers["content-security-policy"]
     assert "frame-ancestors 'self'" in csp and "'none'" in csp.split("frame-ancestors")[0]  # nothing else allowed
     assert "frame-ancestors 'none'" in client.get("/help").headers["content-security-policy"]
+
+
+def test_the_review_page_names_the_codes_on_the_application(monkeypatch):
+    """The DDO's review showed codes (SCHOOLEDU, PUMPOP) instead of names."""
+    from services.common.auth import Principal
+    from services.portal import web
+
+    async def ddo(token, request):
+        return Principal("OFF-DDO-S-1", "ddo", {"ddo_code": "DDO-S-1"})
+
+    monkeypatch.setattr(web, "decode_token", ddo)
+    form = {
+        "department_code": "SCHOOLEDU",
+        "district": "Hisar",
+        "post_code": "PUMPOP",
+        "ddo_code": "DDO-S-1",
+        "date_of_joining": "2015-04-01",
+    }
+    answers = {
+        "/review/applications/A-1": {
+            "application_no": "A-1",
+            "employee_id": "EMP0000001",
+            "status": "submitted",
+            "form": form,
+            "documents": [],
+            "submissions": [],
+            "eligibility": None,
+        },
+        "/master/departments": [{"code": "SCHOOLEDU", "name": "School Education"}],
+        "/master/posts": [{"code": "PUMPOP", "name": "Pump Operator"}],
+        "/master/ddos": [
+            {"ddo_code": "DDO-S-1", "department_code": "SCHOOLEDU", "district": "Hisar", "office_name": "DEO Hisar"}
+        ],
+        "/otp/diagnoses": [],
+    }
+    client = _portal(lambda r: httpx.Response(200, json=answers.get(r.url.path, {})))
+    client.cookies.set(cookies.OFFICER, "a-token")
+    r = client.get("/desk/applications/A-1")
+    assert r.status_code == 200, r.text[:300]
+    assert "School Education" in r.text and "Pump Operator" in r.text and "DEO Hisar" in r.text
