@@ -450,6 +450,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.retires": ("पहले लें: सेवा {on} तक", "Take first: in service until {on}"),
     "queue.select": ("चुनें {no}", "Select {no}"),
     "queue.bulk_verify": ("चुने हुए सत्यापित करें", "Verify the selected"),
+    "queue.bulk_confirm": (
+        "मैंने चुने हुए हर आवेदन के दस्तावेज़ और सेवा रिकॉर्ड जाँच लिए हैं।",
+        "I have checked the documents and the service record of each selected application.",
+    ),
     "queue.bulk_result": ("एक साथ सत्यापन का परिणाम", "Result of the bulk verification"),
     "approvals.bulk_result": ("एक साथ स्वीकृति का परिणाम", "Result of the approvals"),
     "queue.item_ok": ("सत्यापित", "Verified"),
@@ -468,6 +472,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.diagnoses": ("“OTP क्यों नहीं आया?” का इतिहास", "“Why no OTP?” history"),
     "review.decide": ("निर्णय", "Decision"),
     "review.verify": ("सत्यापित करें", "Verify"),
+    "review.verify_confirm": (
+        "मैंने दस्तावेज़ और सेवा रिकॉर्ड जाँच लिए हैं; यह आवेदन सही है।",
+        "I have checked the documents and the service record; this application is right.",
+    ),
     "review.return": ("टिप्पणियों के साथ लौटाएँ", "Return with remarks"),
     "review.reject": ("अस्वीकार करें", "Reject"),
     "review.remark_for": ("{field} के लिए टिप्पणी", "Remark on {field}"),

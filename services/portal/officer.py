@@ -279,14 +279,11 @@ async def bulk_verify(request: Request) -> Response:
         return who
     form = await request.form()
     chosen = [str(v) for v in form.getlist("application_no")][:500]
-    if not chosen:
-        t = i18n.translator(i18n.language_of(request))
+    t = i18n.translator(i18n.language_of(request))
+    if not chosen or form.get("confirm") != "yes":  # nothing chosen, or not confirmed: nothing is sent
+        message = t("error.nothing_selected") if not chosen else t("error.confirm_needed")
         return await _queue_page(
-            request,
-            who,
-            "pending",
-            "",
-            bulk=[{"application_no": "—", "ok": False, "message": t("error.nothing_selected")}],
+            request, who, "pending", "", bulk=[{"application_no": "—", "ok": False, "message": message}]
         )
     try:
         results = await backend_of(request).json(
@@ -399,6 +396,10 @@ async def decide(request: Request, application_no: str) -> Response:
         if str(k).startswith("remark_") and str(v).strip()
     }
     values = {"decision": decision, "reasons": reasons, "remarks": remarks}
+    if decision == "verified" and form.get("confirm") != "yes":  # a verification is binding: said, not clicked
+        t = i18n.translator(i18n.language_of(request))
+        errors = FormErrors(fields={"confirm": t("error.confirm_needed")})
+        return await _review_page(request, who, application_no, errors, values, status=422)
     body: dict[str, Any] = {"decision": decision}
     if decision == "rejected":
         body["reasons"] = reasons

@@ -117,6 +117,7 @@ async def test_an_employee_goes_from_otp_to_receipt_to_order_in_hindi(stack, mas
     await check_page(ddo, "ddo-queue")
     await ddo.click(f"a[href='/desk/applications/{application_no}']")
     await check_page(ddo, "ddo-review")
+    await ddo.check("#c-verify")  # a verification is confirmed, not one click
     await ddo.click("form:has(input[value=verified]) button")
     await ddo.wait_for_url("**decided=verified")
     finance = await officer_page(browser, stack, "FIN-1")
@@ -256,6 +257,7 @@ async def test_a_bulk_verify_reports_each_item(stack, master, http, browser):
         await reload_until(ddo, "/desk/queue", f"tr[data-application='{no}']")
     for no in numbers:
         await ddo.check(f"input[name=application_no][value='{no}']")
+    await ddo.check("#c-bulk")
     await ddo.click("main form[action='/desk/queue/verify'] button[type=submit]")
     rows = ddo.locator("table.bulk-result tbody tr.ok")
     assert await rows.count() == len(numbers)

@@ -613,3 +613,48 @@ def test_the_review_page_names_the_codes_on_the_application(monkeypatch):
     r = client.get("/desk/applications/A-1")
     assert r.status_code == 200, r.text[:300]
     assert "School Education" in r.text and "Pump Operator" in r.text and "DEO Hisar" in r.text
+
+
+def test_a_verification_is_confirmed_before_it_is_sent(monkeypatch):
+    """'Verify' and bulk verify were one click with no confirmation."""
+    from services.common.auth import Principal
+    from services.portal import web
+
+    async def ddo(token, request):
+        return Principal("OFF-DDO-S-1", "ddo", {"ddo_code": "DDO-S-1"})
+
+    monkeypatch.setattr(web, "decode_token", ddo)
+    sent: list[str] = []
+    review = {
+        "application_no": "A-1",
+        "employee_id": "EMP0000001",
+        "status": "submitted",
+        "form": {},
+        "documents": [],
+        "submissions": [],
+        "eligibility": None,
+    }
+
+    def service(r: httpx.Request) -> httpx.Response:
+        if r.method == "POST":
+            sent.append(r.url.path)
+            if r.url.path.endswith("/bulk"):
+                return httpx.Response(200, json=[{"application_no": "A-1", "ok": True, "message": ""}])
+            return httpx.Response(200, json={"application_no": "A-1", "status": "verified"})
+        return httpx.Response(200, json=review if r.url.path == "/review/applications/A-1" else [])
+
+    client = _portal(service)
+    client.cookies.set(cookies.OFFICER, "a-token")
+    r = client.post("/desk/applications/A-1/decision", data={"decision": "verified"}, headers=ORIGIN)
+    assert r.status_code == 422 and 'id="e-confirm"' in r.text and sent == []
+    bulk = client.post("/desk/queue/verify", data={"application_no": "A-1"}, headers=ORIGIN)
+    assert bulk.status_code == 200 and sent == []
+    done = client.post(
+        "/desk/applications/A-1/decision",
+        data={"decision": "verified", "confirm": "yes"},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and sent == ["/verification/applications/A-1/decision"]
+    client.post("/desk/queue/verify", data={"application_no": "A-1", "confirm": "yes"}, headers=ORIGIN)
+    assert sent[-1] == "/verification/decisions/bulk"
