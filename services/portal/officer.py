@@ -63,6 +63,7 @@ DESKS = {
     ADMINISTRATOR: ("reports", "calendar", "paper_orders"),
 }
 DECIDERS = (DDO, HOD, ADMIN_SECRETARY)
+QUEUE_PAGE = 50  # applications on a page of the verification queue
 DOCUMENT_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 REMARK_FIELDS = ("department_code", "district", "post_code", "ddo_code", "date_of_joining")
 CORRECTABLE = ("mobile", "status", "pay_head", "name", "father_name", "date_of_birth")
@@ -232,40 +233,47 @@ async def desk(request: Request) -> Response:
 
 
 @router.get("/desk/queue")
-async def queue(request: Request, status: str = "pending", department: str = "", results: str = "") -> Response:
+async def queue(request: Request, status: str = "pending", page: int = 1) -> Response:
     who = await need_officer(request, *DECIDERS)
     if not isinstance(who, Visitor):
         return who
-    return await _queue_page(request, who, status, department)
+    return await _queue_page(request, who, status, page)
 
 
 async def _queue_page(
     request: Request,
     who: Visitor,
     status: str,
-    department: str,
+    page: int = 1,
     bulk: list[dict[str, Any]] | None = None,
     code: int = 200,
 ) -> Response:
+    """The officer's queue a page at a time, with how many there are in all. Every officer's queue is of one
+    department (a DDO's own, or the department escalated to its HoD or Secretary): no department filter."""
     if status not in ("pending", "verified", "returned", "rejected"):
         status = "pending"
-    params: dict[str, Any] = {"status": status, "limit": 50}
-    if department:
-        params["department"] = department
+    page = max(1, page)
+    params: dict[str, Any] = {"status": status, "limit": QUEUE_PAGE, "offset": (page - 1) * QUEUE_PAGE}
     try:
-        items = await backend_of(request).json("verification", "GET", "/verification/queue", who.token, params=params)
-        departments = await backend_of(request).json("applications", "GET", "/master/departments")
+        r = await backend_of(request).call("verification", "GET", "/verification/queue", who.token, params=params)
+        items: list[dict[str, Any]] = r.json()
     except BackendError as err:
         return backend_failure(request, err)
+    except ValueError:
+        return outage_page(request)
+    total = int(r.headers.get("x-total-count") or len(items))
     now = datetime.now(UTC)
     for item in items:
         item["overdue"] = datetime.fromisoformat(item["due_at"]) < now
     context = {
         "items": items,
         "status": status,
-        "department": department,
-        "departments": departments,
         "bulk": bulk,
+        "total": total,
+        "page": page,
+        "first": (page - 1) * QUEUE_PAGE + 1 if items else 0,
+        "last": (page - 1) * QUEUE_PAGE + len(items),
+        "pages": max(1, -(-total // QUEUE_PAGE)),
     }
     if request.headers.get("hx-request") and bulk is None:
         return render(request, "officer/_queue_rows.html", context)
@@ -283,7 +291,7 @@ async def bulk_verify(request: Request) -> Response:
     if not chosen or form.get("confirm") != "yes":  # nothing chosen, or not confirmed: nothing is sent
         message = t("error.nothing_selected") if not chosen else t("error.confirm_needed")
         return await _queue_page(
-            request, who, "pending", "", bulk=[{"application_no": "—", "ok": False, "message": message}]
+            request, who, "pending", bulk=[{"application_no": "—", "ok": False, "message": message}]
         )
     try:
         results = await backend_of(request).json(
@@ -291,7 +299,7 @@ async def bulk_verify(request: Request) -> Response:
         )
     except BackendError as err:
         return backend_failure(request, err)
-    return await _queue_page(request, who, "pending", "", bulk=results)
+    return await _queue_page(request, who, "pending", bulk=results)
 
 
 @router.get("/desk/applications/{application_no}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.common.auth import ADMIN_SECRETARY, ADMINISTRATOR, DDO, FINANCE, HOD, Principal, require_roles
 from services.common.errors import ApiError, log_denied_item
@@ -28,6 +28,7 @@ router = APIRouter(prefix="/verification", tags=["DDO verification"])
 
 @router.get("/queue", response_model=list[QueueItem])
 async def my_queue(
+    response: Response,
     status: Literal["pending", "verified", "rejected", "returned"] = "pending",
     department: str | None = None,
     limit: int = Query(50, ge=1, le=500),
@@ -36,8 +37,10 @@ async def my_queue(
     officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
 ) -> list[dict[str, Any]]:
     """The officer's own queue, earliest deadline first: a DDO's applications, or those escalated to an HoD
-    or Administrative Secretary."""
-    return await service.queue(ctx, officer, status, department, limit, offset)
+    or Administrative Secretary. A page (`limit`, `offset`); `X-Total-Count` says how many there are in all."""
+    items, total = await service.queue(ctx, officer, status, department, limit, offset)
+    response.headers["X-Total-Count"] = str(total)
+    return items
 
 
 @router.get("/notifications", response_model=list[Notification])

@@ -27,8 +27,9 @@ def may_decide(officer: Principal, task: Any) -> bool:
 
 async def queue(
     ctx: VerificationContext, officer: Principal, status: str, department: str | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    """The officer's own queue: a DDO's by DDO code; an HoD's or Secretary's, the cases escalated to them."""
+) -> tuple[list[dict[str, Any]], int]:
+    """The officer's own queue, a page of it and how many there are in all: a DDO's by DDO code; an HoD's or
+    Secretary's, the cases escalated to them."""
     if officer.role == DDO:
         where, arg = "ddo_code = $1", officer.scope.get("ddo_code")
     else:
@@ -45,7 +46,13 @@ async def queue(
         limit,
         offset,
     )
-    return [dict(r) for r in rows]
+    total = await ctx.pool.fetchval(
+        f"SELECT count(*) FROM verification.task WHERE {where} AND status = $2 AND ($3::text IS NULL OR department = $3)",
+        arg,
+        status,
+        department,
+    )
+    return [dict(r) for r in rows], int(total)
 
 
 async def decide(

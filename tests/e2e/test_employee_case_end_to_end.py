@@ -63,6 +63,10 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
         return any(item["application_no"] == application_no for item in r.json())
 
     await eventually(in_queue, what="application in the DDO's queue")
+    # a page of the queue, and how many there are in all (the portal pages by it)
+    one = await http.get(f"{stack.url('verification')}/verification/queue", params={"limit": 1}, headers=ddo)
+    everything = await http.get(f"{stack.url('verification')}/verification/queue", params={"limit": 500}, headers=ddo)
+    assert len(one.json()) == 1 and int(one.headers["x-total-count"]) == len(everything.json())
     decision_url = f"{stack.url('verification')}/verification/applications/{application_no}/decision"
     r = await http.post(decision_url, json={"decision": "verified"}, headers=ddo)
     assert r.status_code == 200, r.text

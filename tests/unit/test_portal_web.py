@@ -658,3 +658,48 @@ def test_a_verification_is_confirmed_before_it_is_sent(monkeypatch):
     assert done.status_code == 303 and sent == ["/verification/applications/A-1/decision"]
     client.post("/desk/queue/verify", data={"application_no": "A-1", "confirm": "yes"}, headers=ORIGIN)
     assert sent[-1] == "/verification/decisions/bulk"
+
+
+def test_the_queue_is_paged_with_its_true_total_and_no_filter_of_every_department(monkeypatch):
+    """The queue stopped at 50 rows with no paging, its count was the page's, and a DDO of one department got
+    a filter of all 20."""
+    from services.common.auth import Principal
+    from services.portal import web
+
+    async def ddo(token, request):
+        return Principal("OFF-DDO-S-1", "ddo", {"ddo_code": "DDO-S-1"})
+
+    monkeypatch.setattr(web, "decode_token", ddo)
+    asked: list[dict] = []
+
+    def service(r: httpx.Request) -> httpx.Response:
+        if r.url.path == "/verification/queue":
+            asked.append(dict(r.url.params))
+            offset = int(r.url.params.get("offset", 0))
+            items = [
+                {
+                    "application_no": f"A-{n}",
+                    "employee_id": f"EMP{n:07d}",
+                    "department": "SCHOOLEDU",
+                    "district": "Hisar",
+                    "due_at": "2030-01-01T00:00:00+00:00",
+                    "status": "pending",
+                    "escalation_level": 0,
+                    "round": 1,
+                    "superannuation_on": None,
+                    "take_first": False,
+                }
+                for n in range(offset, min(offset + 50, 120))
+            ]
+            return httpx.Response(200, json=items, headers={"X-Total-Count": "120"})
+        return httpx.Response(200, json=[{"code": f"D{i}", "name": f"Department {i}"} for i in range(20)])
+
+    client = _portal(service)
+    client.cookies.set(cookies.OFFICER, "a-token")
+    first = client.get("/desk/queue")
+    assert first.status_code == 200 and "कुल 120 आवेदनों में से 1–50" in first.text
+    assert 'id="f-department"' not in first.text and "page=2" in first.text
+    second = client.get("/desk/queue?page=2")
+    assert "51–100" in second.text and asked[-1]["offset"] == "50" and "A-50" in second.text
+    last = client.get("/desk/queue?page=3")
+    assert "101–120" in last.text and "page=4" not in last.text
