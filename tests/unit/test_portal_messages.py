@@ -77,3 +77,12 @@ def test_a_date_is_written_in_the_visitors_language_in_india_standard_time():
     assert i18n.when("2026-02-20T18:29:59+00:00", "en") == "20 Feb 2026, 23:59"
     assert i18n.when("2026-02-20", "en") == "20 Feb 2026"
     assert i18n.when(None, "hi") == "—"
+
+
+def test_the_sign_in_and_the_season_have_words_of_their_own():
+    """Both were "सत्र": "your session ends" read as "your season ends"."""
+    for key, (hindi, english) in MESSAGES.items():
+        if "session" in english.lower() or key.startswith("session.") or key == "error.session_expired":
+            assert "सत्र" not in hindi, key
+        if "season" in english.lower():
+            assert "साइन-इन" not in hindi, key
