@@ -145,6 +145,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{self.env}: {', '.join(public)} carry the public dev value")
         keys = [n for n in (*self.secrets, *PUBLIC_KEYS) if n in type(self).model_fields and getattr(self, n)]
         problems = [p for n in dict.fromkeys(keys) for p in key_form_problems(n, str(getattr(self, n)))]
+        problems += [  # a setting people read (the helpdesk's number) left as the manifest's placeholder
+            f"SEVA_{n.upper()} holds a placeholder"
+            for n in self.required_outside_dev
+            if n not in keys and str(getattr(self, n)).startswith("REPLACE-WITH-")
+        ]
         if problems:
             raise ValueError(f"{self.env}: {'; '.join(problems)}")
         return self
@@ -264,12 +269,27 @@ class OrdersSettings(Settings):
     order_signing_seed: str = Field("", description="seed of the Ed25519 key that signs order QR codes")
 
 
+HELPDESK = ("helpdesk_phone", "helpdesk_email", "helpdesk_address", "helpdesk_hours")
+DEV_HELPDESK = {  # plainly not the state's: the local stack's
+    "helpdesk_phone": "0000-000-000 (local stack)",
+    "helpdesk_email": "helpdesk@example.invalid",
+    "helpdesk_address": "स्थानीय परीक्षण, कोई कार्यालय नहीं",
+    "helpdesk_hours": "सोमवार से शुक्रवार, 9:00 से 17:30 (स्थानीय परीक्षण)",
+}
+
+
 class PortalSettings(Settings):
     """The portal: pages for employees and officers in the browser, in front of the four services' APIs. It
     holds no database and no Temporal client; it seals its own short-lived sign-in cookie (the officers'
     OpenID state) with its cookie key."""
 
-    required_outside_dev = ("session_public_key", "oidc_issuer", "portal_cookie_key", "portal_public_url")
+    required_outside_dev = (
+        "session_public_key",
+        "oidc_issuer",
+        "portal_cookie_key",
+        "portal_public_url",
+        *HELPDESK,
+    )
     secrets = ("portal_cookie_key", "portal_client_secret")
 
     otp_url: str = Field("http://127.0.0.1:8001", description="the OTP service's API, as the portal reaches it")
@@ -284,10 +304,18 @@ class PortalSettings(Settings):
     portal_client_secret: str = Field("", description="its secret at the identity provider, if it has one")
     portal_backend_timeout_seconds: float = Field(10.0, description="a call to a service that takes longer fails")
     session_warning_seconds: int = Field(300, description="how long before a session ends the page warns")
+    # The helpdesk every page's contact page names (GIGW): the state fills them in; the portal does not start
+    # without them outside dev
+    helpdesk_phone: str = Field("", description="the helpline's number, as people dial it")
+    helpdesk_email: str = Field("", description="the helpdesk's e-mail address")
+    helpdesk_address: str = Field("", description="the office that answers for the portal, its postal address")
+    helpdesk_hours: str = Field("", description="when the helpline answers, in words")
 
     def _dev_default(self, name: str) -> str:
         if name == "portal_public_url":
             return "http://127.0.0.1:8000"  # the local stack's portal (deploy/local/stack.py)
+        if name in HELPDESK:
+            return DEV_HELPDESK[name]
         return super()._dev_default(name)
 
     @property

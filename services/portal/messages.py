@@ -32,6 +32,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "यह पोर्टल मानव संसाधन विभाग, हरियाणा सरकार का है और उसी के द्वारा चलाया जाता है।",
         "This portal is owned and run by the Human Resources Department, Government of Haryana.",
     ),
+    "contact.helpdesk": ("हेल्पडेस्क", "Helpdesk"),
+    "contact.phone": ("हेल्पलाइन नंबर", "Helpline"),
+    "contact.email": ("ई-मेल", "E-mail"),
+    "contact.hours": ("समय", "Hours"),
+    "contact.address": ("पता", "Address"),
     "session.ends": ("आपका साइन-इन {time} पर समाप्त होगा।", "Your session ends at {time}."),
     "session.warning": (
         "आपका साइन-इन कुछ ही मिनटों में समाप्त होगा। जो लिखा है उसे सहेजें; फिर से साइन इन करना होगा।",

@@ -182,6 +182,12 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "last_updated": LAST_UPDATED,
         "path": request.url.path,
         "warn_before": settings.session_warning_seconds,
+        "helpdesk": {
+            "phone": settings.helpdesk_phone,
+            "email": settings.helpdesk_email,
+            "address": settings.helpdesk_address,
+            "hours": settings.helpdesk_hours,
+        },
         "session_end": i18n.when(datetime.fromtimestamp(who.expires_at, UTC), lang) if who.expires_at else "",
         "now": int(time.time()),
         "errors": FormErrors(),

@@ -703,3 +703,29 @@ def test_the_queue_is_paged_with_its_true_total_and_no_filter_of_every_departmen
     assert "51–100" in second.text and asked[-1]["offset"] == "50" and "A-50" in second.text
     last = client.get("/desk/queue?page=3")
     assert "101–120" in last.text and "page=4" not in last.text
+
+
+def test_the_contact_page_names_the_helpdesk_from_configuration(monkeypatch):
+    """The contact page had no helpline, phone, e-mail, address or hours."""
+    client = _portal(lambda r: httpx.Response(200, json={}))
+    r = client.get("/contact")
+    assert r.status_code == 200
+    assert 'href="tel:0000-000-000(localstack)"' in r.text and "helpdesk@example.invalid" in r.text
+    assert "सोमवार से शुक्रवार" in r.text
+
+
+def test_the_portal_refuses_to_start_with_the_helpdesk_left_as_a_placeholder(monkeypatch):
+    from services.common.settings import PortalSettings
+
+    with pytest.raises(ValueError, match="SEVA_HELPDESK_PHONE holds a placeholder"):
+        PortalSettings(
+            env="production",
+            session_public_key="x",
+            oidc_issuer="https://sso.example",
+            portal_cookie_key="k",
+            portal_public_url="https://portal.example",
+            helpdesk_phone="REPLACE-WITH-THE-HELPLINE-NUMBER",
+            helpdesk_email="help@example.in",
+            helpdesk_address="Chandigarh",
+            helpdesk_hours="9 to 5",
+        )
