@@ -274,6 +274,9 @@ class CaseEvent:
     event_id: str
     type: str
     data: dict[str, Any] = field(default_factory=dict[str, Any])
+    # when the act happened in its service (the envelope's occurred_at, in the transaction of the state change):
+    # an act heard after a deadline but done before it counts as in time
+    occurred_at: str | None = None
 
 
 @dataclass

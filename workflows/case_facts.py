@@ -29,6 +29,7 @@ class CaseFacts:
     post_id: str | None = None
     order_approved: bool = False
     acts: int = 0  # registrations and submissions heard, for reopening a lapsed case
+    last_act_at: datetime | None = None  # when the latest of them happened in its service (None: not said)
     announced_version: int = 0  # the newest calendar version a registration extension was announced in
     # the first report of a fault only others can mend (no OTP, an entry missing from the lists), and the data
     # owner's latest correction after it: together they hold registration open (SeasonCalendar)
@@ -54,10 +55,11 @@ def hear(
     data, kind = event.data, event.type
     change: dict[str, Any] = {}
     notes: list[str] = []
+    act_at = _moment(event.occurred_at)
     if kind == EventType.OTP_VERIFIED:
-        change = {"registered": True, "acts": facts.acts + 1}
+        change = {"registered": True, "acts": facts.acts + 1, "last_act_at": act_at}
     elif kind == EventType.APPLICATION_SUBMITTED:
-        change = {"application": dict(data), "acts": facts.acts + 1}
+        change = {"application": dict(data), "acts": facts.acts + 1, "last_act_at": act_at}
     elif kind == EventType.APPLICATION_RESUBMITTED:
         change = {"application": dict(data), "resubmissions": facts.resubmissions + 1}
     elif kind == EventType.VERIFICATION_DECIDED:
@@ -94,6 +96,13 @@ def hear(
     else:
         return Heard(facts, ignored=True)
     return Heard(dataclasses.replace(facts, **change), tuple(notes))
+
+
+def _moment(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def reported_before(facts: CaseFacts, reported: datetime, corrected: datetime | None) -> CaseFacts:

@@ -15,6 +15,11 @@ with workflow.unsafe.imports_passed_through():
 from workflows.case_deadlines import CaseWaiting
 from workflows.case_state import in_ist
 
+# An act (a registration, an application) heard after registration closed but done before it counts: the case
+# reopens and goes on. Under a surge the events reach the case minutes late, and a season of 10,000 lapsed 2,163
+# employees whose applications the system had taken in time.
+ACT_COUNTS_WHEN_DONE = "act-counts-when-done"
+
 
 class CaseLapses(CaseWaiting):
     """Lapsing, waiting lapsed, and reopening."""
@@ -53,6 +58,9 @@ class CaseLapses(CaseWaiting):
                     continue
                 return False
             acted, seen, told = self._facts.acts > seen, self._facts.acts, self._facts.announced_version
+            act_at = self._facts.last_act_at
+            # asked at the start of the task the act woke (before the calendar is read)
+            counts_when_done = acted and workflow.patched(ACT_COUNTS_WHEN_DONE)
             self._calendar = await self._load_calendar(acting_on=REGISTRATION_CLOSE)
             if not acted:  # told that registration was extended (calendar_fanout)
                 if workflow.now() < self._deadline(REGISTRATION_CLOSE):
@@ -66,6 +74,12 @@ class CaseLapses(CaseWaiting):
                 self._note(
                     f"reopened: registration now closes {in_ist(self._deadline(REGISTRATION_CLOSE))} "
                     f"(calendar version {self._calendar.version})"
+                )
+                return True
+            if counts_when_done and act_at is not None and act_at <= self._deadline(REGISTRATION_CLOSE):
+                self._note(
+                    f"reopened: the employee acted at {in_ist(act_at)}, before registration closed "
+                    f"({in_ist(self._deadline(REGISTRATION_CLOSE))}); the case heard of it late"
                 )
                 return True
             self._note("the employee acted after registration closed, and it has not been extended")

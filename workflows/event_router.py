@@ -65,7 +65,12 @@ def event_router(
         try:
             await handle_.signal(
                 CaseWorkflow.case_event,
-                CaseEvent(event_id=event["event_id"], type=event["type"], data=event.get("data", {})),
+                CaseEvent(
+                    event_id=event["event_id"],
+                    type=event["type"],
+                    data=event.get("data", {}),
+                    occurred_at=event.get("occurred_at"),
+                ),
             )
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:

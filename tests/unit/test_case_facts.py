@@ -85,3 +85,11 @@ def test_a_case_started_on_an_added_record_holds_from_the_earliest_report():
     facts = reported_before(CaseFacts(fault_reported_at=early), late, NOW)
     assert facts.fault_reported_at == early and facts.record_corrected_at == NOW
     assert reported_before(CaseFacts(), late, None).fault_reported_at == late
+
+
+def test_an_act_keeps_when_it_was_done_in_its_service():
+    done = "2026-01-31T18:20:00+00:00"
+    heard = hear(CaseFacts(), CaseEvent("e1", EventType.OTP_VERIFIED, {}, occurred_at=done), NOW, SEASON, lambda: True)
+    assert heard.facts.last_act_at == datetime.fromisoformat(done)
+    unsaid = hear(heard.facts, CaseEvent("e2", EventType.APPLICATION_SUBMITTED, {}), NOW, SEASON, lambda: True)
+    assert unsaid.facts.last_act_at is None  # an event that does not say when: the case's own clock rules

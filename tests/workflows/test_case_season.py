@@ -627,3 +627,39 @@ async def test_ops_read_the_case_at_a_glance_its_current_details_in_words(env, s
     assert late.startswith("verification by DDO-HEALTH-HISAR-1 overdue, was due ") and late.endswith("escalated"), late
     assert cal.ddo_verification.astimezone(IST).strftime("%d %b %Y") in late
     await handle.terminate("test done")
+
+
+async def test_an_act_done_before_the_close_but_heard_after_it_counts(env, season):
+    """Under a surge the events reach a case minutes late: a season of 10,000 lapsed 2,163 employees whose
+    registration and application the services had taken in time. An act counts when it was done (the event's
+    occurred_at), not when the case heard of it; one done after the close still does not reopen the case."""
+    cal = season.calendar
+    handle = await start(env, "T-HEARD-LATE")
+    done_at = (cal.registration_close - timedelta(minutes=3)).isoformat()
+    await sleep_until(env, cal.registration_close + timedelta(minutes=10))
+    assert await stage_of(handle) == Stage.LAPSED_UNREGISTERED
+    registered = CaseEvent(str(uuid.uuid4()), EventType.OTP_VERIFIED, {}, occurred_at=done_at)
+    await handle.signal(CaseWorkflow.case_event, registered)
+    await sleep_until(env, cal.registration_close + timedelta(minutes=20))
+    status: CaseStatus = await handle.query(CaseWorkflow.status)
+    notes = [h.note for h in status.history]
+    assert any("before registration closed" in n for n in notes) and "registered with mobile OTP" in notes
+    assert status.stage == Stage.LAPSED_NO_APPLICATION  # registered; the application's event has not come yet
+    submitted = CaseEvent(
+        str(uuid.uuid4()), EventType.APPLICATION_SUBMITTED, {"application_no": "SS-T-LATE"}, occurred_at=done_at
+    )
+    await handle.signal(CaseWorkflow.case_event, submitted)
+    await sleep_until(env, cal.registration_close + timedelta(minutes=40))
+    assert await stage_of(handle) == Stage.AWAITING_DDO_VERIFICATION
+    await record_history_if_asked(handle, "case_act_heard_late")
+    await handle.terminate("test done")
+
+    late = await start(env, "T-DONE-LATE")
+    await sleep_until(env, cal.registration_close + timedelta(minutes=50))
+    after = (cal.registration_close + timedelta(minutes=1)).isoformat()
+    await late.signal(
+        CaseWorkflow.case_event, CaseEvent(str(uuid.uuid4()), EventType.OTP_VERIFIED, {}, occurred_at=after)
+    )
+    await sleep_until(env, cal.registration_close + timedelta(hours=1))
+    assert await stage_of(late) == Stage.LAPSED_UNREGISTERED
+    await late.terminate("test done")

@@ -25,6 +25,8 @@ def test_recorded_histories_exist():
         # recorded before and after the superannuation check: an order the old code issued still replays as issued
         "case_order_past_superannuation_before_the_check",
         "case_superannuated_before_order",
+        # an act done before the close and heard after it reopens the case (act-counts-when-done)
+        "case_act_heard_late",
     }
 
 
