@@ -23,6 +23,7 @@ import psutil
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from contract import OFFICIAL_2025_26, shifted
 from contract.search_attributes import cases_where
 from deploy.local.journey import application_form, preparation
 from deploy.local.phone import DELIVERED_OTP, code_of, otp_since
@@ -30,7 +31,6 @@ from deploy.local.seed import import_employees
 from deploy.local.stack import BENCH_PORTS, LocalStack
 from deploy.local.synthetic import generate
 from ops.database import put_calendar
-from services.applications.calendar import OFFICIAL_2025_26, shifted
 from services.common.settings import Settings
 from services.common.temporal import connect
 from workflows.worker import case_worker_tuning

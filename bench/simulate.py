@@ -43,6 +43,7 @@ from deploy.local.seed import import_employees
 from deploy.local.stack import PRODUCTION, LocalStack, Ports
 from deploy.local.synthetic import REGISTRY_OTHER_MEMBER, REGISTRY_WITHOUT_MOBILE, SyntheticEmployee, generate
 from ops.database import put_calendar
+from ops.preseason_audit import ask_whose_number, keeps_from_otp, record_findings
 from services.common.settings import Settings
 from services.common.temporal import connect
 
@@ -753,10 +754,8 @@ class Season:
     async def audit_before_opening(self) -> set[str]:
         """The pre-season audit as the data owners would run it, before anything is mended: who it says would get
         no OTP (the report compares that with who then got none: recall and precision)."""
-        from services.otp.preseason import BLOCKS_OTP, audit
-
         async with self.db.acquire() as conn:
-            return {f.employee_id for f in await audit(conn) if f.code in BLOCKS_OTP}
+            return {f.employee_id for f in await record_findings(conn) if keeps_from_otp(f)}
 
     async def ask_whose_number(self, remind: bool = False) -> tuple[int, int]:
         """Before the portal opens, every record's number is asked by SMS whether it is the employee's (as `seva
@@ -764,10 +763,11 @@ class Season:
         that gets the message answers on the OTP service, or not: the employee for their own number, a stranger
         for a wrong one. Returns (messages sent, answers given)."""
         from deploy.local.phone import confirmation_link_code
-        from services.otp.confirmation import ask_in
 
         before = await self.db.fetchval("SELECT count(*) FROM otp.sms_delivery WHERE template = 'mobile_confirmation'")
-        sent = await ask_in(self.stack.database_url, self.stack.portal_url, remind_after_hours=0 if remind else None)
+        sent = await ask_whose_number(
+            self.stack.database_url, self.stack.portal_url, remind_after_hours=0 if remind else None
+        )
         give_up = time.monotonic() + 300
         while (  # the SMS go out through the outbox, Kafka and the gateway adapter
             await self.db.fetchval(
@@ -807,10 +807,8 @@ class Season:
     async def preseason_fixes(self, share: float) -> int:
         """Before the portal opens, the pre-season audit's mobile findings are acted on for a share of them: the
         DDO certifies, the data owner sets the Family ID's number. Returns how many records were corrected."""
-        from services.otp.preseason import audit
-
         async with self.db.acquire() as conn:
-            flagged = [f for f in await audit(conn) if f.code in MOBILE_FINDINGS]
+            flagged = [f for f in await record_findings(conn) if f.code in MOBILE_FINDINGS]
         chosen = [f for f in flagged if self.rng.random() < share]
         self.fixed = {f.employee_id for f in chosen}
         for f in chosen:
@@ -905,8 +903,6 @@ def _compressed_calendar(plan: Plan, opens: datetime) -> SeasonCalendar:
 async def _audit_flags(conn, answers: dict[str, str | None] | None) -> set[str]:
     """Who the pre-season audit says would get no OTP, with the SMS answers set to `answers` (employee id ->
     'mine', 'not_mine' or None), or with no number asked at all (None). In a savepoint rolled back."""
-    from services.otp.preseason import BLOCKS_OTP, audit
-
     savepoint = conn.transaction()
     await savepoint.start()
     try:
@@ -918,7 +914,7 @@ async def _audit_flags(conn, answers: dict[str, str | None] | None) -> set[str]:
                 "UPDATE otp.mobile_confirmation SET answer = $2, answered_at = now() WHERE employee_id = $1",
                 [(e, a) for e, a in answers.items() if a],
             )
-        return {f.employee_id for f in await audit(conn) if f.code in BLOCKS_OTP}
+        return {f.employee_id for f in await record_findings(conn) if keeps_from_otp(f)}
     finally:
         await savepoint.rollback()
 

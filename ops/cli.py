@@ -479,8 +479,8 @@ def audit_confirm_mobiles(
     numbers that have not answered get the same question again (once per run, at most every --after-hours)."""
     import os
 
+    from ops.preseason_audit import ask_whose_number
     from services.common.settings import ConfigurationError, get_settings
-    from services.otp.confirmation import ask_in
 
     settings = get_settings()
     url = database_url or settings.database_url
@@ -492,7 +492,7 @@ def audit_confirm_mobiles(
 
         portal = f"http://127.0.0.1:{portal_port(DEV_PORTS)}"
 
-    sent = asyncio.run(ask_in(url, portal, data_owner, ddo, after_hours if remind else None))
+    sent = asyncio.run(ask_whose_number(url, portal, data_owner, ddo, after_hours if remind else None))
     if remind:
         typer.echo(f"{sent:,} employees reminded: the number on their record has not been answered for")
     else:

@@ -19,6 +19,7 @@ import asyncpg
 from contract import IST, RETIREMENT_AGE, ServiceRecord, attains_age_on
 from services.applications.calendar import calendar_in_force
 from services.applications.eligibility import Rule, evaluate
+from services.otp.confirmation import ask_in
 from services.otp.preseason import BLOCKS_OTP, Finding, audit
 
 
@@ -87,6 +88,29 @@ async def cross_checks(conn: asyncpg.Connection, season_id: str) -> list[Finding
                     "Take this case first: the order must be issued before the retirement age is attained.",
                 )
     return found
+
+
+async def record_findings(conn: asyncpg.Connection) -> list[Finding]:
+    """The OTP service's record checks alone, as the data officers and DDOs see them (GET /master/audit), on the
+    caller's connection: the simulator runs them inside a transaction it rolls back, to weigh answer rates."""
+    return await audit(conn)
+
+
+def keeps_from_otp(finding: Finding) -> bool:
+    """Whether the finding, left alone, keeps its employee from receiving an OTP."""
+    return finding.code in BLOCKS_OTP
+
+
+async def ask_whose_number(
+    database_url: str,
+    portal_url: str,
+    data_owner: str | None = None,
+    ddo: str | None = None,
+    remind_after_hours: float | None = None,
+) -> int:
+    """`seva audit confirm-mobiles`: ask by SMS whether the number on each active record is its employee's (or,
+    with `remind_after_hours`, ask again where no answer came). Returns how many were asked."""
+    return await ask_in(database_url, portal_url, data_owner, ddo, remind_after_hours)
 
 
 async def run(database_url: str, season_id: str) -> list[Finding]:

@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from pydantic import ValidationError
 
+from ops.database import copy_new
 from services.otp.records import COLUMNS, MASTER_COLUMNS, OWNER_OF_GROUP, RecordRow
 
 
@@ -106,13 +108,21 @@ def read_records(
     return records, errors
 
 
+async def copy_records(conn: asyncpg.Connection, records: list[dict[str, Any]]) -> None:
+    """Add master records (rows keyed by MASTER_COLUMNS) to the OTP service's table, keeping those already there:
+    the records import and the local stack's synthetic seed load the same way."""
+    await copy_new(
+        conn, "otp.employee_master", list(MASTER_COLUMNS), [tuple(r[c] for c in MASTER_COLUMNS) for r in records]
+    )
+
+
 async def load(
     database_url: str, temporal: Any, season_id: str, files: dict[str, Path], restart_failed: bool = False
 ) -> tuple[int, int, list[RowError]]:
     """Check every file, then load all or nothing and start the new employees' cases: (records loaded, cases
     started, errors). With `restart_failed`, also start again the cases of these employees whose runs failed."""
     from ops.cases import start_cases
-    from ops.database import copy_new, migrate_all
+    from ops.database import migrate_all
     from services.common.db import create_pool
 
     await migrate_all(database_url)
@@ -130,12 +140,7 @@ async def load(
             return 0, 0, errors
         async with pool.acquire() as conn, conn.transaction():
             before = await conn.fetchval("SELECT count(*) FROM otp.employee_master")
-            await copy_new(
-                conn,
-                "otp.employee_master",
-                list(MASTER_COLUMNS),
-                [tuple(r[c] for c in MASTER_COLUMNS) for r in records],
-            )
+            await copy_records(conn, records)
             loaded = await conn.fetchval("SELECT count(*) FROM otp.employee_master") - before
     finally:
         await pool.close()

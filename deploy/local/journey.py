@@ -11,7 +11,7 @@ from typing import Any
 
 from stdnum import verhoeff
 
-from services.applications.documents import REQUIRED
+from contract import REQUIRED_DOCUMENTS
 
 # the smallest file the documents step takes as a PDF
 TINY_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -50,7 +50,7 @@ def preparation(employee_id: str, first_digit: str) -> list[Step]:
             {"content": TINY_PDF},
             {"content-type": "application/pdf"},
         )
-        for kind in REQUIRED
+        for kind in REQUIRED_DOCUMENTS
     ]
     identity = Step(
         "identity",

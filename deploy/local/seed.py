@@ -9,11 +9,10 @@ import asyncpg
 from temporalio.client import Client
 from tqdm import tqdm
 
-from contract import IST
+from contract import IST, OFFICIAL_2025_26, shifted
 from ops.cases import start_cases
 from ops.database import copy_new, migrate_all, put_calendar
-from services.applications.calendar import OFFICIAL_2025_26, shifted
-from services.otp.records import MASTER_COLUMNS
+from ops.records_import import copy_records
 
 from .synthetic import MasterData
 
@@ -43,12 +42,7 @@ async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
         await copy_new(
             conn, "verification.officer", officer_cols, [tuple(o[c] for c in officer_cols) for o in data.officers]
         )
-        await copy_new(
-            conn,
-            "otp.employee_master",
-            list(MASTER_COLUMNS),
-            [tuple(e.master[c] for c in MASTER_COLUMNS) for e in data.employees],
-        )
+        await copy_records(conn, [e.master for e in data.employees])
         ppp_cols = ["family_id", "name", "father_name", "date_of_birth", "mobile"]
         await copy_new(conn, "otp.ppp_registry", ppp_cols, [tuple(e.ppp[c] for c in ppp_cols) for e in data.employees])
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from contract import DEADLINE_STEPS, IST, EventType, SeasonCalendar
+from contract import DEADLINE_STEPS, EventType, SeasonCalendar
 from services.common import audit
 from services.common.auth import Principal
 from services.common.errors import ApiError
@@ -20,38 +20,6 @@ from services.common.runtime import ApplicationsContext
 
 if TYPE_CHECKING:
     from .schemas import Change
-
-
-def _ist_end_of_day(y: int, m: int, d: int) -> datetime:
-    return datetime(y, m, d, 23, 59, 59, tzinfo=IST)
-
-
-# The 2025-26 season as first announced (version 1). The state later extended registration to
-# 20 Feb 2026; that is version 2, seeded beside it as data.
-OFFICIAL_2025_26 = SeasonCalendar(
-    season_id="2025-26",
-    version=1,
-    registration_open=datetime(2025, 12, 25, 0, 0, tzinfo=IST),
-    registration_close=_ist_end_of_day(2026, 1, 31),
-    ddo_verification=_ist_end_of_day(2026, 2, 28),
-    post_creation=_ist_end_of_day(2026, 3, 31),
-    order_issue=_ist_end_of_day(2026, 4, 30),
-)
-
-
-def shifted(calendar: SeasonCalendar, season_id: str, opens_at: datetime) -> SeasonCalendar:
-    """The same season with every date moved so that registration opens at `opens_at`: a rehearsal
-    season for the local stack and the tests, whose clocks cannot go back to 2025."""
-    delta = opens_at - calendar.registration_open
-    return SeasonCalendar(
-        season_id=season_id,
-        version=calendar.version,
-        registration_open=calendar.registration_open + delta,
-        registration_close=calendar.registration_close + delta,
-        ddo_verification=calendar.ddo_verification + delta,
-        post_creation=calendar.post_creation + delta,
-        order_issue=calendar.order_issue + delta,
-    )
 
 
 CALENDAR_COLUMNS = (

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from contract import CaseStatus, SeasonCalendar, Stage, case_workflow_id
+from contract import OFFICIAL_2025_26, CaseStatus, SeasonCalendar, Stage, case_workflow_id, shifted
 from deploy.local.oidc import officer_token_async
 from deploy.local.seed import import_employees
 from ops.database import put_calendar
-from services.applications.calendar import OFFICIAL_2025_26, shifted
 
 from .conftest import OTP_CODES_SEEN, SEASON, eventually, prepare_application
 

@@ -126,8 +126,9 @@ async def test_an_escalation_window_of_a_fraction_of_a_day_is_stored_as_it_was_g
     day stored as 0, refused by its check), so the simulator ran with a whole day and escalation never showed."""
     from dataclasses import replace
 
+    from contract import OFFICIAL_2025_26, shifted
     from ops.database import put_calendar
-    from services.applications.calendar import OFFICIAL_2025_26, calendar_in_force, shifted
+    from services.applications.calendar import calendar_in_force
     from services.common.db import create_pool
 
     pool = await create_pool(stack.database_url)

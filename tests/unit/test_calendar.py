@@ -1,7 +1,6 @@
 from datetime import UTC, datetime
 
-from contract import DEADLINE_STEPS
-from services.applications.calendar import OFFICIAL_2025_26, shifted
+from contract import DEADLINE_STEPS, OFFICIAL_2025_26, shifted
 
 
 def test_official_season_dates():

@@ -9,7 +9,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from services.applications.calendar import OFFICIAL_2025_26
+from contract import OFFICIAL_2025_26
 from workflows.calendar_copy import AS_CALENDAR, CalendarCopy
 from workflows.event_router import event_router
 

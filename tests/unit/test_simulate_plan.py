@@ -28,8 +28,7 @@ def test_the_same_seed_draws_the_same_arrivals_with_a_surge_before_the_deadline(
 
 
 def test_the_plan_keeps_the_real_calendars_proportions_at_any_speed():
-    from contract import DDO_VERIFICATION, ORDER_ISSUE, POST_CREATION
-    from services.applications.calendar import OFFICIAL_2025_26
+    from contract import DDO_VERIFICATION, OFFICIAL_2025_26, ORDER_ISSUE, POST_CREATION
 
     for day in (4.0, 20.0):
         plan = Plan.for_size(100, 1, day=day)

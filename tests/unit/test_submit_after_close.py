@@ -12,9 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from contract import IST, RegistrationHold
+from contract import IST, OFFICIAL_2025_26, RegistrationHold
 from services.applications import service
-from services.applications.calendar import OFFICIAL_2025_26
 from services.common.errors import ApiError
 
 

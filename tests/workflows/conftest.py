@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from contract import (
     APPLICATIONS_QUEUE,
     CASES_TASK_QUEUE,
+    OFFICIAL_2025_26,
     ORDERS_QUEUE,
     OTP_QUEUE,
     VERIFICATION_QUEUE,
@@ -36,8 +37,8 @@ from contract import (
     ServiceRecord,
     SmsRequest,
     VerificationTask,
+    shifted,
 )
-from services.applications.calendar import OFFICIAL_2025_26, shifted
 from services.common.codec import data_converter
 from services.common.settings import dev_value
 from services.common.temporal import register_search_attributes
