@@ -4,6 +4,7 @@ activities and signals, no services, no Kafka), and a bare FastAPI + asyncpg end
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 
@@ -40,7 +41,7 @@ class BareCase:
         return done
 
 
-def bare_api():
+def bare_api() -> Any:
     """uvicorn bench.bare:bare_api --factory"""
     import os
 
@@ -54,7 +55,7 @@ def bare_api():
         app.state.pool = await asyncpg.create_pool(os.environ["SEVA_DATABASE_URL"], min_size=1, max_size=10)
 
     @app.get("/bare/{mobile}")
-    async def bare(mobile: str) -> dict:
+    async def bare(mobile: str) -> dict[str, Any]:
         row = await app.state.pool.fetchval("SELECT employee_id FROM otp.employee_master WHERE mobile = $1", mobile)
         return {"employee_id": row}
 

@@ -23,20 +23,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 
-from contract import CaseStatus, Stage, case_workflow_id
+from contract import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, CaseStatus, Stage, case_workflow_id
 from deploy.local.journey import application_form, preparation
 from deploy.local.phone import otp_at_gateway, otp_since
 from deploy.local.seed import import_employees
 from deploy.local.stack import FAULT_PORTS, PRODUCTION, SERVICES, LocalStack, Topology, replica_name
-from deploy.local.synthetic import generate
+from deploy.local.synthetic import SyntheticEmployee, generate
 from services.common.dead_letters import list_dead_letters
-from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, envelope
+from services.common.events import envelope
 from services.common.settings import Settings
 from services.common.temporal import connect
 from services.otp.sms import TEMPLATES
@@ -89,7 +90,7 @@ class RowResult:
     longest_behind: float = 0.0  # seconds the case furthest behind what the databases said had happened stayed so
     sms_p99: float | None = None  # seconds from an acknowledged OTP request to its SMS at the gateway (others)
     readiness: str = ""  # what /readyz said while the part was down (rows with unready_for)
-    answers: Counter = field(default_factory=Counter)
+    answers: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     at: str = ""
     revision: str = ""
@@ -169,14 +170,14 @@ async def _poison(s: Suite) -> None:
         await producer.stop()
 
 
-def varied_messages(event_type: str) -> list[tuple[bytes | None, dict, list[tuple[str, bytes | None]]]]:
+def varied_messages(event_type: str) -> list[tuple[bytes | None, dict[str, Any], list[tuple[str, bytes | None]]]]:
     """Well-formed messages a producer may legally send that the code may not expect: each part varied in turn
     (key, headers, extra and missing fields, each field's type, sizes, characters). Keyed (or named) for people
     on no record, so no real case is told anything; each is an envelope, so only what a handler makes of it is
     tried. Returns (key, value, headers)."""
     someone = f"VARIED-{uuid.uuid4().hex[:6]}"
     base = envelope(event_type, "faults", someone, {})
-    variants: list[tuple[bytes | None, dict, list[tuple[str, bytes | None]]]] = [
+    variants: list[tuple[bytes | None, dict[str, Any], list[tuple[str, bytes | None]]]] = [
         (someone.encode(), base, []),
         (None, {**base, "event_id": str(uuid.uuid4())}, []),  # no key at all
         (b"", {**base, "event_id": str(uuid.uuid4())}, []),  # an empty key
@@ -226,13 +227,13 @@ async def _varied(s: Suite) -> None:
         await producer.stop()
 
 
-async def _toxiproxy(s: Suite, method: str, path: str, body: dict | None = None) -> None:
+async def _toxiproxy(s: Suite, method: str, path: str, body: dict[str, Any] | None = None) -> None:
     r = await s.http.request(method, s.stack.toxiproxy_api + path, json=body, timeout=10)
     if r.status_code >= 300 and not (method == "DELETE" and r.status_code == 404):
         raise RuntimeError(f"toxiproxy {method} {path}: {r.status_code} {r.text}")
 
 
-def _network(label: str, hold: float, toxic: dict | None, only: tuple[str, ...] = ()) -> Fault:
+def _network(label: str, hold: float, toxic: dict[str, Any] | None, only: tuple[str, ...] = ()) -> Fault:
     """A toxic on the proxies (`only` those, else all), or with no toxic every proxy disabled: a partition."""
 
     def chosen(s: Suite) -> list[str]:
@@ -255,7 +256,7 @@ def _network(label: str, hold: float, toxic: dict | None, only: tuple[str, ...] 
     return Fault(label, "employees", inject, hold, heal, network=True)
 
 
-async def _gateway_control(s: Suite, **control) -> None:
+async def _gateway_control(s: Suite, **control: Any) -> None:
     r = await s.http.post(f"{s.stack.sms_gateway_url}/control", json=control, timeout=10)
     r.raise_for_status()
 
@@ -264,9 +265,9 @@ def _gateway_refuses_one_number(hold: float) -> Fault:
     """As a gateway does for a number on DND or unallocated: every other OTP must still go out in time."""
 
     async def inject(s: Suite) -> None:
-        s.refused_employee = s.row_employees[0]
-        mobile = s.refused_employee.actual_mobile
-        s.expected_parked_keys.add(s.refused_employee.master["employee_id"])
+        s.refused_employee = refused = s.row_employees[0]
+        mobile = refused.actual_mobile
+        s.expected_parked_keys.add(refused.master["employee_id"])
         await _gateway_control(s, refuse_numbers={mobile: "number is on the DND registry"})
 
     async def heal(s: Suite) -> None:
@@ -369,16 +370,16 @@ class Suite:
         self.stack, self.db, self.temporal, self.http, self.ledger = stack, db, temporal, http, ledger
         self.replica = {s: itertools.cycle(stack.urls(s)) for s in SERVICES}
         self.answers: list[tuple[float, str]] = []
-        self.tokens: dict[str, dict] = {}
+        self.tokens: dict[str, dict[str, Any]] = {}
         self._moment: tuple[str, asyncio.Event] | None = None
         self._reset_row([])
 
-    def _reset_row(self, employees: list) -> None:
+    def _reset_row(self, employees: list[Any]) -> None:
         self.row_employees = employees
         self.duplicate_officer_acts = False
         self.hod_waits_for_all = False
         self.hod_pending: dict[str, set[str]] = {}
-        self.refused_employee = None
+        self.refused_employee: SyntheticEmployee | None = None
         self.expected_parked_keys: set[str] = set()
         self.expected_parked_reasons: set[str] = set()
         self.planted_events: set[str] = set()
@@ -386,7 +387,7 @@ class Suite:
         self.application_of: dict[str, str] = {}  # application_no -> employee_id, from acknowledged submissions
 
     async def call(
-        self, method: str, service: str, path: str, *, act: str, who: str, employee_id: str = "", **kw
+        self, method: str, service: str, path: str, *, act: str, who: str, employee_id: str = "", **kw: Any
     ) -> httpx.Response | None:
         """Like a client behind a load balancer: another replica on a refused connection, again after a 503
         (Retry-After, capped) or a timeout, each try a line of the ledger. None once the deadline passes."""
@@ -407,7 +408,7 @@ class Suite:
                 return None
             await asyncio.sleep(wait)
 
-    async def officer(self, officer_id: str) -> dict:
+    async def officer(self, officer_id: str) -> dict[str, Any]:
         if officer_id not in self.tokens:
             token = await asyncio.to_thread(self.stack.officer_token, officer_id)  # from the identity provider
             self.tokens[officer_id] = {"Authorization": f"Bearer {token}"}
@@ -422,15 +423,16 @@ class Suite:
             return await otp_at_gateway(self.http, self.stack.sms_gateway_url, mobile, after, wait=OTP_WAIT)
         return await otp_since(self._fetchval, mobile, after, wait=OTP_WAIT)
 
-    async def _fetchval(self, query: str, *args):
+    async def _fetchval(self, query: str, *args: Any) -> Any:
         """The suite's own reads wait out a database outage like everyone else."""
         return await self._read(self.db.fetchval, query, *args)
 
-    async def _fetch(self, query: str, *args) -> list:
-        return await self._read(self.db.fetch, query, *args)
+    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+        rows: list[Any] = await self._read(self.db.fetch, query, *args)
+        return rows
 
     @staticmethod
-    async def _read(how, query: str, *args):
+    async def _read(how: Callable[..., Awaitable[Any]], query: str, *args: Any) -> Any:
         for _ in range(300):
             try:
                 return await how(query, *args)
@@ -438,7 +440,7 @@ class Suite:
                 await asyncio.sleep(1)
         raise TimeoutError(f"the database did not answer for 5 minutes: {query[:60]}")
 
-    async def employee(self, e, submitted: list[str], half: int) -> None:
+    async def employee(self, e: SyntheticEmployee, submitted: list[str], half: int) -> None:
         """Register with the OTP, upload documents and identity, submit: each step asked until it is
         acknowledged, and never again after."""
         m, mobile = e.master, e.actual_mobile
@@ -498,14 +500,15 @@ class Suite:
             application_no = body.get("application_no") or (body.get("details") or {}).get("application_no")
             self.ledger.write("employee", "submit", eid, str(r.status_code), application_no=application_no or "")
             if r.status_code == 201 or (r.status_code == 409 and body.get("code") == "application_exists"):
-                self.application_of[application_no] = eid
+                if application_no:  # the ledger keeps the answer as it came, a number or none
+                    self.application_of[application_no] = eid
                 break
             await asyncio.sleep(1)
         submitted.append(eid)
         if len(submitted) == half:
             await self.reached("employees")
 
-    async def _until_acknowledged(self, act: str, eid: str, method: str, service: str, path: str, **kw) -> None:
+    async def _until_acknowledged(self, act: str, eid: str, method: str, service: str, path: str, **kw: Any) -> None:
         while True:
             r = await self.call(method, service, path, act=act, who="employee", employee_id=eid, **kw)
             if r is None:
@@ -515,7 +518,7 @@ class Suite:
                 return
             await asyncio.sleep(1)
 
-    async def officers(self, employees: list, done: asyncio.Event) -> None:
+    async def officers(self, employees: list[Any], done: asyncio.Event) -> None:
         """DDOs verify, Finance creates posts, HoDs approve, each desk cleared in one bulk act, until done. Who
         sits at which desk comes from the employees' records, not from the services' databases; what a desk
         had acknowledged it never acts on again."""
@@ -590,7 +593,7 @@ class Suite:
 
     # ---- one row -----------------------------------------------------------------------------------
 
-    async def run_row(self, fault: Fault, employees: list, recover_within: float) -> RowResult:
+    async def run_row(self, fault: Fault, employees: list[Any], recover_within: float) -> RowResult:
         self._reset_row(employees)
         ids = [e.master["employee_id"] for e in employees]
         row = RowResult(fault.name, len(ids))
@@ -678,7 +681,7 @@ class Suite:
             return f"NOT unready: {len(silent)} of {len(urls)} processes said ready with {part} down ({silent[:2]})"
         return f"every process ({len(urls)}) unready naming {part} within {max(said.values()):.0f} s"
 
-    async def _watch_behind(self, employees: list, done: asyncio.Event) -> float:
+    async def _watch_behind(self, employees: list[Any], done: asyncio.Event) -> float:
         """Every 2 s, what the databases say happened to each case against the stage the case is at: how long
         the case furthest behind stayed behind (a lost signal shows as a case behind until the run ends)."""
         ids = [e.master["employee_id"] for e in employees]
@@ -814,7 +817,7 @@ class Suite:
             audit_doubles=audit_doubles,
         )
 
-    async def check(self, row: RowResult, employees: list, since: float) -> Reconciliation:
+    async def check(self, row: RowResult, employees: list[Any], since: float) -> Reconciliation:
         """The ledger against every store, and the dead letters of the row."""
         ids = [e.master["employee_id"] for e in employees]
         mobiles = {e.master["employee_id"]: e.actual_mobile for e in employees}
@@ -849,7 +852,7 @@ class Suite:
             row.lost += 1
         return found
 
-    async def stores_gateway(self) -> list[dict]:
+    async def stores_gateway(self) -> list[dict[str, Any]]:
         """Every message the SMS gateway accepted, in order (waiting out a gateway restarting after its row)."""
         if not self.stack.topology.http_sms_gateway:
             return []
@@ -860,7 +863,7 @@ class Suite:
                 await asyncio.sleep(1)
         raise TimeoutError("the SMS gateway did not answer for a minute")
 
-    def _sms_p99(self, employees: list, gateway: list[dict]) -> float | None:
+    def _sms_p99(self, employees: list[Any], gateway: list[dict[str, Any]]) -> float | None:
         """Seconds from each acknowledged OTP request to the first SMS at the gateway for that number after it,
         for every employee but the one whose number is refused: the ordinary time the others must keep."""
         waits = []
@@ -883,7 +886,7 @@ class Suite:
 # ---- planted faults: the check must be able to fail --------------------------------------------------
 
 
-async def plant_and_check(suite: Suite, employees: list) -> tuple[RowResult, Reconciliation]:
+async def plant_and_check(suite: Suite, employees: list[Any]) -> tuple[RowResult, Reconciliation]:
     """Behind the system's back, after a row that passed: delete one acknowledged DDO decision from the
     verification database, and have the gateway take one OTP's event a second time. The check must say
     lost = 1 and doubled = 1."""
@@ -924,7 +927,7 @@ async def run_suite(
     recover_within: float,
     ledger: Ledger,
     plant: bool = False,
-    on_row: Callable[[RowResult], None] | None = None,
+    on_row: Callable[[RowResult], object] | None = None,
 ) -> list[RowResult]:
     temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))
     cases = per_row * len(faults)

@@ -108,7 +108,7 @@ class Reconciliation:
     doubled: list[str] = field(default_factory=list)
     stalled: list[str] = field(default_factory=list)
     wrong_stage: list[str] = field(default_factory=list)
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
 
 
 def reconcile(ledger: Ledger, employee_ids: list[str], stores: Stores, mobiles: dict[str, str]) -> Reconciliation:
@@ -129,7 +129,7 @@ def reconcile(ledger: Ledger, employee_ids: list[str], stores: Stores, mobiles: 
             eid not in stores.registered or case is None or case.stage == Stage.AWAITING_REGISTRATION
         ):
             r.lost.append(f"{eid}: sign-in acknowledged at {_t(acts['otp_verify'][0])}, never reached the case")
-        submitted = {x.ids.get("application_no") for x in acts["submit"]} - {None}
+        submitted = {no for x in acts["submit"] if (no := x.ids.get("application_no"))}
         if len(submitted) > 1:
             r.doubled.append(f"{eid}: two application numbers acknowledged: {sorted(submitted)}")
         for application_no in submitted:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -18,7 +19,7 @@ from services.common.temporal import connect
 QUEUE_SIZE = 1000
 
 
-async def _timed(http: httpx.AsyncClient, n: int, url: str, **kw) -> list[float]:
+async def _timed(http: httpx.AsyncClient, n: int, url: str, **kw: Any) -> list[float]:
     took = []
     for _ in range(n):
         started = time.perf_counter()
@@ -32,7 +33,7 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
-async def portal_pages(driver, results, season: str, requests: int = 200) -> None:
+async def portal_pages(driver: Any, results: Any, season: str, requests: int = 200) -> None:
     stack, http, db = driver.stack, driver.http, driver.db
     ddo = next(o for o in seeded_officers() if o["role"] == "ddo")
     due = datetime.now(UTC) + timedelta(days=10)

@@ -13,14 +13,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
 import psutil
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from contract import OFFICIAL_2025_26, shifted
@@ -29,7 +31,7 @@ from deploy.local.journey import application_form, preparation
 from deploy.local.phone import DELIVERED_OTP, code_of, otp_since
 from deploy.local.seed import import_employees
 from deploy.local.stack import BENCH_PORTS, LocalStack
-from deploy.local.synthetic import generate
+from deploy.local.synthetic import SyntheticEmployee, generate
 from ops.database import put_calendar
 from services.common.settings import Settings
 from services.common.temporal import connect
@@ -39,6 +41,9 @@ from .bare import BARE_QUEUE, SIGNALS, BareCase, bare_step
 from .portal import portal_pages
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+# a request of a closed-loop load: method, url, JSON body, what to do with a success, headers
+Request = tuple[str, str, dict[str, Any] | None, Callable[[httpx.Response], object] | None, dict[str, Any] | None]
 SEASON = "bench"
 IMPORT_CHUNK = 5000
 BENCH_AADHAAR = "3"  # the first digit of the benchmark's Aadhaar numbers (deploy/local/journey.py)
@@ -50,7 +55,7 @@ class Results:
     notes: list[str] = field(default_factory=list)
     failed: bool = False
 
-    def add(self, measure: str, seva: float, baseline: float | None, unit: str, higher_is_better: bool = True):
+    def add(self, measure: str, seva: float, baseline: float | None, unit: str, higher_is_better: bool = True) -> None:
         ratio = "" if not baseline else f"{(seva / baseline if higher_is_better else baseline / seva):.2f}"
         base = "" if baseline is None else f"{baseline:,.2f} {unit}"
         self.rows.append((measure, f"{seva:,.2f} {unit}", base, ratio))
@@ -61,7 +66,7 @@ def log(message: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
 
 
-async def wait_for(probe, timeout: float, what: str, interval: float = 0.5):
+async def wait_for(probe: Callable[[], Awaitable[T]], timeout: float, what: str, interval: float = 0.5) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = await probe()
@@ -77,9 +82,9 @@ async def wait_for(probe, timeout: float, what: str, interval: float = 0.5):
 class Driver:
     def __init__(self, stack: LocalStack, db: asyncpg.Pool, http: httpx.AsyncClient):
         self.stack, self.db, self.http = stack, db, http
-        self.tokens: dict[str, dict] = {}
+        self.tokens: dict[str, dict[str, Any]] = {}
 
-    async def officer(self, officer_id: str) -> dict:
+    async def officer(self, officer_id: str) -> dict[str, Any]:
         if officer_id not in self.tokens:
             token = await asyncio.to_thread(self.stack.officer_token, officer_id)  # from the identity provider
             self.tokens[officer_id] = {"Authorization": f"Bearer {token}"}
@@ -102,7 +107,7 @@ class Driver:
             raise TimeoutError(f"OTP for {mobile[-2:]} not reached in 120s")
         return code
 
-    async def login(self, employee) -> dict:
+    async def login(self, employee: SyntheticEmployee) -> dict[str, Any]:
         mobile = employee.actual_mobile
         asked = datetime.now(UTC) - timedelta(seconds=1)
         r = await self.http.post(f"{self.stack.url('otp')}/otp/request", json={"mobile": mobile})
@@ -112,23 +117,24 @@ class Driver:
         r.raise_for_status()
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
-    async def prepare(self, employee, auth: dict) -> dict:
+    async def prepare(self, employee: SyntheticEmployee, auth: dict[str, Any]) -> dict[str, Any]:
         base = self.stack.url("applications")
         for step in preparation(employee.master["employee_id"], BENCH_AADHAAR):
             r = await self.http.request(step.method, base + step.path, **step.request(auth))
             r.raise_for_status()
         return application_form(employee.master)
 
-    async def submit(self, form: dict, auth: dict) -> str:
+    async def submit(self, form: dict[str, Any], auth: dict[str, Any]) -> str:
         r = await self.http.post(f"{self.stack.url('applications')}/applications", json=form, headers=auth)
         r.raise_for_status()
-        return r.json()["application_no"]
+        application_no: str = r.json()["application_no"]
+        return application_no
 
-    async def employee_journey(self, employee) -> None:
+    async def employee_journey(self, employee: SyntheticEmployee) -> None:
         auth = await self.login(employee)
         await self.submit(await self.prepare(employee, auth), auth)
 
-    async def officers_until(self, done) -> None:
+    async def officers_until(self, done: Callable[[], Awaitable[bool]]) -> None:
         """DDOs verify, Finance creates posts and HoDs approve, in bulk through the APIs, until done()."""
         v, o = self.stack.url("verification"), self.stack.url("orders")
 
@@ -187,11 +193,11 @@ class CpuMeter:
         out["bench driver"] = t.user + t.system
         return out
 
-    def __enter__(self):
+    def __enter__(self) -> CpuMeter:
         self.start, self.t0 = self._sample(), time.monotonic()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         end, wall = self._sample(), time.monotonic() - self.t0
         self.used = {n: end[n] - self.start.get(n, 0.0) for n in end}
         self.wall = wall
@@ -204,10 +210,10 @@ class CpuMeter:
         )
 
 
-async def gather_limited(coros, limit: int):
+async def gather_limited(coros: Iterable[Awaitable[T]], limit: int) -> list[T]:
     gate = asyncio.Semaphore(limit)
 
-    async def one(c):
+    async def one(c: Awaitable[T]) -> T:
         async with gate:
             return await c
 
@@ -224,15 +230,13 @@ async def season_throughput(driver: Driver, temporal: Client, n: int, results: R
     await import_employees(driver.stack.database_url, temporal, SEASON, data, show_progress=False)
     results.add("case start rate (seva import)", n / (time.monotonic() - t), None, "cases/s")
 
-    async def all_ordered():
-        return (
-            await driver.db.fetchval(
-                "SELECT count(*) FROM orders.service_security_order o JOIN "
-                "orders.case_request r USING (application_no) WHERE r.employee_id <= $1",
-                f"EMP{n:07d}",
-            )
-            >= n
+    async def all_ordered() -> bool:
+        ordered: int = await driver.db.fetchval(
+            "SELECT count(*) FROM orders.service_security_order o JOIN "
+            "orders.case_request r USING (application_no) WHERE r.employee_id <= $1",
+            f"EMP{n:07d}",
         )
+        return ordered >= n
 
     log("season: employees register and apply, officers act in bulk, until every order is issued")
     t = time.monotonic()
@@ -261,7 +265,7 @@ async def season_throughput(driver: Driver, temporal: Client, n: int, results: R
         )
         t = time.monotonic()
 
-        async def drive(h):
+        async def drive(h: WorkflowHandle[Any, Any]) -> None:
             for _ in range(SIGNALS):
                 await h.signal(BareCase.step)
             await h.result()
@@ -298,7 +302,9 @@ async def extension_fanout(
 
     from deploy.local.synthetic import MasterData
 
-    step, rss_half, t = min(IMPORT_CHUNK, max(half, 1)), None, time.monotonic()
+    step, t = min(IMPORT_CHUNK, max(half, 1)), time.monotonic()
+    rss_half: int | None = None
+    at_half = server_half = db_half = 0
     for i in range(0, n, step):
         # in chunks, the next started while the last is being opened: starts alone are cheap for the server and
         # would pile up workflow tasks far ahead of the worker
@@ -323,6 +329,7 @@ async def extension_fanout(
         "cases/s",
     )
     rss_full, db_full = proc.memory_info().rss, await pool.fetchval("SELECT pg_database_size(current_database())")
+    assert rss_half is not None  # a chunk starts at or past half-way
     results.add(f"cases worker memory at {at_half} open cases", rss_half / 2**20, None, "MiB")
     results.add(f"cases worker memory at {n} open cases", rss_full / 2**20, None, "MiB")
     results.add(f"Temporal server memory at {at_half} open cases", server_half / 2**20, None, "MiB")
@@ -435,7 +442,7 @@ async def server_cache_counts(driver: Driver) -> tuple[float, float]:
     return total["miss"], total["requests"]
 
 
-async def _ge(count, n: int):
+async def _ge(count: Callable[[], Awaitable[int]], n: int) -> int | bool:
     value = await count()
     return value >= n and value
 
@@ -480,7 +487,7 @@ async def api_load(driver: Driver, results: Results, seconds: float, concurrency
         asked = datetime.now(UTC) - timedelta(seconds=1)
         requested: list[str] = []
 
-        def otp_request():
+        def otp_request() -> Request:
             m = next(mobiles)
             requested.append(m)
             return ("POST", f"{driver.stack.url('otp')}/otp/request", {"mobile": m}, None, None)
@@ -497,9 +504,9 @@ async def api_load(driver: Driver, results: Results, seconds: float, concurrency
             )
         }
         pairs = iter(list(codes.items()))
-        tokens: list[tuple[str, dict]] = []
+        tokens: list[tuple[str, dict[str, Any]]] = []
 
-        def otp_verify():
+        def otp_verify() -> Request:
             mobile, code = next(pairs)
             return (
                 "POST",
@@ -514,7 +521,7 @@ async def api_load(driver: Driver, results: Results, seconds: float, concurrency
         ready = await gather_limited([_ready(driver, by_mobile[m], auth) for m, auth in tokens[:1500]], 32)
         forms = iter(ready)
 
-        def submit():
+        def submit() -> Request:
             form, auth = next(forms)
             return ("POST", f"{driver.stack.url('applications')}/applications", form, None, auth)
 
@@ -530,25 +537,29 @@ async def api_load(driver: Driver, results: Results, seconds: float, concurrency
             results.notes.append(f"API {name}: {m['errors']} of {m['count']} requests failed: {m['first_error']}")
 
 
-async def _ok(http, url):
+async def _ok(http: httpx.AsyncClient, url: str) -> bool:
     try:
         return (await http.get(url)).status_code == 200
     except httpx.HTTPError:
         return False
 
 
-async def _ready(driver: Driver, employee, auth):
+async def _ready(
+    driver: Driver, employee: SyntheticEmployee, auth: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     return await driver.prepare(employee, auth), auth
 
 
-async def measure(http: httpx.AsyncClient, next_request, seconds: float, concurrency: int) -> dict:
+async def measure(
+    http: httpx.AsyncClient, next_request: Callable[[], Request], seconds: float, concurrency: int
+) -> dict[str, Any]:
     """Closed-loop load: `concurrency` clients, each sending its next request as soon as the last is answered,
     for `seconds` or until the requests run out. A request is (method, url, json body, on_success, headers)."""
     latencies: list[float] = []
-    errors = {"count": 0, "first": ""}
+    errors: dict[str, Any] = {"count": 0, "first": ""}
     stop = time.monotonic() + seconds
 
-    async def client():
+    async def client() -> None:
         while time.monotonic() < stop:
             try:
                 spec = next_request()
@@ -628,7 +639,7 @@ def run(
     return out, not results.failed
 
 
-def interrupted(signum, frame):
+def interrupted(signum: int, frame: object) -> None:
     """SIGTERM as Ctrl-C, so the stack is stopped (a run started in the background ignores SIGINT)."""
     raise KeyboardInterrupt(f"signal {signum}")
 

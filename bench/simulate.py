@@ -26,13 +26,16 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+from temporalio.client import Client
 from tqdm import tqdm
 
 from contract import CaseStatus, SeasonCalendar, Stage
@@ -41,13 +44,31 @@ from deploy.local.journey import application_form, preparation
 from deploy.local.phone import OTP_IN_TEXT
 from deploy.local.seed import import_employees
 from deploy.local.stack import PRODUCTION, LocalStack, Ports
-from deploy.local.synthetic import REGISTRY_OTHER_MEMBER, REGISTRY_WITHOUT_MOBILE, SyntheticEmployee, generate
+from deploy.local.synthetic import (
+    REGISTRY_OTHER_MEMBER,
+    REGISTRY_WITHOUT_MOBILE,
+    MasterData,
+    SyntheticEmployee,
+    generate,
+)
 from ops.database import put_calendar
 from ops.preseason_audit import ask_whose_number, keeps_from_otp, record_findings
 from services.common.settings import Settings
 from services.common.temporal import connect
 
-from .season_judge import Answer, AuditCell, Published, PublishedCalendar, audit_cell, deadline_in_force, judge
+from .season_judge import (
+    Answer,
+    AuditCell,
+    Published,
+    PublishedCalendar,
+    Verdict,
+    audit_cell,
+    deadline_in_force,
+    judge,
+)
+
+T = TypeVar("T")
+Ready = Callable[[str, str, float], bool]  # (officer, item, the step's window) -> has their delay passed
 
 # every stage a case can be in, and those a case ends in
 STAGES = tuple(v for k, v in vars(Stage).items() if k.isupper())
@@ -193,7 +214,7 @@ class Person:
     asked_why: list[str] = field(default_factory=list)
     stuck: str | None = None
     answers: list[Answer] = field(default_factory=list)  # every application attempt and the system's answer
-    told_to_wait: Counter = field(default_factory=Counter)  # 429s by code: the limits that bit this person
+    told_to_wait: Counter[str] = field(default_factory=Counter)  # 429s by code: the limits that bit this person
 
 
 @dataclass(frozen=True)
@@ -214,10 +235,10 @@ class Phones:
 
     def __init__(self) -> None:
         self.seq = 0
-        self.by_to: dict[str, list[dict]] = {}
+        self.by_to: dict[str, list[dict[str, Any]]] = {}
         self.arrived = asyncio.Condition()
 
-    async def take(self, messages: list[dict]) -> None:
+    async def take(self, messages: list[dict[str, Any]]) -> None:
         """Keep messages listed by the gateway (in its order) and wake the phones waiting."""
         fresh = [m for m in messages if m["seq"] > self.seq]
         for m in fresh:
@@ -265,7 +286,7 @@ class Season:
         self.rng = random.Random(plan.seed)
         self.t0 = 0.0
         self.calendar: SeasonCalendar  # the compressed season's calendar as stored (set before the season opens)
-        self.tokens: dict[str, dict] = {}
+        self.tokens: dict[str, dict[str, Any]] = {}
         self.officer_delays: dict[str, float | None] = {}
         # employee id -> (when asked, the DDO asked, the department whose HoD is asked next)
         self.certificates_asked: dict[str, tuple[float, str, str]] = {}
@@ -279,7 +300,7 @@ class Season:
         self.reminded = self.answered_reminder = 0  # the same question again where no answer came; answers
         self.preseason_margin = 0.0  # seconds between the end of the pre-season round and the opening (< 0: late)
         self.fixed: set[str] = set()  # of them, mended before the portal opened
-        self.samples: list[tuple[float, Counter]] = []
+        self.samples: list[tuple[float, Counter[str]]] = []
         self.done = asyncio.Event()
         # requests in flight at once: ten thousand employees each with a request queued on the HTTP client's pool
         # spent the simulator's CPU on the pool's own bookkeeping (a run stalled at 228 employees); past this gate
@@ -289,9 +310,13 @@ class Season:
         self.published = PublishedCalendar()  # what GET /calendar said, read every few seconds
         self.calls: list[Call] = []
         self.load: list[tuple[float, float]] = []  # (when, the machine's 1-minute load average)
-        self._replica: Counter = Counter()
-        self.desk_errors: Counter = Counter()  # (desk, error type) -> times an officers' desk met it
+        self._replica: Counter[str] = Counter()
+        self.desk_errors: Counter[tuple[str, str]] = Counter()  # (desk, error type) -> times an officers' desk met it
         self.desk_last_error: dict[str, str] = {}
+        self.fixed_before = 0  # the audit's mobile findings mended before the portal opened
+        self.audit_registry = AuditCell(0, 0, 0.0, 0.0, 0, 0, 0)  # the audit against the registry alone (after)
+        self.audit_cells: list[AuditCell] = []  # the audit over answer rates (after the season)
+        self.short: list[dict[str, Any]] = []  # every case short of an order, with its reason
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -301,10 +326,10 @@ class Season:
         then and what the employee was told (bench/season_judge.py): not the system's own rule."""
         return deadline_in_force(self.published, self.now() if moment is None else moment, p.reported, p.corrected)
 
-    def verdict(self, p: Person):
+    def verdict(self, p: Person) -> Verdict:
         return judge(p.answers, lambda t: self.deadline_for(p, t))
 
-    async def officer(self, officer_id: str) -> dict:
+    async def officer(self, officer_id: str) -> dict[str, Any]:
         if officer_id not in self.tokens:
             token = await asyncio.to_thread(self.stack.officer_token, officer_id)
             self.tokens[officer_id] = {"Authorization": f"Bearer {token}"}
@@ -321,7 +346,7 @@ class Season:
             self.officer_delays[key] = self.plan.officer_delay(rng, window, always=officer_id.startswith("DATA-"))
         return self.officer_delays[key]
 
-    async def call(self, method: str, service: str, path: str, client: str = "10.0.0.1", **kw) -> httpx.Response:
+    async def call(self, method: str, service: str, path: str, client: str = "10.0.0.1", **kw: Any) -> httpx.Response:
         """A request to one of the service's replicas in turn, from `client` (X-Forwarded-For through the trusted
         proxy: each office has its address, so the per-network OTP cap counts an office, not the simulator). A
         5xx or no answer is tried again each second for a minute, as a browser's user would; each try is logged."""
@@ -375,7 +400,7 @@ class Season:
 
     # ---- employees ------------------------------------------------------------------------------------------
 
-    async def _sign_in(self, p: Person) -> dict | float | None:
+    async def _sign_in(self, p: Person) -> dict[str, Any] | float | None:
         """The employee's session; or, told to wait by a limit (429), how long; or None when no OTP came."""
         mobile = p.employee.actual_mobile
         asked = datetime.now(UTC) - timedelta(seconds=1)
@@ -466,7 +491,7 @@ class Season:
         else:
             p.stuck = f"submit refused: {r.json().get('code')}"
 
-    async def _submit(self, p: Person, form: dict, auth: dict) -> httpx.Response:
+    async def _submit(self, p: Person, form: dict[str, Any], auth: dict[str, Any]) -> httpx.Response:
         """Submit, and keep the system's answer for the judge: when it was sent and answered, and the time the
         system gave the submission."""
         sent = self.now()
@@ -496,7 +521,7 @@ class Season:
             first = seen.setdefault((officer_id, item), self.now())
             return delay is not None and self.now() - first >= delay
 
-        async def desk(name: str, one_look) -> None:
+        async def desk(name: str, one_look: Callable[[Ready], Awaitable[None]]) -> None:
             while not self.done.is_set():
                 try:
                     await one_look(ready)
@@ -513,11 +538,11 @@ class Season:
             desk("HoD approval", self._approve),
         )
 
-    async def _each(self, items, act) -> None:
+    async def _each(self, items: Iterable[T], act: Callable[[T], Awaitable[object]]) -> None:
         """Act on every item at once (the gate bounds what is in flight)."""
         await asyncio.gather(*(act(item) for item in items))
 
-    def _certifier(self, ready, asked: float, ddo: str, department: str, item: str) -> str | None:
+    def _certifier(self, ready: Ready, asked: float, ddo: str, department: str, item: str) -> str | None:
         """The DDO once their delay has passed, or the HoD once the employee has waited a fifth of the window (and
         the HoD's own delay has passed)."""
         plan = self.plan
@@ -527,7 +552,7 @@ class Season:
         waited = self.now() - asked > 0.2 * plan.registration
         return hod if waited and ready(hod, item, plan.registration * 0.2) else None
 
-    async def _certify(self, ready) -> None:
+    async def _certify(self, ready: Ready) -> None:
         """Verification certificates: for a record's correction, and for a person in no database (certified for
         the office, naming the data owner)."""
 
@@ -573,7 +598,7 @@ class Season:
         await self._each(list(self.certificates_asked), correction)
         await self._each(list(self.new_records_asked), new_record)
 
-    async def _data_owners(self, ready) -> None:
+    async def _data_owners(self, ready: Ready) -> None:
         """The data owners add the records certified as new (the case starts from one), correct the mobile of
         each certified record (they always answer), and HKRN's data officer adds the posts applications were
         refused for."""
@@ -581,7 +606,7 @@ class Season:
         for owner in ("HKRN", "TREASURY", "HARTRON"):
             h = await self.officer(f"DATA-{owner}")
 
-            async def add(req: dict, owner: str = owner, h: dict = h) -> None:
+            async def add(req: dict[str, Any], owner: str = owner, h: dict[str, Any] = h) -> None:
                 person = self.by_family.get(req["family_id"])
                 if person is None or not ready(f"DATA-{owner}", req["certificate_id"], window):
                     return
@@ -606,7 +631,7 @@ class Season:
                 if r.status_code == 201:
                     person.corrected = self.now()
 
-            async def correct(req: dict, owner: str = owner, h: dict = h) -> None:
+            async def correct(req: dict[str, Any], owner: str = owner, h: dict[str, Any] = h) -> None:
                 person = self.people.get(req["employee_id"])
                 if person is None or not ready(f"DATA-{owner}", req["certificate_id"], window):
                     return
@@ -630,7 +655,7 @@ class Season:
             await self._each(r.json() if r.status_code == 200 else [], correct)
         h = await self.officer("DATA-HKRN")
 
-        async def add_post(entry: dict) -> None:
+        async def add_post(entry: dict[str, Any]) -> None:
             if entry["list_name"] != "post" or not ready("DATA-HKRN", f"post:{entry['code']}", window):
                 return
             r = await self.call(
@@ -647,11 +672,11 @@ class Season:
         r = await self.call("GET", "applications", "/master/missing", headers=h)
         await self._each(r.json() if r.status_code == 200 else [], add_post)
 
-    async def _verify(self, ready) -> None:
+    async def _verify(self, ready: Ready) -> None:
         """DDOs verify (escalated items go to the HoD, then the Secretary, who act on them)."""
         plan = self.plan
 
-        async def decide(row) -> None:
+        async def decide(row: asyncpg.Record) -> None:
             level = row["escalation_level"]
             officer_id = (
                 f"OFF-{row['ddo_code']}"
@@ -673,7 +698,7 @@ class Season:
         )
         await self._each(rows, decide)
 
-    async def _create_posts(self, ready) -> None:
+    async def _create_posts(self, ready: Ready) -> None:
         """Finance creates posts in batches; once escalated, the Finance Secretary does."""
         plan = self.plan
         h = await self.officer("FIN-1")
@@ -703,11 +728,11 @@ class Season:
                 "POST", "orders", "/posts", headers=secretary, json={"application_nos": escalated[i : i + 500]}
             )
 
-    async def _approve(self, ready) -> None:
+    async def _approve(self, ready: Ready) -> None:
         """HoDs approve; once escalated, the department's Secretary does."""
         plan = self.plan
 
-        async def approve(row) -> None:
+        async def approve(row: asyncpg.Record) -> None:
             officer_id = f"{'AS' if row['escalated'] else 'HOD'}-{row['department']}"
             if ready(officer_id, row["application_no"], plan.escalation if row["escalated"] else plan.order):
                 await self.call(
@@ -741,9 +766,9 @@ class Season:
         if r.status_code != 201:
             print(f"the extension was refused: {r.status_code} {r.text[:200]}")
 
-    async def sample(self, temporal) -> None:
+    async def sample(self, temporal: Client) -> None:
         while not self.done.is_set():
-            counts: Counter = Counter()
+            counts: Counter[str] = Counter()
             for stage in STAGES:
                 n = await temporal.count_workflows(cases_where(f"CaseStage = '{stage}'"))
                 if n.count:
@@ -843,7 +868,7 @@ class Season:
                 await asyncio.sleep(1)  # the certificate's request is on its way to the data owner
         return len(chosen)
 
-    async def play(self, temporal, people: list[Person]) -> None:
+    async def play(self, temporal: Client, people: list[Person]) -> None:
         self.people = {p.employee.master["employee_id"]: p for p in people}
         self.by_family = {p.employee.master["family_id"]: p for p in people}
         # the simulator's clock reads seconds from the opening, as the system's timestamps do
@@ -900,7 +925,7 @@ def _compressed_calendar(plan: Plan, opens: datetime) -> SeasonCalendar:
     )
 
 
-async def _audit_flags(conn, answers: dict[str, str | None] | None) -> set[str]:
+async def _audit_flags(conn: asyncpg.Connection, answers: dict[str, str | None] | None) -> set[str]:
     """Who the pre-season audit says would get no OTP, with the SMS answers set to `answers` (employee id ->
     'mine', 'not_mine' or None), or with no number asked at all (None). In a savepoint rolled back."""
     savepoint = conn.transaction()
@@ -974,15 +999,15 @@ async def audit_table(season: Season, people: list[Person]) -> tuple[AuditCell, 
     return registry_only, cells
 
 
-async def short_of_order(temporal, season: Season) -> list[dict]:
+async def short_of_order(temporal: Client, season: Season) -> list[dict[str, Any]]:
     """Every case that ended the season short of an order, with its stage and its reason in the case's own words
     (its last history note), and what the simulator saw of the employee."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     async for wf in temporal.list_workflows(cases_where(f"CaseStage != '{Stage.ORDER_ISSUED}'")):
         rows.append({"workflow_id": wf.id})
     gate = asyncio.Semaphore(16)
 
-    async def read(row: dict) -> None:
+    async def read(row: dict[str, Any]) -> None:
         async with gate:
             try:
                 status = await temporal.get_workflow_handle(row["workflow_id"]).query("status", result_type=CaseStatus)
@@ -1005,7 +1030,9 @@ async def short_of_order(temporal, season: Season) -> list[dict]:
     return sorted(rows, key=lambda r: (r.get("stage", ""), r.get("employee_id", "")))
 
 
-async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tuple[Season, Counter, list[dict]]:
+async def _play(
+    stack: LocalStack, plan: Plan, people: list[Person], data: MasterData
+) -> tuple[Season, Counter[str], list[dict[str, Any]]]:
     from ops.database import migrate_all
     from services.common.db import create_pool
 
@@ -1061,7 +1088,7 @@ async def _play(stack: LocalStack, plan: Plan, people: list[Person], data) -> tu
                 "SELECT step, officer_role, count(*) AS n FROM verification.missed_deadline GROUP BY 1, 2 ORDER BY 1"
             )
         ]
-        final: Counter = Counter()
+        final: Counter[str] = Counter()
         for s in STAGES:
             n = (await temporal.count_workflows(cases_where(f"CaseStage = '{s}'"))).count
             if n:
@@ -1083,7 +1110,7 @@ def capacity(season: Season, people: list[Person]) -> list[str]:
         (sum(1 for a in arrivals if t <= a < t + 60) for t in range(0, int(season.plan.registration) + 1, 10)),
         default=0,
     )
-    by_minute: Counter = Counter(int(c.at // 60) for c in calls)
+    by_minute: Counter[int] = Counter(int(c.at // 60) for c in calls)
     peak_minute, peak_calls = by_minute.most_common(1)[0]
     in_peak = [c for c in calls if int(c.at // 60) == peak_minute]
     failed = [c for c in calls if c.status == 0 or c.status >= 500]
@@ -1111,7 +1138,7 @@ def p90(xs: list[float]) -> float:
     return xs[max(0, math.ceil(0.9 * len(xs)) - 1)]
 
 
-def journey_lines(people: list[Person], verdicts: dict) -> list[str]:
+def journey_lines(people: list[Person], verdicts: dict[str, Any]) -> list[str]:
     """Where an employee's time went, for those who submitted in time: from arrival to a working OTP, and from it
     to the submission the system took (seconds of the simulation); so a lapse in the surge can be put on the OTP
     or on the application."""
@@ -1137,13 +1164,13 @@ def journey_lines(people: list[Person], verdicts: dict) -> list[str]:
 
 
 def write_report(
-    plan: Plan, people: list[Person], season: Season, final: Counter, missed: list[dict], out: Path
+    plan: Plan, people: list[Person], season: Season, final: Counter[str], missed: list[dict[str, Any]], out: Path
 ) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M")
     rows = []
     not_through: list[str] = []
-    left_behind: list[dict] = []
+    left_behind: list[dict[str, Any]] = []
     verdicts = {p.employee.master["employee_id"]: season.verdict(p) for p in people}
     for cause in ELIGIBLE_FAULTS:
         group = [p for p in people if p.employee.fault == cause]
@@ -1173,7 +1200,7 @@ def write_report(
         and (verdicts[p.employee.master["employee_id"]].submitted_at or 0)
         > season.published.at(verdicts[p.employee.master["employee_id"]].submitted_at or 0).close
     ]
-    limited: Counter = Counter()
+    limited: Counter[str] = Counter()
     for p in people:
         limited.update(p.told_to_wait)
     remedy = [
@@ -1335,7 +1362,7 @@ def write_report(
     return report
 
 
-def _chart(samples: list[tuple[float, Counter]]) -> str:
+def _chart(samples: list[tuple[float, Counter[str]]]) -> str:
     """Cases per stage over the season: one line per stage seen, on the server as SVG."""
     width, height, left, bottom = 760, 360, 50, 30
     stages = [s for s in STAGES if any(c.get(s) for _, c in samples)]

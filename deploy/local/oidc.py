@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,12 +30,12 @@ OPS_OFFICERS = [{"officer_id": "OPS-1", "role": "ops", "ddo_code": None, "depart
 SIGN_IN_AUDIENCES = [AUDIENCE, PORTAL_CLIENT]
 
 
-def officer_claims(officer: dict) -> dict:
+def officer_claims(officer: dict[str, Any]) -> dict[str, Any]:
     scope = {k: officer[k] for k in ("ddo_code", "department", "data_owner") if officer.get(k)}
     return {"sub": officer["officer_id"], "aud": SIGN_IN_AUDIENCES, "role": officer["role"], "seva_scope": scope}
 
 
-def provider_config(officers: list[dict]) -> dict:
+def provider_config(officers: list[dict[str, Any]]) -> dict[str, Any]:
     mappings = [
         {"requestParam": "client_id", "match": o["officer_id"], "claims": officer_claims(o)}
         for o in officers + OPS_OFFICERS
@@ -48,7 +49,7 @@ def provider_config(officers: list[dict]) -> dict:
     }
 
 
-def write_config(path: Path, officers: list[dict]) -> Path:
+def write_config(path: Path, officers: list[dict[str, Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(provider_config(officers), indent=1))
     return path
@@ -66,7 +67,8 @@ def officer_token(issuer: str, officer_id: str, timeout: float = 10) -> str:
         data={"grant_type": "client_credentials", "client_id": officer_id, "client_secret": "local", "scope": "openid"},
     )
     r.raise_for_status()
-    return r.json()["access_token"]
+    token: str = r.json()["access_token"]
+    return token
 
 
 async def officer_token_async(http: httpx.AsyncClient, issuer: str, officer_id: str) -> str:
@@ -75,4 +77,5 @@ async def officer_token_async(http: httpx.AsyncClient, issuer: str, officer_id: 
         data={"grant_type": "client_credentials", "client_id": officer_id, "client_secret": "local", "scope": "openid"},
     )
     r.raise_for_status()
-    return r.json()["access_token"]
+    token: str = r.json()["access_token"]
+    return token

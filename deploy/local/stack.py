@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,7 +53,8 @@ class Ports:
     cases_health: int
 
     def service(self, name: str) -> int:
-        return getattr(self, name)
+        port: int = getattr(self, name)
+        return port
 
 
 def portal_port(ports: Ports) -> int:
@@ -114,7 +116,13 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait(what: str, check, timeout: float, proc: subprocess.Popen | None = None, log_file: Path | None = None):
+def _wait(
+    what: str,
+    check: Callable[[], object],
+    timeout: float,
+    proc: subprocess.Popen[bytes] | None = None,
+    log_file: Path | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -150,7 +158,7 @@ class LocalStack:
         self.seva_env = env
         self.extra_env = extra_env or {}
         self.logs = self.data_dir / "logs"
-        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self._argv: dict[str, tuple[list[str], str | None, Path | None, dict[str, str] | None]] = {}
 
     # ---- addresses ---------------------------------------------------------------------------
@@ -433,7 +441,7 @@ class LocalStack:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _spawn(
@@ -443,7 +451,7 @@ class LocalStack:
         user: str | None = None,
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
-    ) -> subprocess.Popen:
+    ) -> subprocess.Popen[bytes]:
         self._argv[name] = (argv, user, cwd, env)
         log_file = self.logs / f"{name}.log"
         out = log_file.open("ab")
@@ -459,7 +467,7 @@ class LocalStack:
         self.procs.append((name, proc))
         return proc
 
-    def proc(self, name: str) -> subprocess.Popen:
+    def proc(self, name: str) -> subprocess.Popen[bytes]:
         return next(p for n, p in self.procs if n == name)
 
     # ---- faults (the fault suite and the e2e fault tests) -------------------------------------
@@ -485,7 +493,7 @@ class LocalStack:
         self._signal_tree(name, signal.SIGKILL)
         self.proc(name).wait()
 
-    def restart(self, name: str) -> subprocess.Popen:
+    def restart(self, name: str) -> subprocess.Popen[bytes]:
         """Start a killed process again with the same command, in its place in the start order."""
         old = self.proc(name)
         if old.poll() is None:
@@ -535,6 +543,7 @@ class LocalStack:
             ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
             ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
             ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", stat.S_IRGRP | stat.S_IROTH)
+            assert entry is not None  # ensure_user_exists made the user, or raised
             for path in [pgdata, *pgdata.rglob("*")]:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         if not (pgdata / "PG_VERSION").exists():
@@ -577,7 +586,7 @@ class LocalStack:
         _wait("postgres", lambda: _port_open(self.ports.postgres), 60, proc, self.logs / "postgres.log")
 
     def _ensure_database(self) -> None:
-        async def create():
+        async def create() -> None:
             admin_url = self.database_url.rsplit("/", 1)[0] + "/postgres"
             for _ in range(100):
                 try:
@@ -691,7 +700,7 @@ class LocalStack:
             name = replica_name("kafka", node)
             _wait(
                 name,
-                lambda node=node: _port_open(self._kafka_ports(node)[0]),
+                lambda node=node: _port_open(self._kafka_ports(node)[0]),  # type: ignore[misc]  # a default binds the loop's node
                 90,
                 self.proc(name),
                 self.logs / f"{name}.log",

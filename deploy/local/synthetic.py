@@ -4,9 +4,10 @@ the real portal met (changed mobile, PPP mismatch, wrong pay head, under five ye
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 DISTRICTS = [
     "Ambala",
@@ -157,8 +158,8 @@ FAULTS = ["wrong_mobile", "ppp_mismatch", "wrong_pay_head", "under_five_years", 
 class SyntheticEmployee:
     """One employee: the master record as the data owner holds it, and what the generator knows beside it."""
 
-    master: dict
-    ppp: dict  # the Family ID registry's view of the same person
+    master: dict[str, Any]
+    ppp: dict[str, Any]  # the Family ID registry's view of the same person
     actual_mobile: str  # the mobile the employee really has (differs under wrong_mobile)
     fault: str | None = None
 
@@ -168,8 +169,8 @@ class MasterData:
     departments: dict[str, str]
     districts: list[str]
     posts: dict[str, str]
-    ddos: list[dict]
-    officers: list[dict]
+    ddos: list[dict[str, Any]]
+    officers: list[dict[str, Any]]
     employees: list[SyntheticEmployee] = field(default_factory=list)
 
 
@@ -190,7 +191,7 @@ def _family_id(rng: random.Random, n: int) -> str:
     return f"{rng.choice('123456789')}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{n:06d}"
 
 
-def _ddos() -> list[dict]:
+def _ddos() -> list[dict[str, Any]]:
     return [
         {
             "ddo_code": ddo_code(d, dist),
@@ -203,12 +204,19 @@ def _ddos() -> list[dict]:
     ]
 
 
-def seeded_officers(ddos: list[dict] | None = None) -> list[dict]:
+def seeded_officers(ddos: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The officers of the synthetic state: one DDO per office, an HoD and an Administrative Secretary per
     department, Finance, the HR administrator and one data officer per data owner. The same every time, so
     the local identity provider knows them before any data is loaded."""
 
-    def officer(officer_id, name, role, ddo=None, department=None, data_owner=None) -> dict:
+    def officer(
+        officer_id: str,
+        name: str,
+        role: str,
+        ddo: str | None = None,
+        department: str | None = None,
+        data_owner: str | None = None,
+    ) -> dict[str, Any]:
         return {
             "officer_id": officer_id,
             "name": name,
@@ -260,7 +268,7 @@ def generate(
     size: int,
     seed: int = 2025,
     fault_share: float = 0.1,
-    progress=None,
+    progress: Callable[[int], object] | None = None,
     first_id: int = 1,
     fault_weights: dict[str, float] | None = None,
     registry_without_mobile: float = REGISTRY_WITHOUT_MOBILE,

@@ -8,8 +8,9 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize
 
 from deploy.local.oidc import officer_claims
 from deploy.local.synthetic import seeded_officers
@@ -18,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "deploy/portal/node_modules/axe-core/axe.min.js"
 ARTEFACTS = ROOT / "var/test-artefacts/portal"
-PHONE = {"width": 360, "height": 800}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 360, "height": 800}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 async def new_context(browser: Browser, stack, viewport=PHONE, lang: str | None = None) -> BrowserContext:
@@ -30,7 +31,7 @@ async def new_context(browser: Browser, stack, viewport=PHONE, lang: str | None 
     return context
 
 
-async def axe_violations(page: Page) -> list[dict]:
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
     """The serious and critical violations axe-core finds on the page as it stands (WCAG 2.1 A and AA)."""
     if not await page.evaluate("typeof window.axe !== 'undefined'"):
         await page.add_script_tag(content=AXE.read_text())

@@ -7,13 +7,13 @@ import asyncio
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 
 from deploy.local import journey
-from deploy.local.journey import TINY_PDF  # noqa: F401  (the tests take it from here)
 from deploy.local.seed import seed
 from deploy.local.stack import TEST_PORTS, LocalStack
 from services.common.db import create_pool
@@ -94,7 +94,7 @@ def aadhaar_for(employee_id: str) -> str:
     return number
 
 
-async def prepare_application(stack, http, auth: dict, employee_id: str) -> None:
+async def prepare_application(stack, http, auth: dict[str, Any], employee_id: str) -> None:
     """What an employee does before submitting (deploy/local/journey.py): the six documents, Aadhaar and PAN."""
     for step in journey.preparation(employee_id, E2E_AADHAAR):
         r = await http.request(step.method, stack.url("applications") + step.path, **step.request(auth))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from contract import OFFICIAL_2025_26, CaseStatus, SeasonCalendar, Stage, case_workflow_id, shifted
 from deploy.local.oidc import officer_token_async
@@ -20,12 +21,12 @@ async def case_stage(temporal, employee_id: str, season: str = SEASON) -> CaseSt
     )
 
 
-async def officer_headers(stack, http, officer_id: str) -> dict:
+async def officer_headers(stack, http, officer_id: str) -> dict[str, Any]:
     """An officer's token from the stack's identity provider (client credentials for a seeded officer)."""
     return {"Authorization": f"Bearer {await officer_token_async(http, stack.oidc_issuer, officer_id)}"}
 
 
-async def in_ddo_queue(stack, http, ddo_headers: dict, application_no: str) -> None:
+async def in_ddo_queue(stack, http, ddo_headers: dict[str, Any], application_no: str) -> None:
     """The stage moves to awaiting_ddo_verification just before the task reaches the DDO's queue."""
 
     async def probe():
@@ -43,7 +44,9 @@ async def read_otp(stack, http, mobile: str, after: int = 0) -> str:
 
     message = await eventually(probe, what=f"OTP SMS #{after + 1} for {mobile[-2:]}")
     assert message["template_id"] and message["language"] in ("hi", "en")
-    code = re.search(r"\b(\d{6})\b", message["body"]).group(1)
+    found = re.search(r"\b(\d{6})\b", message["body"])
+    assert found, "the OTP SMS holds a six-digit code"
+    code = found.group(1)
     OTP_CODES_SEEN.append(code)
     return code
 
@@ -64,7 +67,7 @@ async def otps_delivered(stack, http, mobile: str) -> int:
     return len([m for m in r.json() if m["template"] == "otp" and m["outcome"] == "delivered"])
 
 
-async def employee_session(stack, http, employee) -> dict:
+async def employee_session(stack, http, employee) -> dict[str, Any]:
     """A session by OTP. The code is read from the message that arrives after this request: a code sent to the
     same number earlier (by another test) is not this one (found when a test took the inbox's last code before
     the new one came: otp_invalid)."""
@@ -76,7 +79,7 @@ async def employee_session(stack, http, employee) -> dict:
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-def form_of(m: dict) -> dict:
+def form_of(m: dict[str, Any]) -> dict[str, Any]:
     return {
         "department_code": m["department_code"],
         "district": m["district"],
@@ -86,7 +89,7 @@ def form_of(m: dict) -> dict:
     }
 
 
-async def submitted_and_queued(stack, http, temporal, employee) -> tuple[str, dict, dict]:
+async def submitted_and_queued(stack, http, temporal, employee) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """An employee logs in, prepares and submits; returns when the application is in the DDO's queue.
     Gives the application number, the employee's headers and the DDO's headers."""
     m = employee.master

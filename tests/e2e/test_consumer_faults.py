@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import uuid
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -23,7 +24,7 @@ async def _topics(stack, group: str) -> tuple[str, str]:
     return topic, dlq
 
 
-async def _dead_letters(stack, dlq: str) -> list[dict]:
+async def _dead_letters(stack, dlq: str) -> list[dict[str, Any]]:
     reader = AIOKafkaConsumer(
         dlq,
         bootstrap_servers=stack.kafka_bootstrap,
@@ -44,7 +45,7 @@ async def test_poison_messages_are_dead_lettered_with_their_reason_and_the_valid
     topic, dlq = await _topics(stack, group)
     handled: list[str] = []
 
-    async def handler(event: dict) -> None:
+    async def handler(event: dict[str, Any]) -> None:
         if event["data"].get("refuse"):
             raise DeadLetter("this handler never takes it")
         if event["data"].get("broken"):
@@ -103,10 +104,10 @@ async def test_a_transient_failure_is_retried_until_it_succeeds_and_never_dead_l
     """Temporal or PostgreSQL down for longer than any fixed number of attempts: the event waits, in order."""
     group = f"t.transient-{uuid.uuid4().hex[:6]}"
     topic, dlq = await _topics(stack, group)
-    attempts: dict[str, int] = {}
+    attempts: dict[int, int] = {}
     handled: list[int] = []
 
-    async def handler(event: dict) -> None:
+    async def handler(event: dict[str, Any]) -> None:
         n = event["data"]["n"]
         attempts[n] = attempts.get(n, 0) + 1
         if n == 0 and attempts[n] <= 8:
@@ -138,7 +139,7 @@ async def test_an_unforeseen_error_is_parked_after_a_few_quick_tries_and_the_par
     attempts: dict[int, int] = {}
     handled: list[int] = []
 
-    async def handler(event: dict) -> None:
+    async def handler(event: dict[str, Any]) -> None:
         n = event["data"]["n"]
         attempts[n] = attempts.get(n, 0) + 1
         if n == 1:
@@ -168,14 +169,14 @@ async def test_legal_variations_of_a_message_are_handled_not_parked(stack):
     topic, dlq = await _topics(stack, group)
     handled: list[int] = []
 
-    async def handler(event: dict) -> None:
+    async def handler(event: dict[str, Any]) -> None:
         handled.append(event["data"]["n"])
 
     producer = await start_producer(stack.kafka_bootstrap)
     raw = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
     await raw.start()
     consumer = EventConsumer(stack.kafka_bootstrap, [topic], group, handler, producer, retry_ceiling=0.3)
-    variations: list[tuple[bytes | None, list]] = [
+    variations: list[tuple[bytes | None, list[Any]]] = [
         (None, []),
         (b"", []),
         ("कर्मचारी".encode(), []),
@@ -201,7 +202,7 @@ async def test_a_transient_failure_that_outlasts_the_limit_is_parked_saying_so(s
     topic, dlq = await _topics(stack, group)
     handled: list[int] = []
 
-    async def handler(event: dict) -> None:
+    async def handler(event: dict[str, Any]) -> None:
         if event["data"]["n"] == 0:
             raise ConnectionRefusedError("the gateway is down")
         handled.append(event["data"]["n"])
@@ -228,13 +229,13 @@ async def test_the_consumer_comes_back_after_its_loop_dies(stack):
     topic, _ = await _topics(stack, group)
     handled: list[int] = []
 
-    async def handler(event: dict) -> None:
+    async def handler(event: dict[str, Any]) -> None:
         handled.append(event["data"]["n"])
 
     producer = await start_producer(stack.kafka_bootstrap)
     consumer = EventConsumer(stack.kafka_bootstrap, [topic], group, handler, producer, retry_ceiling=0.3)
     original = consumer._consume
-    crashes = []
+    crashes: list[int] = []
 
     async def crashing_once(kafka_consumer):
         if not crashes:
@@ -242,7 +243,7 @@ async def test_the_consumer_comes_back_after_its_loop_dies(stack):
             raise RuntimeError("the loop died")
         await original(kafka_consumer)
 
-    consumer._consume = crashing_once
+    consumer._consume = crashing_once  # type: ignore[method-assign]
     try:
         await consumer.start()
         await producer.send_and_wait(topic, envelope("x.happened", "test", "EMP3", {"n": 1}), key="EMP3")

@@ -8,7 +8,8 @@ import hashlib
 import pytest
 import pytest_asyncio
 
-from .conftest import TINY_PDF
+from deploy.local.journey import TINY_PDF
+
 from .helpers import assert_error, employee_session
 
 pytestmark = pytest.mark.stack

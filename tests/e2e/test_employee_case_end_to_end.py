@@ -97,7 +97,7 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
         CaseWorkflow.run, case_workflow_id(eid, SEASON)
     ).result()
     assert result.stage == Stage.ORDER_ISSUED
-    assert re.fullmatch(rf"SSO/\d{{4}}/{m['department_code']}/\d{{6}}", result.order_no)
+    assert re.fullmatch(rf"SSO/\d{{4}}/{m['department_code']}/\d{{6}}", result.order_no or "")
     assert result.post_id == post_id and result.application_no == application_no
     r = await http.get(f"{stack.url('orders')}/orders/{result.order_no}/verify")
     assert r.status_code == 200 and r.json()["genuine"] is True

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.stack
 SEED, FAULT_SHARE = 7, 0.2  # those of the `master` fixture
 
 
-def seva_import(stack, size: int) -> subprocess.CompletedProcess:
+def seva_import(stack, size: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(Path(sys.executable).parent / "seva"),

@@ -9,7 +9,8 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.common.events import MASTERDATA_TOPIC, dead_letter_topic, envelope
+from contract import MASTERDATA_TOPIC
+from services.common.events import dead_letter_topic, envelope
 
 from .conftest import eventually
 from .helpers import assert_error, employee_session, officer_headers

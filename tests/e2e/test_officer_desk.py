@@ -4,18 +4,20 @@ item, Finance's list and batches, bulk approval, escalation to the HoD, notifica
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from contract import Escalation, Stage
+from deploy.local.journey import TINY_PDF
 from deploy.local.synthetic import seeded_officers
 from services.common.runtime import ServiceContext
 from services.common.settings import VerificationSettings
 from services.verification.escalation import escalate
 from services.verification.notify import pending_digest
 
-from .conftest import TINY_PDF, eventually
+from .conftest import eventually
 from .helpers import assert_error, officer_headers, stage_is, submitted_and_queued
 
 pytestmark = pytest.mark.stack
@@ -162,7 +164,7 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
     officers = {o["officer_id"]: o for o in seeded_officers()}
     head, ddo_officer = officers[f"HOD-{m['department_code']}"], officers[f"OFF-{m['ddo_code']}"]
 
-    async def texts(mobile: str, template: str) -> list[dict]:
+    async def texts(mobile: str, template: str) -> list[dict[str, Any]]:
         r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": mobile})
         return [x for x in r.json() if x["template"] == template and b["application_no"] in x["body"]]
 
@@ -171,7 +173,7 @@ async def test_an_escalated_case_reaches_the_hod_desk_and_both_officers_are_told
     [to_ddo] = await eventually(lambda: texts(ddo_officer["mobile"], "officer_deadline_missed"), what="the DDO's SMS")
     assert "3 दिन विलंब" in to_ddo["body"]
 
-    async def mails() -> list:
+    async def mails() -> list[Any]:
         rows = await db.fetch(
             "SELECT template, outcome FROM otp.sms_delivery WHERE channel = 'email' AND email = $1 AND body LIKE $2",
             head["email"],
@@ -291,7 +293,7 @@ async def test_each_desk_with_pending_verifications_is_told_once_a_day(stack, ma
     assert first >= 1 and again == 0
     ddo = next(o for o in seeded_officers() if o["officer_id"] == f"OFF-{ddo_code}")
 
-    async def digest() -> list[dict]:
+    async def digest() -> list[dict[str, Any]]:
         r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": ddo["mobile"]})
         return [x for x in r.json() if x["template"] == "officer_pending_work"]
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import secrets
 import time
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.stack
 REDIRECT = "http://127.0.0.1:9/callback"
 
 
-async def _browser_login(stack, officer: dict, verifier: str) -> str:
+async def _browser_login(stack, officer: dict[str, Any], verifier: str) -> str:
     """What the portal does: send the officer to the provider with a PKCE challenge, get a code back."""
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     params = {
@@ -234,7 +235,7 @@ async def test_a_code_issued_for_another_sign_in_is_refused_by_its_nonce(stack):
     """Code injection: an attacker's code (issued under the attacker's nonce) is fed to an officer's callback.
     The state matches (it is the officer's browser), PKCE too here; the ID token's nonce does not."""
 
-    def attackers_nonce(params: dict) -> None:
+    def attackers_nonce(params: dict[str, Any]) -> None:
         params["nonce"] = "the-attackers-own-sign-in"
 
     r, browser = await _portal_sign_in(stack, "FIN-1", tamper=attackers_nonce)

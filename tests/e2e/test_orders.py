@@ -4,6 +4,7 @@ anyone can verify; a tampered payload is refused; withdrawal is a new act; paper
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pypdf
 import pytest
@@ -206,9 +207,9 @@ async def test_the_order_pdf_is_drawn_in_a_thread_with_no_transaction_open_and_a
     )
     loop = asyncio.get_running_loop()
     seen: list[tuple[bool, int]] = []
-    real_render = order_activities.render_pdf
+    from services.orders.order_document import render_pdf as real_render
 
-    def watched_render(order: dict, payload: str) -> bytes:
+    def watched_render(order: dict[str, Any], payload: str) -> bytes:
         try:
             asyncio.get_running_loop()
             on_the_loop = True

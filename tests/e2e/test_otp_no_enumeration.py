@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 import pytest
 
@@ -29,11 +30,11 @@ async def _add_employees(db, count: int) -> list[str]:
     return mobiles
 
 
-def _shape(r) -> tuple:
+def _shape(r) -> tuple[Any, ...]:
     return r.status_code, {k: v for k, v in r.headers.items() if k not in IGNORED_HEADERS}
 
 
-async def _timed(http, url: str, body: dict):
+async def _timed(http, url: str, body: dict[str, Any]):
     start = time.perf_counter()
     r = await http.post(url, json=body)
     return r, (time.perf_counter() - start) * 1000
@@ -47,7 +48,7 @@ async def test_request_and_verify_answer_alike_for_numbers_on_record_and_not(sta
     for m in ("7099999990", "7199999990"):
         await http.post(f"{otp}/otp/request", json={"mobile": m})
 
-    times = {"request": ([], []), "verify": ([], [])}
+    times: dict[str, tuple[list[float], list[float]]] = {"request": ([], []), "verify": ([], [])}
     for endpoint, body in (("request", lambda m: {"mobile": m}), ("verify", lambda m: {"mobile": m, "code": "000000"})):
         for k, u in zip(known, unknown):
             # alternate which goes first, so drift in the machine's load falls on both alike

@@ -153,7 +153,7 @@ async def test_a_producer_the_brokers_refuse_for_good_is_renewed_and_the_outbox_
         future.set_exception(OutOfOrderSequenceNumber())
         return future
 
-    refused_once.send = refused  # type: ignore[method-assign]
+    refused_once.send = refused
     async with db.acquire() as conn, conn.transaction():
         await write_event(conn, schema, topic, envelope("x.happened", "test", "EMP-RENEW", {}))
     relay = OutboxRelay(db, schema, producer)
@@ -166,6 +166,6 @@ async def test_a_producer_the_brokers_refuse_for_good_is_renewed_and_the_outbox_
         )
         assert producer.renewals == 1 and producer._current is not refused_once
     finally:
-        refused_once.send = real_send  # type: ignore[method-assign]
+        refused_once.send = real_send
         await relay.stop()
         await producer.stop()

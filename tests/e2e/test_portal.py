@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 import pypdf
 import pytest
@@ -15,9 +16,10 @@ import pytest_asyncio
 from playwright.async_api import async_playwright
 
 from contract import IST
+from deploy.local.journey import TINY_PDF
 
 from .browser import CHROMIUM, PHONE, check_page, new_context, officer_page, reload_until
-from .conftest import TINY_PDF, aadhaar_for, eventually, prepare_application
+from .conftest import aadhaar_for, eventually, prepare_application
 from .helpers import employee_session, form_of, otps_delivered, read_otp
 
 pytestmark = pytest.mark.stack
@@ -246,7 +248,7 @@ async def test_a_ddo_returns_with_remarks_and_the_employee_resubmits(stack, mast
 
 
 async def test_a_bulk_verify_reports_each_item(stack, master, http, browser):
-    by_ddo: dict[str, list] = {}
+    by_ddo: dict[str, list[Any]] = {}
     for e in healthy(master)[38:]:
         by_ddo.setdefault(e.master["ddo_code"], []).append(e)
     group = max(by_ddo.values(), key=len)
@@ -271,7 +273,7 @@ async def test_an_extension_shows_on_the_dashboard_at_once(stack, master, http, 
     page = await context.new_page()
     await employee_signs_in(page, stack, http, employee, db)
     await reload_until(page, "/me", "[data-stage=awaiting_ddo_verification]")
-    before = datetime.fromisoformat(await page.get_attribute(".deadline", "data-deadline"))
+    before = datetime.fromisoformat(await page.get_attribute(".deadline", "data-deadline") or "")
 
     admin = await officer_page(browser, stack, "ADMIN-HR")
     await admin.goto("/desk/calendar")

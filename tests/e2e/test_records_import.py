@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from contract import CaseStatus, case_workflow_id
-from ops.records_import import COLUMNS
+from services.otp.records import COLUMNS
 
 from .conftest import SEASON, eventually
 
 pytestmark = pytest.mark.stack
 
 
-def _seva(stack, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _seva(stack, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **{k: v for k, v in stack.environment().items() if k.startswith("SEVA_")}}
     return subprocess.run(
         [str(Path(sys.executable).parent / "seva"), *args],

@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -89,7 +90,7 @@ async def _adapter(stack, db, gateway: str, group: str):
     return topic, producer, consumer
 
 
-def _sms(mobile: str, template: str = "registration_open", **data) -> dict:
+def _sms(mobile: str, template: str = "registration_open", **data) -> dict[str, Any]:
     return envelope(
         "sms.requested",
         "otp",
@@ -98,7 +99,7 @@ def _sms(mobile: str, template: str = "registration_open", **data) -> dict:
     )
 
 
-async def _accepted(http, gateway: str, to: str | None = None) -> list[dict]:
+async def _accepted(http, gateway: str, to: str | None = None) -> list[dict[str, Any]]:
     return (await http.get(f"{gateway}/messages", params={"to": to} if to else {})).json()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from .helpers import submitted_and_queued
 pytestmark = pytest.mark.stack
 
 
-def spans_of(stack, service: str, trace_id: str) -> list[dict]:
+def spans_of(stack, service: str, trace_id: str) -> list[dict[str, Any]]:
     path = stack.data_dir / "traces" / f"{service}.jsonl"
     if not path.exists():
         return []
@@ -49,9 +50,10 @@ async def test_one_trace_id_from_the_request_to_the_activity_it_causes(stack, ma
     # and the chain is parent to child: the activity's span descends from the request's
     spans = {s["span_id"]: s for svc in ("verification", "cases", "orders") for s in spans_of(stack, svc, trace_id)}
     run = next(s for s in spans.values() if s["name"] == "RunActivity:open_post_request")
-    chain = []
-    while run:
-        chain.append(run["name"])
-        run = spans.get(run["parent_id"])
+    chain: list[str] = []
+    hop: dict[str, Any] | None = run
+    while hop:
+        chain.append(hop["name"])
+        hop = spans.get(hop["parent_id"])
     assert chain[-1].startswith("POST /verification/applications/"), chain
     assert "consume verification.events" in chain and "HandleSignal:case_event" in chain, chain

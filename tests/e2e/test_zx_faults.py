@@ -8,12 +8,22 @@ import json
 import sys
 import time
 import uuid
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from contract import CASES_TASK_QUEUE, CaseInput, EventType, Stage, case_workflow_id
-from services.common.events import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, envelope
+from contract import (
+    CASES_TASK_QUEUE,
+    MASTERDATA_TOPIC,
+    SMS_TOPIC,
+    TOPICS,
+    CaseInput,
+    EventType,
+    Stage,
+    case_workflow_id,
+)
+from services.common.events import envelope
 from workflows.case import CaseWorkflow
 
 from .conftest import SEASON, eventually, prepare_application
@@ -25,7 +35,7 @@ def _fresh(master, index: int):
     return [e for e in master.employees if e.fault is None][30 + index]
 
 
-async def _ready(http, url: str, ops: dict) -> dict:
+async def _ready(http, url: str, ops: dict[str, Any]) -> dict[str, Any] | None:
     """The readiness detail, which only ops may read (the probe itself says ready or not, nothing more)."""
     r = await http.get(url, headers=ops)
     return r.json() if r.status_code == 200 else None
@@ -62,11 +72,11 @@ async def test_poison_on_every_topic_is_dead_lettered_and_cases_keep_moving(stac
     urls.append(f"http://127.0.0.1:{stack.ports.cases_health}/ops/readiness")
     for url in urls:
         report = await eventually(lambda: _ready(http, url, ops), what=f"{url} ready")
-        assert report["ready"] and all(c["state"] != "stopped" for c in report["components"])
+        assert report is not None and report["ready"] and all(c["state"] != "stopped" for c in report["components"])
     cases = await _ready(http, urls[-1], ops)
-    assert cases["dead_letters"]["not_json"] >= 4 and cases["dead_letters"]["not_an_object"] >= 4
+    assert cases is not None and cases["dead_letters"]["not_json"] >= 4 and cases["dead_letters"]["not_an_object"] >= 4
     otp = await _ready(http, urls[0], ops)
-    assert otp["dead_letters"]["invalid_envelope"] >= 2  # sms.outbound and masterdata.corrections
+    assert otp is not None and otp["dead_letters"]["invalid_envelope"] >= 2  # sms.outbound and masterdata.corrections
 
 
 async def test_a_killed_cases_worker_is_back_in_seconds_and_its_cases_answer_and_move(stack, master, temporal, http):

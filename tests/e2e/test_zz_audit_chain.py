@@ -18,7 +18,7 @@ pytestmark = pytest.mark.stack
 SEVA = str(Path(sys.executable).parent / "seva")
 
 
-def seva_audit_verify(stack, *heads: str) -> subprocess.CompletedProcess:
+def seva_audit_verify(stack, *heads: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [SEVA, "audit", "verify", "--database-url", stack.database_url, *heads], capture_output=True, text=True
     )

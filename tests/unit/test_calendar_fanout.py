@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from workflows.calendar_fanout import LAPSED_CASES_QUERY, batch_job_id, reopens_registration
 
 NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 
 
-def change(step: str, new_deadline: datetime | None) -> dict:
+def change(step: str, new_deadline: datetime | None) -> dict[str, Any]:
     return {
         "season_id": "2025-26",
         "version": 3,

@@ -28,12 +28,12 @@ def _attributes_ctx(answer):
 
 async def test_a_certificate_asked_while_the_case_engine_is_down_is_an_outage_not_an_unknown_employee():
     with pytest.raises(RPCError):  # the service's handler answers it 503 with Retry-After
-        await _case_scope(_attributes_ctx(DOWN), "EMP0000001")  # type: ignore[arg-type]
+        await _case_scope(_attributes_ctx(DOWN), "EMP0000001")
 
 
 async def test_a_certificate_for_an_employee_with_no_case_is_not_found():
     with pytest.raises(ApiError) as refused:
-        await _case_scope(_attributes_ctx(None), "EMP0000001")  # type: ignore[arg-type]
+        await _case_scope(_attributes_ctx(None), "EMP0000001")
     assert refused.value.status == 404 and refused.value.code == "employee_not_found"
 
 
@@ -50,11 +50,11 @@ def _status_ctx(error: RPCError):
 
 async def test_the_status_of_a_case_the_engine_cannot_read_is_an_outage_with_retry_after():
     with pytest.raises(ApiError) as refused:
-        await _case_status(_status_ctx(DOWN), "EMP0000001")  # type: ignore[arg-type]
+        await _case_status(_status_ctx(DOWN), "EMP0000001")
     assert refused.value.status == 503 and refused.value.details == {"retry_after_seconds": 15}
 
 
 async def test_the_status_of_a_case_that_does_not_exist_is_not_found():
     with pytest.raises(ApiError) as refused:
-        await _case_status(_status_ctx(MISSING), "EMP0000001")  # type: ignore[arg-type]
+        await _case_status(_status_ctx(MISSING), "EMP0000001")
     assert refused.value.status == 404 and refused.value.code == "case_not_found"

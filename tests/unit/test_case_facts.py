@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from contract import CaseEvent, EventType
 from workflows.case_facts import CaseFacts, hear, reported_before
@@ -12,7 +13,7 @@ NOW = datetime(2026, 1, 10, 6, 0, tzinfo=UTC)
 SEASON = "2025-26"
 
 
-def _hear(facts: CaseFacts, kind: str, data: dict | None = None, event_id: str = "e1", holds: bool = True):
+def _hear(facts: CaseFacts, kind: str, data: dict[str, Any] | None = None, event_id: str = "e1", holds: bool = True):
     asked: list[bool] = []
 
     def remedy_holds() -> bool:

@@ -1,6 +1,7 @@
 """Eligibility rules at their edges; each result carries a reason in plain words."""
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -137,6 +138,6 @@ def test_the_order_is_secure_up_to_the_last_day_of_the_month_of_attaining_58(bor
 def test_two_periods_starting_on_one_day_one_of_them_open_ended_are_one_run():
     """A record with a closed and an open period from the same day (a re-engagement entered twice) raised a
     TypeError in sorting (date, None) against (date, date): the whole eligibility check failed."""
-    periods = [{"from": "2018-04-01", "to": None}, {"from": "2018-04-01", "to": "2019-03-31"}]
+    periods: list[dict[str, Any]] = [{"from": "2018-04-01", "to": None}, {"from": "2018-04-01", "to": "2019-03-31"}]
     assert continuous_since(periods, date(2024, 8, 15)) == (date(2018, 4, 1), [])
     assert continuous_since(list(reversed(periods)), date(2024, 8, 15)) == (date(2018, 4, 1), [])

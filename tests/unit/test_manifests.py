@@ -7,6 +7,7 @@ import base64
 import hashlib
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import kubernetes_validate
 import pytest
@@ -34,7 +35,7 @@ def test_every_service_and_the_cases_worker_is_deployed_with_a_real_entry_point(
         assert d["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
 
 
-def _pod_spec(workload: dict) -> dict:
+def _pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
     if workload["kind"] == "CronJob":
         return workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     return workload["spec"]["template"]["spec"]
@@ -45,7 +46,7 @@ def _generated(name: str) -> str:
     return "secret-from-" + hashlib.sha256(name.encode()).hexdigest()
 
 
-def _pod_environment(deployment: dict, as_shipped: bool = False) -> dict[str, str]:
+def _pod_environment(deployment: dict[str, Any], as_shipped: bool = False) -> dict[str, str]:
     """What Kubernetes would give the pod: the ConfigMaps it names, and each secret as an opaque value. The
     ConfigMap ships with `REPLACE-WITH-...` where the operator puts the deployment's public keys: filled in
     here as the operator would, unless `as_shipped`."""
@@ -68,7 +69,7 @@ def _pod_environment(deployment: dict, as_shipped: bool = False) -> dict[str, st
     return env
 
 
-def _process(deployment: dict) -> str:
+def _process(deployment: dict[str, Any]) -> str:
     args = _pod_spec(deployment)["containers"][0]["args"]
     if args[0] == "seva":
         return args[1]  # `seva audit publish`
@@ -79,7 +80,15 @@ def _process(deployment: dict) -> str:
     "name", ["otp", "applications", "verification", "orders", "portal", "cases-worker", "audit-heads"]
 )
 def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, monkeypatch):
-    from services.common.settings import SETTINGS_BY_PROCESS, ConfigurationError, Settings, get_settings, use_settings
+    from services.common.settings import (
+        SETTINGS_BY_PROCESS,
+        AuditSettings,
+        ConfigurationError,
+        OtpSettings,
+        Settings,
+        get_settings,
+        use_settings,
+    )
 
     deployment = next(d for _, _, d in DOCS if d["kind"] in ("Deployment", "CronJob") and d["metadata"]["name"] == name)
     env = _pod_environment(deployment)
@@ -94,6 +103,7 @@ def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, m
         if name == "otp":
             from services.otp.sms import load_gateway
 
+            assert isinstance(settings, OtpSettings)
             load_gateway(settings)  # the named gateway exists and has what it needs
     except ConfigurationError as exc:
         pytest.fail(f"the {name} pod would not start: {exc}")
@@ -105,7 +115,9 @@ def test_each_pod_is_given_what_its_process_needs_to_start_in_production(name, m
     cls = SETTINGS_BY_PROCESS[_process(deployment)]
     used = {f"SEVA_{f.upper()}" for f in (*cls.secrets, *cls.required_outside_dev)}
     if name == "audit-heads":
-        assert settings.audit_signing_key, "the daily job cannot sign without its key"
+        assert isinstance(settings, AuditSettings) and settings.audit_signing_key, (
+            "the daily job cannot sign without its key"
+        )
     assert secrets <= used, f"{name} is given secrets it does not use: {sorted(secrets - used)}"
 
 

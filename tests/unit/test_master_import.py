@@ -3,7 +3,10 @@ gives the records as the master table holds them."""
 
 from __future__ import annotations
 
-from ops.records_import import COLUMNS, read_records
+from typing import Any
+
+from ops.records_import import read_records
+from services.otp.records import COLUMNS
 
 DROP_DOWNS = {
     "department_code": {"PWD"},
@@ -31,7 +34,7 @@ GOOD = {
 }
 
 
-def csv_of(*rows: dict) -> str:
+def csv_of(*rows: dict[str, Any]) -> str:
     lines = [",".join(COLUMNS)] + [",".join(f'"{r[c]}"' for c in COLUMNS) for r in rows]
     return "\n".join(lines) + "\n"
 

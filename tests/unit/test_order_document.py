@@ -49,7 +49,7 @@ def test_the_devanagari_is_drawn_with_a_font_that_has_it():
     empty boxes or nothing, and the line goes nearly blank)."""
     page = pypdfium2.PdfDocument(render_pdf(ORDER, "p" * 40))[0]
     image = page.render(scale=2).to_pil().convert("L")
-    fonts = pypdf.PdfReader(io.BytesIO(render_pdf(ORDER, "p" * 40))).pages[0]["/Resources"]["/Font"].values()
+    fonts = pypdf.PdfReader(io.BytesIO(render_pdf(ORDER, "p" * 40))).pages[0]["/Resources"]["/Font"].values()  # type: ignore[index]  # pypdf types a dictionary entry as PdfObject
     names = " ".join(str(f.get_object()["/BaseFont"]) for f in fonts)
     assert "Noto-Sans-Devanagari" in names, names
     dark = sum(1 for px in image.getdata() if px < 128)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from contract import Stage
+from contract import REJECTION_REASONS, Stage
 from services.applications.documents import KINDS
 from services.common.auth import SCOPE_NEEDED
 from services.portal import i18n, officer
@@ -49,7 +49,7 @@ def test_every_code_the_system_sends_has_its_words():
     needed = (
         {f"stage.{v}" for k, v in vars(Stage).items() if k.isupper()}
         | {f"doc.{k}" for k in KINDS}
-        | {f"reason.{r}" for r in officer.REJECTION_REASONS}
+        | {f"reason.{r}" for r in REJECTION_REASONS}
         | {f"role.{r}" for r in SCOPE_NEEDED}
         | {f"desk.{d}" for desks in officer.DESKS.values() for d in desks}
         | {f"deadline.{s}" for s in officer.STEPS}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +23,16 @@ from services.portal.main import create_app
 ORIGIN = {"Origin": "http://testserver"}
 
 
+def _recording(calls: list[httpx.Request], status: int) -> Callable[[httpx.Request], httpx.Response]:
+    """A backend that notes each request the portal makes and answers `status` with an empty object."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(status, json={})
+
+    return answer
+
+
 def _portal(handler) -> TestClient:
     app = create_app()
     app.state.backend = Backend(get_settings(), transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
@@ -32,8 +44,8 @@ def _refuse(status: int, code: str, message: str = "Refused for a reason the ser
 
 
 def test_a_form_posted_from_another_site_is_refused_and_logged(caplog):
-    calls = []
-    client = _portal(lambda r: calls.append(r) or httpx.Response(202, json={}))
+    calls: list[httpx.Request] = []
+    client = _portal(_recording(calls, 202))
     for headers in ({}, {"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"}):
         r = client.post("/login", data={"mobile": "9876543210"}, headers=headers)
         assert r.status_code == 403 and "पोर्टल के पृष्ठ से नहीं भेजा गया" in r.text
@@ -99,7 +111,8 @@ def test_a_sign_in_that_comes_back_with_another_state_is_refused():
     settings = get_settings()
     assert isinstance(settings, PortalSettings)
     sealed = cookies.seal(settings, {"state": "mine", "nonce": "n", "verifier": "v" * 43, "at": 0})
-    assert cookies.unseal(settings, sealed)["state"] == "mine"
+    opened = cookies.unseal(settings, sealed)
+    assert opened is not None and opened["state"] == "mine"
     assert cookies.unseal(settings, sealed[:-4] + "AAAA") is None  # tampered
     r = client.get("/officer/callback?code=x&state=theirs", cookies={cookies.SIGN_IN: sealed}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/officer?failed=1"
@@ -115,7 +128,7 @@ def provider_at(monkeypatch):
     get_settings.cache_clear()
 
 
-def _provider(token_answer: httpx.Response, calls: list):
+def _provider(token_answer: httpx.Response, calls: list[Any]):
     def handle(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.path)
         if request.url.path.endswith("/.well-known/openid-configuration"):
@@ -138,7 +151,7 @@ def test_a_sign_in_that_comes_back_after_its_time_is_refused_before_the_code_is_
 
     from services.portal.officer import SIGN_IN_MAX_AGE
 
-    calls: list = []
+    calls: list[Any] = []
     client = _portal(_provider(httpx.Response(200, json={}), calls))
     settings = get_settings()
     assert isinstance(settings, PortalSettings)
@@ -198,8 +211,8 @@ def test_the_portal_refuses_to_start_without_its_configuration(monkeypatch):
 
 
 def test_a_body_larger_than_one_document_is_refused_before_it_is_read():
-    calls = []
-    client = _portal(lambda r: calls.append(r) or httpx.Response(200, json={}))
+    calls: list[httpx.Request] = []
+    client = _portal(_recording(calls, 200))
     big = b"x" * (6 * 1024 * 1024)
     r = client.post("/apply/documents/pan", content=big, headers={**ORIGIN, "content-type": "application/pdf"})
     assert r.status_code == 413 and "5 MB" in r.text and calls == []
@@ -238,7 +251,7 @@ def test_an_employee_who_reported_before_the_close_is_told_until_when_registrati
     }
     progress = {"data_owner": "HKRN", "certificate_issued_at": "2026-02-19T10:00:00+05:30", "corrected_at": None}
 
-    def service(progress: dict):
+    def service(progress: dict[str, Any]):
         answer = {"causes": [{"code": "record_has_different_mobile", "message": "m", "remedy": "r"}]}
         return lambda r: httpx.Response(
             200, json=calendar if r.url.path == "/calendar" else {**answer, "progress": progress}
@@ -340,8 +353,8 @@ def test_the_sms_question_about_a_number_is_one_tap_and_a_bad_link_is_a_page_in_
 
 def test_a_chunked_body_that_declares_no_length_is_cut_off_at_the_limit():
     """The 413 worked only when the body declared its length: a chunked upload was spooled whole first."""
-    calls = []
-    client = _portal(lambda r: calls.append(r) or httpx.Response(200, json={}))
+    calls: list[httpx.Request] = []
+    client = _portal(_recording(calls, 200))
 
     def chunks():
         for _ in range(12):  # 12 MB in 1 MB pieces, no Content-Length
@@ -352,7 +365,7 @@ def test_a_chunked_body_that_declares_no_length_is_cut_off_at_the_limit():
     assert r.status_code == 413 and "5 MB" in r.text and calls == []
 
 
-def _employee_client(answers: dict, posted: list | None = None) -> TestClient:
+def _employee_client(answers: dict[str, Any], posted: list[Any] | None = None) -> TestClient:
     from services.common.sessions import sign_session, signing_key
     from services.common.settings import dev_value
 
@@ -405,7 +418,7 @@ def test_a_form_value_of_any_length_is_answered_in_words_never_a_500(field):
         "date_of_joining": "2015-04-01",
         field: "x" * 70_000,
     }
-    posted: list = []
+    posted: list[Any] = []
     client = _employee_client({"/applications/mine": {"status": None}}, posted)
     for path in ("/apply/review", "/apply/submit"):
         r = client.post(path, data={**form, "confirm": "yes"}, headers=ORIGIN)
@@ -625,7 +638,7 @@ def test_a_verification_is_confirmed_before_it_is_sent(monkeypatch):
 
     monkeypatch.setattr(web, "decode_token", ddo)
     sent: list[str] = []
-    review = {
+    review: dict[str, Any] = {
         "application_no": "A-1",
         "employee_id": "EMP0000001",
         "status": "submitted",
@@ -670,7 +683,7 @@ def test_the_queue_is_paged_with_its_true_total_and_no_filter_of_every_departmen
         return Principal("OFF-DDO-S-1", "ddo", {"ddo_code": "DDO-S-1"})
 
     monkeypatch.setattr(web, "decode_token", ddo)
-    asked: list[dict] = []
+    asked: list[dict[str, Any]] = []
 
     def service(r: httpx.Request) -> httpx.Response:
         if r.url.path == "/verification/queue":

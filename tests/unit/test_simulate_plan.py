@@ -43,7 +43,7 @@ def test_the_plan_keeps_the_real_calendars_proportions_at_any_speed():
 
 
 def _season(plan: Plan) -> Season:
-    season = Season(None, plan, None, None)  # type: ignore[arg-type]  (the report reads no stack)
+    season = Season(None, plan, None, None)  # type: ignore[arg-type]  # the report reads no stack
     season.calendar = _compressed_calendar(plan, datetime(2026, 1, 1, tzinfo=UTC))
     # the public calendar as read: registration closed at 100, extended at 50 to 140; DDO at 200, a grace of 10
     season.published = PublishedCalendar([Published(0, 100, 200, 10), Published(50, 140, 200, 10)])
@@ -175,7 +175,7 @@ async def test_the_officers_act_side_by_side_and_a_desk_that_meets_an_error_look
     async def officer(officer_id):
         return {}
 
-    season.call, season.db, season.officer = call, Db(), officer  # type: ignore[method-assign,assignment]
+    season.call, season.db, season.officer = call, Db(), officer  # type: ignore[method-assign]
     await season._verify(lambda officer_id, item, window: True)
     assert len(made) == 30 and peak > 1
 

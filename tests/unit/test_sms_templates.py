@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from string import Formatter
+from typing import Any
 
 import pytest
 
 from services.otp.sms import TEMPLATES, render
 
-PARAMS = {
+PARAMS: dict[str, dict[str, Any]] = {
     "otp": {"code": "123456", "minutes": 10},
     "order_issued": {"order_no": "SSO/2026/HEALTH/000001"},
     "registration_reminder": {"days": 7, "closes": "20 Feb 2026 23:59 IST"},
@@ -59,7 +60,7 @@ def test_a_confirmation_link_has_its_code_only_on_its_way_to_the_phone():
     from services.otp.codes import confirmation_code, is_confirmation_code
     from services.otp.sms import MASKED_CODE, _with_code, recorded_params
 
-    data = {
+    data: dict[str, Any] = {
         "template": "mobile_confirmation",
         "params": {"portal": "https://sevasuraksha.example"},
         "confirmation_id": "0b9e8c1e-1111-4222-8333-944455556666",

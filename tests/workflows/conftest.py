@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest_asyncio
 from temporalio import activity
@@ -76,7 +77,7 @@ class FakeServices:
         if self.failures.get(name):
             raise self.failures[name].pop(0)
 
-    def named(self, name: str) -> list:
+    def named(self, name: str) -> list[Any]:
         return [arg for n, arg in self.calls if n == name]
 
     def local_activities(self):

@@ -495,7 +495,7 @@ async def test_a_step_that_fails_for_good_shows_needs_attention_and_goes_on_when
     await register_and_apply(handle, "SS-T-A1")
     await sleep_until(env, season.calendar.registration_open + timedelta(days=1))
     status: CaseStatus = await handle.query(CaseWorkflow.status)
-    assert status.stage == Stage.NEEDS_ATTENTION and "no master record" in status.needs_attention
+    assert status.stage == Stage.NEEDS_ATTENTION and "no master record" in (status.needs_attention or "")
     await handle.signal(CaseWorkflow.retry_step)
     await sleep_until(env, season.calendar.registration_open + timedelta(days=2))
     status = await handle.query(CaseWorkflow.status)
