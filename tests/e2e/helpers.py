@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contract import OFFICIAL_2025_26, CaseStatus, SeasonCalendar, Stage, case_workflow_id, shifted
+from deploy.local.journey import application_form
 from deploy.local.oidc import officer_token_async
 from deploy.local.seed import import_employees
 from ops.database import put_calendar
@@ -79,23 +80,13 @@ async def employee_session(stack, http, employee) -> dict[str, Any]:
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-def form_of(m: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "department_code": m["department_code"],
-        "district": m["district"],
-        "post_code": m["post_code"],
-        "ddo_code": m["ddo_code"],
-        "date_of_joining": m["date_of_joining"].isoformat(),
-    }
-
-
 async def submitted_and_queued(stack, http, temporal, employee) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """An employee logs in, prepares and submits; returns when the application is in the DDO's queue.
     Gives the application number, the employee's headers and the DDO's headers."""
     m = employee.master
     auth = await employee_session(stack, http, employee)
     await prepare_application(stack, http, auth, m["employee_id"])
-    r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
+    r = await http.post(f"{stack.url('applications')}/applications", json=application_form(m), headers=auth)
     assert r.status_code == 201, r.text
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="submitted")
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from deploy.local.journey import application_form
+
 from .conftest import prepare_application
-from .helpers import assert_error, employee_session, form_of
+from .helpers import assert_error, employee_session
 
 pytestmark = pytest.mark.stack
 
@@ -19,7 +21,7 @@ async def test_an_application_naming_another_ddo_than_the_record_is_refused_with
     await prepare_application(stack, http, auth, m["employee_id"])
     other = next(d for d in master.ddos if d["ddo_code"] != m["ddo_code"])
     form = {
-        **form_of(m),
+        **application_form(m),
         "department_code": other["department_code"],
         "district": other["district"],
         "ddo_code": other["ddo_code"],
@@ -27,5 +29,5 @@ async def test_an_application_naming_another_ddo_than_the_record_is_refused_with
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)
     assert_error(r, 422, "ddo_not_on_record")
     assert r.json()["details"]["ddo_code"] == m["ddo_code"] and m["ddo_code"] in r.json()["message"]
-    r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
+    r = await http.post(f"{stack.url('applications')}/applications", json=application_form(m), headers=auth)
     assert r.status_code == 201, r.text

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 import pytest_asyncio
 
-from deploy.local.journey import TINY_PDF
+from deploy.local.journey import TINY_PDF, application_form
 
 from .helpers import assert_error, employee_session
 
@@ -101,13 +101,7 @@ async def test_submission_needs_the_documents_first(stack, master, http):
     employee = [e for e in master.employees if e.fault is None][8]
     auth = await employee_session(stack, http, employee)
     m = employee.master
-    form = {
-        "department_code": m["department_code"],
-        "district": m["district"],
-        "post_code": m["post_code"],
-        "ddo_code": m["ddo_code"],
-        "date_of_joining": m["date_of_joining"].isoformat(),
-    }
+    form = application_form(m)
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)
     assert_error(r, 422, "documents_missing")
     assert r.json()["details"]["missing"] == [

@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from contract import CaseStatus, Stage, case_workflow_id
+from deploy.local.journey import application_form
 from services.common.events import ALL_TOPICS
 from workflows.case import CaseWorkflow
 
@@ -41,13 +42,7 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
 
     # The application.
     await prepare_application(stack, http, employee_auth, m["employee_id"])
-    form = {
-        "department_code": m["department_code"],
-        "district": m["district"],
-        "post_code": m["post_code"],
-        "ddo_code": m["ddo_code"],
-        "date_of_joining": m["date_of_joining"].isoformat(),
-    }
+    form = application_form(m)
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=employee_auth)
     assert r.status_code == 201, r.text
     application_no = r.json()["application_no"]

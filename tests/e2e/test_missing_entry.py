@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from contract import Stage
+from deploy.local.journey import application_form
 
 from .conftest import eventually, prepare_application
-from .helpers import assert_error, case_stage, employee_session, form_of, officer_headers
+from .helpers import assert_error, case_stage, employee_session, officer_headers
 
 pytestmark = pytest.mark.stack
 
@@ -22,7 +23,7 @@ async def test_a_post_missing_from_the_list_is_reported_added_and_the_employee_a
     applications = stack.url("applications")
     auth = await employee_session(stack, http, employee)
     await prepare_application(stack, http, auth, m["employee_id"])
-    form = {**form_of(m), "post_code": POST}
+    form = {**application_form(m), "post_code": POST}
     r = await http.post(f"{applications}/applications", json=form, headers=auth)
     assert_error(r, 422, "unknown_post")
     assert "The data owners have been told" in r.json()["message"]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contract import Stage
+from deploy.local.journey import application_form
 from services.common.errors import ApiError
 from services.common.settings import OtpSettings
 from services.otp.service import _check_limits
@@ -127,13 +128,7 @@ async def test_changed_mobile_is_diagnosed_certified_corrected_and_the_employee_
     assert r.status_code == 200, r.text
     auth = {"Authorization": f"Bearer {r.json()['token']}"}
     await prepare_application(stack, http, auth, m["employee_id"])
-    form = {
-        "department_code": m["department_code"],
-        "district": m["district"],
-        "post_code": m["post_code"],
-        "ddo_code": m["ddo_code"],
-        "date_of_joining": m["date_of_joining"].isoformat(),
-    }
+    form = application_form(m)
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=auth)
     assert r.status_code == 201, r.text
 

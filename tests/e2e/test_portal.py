@@ -16,11 +16,11 @@ import pytest_asyncio
 from playwright.async_api import async_playwright
 
 from contract import IST
-from deploy.local.journey import TINY_PDF
+from deploy.local.journey import TINY_PDF, application_form
 
 from .browser import CHROMIUM, PHONE, check_page, new_context, officer_page, reload_until
 from .conftest import aadhaar_for, eventually, prepare_application
-from .helpers import employee_session, form_of, otps_delivered, read_otp
+from .helpers import employee_session, otps_delivered, read_otp
 
 pytestmark = pytest.mark.stack
 
@@ -213,7 +213,9 @@ async def _progress_done(page, ask, step: str) -> bool:
 async def _submitted_by_api(stack, http, employee) -> str:
     auth = await employee_session(stack, http, employee)
     await prepare_application(stack, http, auth, employee.master["employee_id"])
-    r = await http.post(f"{stack.url('applications')}/applications", json=form_of(employee.master), headers=auth)
+    r = await http.post(
+        f"{stack.url('applications')}/applications", json=application_form(employee.master), headers=auth
+    )
     assert r.status_code == 201, r.text
     return r.json()["application_no"]
 

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from contract import EventType, Stage, case_workflow_id
+from deploy.local.journey import application_form
 from deploy.local.synthetic import generate
 from services.applications import service as applications
 from services.applications.schemas import ApplicationForm
@@ -22,7 +23,7 @@ from workflows.case import CaseWorkflow
 from workflows.event_router import event_router
 
 from .conftest import eventually, prepare_application
-from .helpers import employee_session, form_of, season_closing_soon
+from .helpers import employee_session, season_closing_soon
 
 pytestmark = pytest.mark.stack
 
@@ -78,10 +79,10 @@ async def test_a_fault_reported_before_the_close_lets_the_employee_apply_after_i
     ctx = ServiceContext("applications", ApplicationsSettings(env="dev", season_id=SEASON), db, temporal)
     auth = await employee_session(stack, http, SimpleNamespace(actual_mobile=m["mobile"]))
     await prepare_application(stack, http, auth, m["employee_id"])
-    application_no, _ = await applications.submit(ctx, m["employee_id"], ApplicationForm(**form_of(m)))
+    application_no, _ = await applications.submit(ctx, m["employee_id"], ApplicationForm(**application_form(m)))
     assert application_no.startswith(f"SS-{SEASON.upper()}-")
 
     # without a report, the close holds: refused with the date
     with pytest.raises(ApiError) as refused:
-        await applications.submit(ctx, silent.master["employee_id"], ApplicationForm(**form_of(silent.master)))
+        await applications.submit(ctx, silent.master["employee_id"], ApplicationForm(**application_form(silent.master)))
     assert refused.value.status == 409 and refused.value.code == "registration_closed"

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contract import Stage
+from deploy.local.journey import application_form
 from services.applications.calendar import calendar_in_force, store_version
 
 from .conftest import SEASON, eventually, prepare_application
-from .helpers import assert_error, employee_session, form_of, in_ddo_queue, officer_headers, stage_is
+from .helpers import assert_error, employee_session, in_ddo_queue, officer_headers, stage_is
 
 pytestmark = pytest.mark.stack
 
@@ -25,11 +26,13 @@ async def test_returned_for_correction_then_resubmitted_and_verified(stack, mast
     assert r.status_code == 200
     await prepare_application(stack, http, auth, m["employee_id"])
     apps = stack.url("applications")
-    r = await http.post(f"{apps}/applications", json=form_of(m), headers=auth)
+    r = await http.post(f"{apps}/applications", json=application_form(m), headers=auth)
     assert r.status_code == 201, r.text
     application_no = r.json()["application_no"]
     assert_error(
-        await http.put(f"{apps}/applications/{application_no}", json=form_of(m), headers=auth), 409, "not_returned"
+        await http.put(f"{apps}/applications/{application_no}", json=application_form(m), headers=auth),
+        409,
+        "not_returned",
     )
 
     ddo = await officer_headers(stack, http, f"OFF-{m['ddo_code']}")
@@ -64,7 +67,7 @@ async def test_returned_for_correction_then_resubmitted_and_verified(stack, mast
         headers={**auth, "content-type": "application/pdf"},
     )
     assert r.json()["version"] == 2
-    r = await http.put(f"{apps}/applications/{application_no}", json=form_of(m), headers=auth)
+    r = await http.put(f"{apps}/applications/{application_no}", json=application_form(m), headers=auth)
     assert r.status_code == 200, r.text
     await eventually(
         lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="back at the DDO"
@@ -96,7 +99,7 @@ async def test_after_the_registration_deadline_submission_is_refused_clearly(sta
             "registration closed yesterday",
         )
         try:
-            r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
+            r = await http.post(f"{stack.url('applications')}/applications", json=application_form(m), headers=auth)
             assert_error(r, 409, "registration_closed")
         finally:
             await store_version(conn, current, "test", "restored")

@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from contract import Stage
+from deploy.local.journey import application_form
 
 from .conftest import eventually, prepare_application
 from .helpers import employee_session, in_ddo_queue, officer_headers, stage_is
@@ -61,13 +62,7 @@ async def world(stack, master, temporal, http):
     m = own.master
     employee_own = await employee_session(stack, http, own)
     await prepare_application(stack, http, employee_own, m["employee_id"])
-    form = {
-        "department_code": m["department_code"],
-        "district": m["district"],
-        "post_code": m["post_code"],
-        "ddo_code": m["ddo_code"],
-        "date_of_joining": m["date_of_joining"].isoformat(),
-    }
+    form = application_form(m)
     application_no = (
         await http.post(f"{stack.url('applications')}/applications", json=form, headers=employee_own)
     ).json()["application_no"]

@@ -23,11 +23,12 @@ from contract import (
     Stage,
     case_workflow_id,
 )
+from deploy.local.journey import application_form
 from services.common.events import envelope
 from workflows.case import CaseWorkflow
 
 from .conftest import SEASON, eventually, prepare_application
-from .helpers import case_stage, employee_session, form_of, officer_headers, stage_is
+from .helpers import case_stage, employee_session, officer_headers, stage_is
 
 
 def _fresh(master, index: int):
@@ -62,7 +63,7 @@ async def test_poison_on_every_topic_is_dead_lettered_and_cases_keep_moving(stac
     auth = await employee_session(stack, http, employee)
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_APPLICATION), what="registered")
     await prepare_application(stack, http, auth, m["employee_id"])
-    r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
+    r = await http.post(f"{stack.url('applications')}/applications", json=application_form(m), headers=auth)
     assert r.status_code == 201, r.text
     await eventually(lambda: stage_is(temporal, m["employee_id"], Stage.AWAITING_DDO_VERIFICATION), what="submitted")
 
@@ -90,7 +91,7 @@ async def test_a_killed_cases_worker_is_back_in_seconds_and_its_cases_answer_and
     stack.kill("cases-worker")
     stack.restart("cases-worker")
     killed_at = time.monotonic()
-    r = await http.post(f"{stack.url('applications')}/applications", json=form_of(m), headers=auth)
+    r = await http.post(f"{stack.url('applications')}/applications", json=application_form(m), headers=auth)
     assert r.status_code == 201, r.text
 
     async def moved():
