@@ -263,10 +263,15 @@ class VerificationSettings(Settings):
 class OrdersSettings(Settings):
     """The orders service: it alone signs service-security orders."""
 
-    required_outside_dev = Settings.required_outside_dev + ("order_signing_seed",)
-    secrets = Settings.secrets + ("order_signing_seed",)
+    required_outside_dev = Settings.required_outside_dev + ("order_signing_seed", "order_signing_pem")
+    secrets = Settings.secrets + ("order_signing_seed", "order_signing_pem")
 
     order_signing_seed: str = Field("", description="seed of the Ed25519 key that signs order QR codes")
+    order_signing_pem: str = Field(
+        "",
+        description="the PAdES signer of the order PDF: its private key and certificate chain (signer first) as PEM; "
+        "in dev, a local certificate authority derived from the dev value",
+    )
 
 
 HELPDESK = ("helpdesk_phone", "helpdesk_email", "helpdesk_address", "helpdesk_hours")

@@ -16,9 +16,18 @@ from services.common.events import publish, stable_event_id
 from services.common.runtime import OrdersContext
 
 from .order_document import render_pdf, secure_until, sign_payload, signing_key
+from .order_seal import OrderSigner, order_signer, seal
+
+
+def sealed_pdf(order: dict[str, Any], qr_payload: str, signer: OrderSigner) -> bytes:
+    """The order's PDF, drawn and then signed (PAdES): CPU work, run in a thread."""
+    return seal(render_pdf(order, qr_payload), signer)
 
 
 def activities(ctx: OrdersContext) -> list[Any]:
+    # built at start, so a service with a broken signer does not start (rather than fail at the first order)
+    signer = order_signer(ctx.settings.order_signing_pem)
+
     @activity.defn(name=Activities.OPEN_POST_REQUEST.name)
     async def open_post_request(req: PostRequest) -> None:
         """Put the verified case in Finance's list (once, however often retried)."""
@@ -94,7 +103,7 @@ def activities(ctx: OrdersContext) -> list[Any]:
             "secure_until": secure_until(born) if born else None,
         }
         payload = sign_payload(signing_key(ctx.settings.order_signing_seed), order)
-        pdf = await asyncio.to_thread(render_pdf, order, payload)
+        pdf = await asyncio.to_thread(sealed_pdf, order, payload, signer)
         async with ctx.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "INSERT INTO orders.service_security_order (order_no, application_no, employee_id, post_id, "

@@ -10,6 +10,7 @@ from services.common.runtime import OrdersContext, client_addr, context
 
 from . import order_acts, service
 from .order_document import public_key_b64, public_key_pem, signing_key
+from .order_seal import order_signer
 from .schemas import (
     ApprovalOut,
     AwaitingApproval,
@@ -111,8 +112,12 @@ async def approve(
 async def public_key(ctx: OrdersContext = Depends(context)) -> PublicKey:
     """The Ed25519 key that signs every order's QR code."""
     key = signing_key(ctx.settings.order_signing_seed)
+    signer = order_signer(ctx.settings.order_signing_pem)
     return PublicKey(
-        algorithm="EdDSA (Ed25519), compact JWS", public_key_pem=public_key_pem(key), public_key_b64=public_key_b64(key)
+        algorithm="EdDSA (Ed25519), compact JWS",
+        public_key_pem=public_key_pem(key),
+        public_key_b64=public_key_b64(key),
+        pdf_signing_chain_pem=signer.chain_pem.decode(),
     )
 
 

@@ -82,6 +82,10 @@ class PublicKey(BaseModel):
     algorithm: str
     public_key_pem: str
     public_key_b64: str
+    pdf_signing_chain_pem: str = Field(
+        description="the certificates that sign every order PDF (PAdES), signer first: trust the last to check an "
+        "order in any PDF reader"
+    )
 
 
 class Withdrawal(BaseModel):

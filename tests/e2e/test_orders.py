@@ -3,6 +3,7 @@ anyone can verify; a tampered payload is refused; withdrawal is a new act; paper
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -60,7 +61,8 @@ async def test_the_pdf_carries_the_particulars_and_a_verifiable_qr_code(stack, h
     m, orders = issued["employee"].master, stack.url("orders")
     r = await http.get(f"{orders}/orders/{issued['order_no']}/pdf", headers=issued["auth"])
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
-    text, payload = qr_payload_of(r.content)
+    pdf = r.content
+    text, payload = qr_payload_of(pdf)
     born = m["date_of_birth"]
     for expected in (
         issued["order_no"],
@@ -91,6 +93,16 @@ async def test_the_pdf_carries_the_particulars_and_a_verifiable_qr_code(stack, h
 
     key = (await http.get(f"{orders}/orders/public-key")).json()
     assert "BEGIN PUBLIC KEY" in key["public_key_pem"]
+
+    # and the PDF itself is signed (PAdES): intact, under the published chain's root, as any PDF reader checks it
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from services.orders.order_seal import check
+
+    root = x509.load_pem_x509_certificates(key["pdf_signing_chain_pem"].encode())[-1]
+    sealed = await asyncio.to_thread(check, pdf, root.public_bytes(serialization.Encoding.PEM))
+    assert sealed.intact and sealed.trusted and "orders service" in sealed.signed_by
 
 
 async def test_only_the_employee_and_the_department_see_the_pdf(stack, http, master, issued):

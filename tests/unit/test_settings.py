@@ -36,6 +36,7 @@ PRODUCTION = {
     "SEVA_MAIL_FROM": "seva@hry.example",
     "SEVA_VAULT_KEYS": f"{STRONG}-vault-1,{STRONG}-vault-0",
     "SEVA_ORDER_SIGNING_SEED": f"{STRONG}-orders",
+    "SEVA_ORDER_SIGNING_PEM": f"{STRONG}-orders-pem",
 }
 
 
