@@ -427,7 +427,11 @@ class ServiceRecord:
 class RuleResult:
     code: str
     passed: bool
-    reason: str
+    reason: str  # in English, whole
+    # the same sentence as a key and its particulars (dates as ISO), so the portal says it in the reader's language
+    # (services/portal/messages.py `elig.<key>`); empty in results decided before the key existed
+    key: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

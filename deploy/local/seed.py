@@ -14,20 +14,28 @@ from ops.cases import start_cases
 from ops.database import copy_new, migrate_all, put_calendar
 from ops.records_import import copy_records
 
-from .synthetic import MasterData
+from .synthetic import DEPARTMENTS_HI, DISTRICTS_HI, POSTS_HI, MasterData
 
 
 async def load_master_data(pool: asyncpg.Pool, data: MasterData) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await copy_new(conn, "applications.department", ["code", "name"], list(data.departments.items()))
-        await copy_new(conn, "applications.district", ["name"], [(d,) for d in data.districts])
-        await copy_new(conn, "applications.post", ["code", "name"], list(data.posts.items()))
         await copy_new(
             conn,
-            "applications.ddo",
-            ["ddo_code", "department_code", "district", "office_name"],
-            [(d["ddo_code"], d["department_code"], d["district"], d["office_name"]) for d in data.ddos],
+            "applications.department",
+            ["code", "name", "name_hi"],
+            [(c, n, DEPARTMENTS_HI.get(c)) for c, n in data.departments.items()],
         )
+        await copy_new(
+            conn, "applications.district", ["name", "name_hi"], [(d, DISTRICTS_HI.get(d)) for d in data.districts]
+        )
+        await copy_new(
+            conn,
+            "applications.post",
+            ["code", "name", "name_hi"],
+            [(c, n, POSTS_HI.get(c)) for c, n in data.posts.items()],
+        )
+        ddo_cols = ["ddo_code", "department_code", "district", "office_name", "office_name_hi", "phone"]
+        await copy_new(conn, "applications.ddo", ddo_cols, [tuple(d.get(c) for c in ddo_cols) for d in data.ddos])
         officer_cols = [
             "officer_id",
             "name",

@@ -73,6 +73,71 @@ POSTS = {
     "STENO": "Stenographer",
     "PUMPOP": "Pump Operator",
 }
+# The lists' Hindi names, as the data owners' files carry them beside the English.
+DISTRICTS_HI = {
+    "Ambala": "अंबाला",
+    "Bhiwani": "भिवानी",
+    "Charkhi Dadri": "चरखी दादरी",
+    "Faridabad": "फरीदाबाद",
+    "Fatehabad": "फतेहाबाद",
+    "Gurugram": "गुरुग्राम",
+    "Hisar": "हिसार",
+    "Jhajjar": "झज्जर",
+    "Jind": "जींद",
+    "Kaithal": "कैथल",
+    "Karnal": "करनाल",
+    "Kurukshetra": "कुरुक्षेत्र",
+    "Mahendragarh": "महेंद्रगढ़",
+    "Nuh": "नूंह",
+    "Palwal": "पलवल",
+    "Panchkula": "पंचकूला",
+    "Panipat": "पानीपत",
+    "Rewari": "रेवाड़ी",
+    "Rohtak": "रोहतक",
+    "Sirsa": "सिरसा",
+    "Sonipat": "सोनीपत",
+    "Yamunanagar": "यमुनानगर",
+}
+DEPARTMENTS_HI = {
+    "HEALTH": "स्वास्थ्य विभाग",
+    "SCHOOLEDU": "स्कूल शिक्षा विभाग",
+    "HIGHEREDU": "उच्चतर शिक्षा विभाग",
+    "PWD": "लोक निर्माण (भवन एवं सड़कें) विभाग",
+    "IRRIGATION": "सिंचाई एवं जल संसाधन विभाग",
+    "AGRI": "कृषि एवं किसान कल्याण विभाग",
+    "REVENUE": "राजस्व एवं आपदा प्रबंधन विभाग",
+    "POLICE": "हरियाणा पुलिस",
+    "ULB": "शहरी स्थानीय निकाय विभाग",
+    "PANCHAYAT": "विकास एवं पंचायत विभाग",
+    "WCD": "महिला एवं बाल विकास विभाग",
+    "SJE": "सामाजिक न्याय, अधिकारिता एवं अंत्योदय (सेवा) विभाग",
+    "PHED": "जन स्वास्थ्य अभियांत्रिकी विभाग",
+    "UHBVN": "उत्तर हरियाणा बिजली वितरण निगम",
+    "DHBVN": "दक्षिण हरियाणा बिजली वितरण निगम",
+    "TRANSPORT": "परिवहन विभाग",
+    "FOREST": "वन एवं वन्यजीव विभाग",
+    "FOOD": "खाद्य, नागरिक आपूर्ति एवं उपभोक्ता मामले विभाग",
+    "ANIMALHUS": "पशुपालन एवं डेयरी विभाग",
+    "TECHEDU": "तकनीकी शिक्षा विभाग",
+}
+POSTS_HI = {
+    "DEO": "डेटा एंट्री ऑपरेटर",
+    "CLERK": "लिपिक",
+    "MTS": "मल्टी-टास्किंग स्टाफ",
+    "DRIVER": "चालक",
+    "NURSE": "स्टाफ नर्स",
+    "LABTECH": "प्रयोगशाला तकनीशियन",
+    "COMPTEACH": "कंप्यूटर शिक्षक",
+    "JE": "कनिष्ठ अभियंता",
+    "LINEMAN": "लाइनमैन",
+    "ACCOUNTANT": "लेखाकार",
+    "GUARD": "सुरक्षा गार्ड",
+    "SWEEPER": "सफाई कर्मचारी",
+    "MALI": "माली",
+    "PHARMACIST": "फार्मासिस्ट",
+    "STENO": "आशुलिपिक",
+    "PUMPOP": "पंप ऑपरेटर",
+}
 FIRST = [
     "Ramesh",
     "Suresh",
@@ -198,9 +263,10 @@ def _ddos() -> list[dict[str, Any]]:
             "department_code": d,
             "district": dist,
             "office_name": f"{DEPARTMENTS[d]}, {dist}",
+            "office_name_hi": f"{DEPARTMENTS_HI[d]}, {DISTRICTS_HI[dist]}",
+            "phone": f"00000-{i:05d}",  # plainly not a real number: the local stack's
         }
-        for d in DEPARTMENTS
-        for dist in DISTRICTS
+        for i, (d, dist) in enumerate((d, dist) for d in DEPARTMENTS for dist in DISTRICTS)
     ]
 
 

@@ -11,9 +11,10 @@ from services.common.errors import ApiError
 from services.common.events import envelope, publish, write_event
 from services.common.runtime import ApplicationsContext
 
+DDO_COLUMNS = "ddo_code, department_code, district, office_name, office_name_hi, phone"
 LISTS = {
-    "department": "SELECT code, name FROM applications.department ORDER BY name",
-    "post": "SELECT code, name FROM applications.post ORDER BY name",
+    "department": "SELECT code, name, name_hi FROM applications.department ORDER BY name",
+    "post": "SELECT code, name, name_hi FROM applications.post ORDER BY name",
 }
 
 
@@ -25,11 +26,19 @@ async def districts(ctx: ApplicationsContext) -> list[str]:
     return [r["name"] for r in await ctx.pool.fetch("SELECT name FROM applications.district ORDER BY name")]
 
 
+async def district_names(ctx: ApplicationsContext) -> list[dict[str, Any]]:
+    return [dict(r) for r in await ctx.pool.fetch("SELECT name, name_hi FROM applications.district ORDER BY name")]
+
+
+async def ddo(ctx: ApplicationsContext, ddo_code: str) -> dict[str, Any] | None:
+    row = await ctx.pool.fetchrow(f"SELECT {DDO_COLUMNS} FROM applications.ddo WHERE ddo_code = $1", ddo_code)
+    return dict(row) if row else None
+
+
 async def ddos(ctx: ApplicationsContext, department_code: str, district: str) -> list[dict[str, Any]]:
     """The DDOs of one department in one district: the only DDOs the form accepts for that pair."""
     rows = await ctx.pool.fetch(
-        "SELECT ddo_code, department_code, district, office_name FROM applications.ddo "
-        "WHERE department_code = $1 AND district = $2 ORDER BY ddo_code",
+        f"SELECT {DDO_COLUMNS} FROM applications.ddo WHERE department_code = $1 AND district = $2 ORDER BY ddo_code",
         department_code,
         district,
     )
@@ -44,7 +53,7 @@ async def _add(ctx: ApplicationsContext, officer: Principal, list_name: str, cod
             "INSERT INTO applications.dropdown_change (list_name, code, entry, added_by) VALUES ($1, $2, $3, $4)",
             list_name,
             code,
-            [str(a) for a in args],
+            ["" if a is None else str(a) for a in args],
             officer.subject,
         )
         # each employee whose application was refused for want of it: their case hears, and they get an SMS
@@ -77,18 +86,43 @@ async def missing(ctx: ApplicationsContext) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def add_post(ctx: ApplicationsContext, officer: Principal, code: str, name: str) -> None:
-    await _add(ctx, officer, "post", code, "INSERT INTO applications.post (code, name) VALUES ($1, $2)", code, name)
-
-
-async def add_department(ctx: ApplicationsContext, officer: Principal, code: str, name: str) -> None:
+async def add_post(ctx: ApplicationsContext, officer: Principal, code: str, name: str, name_hi: str | None) -> None:
     await _add(
-        ctx, officer, "department", code, "INSERT INTO applications.department (code, name) VALUES ($1, $2)", code, name
+        ctx,
+        officer,
+        "post",
+        code,
+        "INSERT INTO applications.post (code, name, name_hi) VALUES ($1, $2, $3)",
+        code,
+        name,
+        name_hi,
+    )
+
+
+async def add_department(
+    ctx: ApplicationsContext, officer: Principal, code: str, name: str, name_hi: str | None
+) -> None:
+    await _add(
+        ctx,
+        officer,
+        "department",
+        code,
+        "INSERT INTO applications.department (code, name, name_hi) VALUES ($1, $2, $3)",
+        code,
+        name,
+        name_hi,
     )
 
 
 async def add_ddo(
-    ctx: ApplicationsContext, officer: Principal, ddo_code: str, department_code: str, district: str, office_name: str
+    ctx: ApplicationsContext,
+    officer: Principal,
+    ddo_code: str,
+    department_code: str,
+    district: str,
+    office_name: str,
+    office_name_hi: str | None = None,
+    phone: str | None = None,
 ) -> None:
     """A DDO only for a department and a district already in the lists."""
     async with ctx.pool.acquire() as conn:
@@ -101,9 +135,12 @@ async def add_ddo(
         officer,
         "ddo",
         ddo_code,
-        "INSERT INTO applications.ddo (ddo_code, department_code, district, office_name) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO applications.ddo (ddo_code, department_code, district, office_name, office_name_hi, phone) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
         ddo_code,
         department_code,
         district,
         office_name,
+        office_name_hi,
+        phone,
     )

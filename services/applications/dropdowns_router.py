@@ -20,6 +20,12 @@ router = APIRouter(prefix="/master", tags=["drop-down lists"])
 class Entry(BaseModel):
     code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9\-]{1,40}$")
     name: str = Field(min_length=2, max_length=200)
+    name_hi: str | None = Field(None, min_length=2, max_length=200, description="the name in Hindi")
+
+
+class District(BaseModel):
+    name: str
+    name_hi: str | None = Field(None, description="the name in Hindi")
 
 
 class DdoEntry(BaseModel):
@@ -27,6 +33,10 @@ class DdoEntry(BaseModel):
     department_code: str
     district: str
     office_name: str = Field(min_length=2, max_length=200)
+    office_name_hi: str | None = Field(None, min_length=2, max_length=200, description="the office's name in Hindi")
+    phone: str | None = Field(
+        None, pattern=r"^[0-9][0-9 \-]{5,19}$", description="the office's telephone, shown to its employees"
+    )
 
 
 class MissingEntry(BaseModel):
@@ -44,6 +54,12 @@ async def departments(ctx: ApplicationsContext = Depends(context)) -> list[dict[
 @router.get("/districts", response_model=list[str])
 async def districts(ctx: ApplicationsContext = Depends(context)) -> list[str]:
     return await dropdowns.districts(ctx)
+
+
+@router.get("/district-names", response_model=list[District])
+async def district_names(ctx: ApplicationsContext = Depends(context)) -> list[dict[str, Any]]:
+    """The districts with their Hindi names (GET /districts gives the bare names, as it always has)."""
+    return await dropdowns.district_names(ctx)
 
 
 @router.get("/posts", response_model=list[Entry])
@@ -75,7 +91,7 @@ async def add_post(
     ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
 ) -> Entry:
-    await dropdowns.add_post(ctx, officer, body.code, body.name)
+    await dropdowns.add_post(ctx, officer, body.code, body.name, body.name_hi)
     return body
 
 
@@ -85,7 +101,7 @@ async def add_department(
     ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
 ) -> Entry:
-    await dropdowns.add_department(ctx, officer, body.code, body.name)
+    await dropdowns.add_department(ctx, officer, body.code, body.name, body.name_hi)
     return body
 
 
@@ -95,5 +111,14 @@ async def add_ddo(
     ctx: ApplicationsContext = Depends(context),
     officer: Principal = Depends(require_roles(DATA_OFFICER, ADMINISTRATOR)),
 ) -> DdoEntry:
-    await dropdowns.add_ddo(ctx, officer, body.ddo_code, body.department_code, body.district, body.office_name)
+    await dropdowns.add_ddo(
+        ctx,
+        officer,
+        body.ddo_code,
+        body.department_code,
+        body.district,
+        body.office_name,
+        body.office_name_hi,
+        body.phone,
+    )
     return body

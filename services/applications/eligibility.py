@@ -4,7 +4,7 @@ pass or fail and the reason in plain words. The decision is the list, not a bare
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -59,14 +59,32 @@ def continuous_since(periods: list[dict[str, Any]], as_on: date) -> tuple[date |
     return start, gaps
 
 
-def _covered_group(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class Said:
+    """What a rule says: pass or fail, the sentence in English, and the same as a key with its particulars."""
+
+    passed: bool
+    reason: str
+    key: str
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+def _covered_group(record: ServiceRecord, params: dict[str, Any], today: date) -> Said:
     names = {"part1": "Part-1 (HKRN)", "part2": "Part-2 (Treasury & Accounts)", "hartron": "HARTRON"}
-    if record.employee_group in params.get("groups", []):
-        return True, f"You are covered as a {names.get(record.employee_group, record.employee_group)} employee."
-    return False, "Only employees engaged through HKRN (Part-1), Outsourcing Policy Part-2 or HARTRON are covered."
+    group = record.employee_group
+    if group in params.get("groups", []):
+        return Said(
+            True, f"You are covered as a {names.get(group, group)} employee.", "group_covered", {"group": group}
+        )
+    return Said(
+        False,
+        "Only employees engaged through HKRN (Part-1), Outsourcing Policy Part-2 or HARTRON are covered.",
+        "group_not_covered",
+        {"group": group},
+    )
 
 
-def _five_years(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
+def _five_years(record: ServiceRecord, params: dict[str, Any], today: date) -> Said:
     """Five years of continuous service "as on 15 August 2024". By default both the joining day and the 15th
     itself count (`count: inclusive`), so service from 16 Aug 2019 makes five complete years; `exclusive`
     would need service from the 15th."""
@@ -79,11 +97,21 @@ def _five_years(record: ServiceRecord, params: dict[str, Any], today: date) -> t
     gap_text = "; ".join(
         f"a gap in service from {_fmt(a)} to {_fmt(b)}" if a != b else f"a gap in service on {_fmt(a)}" for a, b in gaps
     )
+    facts = {
+        "years": str(years),
+        "as_on": as_on.isoformat(),
+        "needed_from": needed_from.isoformat(),
+        "counting": "inclusive" if inclusive else "exclusive",
+    }
     if start is None:
-        return False, f"Your service record shows no service on {_fmt(as_on)}."
+        return Said(False, f"Your service record shows no service on {_fmt(as_on)}.", "no_service_on", facts)
+    facts["start"] = start.isoformat()
     if start <= needed_from:
-        return True, (
-            f"You have continuous service since {_fmt(start)}: at least {years} years as on {_fmt(as_on)}{counting}."
+        return Said(
+            True,
+            f"You have continuous service since {_fmt(start)}: at least {years} years as on {_fmt(as_on)}{counting}.",
+            "five_years_met",
+            facts,
         )
     reason = (
         f"You need {years} years of continuous service as on {_fmt(as_on)}{counting}: service from "
@@ -91,26 +119,31 @@ def _five_years(record: ServiceRecord, params: dict[str, Any], today: date) -> t
     )
     if gaps:
         reason += f" Continuity is broken by {gap_text}."
-    return False, reason
+        facts["gaps"] = ";".join(f"{a.isoformat()}/{b.isoformat()}" for a, b in gaps)
+    return Said(False, reason, "five_years_short", facts)
 
 
-def _sanctioned(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
+def _sanctioned(record: ServiceRecord, params: dict[str, Any], today: date) -> Said:
     if record.sanctioned_post:
-        return True, "You are engaged against a sanctioned post."
-    return False, "Your record shows you are not engaged against a sanctioned post."
+        return Said(True, "You are engaged against a sanctioned post.", "sanctioned")
+    return Said(False, "Your record shows you are not engaged against a sanctioned post.", "not_sanctioned")
 
 
-def _pay_head(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
+def _pay_head(record: ServiceRecord, params: dict[str, Any], today: date) -> Said:
     mark = params.get("head_contains", "Contractual")
     if mark.lower() in record.pay_head.lower():
-        return True, "Your pay is drawn from the contractual budget head."
-    return False, (
-        f"Your pay is drawn from head {record.pay_head}, not the contractual head. Your DDO can certify "
-        "the correct head."
+        return Said(
+            True, "Your pay is drawn from the contractual budget head.", "pay_head_right", {"head": record.pay_head}
+        )
+    return Said(
+        False,
+        f"Your pay is drawn from head {record.pay_head}, not the contractual head. Your DDO can certify the correct head.",
+        "pay_head_wrong",
+        {"head": record.pay_head},
     )
 
 
-def _below_age(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
+def _below_age(record: ServiceRecord, params: dict[str, Any], today: date) -> Said:
     """Below the retirement age on the day of the decision, the age counted as the law counts it (by default
     attained on the day before the birthday; the convention is the rule's `attains_on` parameter)."""
     age = int(params.get("age", 58))
@@ -120,19 +153,25 @@ def _below_age(record: ServiceRecord, params: dict[str, Any], today: date) -> tu
     how = (
         f" (the day before your {age}th birthday, as the law counts age)" if convention == "day_before_birthday" else ""
     )
+    facts = {"age": str(age), "attained": attained.isoformat(), "born": born.isoformat(), "counted": convention}
     if today < attained:
-        return True, f"You are below {age}: you attain {age} on {_fmt(attained)}{how}."
-    return False, f"You attained {age}, the retirement age, on {_fmt(attained)}{how}."
+        return Said(True, f"You are below {age}: you attain {age} on {_fmt(attained)}{how}.", "below_age", facts)
+    return Said(False, f"You attained {age}, the retirement age, on {_fmt(attained)}{how}.", "age_attained", facts)
 
 
-def _nature_of_post(record: ServiceRecord, params: dict[str, Any], today: date) -> tuple[bool, str]:
+def _nature_of_post(record: ServiceRecord, params: dict[str, Any], today: date) -> Said:
     excluded = params.get("excluded_posts", [])
     if record.post_code in excluded:
-        return False, f"The post {record.post_code} is not covered by the policy."
-    return True, "The nature of your post is covered."
+        return Said(
+            False,
+            f"The post {record.post_code} is not covered by the policy.",
+            "post_excluded",
+            {"post": record.post_code},
+        )
+    return Said(True, "The nature of your post is covered.", "post_covered", {"post": record.post_code})
 
 
-EVALUATORS: dict[str, Callable[[ServiceRecord, dict[str, Any], date], tuple[bool, str]]] = {
+EVALUATORS: dict[str, Callable[[ServiceRecord, dict[str, Any], date], Said]] = {
     "covered_group": _covered_group,
     "five_years_continuous": _five_years,
     "sanctioned_post": _sanctioned,
@@ -147,6 +186,6 @@ def evaluate(rules: list[Rule], record: ServiceRecord, today: date) -> list[Rule
     for rule in rules:
         if not rule.enabled:
             continue
-        passed, reason = EVALUATORS[rule.code](record, rule.params, today)
-        results.append(RuleResult(code=rule.code, passed=passed, reason=reason))
+        said = EVALUATORS[rule.code](record, rule.params, today)
+        results.append(RuleResult(rule.code, said.passed, said.reason, said.key, dict(said.facts)))
     return results

@@ -27,7 +27,9 @@ class ApplicationReceipt(BaseModel):
 class RuleOutcome(BaseModel):
     code: str
     passed: bool
-    reason: str
+    reason: str = Field(description="the reason in English")
+    key: str = Field("", description="the reason's key, for a page that says it in another language")
+    facts: dict[str, str] = Field(default_factory=dict, description="the reason's particulars (dates as ISO)")
 
 
 class ApplicationStatus(BaseModel):
@@ -49,6 +51,14 @@ class CaseStep(BaseModel):
     note: str = ""
 
 
+class DdoContact(BaseModel):
+    ddo_code: str
+    district: str
+    office_name: str
+    office_name_hi: str | None = None
+    phone: str | None = None
+
+
 class MyCase(BaseModel):
     """The employee's dashboard: their case, and their application this season if any."""
 
@@ -63,6 +73,7 @@ class MyCase(BaseModel):
     submitted_at: datetime | None
     status: str | None
     remarks: dict[str, str] = Field(default_factory=dict)
+    ddo: DdoContact | None = Field(None, description="the office of the DDO the application went to")
     submissions: int = 0
 
 

@@ -24,6 +24,7 @@ from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import ApplicationsContext
 
+from . import dropdowns
 from .calendar import calendar_in_force
 from .schemas import ApplicationForm
 
@@ -348,7 +349,7 @@ async def my_case(ctx: ApplicationsContext, employee_id: str) -> dict[str, Any]:
     deadline in force, so an extension shows at once), the case's history, and their application this season
     if there is one. The employee needs no application number to find it."""
     row = await ctx.pool.fetchrow(
-        "SELECT application_no, submitted_at, status, remarks, (SELECT count(*) FROM applications.submission s "
+        "SELECT application_no, submitted_at, status, remarks, ddo_code, (SELECT count(*) FROM applications.submission s "
         "WHERE s.application_no = a.application_no) AS submissions FROM applications.application a "
         "WHERE employee_id = $1 AND season_id = $2",
         employee_id,
@@ -368,6 +369,9 @@ async def my_case(ctx: ApplicationsContext, employee_id: str) -> dict[str, Any]:
         "status": row["status"] if row else None,
         "remarks": row["remarks"] if row else {},
         "submissions": row["submissions"] if row else 0,
+        # whom to ask: the DDO the application went to (an employee who has not applied is shown theirs on the
+        # "Why no OTP?" answer and in the form)
+        "ddo": await dropdowns.ddo(ctx, row["ddo_code"]) if row else None,
     }
 
 

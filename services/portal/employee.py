@@ -471,7 +471,7 @@ async def upload(request: Request, kind: str, document: UploadFile | None = None
 async def _choices(request: Request, department_code: str, district: str) -> dict[str, Any]:
     backend = backend_of(request)
     departments = await backend.json("applications", "GET", "/master/departments")
-    districts = await backend.json("applications", "GET", "/master/districts")
+    districts = await backend.json("applications", "GET", "/master/district-names")
     posts = await backend.json("applications", "GET", "/master/posts")
     ddos = await _ddos(request, department_code, district)
     return {"departments": departments, "districts": districts, "posts": posts, "ddos": ddos}
@@ -581,10 +581,12 @@ async def _review_page(
         choices = await _choices(request, values["department_code"], values["district"])
     except BackendError as err:
         return backend_failure(request, err)
+    lang = i18n.language_of(request)
     names = {
-        "department_code": {d["code"]: d["name"] for d in choices["departments"]},
-        "post_code": {p["code"]: p["name"] for p in choices["posts"]},
-        "ddo_code": {d["ddo_code"]: d["office_name"] for d in choices["ddos"]},
+        "department_code": {d["code"]: i18n.named(d, "name", lang) for d in choices["departments"]},
+        "district": {d["name"]: i18n.named(d, "name", lang) for d in choices["districts"]},
+        "post_code": {p["code"]: i18n.named(p, "name", lang) for p in choices["posts"]},
+        "ddo_code": {d["ddo_code"]: i18n.named(d, "office_name", lang) for d in choices["ddos"]},
     }
     return render(
         request,

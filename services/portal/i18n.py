@@ -5,8 +5,11 @@ code wherever the catalogue has one."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
+from string import Formatter
+from typing import Any
 
 from starlette.requests import Request
 
@@ -55,3 +58,45 @@ def when(value: datetime | date | str | None, lang: str, with_time: bool = True)
         value = value.astimezone(IST)
     text = f"{value.day} {_MONTHS[lang][value.month - 1]} {value.year}"
     return f"{text}, {value:%H:%M}" if with_time and isinstance(value, datetime) else text
+
+
+def named(entry: dict[str, Any], key: str, lang: str) -> str:
+    """A list entry's name in `lang`: its Hindi name (`<key>_hi`) on a Hindi page where the data owners gave one,
+    else the English."""
+    hindi = entry.get(f"{key}_hi") if lang == "hi" else None
+    return str(hindi or entry.get(key, ""))
+
+
+def rule_reason(rule: dict[str, Any], lang: str) -> tuple[str, bool]:
+    """An eligibility rule's reason in `lang`, with its particulars (dates as people write them), and whether it
+    is in `lang`: a result decided before reasons had keys, or with a key the catalogue lacks, is the English the
+    service gave (the page marks it `lang="en"`)."""
+    key, facts = rule.get("key") or "", dict(rule.get("facts") or {})
+    if lang == "en" and not key:
+        return str(rule.get("reason", "")), True
+    if f"elig.{key}" not in MESSAGES:
+        return str(rule.get("reason", "")), lang == "en"
+    t = translator(lang)
+    shown = {k: when(v, lang, with_time=False) if _ISO_DAY.fullmatch(v) else v for k, v in facts.items()}
+    if "group" in facts and f"group.{facts['group']}" in MESSAGES:
+        shown["group"] = t(f"group.{facts['group']}")
+    shown["counting"] = (
+        t("elig.counting_inclusive", as_on=shown.get("as_on", "")) if facts.get("counting") == "inclusive" else ""
+    )
+    shown["how"] = t("elig.age_how", age=facts.get("age", "")) if facts.get("counted") == "day_before_birthday" else ""
+    text = t(f"elig.{key}", **{k: shown.get(k, "") for k in _fields(MESSAGES[f"elig.{key}"][LANGUAGES.index(lang)])})
+    if facts.get("gaps"):
+        spans = []
+        for span in facts["gaps"].split(";"):
+            start, _, end = span.partition("/")
+            first, last = when(start, lang, with_time=False), when(end, lang, with_time=False)
+            spans.append(t("elig.gap_day", on=first) if start == end else t("elig.gap_range", start=first, end=last))
+        text += t("elig.gaps", gaps="; ".join(spans))
+    return text, True
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in Formatter().parse(template) if name]

@@ -253,6 +253,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "me.submissions": ("कितनी बार जमा किया", "Submissions"),
     "me.history": ("आवेदन का इतिहास", "Case history"),
     "me.eligibility": ("पात्रता", "Eligibility"),
+    "me.why_not": ("आप पात्र क्यों नहीं पाए गए, और अब क्या करें", "Why you were found not eligible, and what you can do"),
+    "me.why_not_record": (
+        "यह निर्णय आपके सेवा रिकॉर्ड पर हुआ, जैसा वह डेटा स्वामी (आपका रिकॉर्ड रखने वाली संस्था: HKRN, कोषागार एवं "
+        "लेखा या HARTRON) के पास है। ऊपर हर नियम के साथ वही मान लिखे हैं जिन पर निर्णय हुआ।",
+        "This was decided on your service record as its data owner (the body that keeps your record: HKRN, Treasury "
+        "& Accounts or HARTRON) holds it. Each rule above gives the values it was decided on.",
+    ),
+    "me.why_not_wrong": (
+        "यदि इनमें से कोई मान गलत है, तो प्रमाण (नियुक्ति पत्र, अनुभव प्रमाणपत्र, वेतन पर्ची) लेकर अपने DDO से मिलें: "
+        "DDO आपके सही रिकॉर्ड का सत्यापन प्रमाणपत्र जारी कर सकते हैं, जिसके आधार पर डेटा स्वामी रिकॉर्ड सुधारते हैं।",
+        "If one of these values is wrong, take proof (appointment letter, experience certificate, pay slip) to your "
+        "DDO: the DDO can issue a verification certificate of your correct record, on which the data owner corrects it.",
+    ),
+    "me.why_not_contact": (
+        "इस निर्णय और अपने आवेदन के बारे में हेल्पडेस्क से बात करें: {phone}, {email}।",
+        "About this decision and your application, talk to the helpdesk: {phone}, {email}.",
+    ),
+    "me.your_ddo": ("आपके DDO का कार्यालय", "Your DDO's office"),
     "me.rule_passed": ("पूरा", "Met"),
     "me.rule_failed": ("पूरा नहीं", "Not met"),
     "me.remarks": ("DDO की टिप्पणियाँ: क्या ठीक करना है", "Your DDO's remarks: what to correct"),
@@ -326,6 +344,66 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rule.sanctioned_post": ("स्वीकृत पद पर नियुक्ति", "Engaged against a sanctioned post"),
     "rule.contractual_pay_head": ("सही संविदा बजट शीर्ष से वेतन", "Pay from the correct contractual head"),
     "rule.below_retirement_age": ("58 वर्ष की सेवानिवृत्ति आयु से कम", "Below the retirement age of 58"),
+    # each eligibility rule's reason, with the particulars it was decided on (services/applications/eligibility.py)
+    "group.part1": ("भाग-1 (HKRN)", "Part-1 (HKRN)"),
+    "group.part2": ("भाग-2 (कोषागार एवं लेखा)", "Part-2 (Treasury & Accounts)"),
+    "group.hartron": ("हारट्रॉन (HARTRON)", "HARTRON"),
+    "elig.group_covered": ("आप {group} कर्मचारी के रूप में इस नीति में शामिल हैं।", "You are covered as a {group} employee."),
+    "elig.group_not_covered": (
+        "इस नीति में केवल HKRN (भाग-1), आउटसोर्सिंग नीति भाग-2 या HARTRON के माध्यम से लगे कर्मचारी शामिल हैं; "
+        "आपके रिकॉर्ड में समूह: {group}।",
+        "Only employees engaged through HKRN (Part-1), Outsourcing Policy Part-2 or HARTRON are covered; your record "
+        "shows the group: {group}.",
+    ),
+    "elig.no_service_on": (
+        "आपके सेवा रिकॉर्ड में {as_on} को कोई सेवा नहीं दिखती।",
+        "Your service record shows no service on {as_on}.",
+    ),
+    "elig.five_years_met": (
+        "आपकी लगातार सेवा {start} से है: {as_on} तक कम से कम {years} वर्ष{counting}।",
+        "You have continuous service since {start}: at least {years} years as on {as_on}{counting}.",
+    ),
+    "elig.five_years_short": (
+        "{as_on} तक {years} वर्ष की लगातार सेवा चाहिए{counting}, यानी {needed_from} या उससे पहले से सेवा; आपकी "
+        "लगातार सेवा {start} से शुरू होती है।",
+        "You need {years} years of continuous service as on {as_on}{counting}: service from {needed_from} or "
+        "earlier; your continuous service starts on {start}.",
+    ),
+    "elig.counting_inclusive": (
+        " (कार्यभार ग्रहण का दिन और {as_on} दोनों गिने जाते हैं)",
+        " (counting the day you joined and {as_on} itself)",
+    ),
+    "elig.gaps": (" सेवा में अंतराल से निरंतरता टूटी है: {gaps}।", " Continuity is broken by {gaps}."),
+    "elig.gap_range": ("{start} से {end} तक", "a gap in service from {start} to {end}"),
+    "elig.gap_day": ("{on} को", "a gap in service on {on}"),
+    "elig.sanctioned": ("आप स्वीकृत पद पर लगे हैं।", "You are engaged against a sanctioned post."),
+    "elig.not_sanctioned": (
+        "आपके रिकॉर्ड के अनुसार आप स्वीकृत पद पर नहीं लगे हैं।",
+        "Your record shows you are not engaged against a sanctioned post.",
+    ),
+    "elig.pay_head_right": (
+        "आपका वेतन संविदा बजट शीर्ष से दिया जाता है (बजट शीर्ष: बजट की वह मद जिससे वेतन दिया जाता है)।",
+        "Your pay is drawn from the contractual budget head.",
+    ),
+    "elig.pay_head_wrong": (
+        "आपका वेतन बजट शीर्ष {head} से दिया जाता है, संविदा शीर्ष से नहीं (बजट शीर्ष: बजट की वह मद जिससे वेतन "
+        "दिया जाता है)। आपके DDO सही शीर्ष का प्रमाणन कर सकते हैं।",
+        "Your pay is drawn from head {head}, not the contractual head. Your DDO can certify the correct head.",
+    ),
+    "elig.below_age": (
+        "आपकी आयु {age} वर्ष से कम है: आप {attained} को {age} वर्ष के होंगे{how}।",
+        "You are below {age}: you attain {age} on {attained}{how}.",
+    ),
+    "elig.age_attained": (
+        "आप {attained} को {age} वर्ष, यानी सेवानिवृत्ति की आयु, के हो चुके हैं{how}।",
+        "You attained {age}, the retirement age, on {attained}{how}.",
+    ),
+    "elig.age_how": (
+        " (आपके {age}वें जन्मदिन से एक दिन पहले, जैसे कानून आयु गिनता है)",
+        " (the day before your {age}th birthday, as the law counts age)",
+    ),
+    "elig.post_excluded": ("पद {post} इस नीति में शामिल नहीं है।", "The post {post} is not covered by the policy."),
+    "elig.post_covered": ("आपके पद की प्रकृति नीति में शामिल है।", "The nature of your post is covered."),
     # ---- the application wizard ----------------------------------------------------------------------------
     "apply.title": ("आवेदन", "Application"),
     "apply.steps": ("आवेदन के चरण", "Steps of the application"),

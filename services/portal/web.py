@@ -177,6 +177,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "lang_switch": lang_switch(request, lang),
         "t": t,
         "label": lambda key: label_of(t, key),
+        "named": lambda entry, key: i18n.named(entry, key, lang),
+        "reason_of": lambda rule: i18n.rule_reason(rule, lang),
         "known": i18n.MESSAGES,
         "visitor": who,
         "last_updated": LAST_UPDATED,

@@ -46,6 +46,8 @@ async def test_happy_path_from_otp_to_service_security_order(stack, master, temp
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=employee_auth)
     assert r.status_code == 201, r.text
     application_no = r.json()["application_no"]
+    mine = (await http.get(f"{stack.url('applications')}/applications/mine", headers=employee_auth)).json()
+    assert mine["ddo"]["ddo_code"] == m["ddo_code"] and mine["ddo"]["office_name_hi"] and mine["ddo"]["phone"]
     r = await http.post(f"{stack.url('applications')}/applications", json=form, headers=employee_auth)
     assert r.status_code == 409 and r.json()["code"] == "application_exists"
     await eventually(lambda: stage_is(temporal, eid, Stage.AWAITING_DDO_VERIFICATION), what="submitted")

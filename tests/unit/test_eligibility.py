@@ -1,5 +1,6 @@
 """Eligibility rules at their edges; each result carries a reason in plain words."""
 
+import re
 from datetime import date
 from typing import Any
 
@@ -141,3 +142,32 @@ def test_two_periods_starting_on_one_day_one_of_them_open_ended_are_one_run():
     periods: list[dict[str, Any]] = [{"from": "2018-04-01", "to": None}, {"from": "2018-04-01", "to": "2019-03-31"}]
     assert continuous_since(periods, date(2024, 8, 15)) == (date(2018, 4, 1), [])
     assert continuous_since(list(reversed(periods)), date(2024, 8, 15)) == (date(2018, 4, 1), [])
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"employee_group": "private"},
+        {"service_periods": []},
+        {"service_periods": [{"from": "2020-01-01", "to": None}]},
+        {"service_periods": [{"from": "2015-04-01", "to": "2019-12-31"}, {"from": "2020-02-01", "to": None}]},
+        {"sanctioned_post": False},
+        {"pay_head": "2202-General"},
+        {"date_of_birth": "1960-01-01"},
+    ],
+)
+def test_each_reason_comes_with_its_key_and_particulars_the_portal_says_in_hindi(changes):
+    """A Hindi page could only show the English sentence: the reason now also travels as a key and its facts."""
+    from services.portal.i18n import MESSAGES, rule_reason
+
+    rules = [*RULES[:-1], Rule("nature_of_post", True, {"excluded_posts": ["DEO"]}, "")]
+    for r in evaluate(rules, record(**changes), TODAY):
+        assert r.key and f"elig.{r.key}" in MESSAGES, r
+        hindi, native = rule_reason(r.__dict__, "hi")
+        assert native and "{" not in hindi and not re.search(r"\d{4}-\d{2}-\d{2}", hindi), hindi
+        english, _ = rule_reason(r.__dict__, "en")
+        if r.key == "group_not_covered":  # the catalogue's sentence also names the group on the record
+            assert english.startswith(r.reason.rstrip("."))
+        else:
+            assert english == r.reason  # the catalogue says what the service says

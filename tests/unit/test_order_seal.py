@@ -47,6 +47,7 @@ def test_the_configured_signer_is_one_pem_text_key_and_chain():
     bundle = (SIGNER.key_pem + SIGNER.chain_pem).decode()
     assert signer_from_pem(bundle) == SIGNER
     assert signer_from_pem(SIGNER.chain_pem.decode() + SIGNER.key_pem.decode()) == SIGNER  # in either order
+    assert check(sealed_pdf(ORDER, "p" * 40, signer_from_pem(bundle)), SIGNER.root_pem()).trusted
     with pytest.raises(ValueError, match="private key"):
         signer_from_pem(SIGNER.chain_pem.decode())
     other = dev_signer("another seed")
@@ -57,8 +58,7 @@ def test_the_configured_signer_is_one_pem_text_key_and_chain():
 def test_the_dev_value_gives_the_local_authority_and_anything_else_must_be_a_signer():
     from services.common.settings import dev_value
 
-    assert (
-        order_signer(dev_value("order_signing_pem")).root_pem() == dev_signer(dev_value("order_signing_pem")).root_pem()
-    )
+    local = order_signer(dev_value("order_signing_pem"))
+    assert local.key_pem == dev_signer(dev_value("order_signing_pem")).key_pem  # the same keys on every replica
     with pytest.raises(ValueError, match="private key"):
         order_signer("a secret that is not PEM at all, long enough to pass for one")

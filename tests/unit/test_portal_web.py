@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import httpx
@@ -742,3 +743,73 @@ def test_the_portal_refuses_to_start_with_the_helpdesk_left_as_a_placeholder(mon
             helpdesk_address="Chandigarh",
             helpdesk_hours="9 to 5",
         )
+
+
+def _ineligible_case() -> dict[str, Any]:
+    from contract import ServiceRecord
+    from services.applications.eligibility import Rule, evaluate
+
+    record = ServiceRecord(
+        employee_id="EMP0000001",
+        employee_group="part1",
+        date_of_birth="1980-05-10",
+        date_of_joining="2019-09-01",
+        status="active",
+        service_periods=[{"from": "2019-09-01", "to": "2020-03-31"}, {"from": "2020-05-01", "to": None}],
+        sanctioned_post=True,
+        pay_head="2202-General",
+        post_code="DEO",
+    )
+    rules = [
+        Rule("five_years_continuous", True, {}, ""),
+        Rule("contractual_pay_head", True, {}, ""),
+        Rule("below_retirement_age", True, {}, ""),
+    ]
+    results = evaluate(rules, record, date(2026, 2, 1))
+    return {
+        "employee_id": "EMP0000001",
+        "stage": "ineligible",
+        "next_step": None,
+        "next_deadline": None,
+        "history": [],
+        "eligibility": [r.__dict__ for r in results],
+        "order_no": None,
+        "application_no": "A-1",
+        "submitted_at": "2026-01-10T05:00:00+00:00",
+        "status": "submitted",
+        "remarks": {},
+        "submissions": 1,
+        "ddo": {
+            "ddo_code": "DDO-H-1",
+            "district": "Hisar",
+            "office_name": "Health Department, Hisar",
+            "office_name_hi": "स्वास्थ्य विभाग, हिसार",
+            "phone": "00000-00001",
+        },
+    }
+
+
+def test_an_ineligible_employee_reads_why_in_hindi_with_the_values_used_what_to_do_and_whom_to_ask():
+    """The reasons were English on the Hindi dashboard ("not eligible · no further step"), with no way forward."""
+    r = _employee_client({"/applications/mine": _ineligible_case()}).get("/me")
+    assert r.status_code == 200
+    page = html.unescape(r.text)
+    # the rule that failed, in Hindi, with the record's values as people write dates
+    assert "15 अगस्त 2024 तक 5 वर्ष की लगातार सेवा चाहिए" in page
+    assert "आपकी लगातार सेवा 1 मई 2020 से शुरू होती है" in page and "1 अप्रैल 2020 से 30 अप्रैल 2020 तक" in page
+    assert "बजट शीर्ष 2202-General से" in page
+    assert 'lang="en"' not in page.split("<main", 1)[1]  # no English sentence left in the page's body
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", page.split("<main", 1)[1])  # no ISO date for a person to read
+    # what to do, and whom to ask: the DDO's office (in Hindi) with its phone, the helpdesk
+    assert 'id="why-not"' in r.text and "सत्यापन प्रमाणपत्र" in page
+    assert "स्वास्थ्य विभाग, हिसार" in page and "tel:00000-00001" in r.text
+    english = html.unescape(_employee_client({"/applications/mine": _ineligible_case()}).get("/me?lang=en").text)
+    assert "your continuous service starts on 1 May 2020" in english and "Health Department, Hisar" in english
+
+
+def test_a_reason_decided_before_reasons_had_keys_is_shown_in_english_and_marked_so():
+    from services.portal.i18n import rule_reason
+
+    old = {"code": "sanctioned_post", "passed": False, "reason": "Your record shows you are not engaged."}
+    assert rule_reason(old, "hi") == ("Your record shows you are not engaged.", False)
+    assert rule_reason(old, "en") == ("Your record shows you are not engaged.", True)
