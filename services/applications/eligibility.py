@@ -153,7 +153,7 @@ def _below_age(record: ServiceRecord, params: dict[str, Any], today: date) -> Sa
     how = (
         f" (the day before your {age}th birthday, as the law counts age)" if convention == "day_before_birthday" else ""
     )
-    facts = {"age": str(age), "attained": attained.isoformat(), "born": born.isoformat(), "counted": convention}
+    facts = {"age": str(age), "attained": attained.isoformat(), "counted": convention}
     if today < attained:
         return Said(True, f"You are below {age}: you attain {age} on {_fmt(attained)}{how}.", "below_age", facts)
     return Said(False, f"You attained {age}, the retirement age, on {_fmt(attained)}{how}.", "age_attained", facts)
