@@ -29,7 +29,9 @@ class WirePayload(BaseModel):
 
 
 class Payloads(BaseModel):
-    payloads: list[WirePayload] = Field(max_length=1000)
+    # an empty list may be left out: proto3 JSON omits it, and the Temporal CLI sends `{}` for a query with no
+    # arguments (it was refused 422, and `temporal workflow query --codec-endpoint` failed)
+    payloads: list[WirePayload] = Field(default_factory=list, max_length=1000)
 
 
 def _codec(ctx: ServiceContext[Any]) -> PayloadCodec:
