@@ -57,6 +57,10 @@ def run(
             typer.echo(f"  {name:<13} {stack.url(name)}/docs")
         typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}")
         typer.echo(f"  officers' sign-in (OpenID provider) {stack.oidc_issuer}")
+        typer.echo(
+            "  metrics       each service's and the portal's /metrics, the cases worker's "
+            f"http://127.0.0.1:{stack.ports.cases_health}/metrics (Prometheus text)"
+        )
         typer.echo(f"  Temporal metrics http://127.0.0.1:{stack.ports.temporal_metrics}/metrics")
         typer.echo(
             f"  readiness     each service's /readyz; the cases worker's "

@@ -13,6 +13,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunn
 from contract import CASES_TASK_QUEUE
 from services.common.health import Health
 from services.common.kafka import KAFKA_STALL_AFTER, EventConsumer, KafkaWatch, start_producer
+from services.common.metrics import sample_cases
 from services.common.runtime import serve_health, task_problem
 from services.common.settings import CasesSettings, get_settings, use_settings
 from services.common.telemetry import setup_tracing
@@ -87,6 +88,7 @@ async def run_cases_worker() -> None:
     worker_task = asyncio.create_task(worker.run(), name="cases-worker")
     health.add("temporal-worker-cases", "worker", probe=lambda: task_problem(worker_task)).ok()
     probe_task = await serve_health(health, "cases", settings.health_port) if settings.health_port else None
+    sampling = asyncio.create_task(sample_cases(client), name="cases-per-stage")  # for /metrics
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -104,6 +106,7 @@ async def run_cases_worker() -> None:
     await kafka_watch.stop()
     await producer.stop()
     await calendar.close()
+    sampling.cancel()
     if probe_task is not None:
         probe_task.cancel()
     if failed:

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from temporalio.client import Client
 from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
@@ -30,6 +30,7 @@ from .errors import install_error_handlers
 from .health import Health
 from .input_guard import InputGuard
 from .kafka import KAFKA_STALL_AFTER, EventConsumer, KafkaWatch, OutboxRelay, start_producer
+from .metrics import metrics_answer, record_http
 from .settings import (
     SETTINGS_BY_PROCESS,
     ApplicationsSettings,
@@ -221,6 +222,14 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
             allow_headers=["authorization", "content-type", "x-namespace"],
         )
 
+    app.middleware("http")(record_http)
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics (services/common/metrics.py): nothing personal in any label."""
+        ctx: ServiceContext[Any] = request.app.state.ctx
+        return await metrics_answer(ctx.health, ctx.pool, defn.name)
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
         """Liveness: the process answers. It does not look at PostgreSQL, Kafka or Temporal, so an outage of
@@ -247,7 +256,7 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
 
     # a pre-season "is this number yours?" link carries its code in the path: no span records it (an OTLP
     # collector keeps url.path), as no table or log does (services/otp/confirmation.py)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,mobile-confirmations")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,mobile-confirmations")
     return app
 
 
@@ -266,6 +275,10 @@ async def serve_health(health: Health, process: str, port: int) -> asyncio.Task[
     @probe.get("/readyz")
     async def readyz() -> JSONResponse:
         return probe_answer(await readiness_report(health, process))
+
+    @probe.get("/metrics")
+    async def metrics() -> Response:
+        return await metrics_answer(health)
 
     @probe.get("/ops/readiness")
     async def readiness_detail(_: Principal = Depends(require_roles(OPS))) -> JSONResponse:

@@ -4,6 +4,7 @@ verification certificates that open a correction request. Each is idempotent by 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from contract import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, EventType
 from services.common.errors import ApiError
 from services.common.events import claim_event
 from services.common.kafka import DeadLetter
+from services.common.metrics import OTP_EVENTS, SMS_ANSWERS, SMS_SECONDS
 from services.common.runtime import Consumer, OtpContext
 
 from .masterdata import apply_correction, open_correction_request, open_record_request
@@ -74,22 +76,34 @@ def sms_consumer(ctx: OtpContext) -> Consumer:
                 log.warning("sms %s for %s not sent: %s", event["event_id"], event["employee_id"], outcome)
             return
         text = _with_code(ctx, data, params, language)
+        template = str(data["template"])  # one of the registered templates (render refused any other)
+        asked = time.perf_counter()
         try:
             if email:
                 await mailbox.send(email, SUBJECT[language], text)
             else:
                 await gateway.send(mobile, template_id, text, key=event["event_id"])
         except GatewayRefused as refused:
+            SMS_ANSWERS.labels(template, "refused").inc()
             await ctx.pool.execute(
                 "UPDATE otp.sms_delivery SET outcome = 'refused', refusal = $2, handled_at = now() WHERE event_id = $1",
                 event_id,
                 refused.gateway_reason,
             )
             raise
+        except Exception:
+            SMS_ANSWERS.labels(template, "error").inc()  # no answer, or one not understood: the consumer retries
+            raise
+        finally:
+            if not email:
+                SMS_SECONDS.observe(time.perf_counter() - asked)
         await ctx.pool.execute(
             "UPDATE otp.sms_delivery SET outcome = 'delivered', refusal = NULL, handled_at = now() WHERE event_id = $1",
             event_id,
         )
+        SMS_ANSWERS.labels(template, "delivered").inc()
+        if template == "otp":
+            OTP_EVENTS.labels("delivered").inc()
 
     return [SMS_TOPIC], handle
 

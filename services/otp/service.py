@@ -14,6 +14,7 @@ import asyncpg
 from contract import IST, EventType
 from services.common.errors import ApiError
 from services.common.events import publish
+from services.common.metrics import OTP_EVENTS
 from services.common.runtime import OtpContext
 from services.common.sessions import sign_session, signing_key
 from services.common.settings import OtpSettings
@@ -127,6 +128,7 @@ async def request_otp(ctx: OtpContext, mobile: str, client_addr: str) -> tuple[s
             challenge_id=str(challenge_id),
             expires_at=expires_at.isoformat(),
         )
+    OTP_EVENTS.labels("requested").inc()  # after the commit: a request rolled back was not one
     return str(challenge_id), ttl
 
 
@@ -180,6 +182,7 @@ async def verify_otp(ctx: OtpContext, mobile: str, code: str) -> tuple[str, str]
                 400, "otp_invalid", f"The code is wrong. You have {left} more tries for this code.", tries_left=left
             )
     token = sign_session(signing_key(ctx.settings.session_signing_key), employee_id, ctx.settings.session_ttl_seconds)
+    OTP_EVENTS.labels("verified").inc()
     return employee_id, token
 
 

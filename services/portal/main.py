@@ -22,7 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contract import MAX_DOCUMENT_BYTES
 from services.common.addresses import client_addr
+from services.common.health import Health
 from services.common.input_guard import InputGuard
+from services.common.metrics import metrics_answer, record_http
 from services.common.settings import PortalSettings, get_settings, use_settings
 
 from . import cookies, employee, i18n, officer, pages
@@ -151,6 +153,13 @@ def create_app() -> FastAPI:
         log.exception("%s %s from %s failed", request.method, request.url.path, client_addr(request))
         t = i18n.translator(i18n.language_of(request))
         return problem_page(request, 500, t("error.unexpected"), t("error.generic_do"))
+
+    app.middleware("http")(record_http)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics: the pages' requests by route template (services/common/metrics.py)."""
+        return await metrics_answer(Health())
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
