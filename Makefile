@@ -9,7 +9,7 @@ OIDC_JARS  := var/oidc/jars
 # without SEVA_ENV (services/common/settings.py).
 export SEVA_ENV ?= dev
 
-.PHONY: run test check lock bench faults install kafka-jars oidc-jars toxiproxy portal-assets debs browser clean
+.PHONY: run test check lock bench faults install kafka-jars oidc-jars toxiproxy promtool portal-assets debs browser clean
 
 install: $(VENV)/.installed kafka-jars oidc-jars portal-assets debs
 
@@ -80,7 +80,7 @@ check: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install check
+test: install check promtool
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: install
@@ -97,6 +97,14 @@ $(TOXIPROXY):
 	mkdir -p var/tools
 	GOBIN=$(CURDIR)/var/tools go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.5.0
 	mv var/tools/server $@
+
+# promtool (the alert rules' tests), built from the Go module proxy once (a few minutes the first time).
+PROMTOOL := var/tools/promtool
+promtool: $(PROMTOOL)
+
+$(PROMTOOL):
+	mkdir -p var/tools
+	GOBIN=$(CURDIR)/var/tools go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 
 clean:
 	rm -rf var/run
