@@ -21,20 +21,27 @@ OFFICER = "seva_officer"
 EXPIRES = "seva_expires"  # when the session ends (epoch seconds): the page's warning reads it
 SIGN_IN = "seva_sign_in"
 LANGUAGE = "seva_lang"
+# Post/Redirect/Get: what a step's POST hands to the page it redirects to, sealed, for minutes. A refused form's
+# answers and reasons (CARRIED), the mobile an OTP was sent to (PENDING), the application's answers on their way
+# to the review (DRAFT). Every step is then a GET that Back, refresh and the language switch can repeat.
+CARRIED = "seva_carried"
+PENDING = "seva_pending"
+DRAFT = "seva_draft"
 
 
-def seal(settings: PortalSettings, data: dict[str, Any]) -> str:
+def seal(settings: PortalSettings, data: dict[str, Any], purpose: str = SIGN_IN) -> str:
+    """Sealed for one cookie (its name is the associated data): one cookie's value does not open as another's."""
     nonce = os.urandom(12)
-    box = AESGCM(key_bytes(settings.portal_cookie_key)).encrypt(nonce, json.dumps(data).encode(), SIGN_IN.encode())
+    box = AESGCM(key_bytes(settings.portal_cookie_key)).encrypt(nonce, json.dumps(data).encode(), purpose.encode())
     return base64.urlsafe_b64encode(nonce + box).decode()
 
 
-def unseal(settings: PortalSettings, text: str | None) -> dict[str, Any] | None:
+def unseal(settings: PortalSettings, text: str | None, purpose: str = SIGN_IN) -> dict[str, Any] | None:
     if not text:
         return None
     try:
         raw = base64.urlsafe_b64decode(text.encode())
-        opened = AESGCM(key_bytes(settings.portal_cookie_key)).decrypt(raw[:12], raw[12:], SIGN_IN.encode())
+        opened = AESGCM(key_bytes(settings.portal_cookie_key)).decrypt(raw[:12], raw[12:], purpose.encode())
         data = json.loads(opened)
     except (ValueError, InvalidTag):
         return None
@@ -56,5 +63,5 @@ def set_cookie(
 
 
 def clear_sessions(response: Response) -> None:
-    for name in (EMPLOYEE, OFFICER, EXPIRES, SIGN_IN):
+    for name in (EMPLOYEE, OFFICER, EXPIRES, SIGN_IN, CARRIED, PENDING, DRAFT):
         response.delete_cookie(name, path="/")

@@ -26,9 +26,12 @@ from .web import (
     Visitor,
     backend_failure,
     backend_of,
+    carried,
+    carry,
     need_employee,
     outage_page,
     problem_page,
+    redirect_done,
     refusal,
     render,
     service_sentence,
@@ -76,13 +79,31 @@ async def login_page(request: Request, expired: int = 0) -> Response:
     who = await visitor(request)
     if who.is_employee:
         return RedirectResponse("/me", status_code=303)
-    return render(request, "employee/login.html", {"expired": bool(expired)})
+    kept = carried(request)
+    return render(
+        request,
+        "employee/login.html",
+        {"expired": bool(expired), "values": kept.values, "errors": kept.errors},
+        status=kept.status,
+    )
+
+
+PENDING_SECONDS = 900  # the mobile an OTP went to is kept while its code can still be used (and a resend)
+
+
+def _pending_mobile(request: Request) -> str | None:
+    kept = cookies.unseal(settings_of(request), request.cookies.get(cookies.PENDING), cookies.PENDING)
+    mobile = kept.get("mobile") if kept else None
+    return mobile if isinstance(mobile, str) else None
 
 
 @router.post("/login")
-async def request_otp(request: Request, mobile: str = Form("")) -> Response:
+async def request_otp(request: Request, mobile: str = Form(""), step: str = Form("")) -> Response:
+    """Ask for an OTP, then on to the code page by a redirect: a refresh or Back there repeats a GET, never this
+    request (a second OTP, then "wait a minute")."""
     await visitor(request)
     values = {"mobile": mobile}
+    back_to = "/login/code" if step == "code" and _pending_mobile(request) else "/login"
     try:
         await backend_of(request).call(
             "otp", "POST", "/otp/request", json={"mobile": mobile}, client_addr=client_addr(request)
@@ -90,30 +111,48 @@ async def request_otp(request: Request, mobile: str = Form("")) -> Response:
     except BackendError as err:
         if err.outage:
             return render(request, "employee/login.html", {"values": values, "outage": True}, status=503)
-        errors = refusal(request, err, LOGIN_FIELDS)
-        return render(request, "employee/login.html", {"values": values, "errors": errors}, status=err.status)
-    return render(request, "employee/login_code.html", {"values": values, "sent": True})
+        return carry(request, back_to, values=values, refused=err, field_of=LOGIN_FIELDS)
+    settings = settings_of(request)
+    response = redirect_done("/login/code?sent=1")
+    sealed = cookies.seal(settings, {"mobile": mobile}, cookies.PENDING)
+    cookies.set_cookie(response, settings, cookies.PENDING, sealed, PENDING_SECONDS)
+    return response
+
+
+@router.get("/login/code")
+async def code_page(request: Request, sent: int = 0) -> Response:
+    who = await visitor(request)
+    if who.is_employee:
+        return RedirectResponse("/me", status_code=303)
+    mobile = _pending_mobile(request)
+    if mobile is None:  # no OTP asked from this browser in the last minutes: ask for one
+        return RedirectResponse("/login", status_code=303)
+    kept = carried(request)
+    return render(
+        request,
+        "employee/login_code.html",
+        {"values": {"mobile": mobile}, "sent": bool(sent) and not kept.errors, "errors": kept.errors},
+        status=kept.status,
+    )
 
 
 @router.post("/login/verify")
 async def verify_otp(request: Request, mobile: str = Form(""), code: str = Form("")) -> Response:
     await visitor(request)
     settings = settings_of(request)
+    mobile = _pending_mobile(request) or mobile
     values = {"mobile": mobile}
     code = code.strip()
     if not re.fullmatch(r"\d{6}", code):
-        t = i18n.translator(i18n.language_of(request))
-        errors = FormErrors(fields={"code": t("error.otp_invalid")})
-        return render(request, "employee/login_code.html", {"values": values, "errors": errors}, status=422)
+        return carry(request, "/login/code", keys={"code": "error.otp_invalid"})
     try:
         session = await backend_of(request).json("otp", "POST", "/otp/verify", json={"mobile": mobile, "code": code})
     except BackendError as err:
         if err.outage:
             return render(request, "employee/login_code.html", {"values": values, "outage": True}, status=503)
-        errors = refusal(request, err, LOGIN_FIELDS)
-        return render(request, "employee/login_code.html", {"values": values, "errors": errors}, status=err.status)
+        return carry(request, "/login/code", refused=err, field_of=LOGIN_FIELDS)
     ttl = int(session["expires_in_seconds"])
-    response = RedirectResponse("/me", status_code=303)
+    response = redirect_done("/me", cookies.PENDING)
     cookies.set_cookie(response, settings, cookies.EMPLOYEE, session["token"], ttl)
     cookies.set_cookie(response, settings, cookies.EXPIRES, str(int(time.time()) + ttl), ttl)
     return response
@@ -327,7 +366,13 @@ async def details(request: Request, saved: int = 0) -> Response:
         prefill = await backend_of(request).json("otp", "GET", "/master/me", who.token)
     except BackendError as err:
         return backend_failure(request, err)
-    return render(request, "employee/apply_details.html", {"prefill": prefill, "step": 1})
+    kept = carried(request)
+    return render(
+        request,
+        "employee/apply_details.html",
+        {"prefill": prefill, "step": 1, "values": kept.values, "errors": kept.errors},
+        status=kept.status,
+    )
 
 
 @router.post("/apply/identity")
@@ -348,33 +393,16 @@ async def save_identity(request: Request, aadhaar_number: str = Form(""), pan: s
     except BackendError as err:
         if err.outage:
             return outage_page(request)
-        errors = refusal(request, err, IDENTITY_FIELDS)
-        if err.code == "invalid_request":
-            errors = _identity_field_errors(request, errors)
-        try:
-            prefill = await backend.json("otp", "GET", "/master/me", who.token)
-        except BackendError as again:
-            return backend_failure(request, again)
-        return render(
-            request,
-            "employee/apply_details.html",
-            {"prefill": prefill, "step": 1, "values": values, "errors": errors},
-            status=err.status,
-        )
-    return RedirectResponse("/apply/documents?identity=1", status_code=303)
+        if err.code == "invalid_request":  # the service named the fields: the portal's own sentence for each
+            named = refusal(request, err, IDENTITY_FIELDS).fields
+            keys = {name: IDENTITY_HINTS[name] for name in named if name in IDENTITY_HINTS}
+            if len(keys) == len(named):
+                return carry(request, "/apply", values=values, keys=keys)
+        return carry(request, "/apply", values=values, refused=err, field_of=IDENTITY_FIELDS)
+    return redirect_done("/apply/documents?identity=1")
 
 
-def _identity_field_errors(request: Request, errors: FormErrors) -> FormErrors:
-    t = i18n.translator(i18n.language_of(request))
-    out = FormErrors(general=errors.general)
-    for name in errors.fields:
-        if name == "aadhaar_number":
-            out.fields[name] = t("form.aadhaar")
-        elif name == "pan":
-            out.fields[name] = t("form.pan")
-        else:
-            out.fields[name] = errors.fields[name]
-    return out
+IDENTITY_HINTS = {"aadhaar_number": "form.aadhaar", "pan": "form.pan"}
 
 
 async def _documents(request: Request, token: str) -> dict[str, Any]:
@@ -395,6 +423,7 @@ async def documents(request: Request, identity: int = 0, uploaded: str = "") -> 
         latest = await _documents(request, who.token or "")
     except BackendError as err:
         return backend_failure(request, err)
+    kept = carried(request)
     return render(
         request,
         "employee/apply_documents.html",
@@ -403,10 +432,12 @@ async def documents(request: Request, identity: int = 0, uploaded: str = "") -> 
             "latest": latest,
             "required": REQUIRED_DOCUMENTS,
             "when_asked": WHEN_ASKED,
-            "identity_saved": bool(identity),
-            "uploaded": uploaded,
+            "identity_saved": bool(identity) and not kept.errors,
+            "uploaded": "" if kept.errors else uploaded,
+            "errors": kept.errors,
             "missing": [k for k in REQUIRED_DOCUMENTS if k not in latest],
         },
+        status=kept.status,
     )
 
 
@@ -416,56 +447,34 @@ async def upload(request: Request, kind: str, document: UploadFile | None = None
     if not isinstance(who, Visitor):
         return who
     t = i18n.translator(i18n.language_of(request))
-    errors = FormErrors()
-    content = b""
     if kind not in REQUIRED_DOCUMENTS + WHEN_ASKED:
         return problem_page(request, 404, t("error.not_found"), t("error.not_found_do"))
+    back = f"/apply/documents#doc-{kind}"
     if document is None or not document.filename:
-        errors.fields[kind] = t("error.no_file")
-    else:
-        content = await document.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            errors.fields[kind] = service_sentence(
-                i18n.language_of(request),
-                "error",
-                "document_too_large",
-                "The file is larger than 5 MB; make a smaller file or scan at a lower resolution.",
-            )
-    if not errors:
-        media_type = (document.content_type if document else None) or "application/octet-stream"
-        try:
-            await backend_of(request).call(
-                "applications",
-                "PUT",
-                f"/applications/documents/{kind}",
-                who.token,
-                content=content,
-                headers={"content-type": media_type},
-            )
-        except BackendError as err:
-            if err.outage:
-                return outage_page(request)
-            found = refusal(request, err)
-            errors.fields[kind] = (found.general or list(found.fields.values()) or [t("error.generic_do")])[0]
-    if not errors:
-        return RedirectResponse(f"/apply/documents?uploaded={kind}#doc-{kind}", status_code=303)
+        return carry(request, back, keys={kind: "error.no_file"})
+    content = await document.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        too_large = BackendError(413, "document_too_large", TOO_LARGE)
+        return carry(request, back, refused=too_large, field_of={too_large.code: kind})
+    media_type = document.content_type or "application/octet-stream"
     try:
-        latest = await _documents(request, who.token or "")
+        await backend_of(request).call(
+            "applications",
+            "PUT",
+            f"/applications/documents/{kind}",
+            who.token,
+            content=content,
+            headers={"content-type": media_type},
+        )
     except BackendError as err:
-        return backend_failure(request, err)
-    return render(
-        request,
-        "employee/apply_documents.html",
-        {
-            "step": 2,
-            "latest": latest,
-            "required": REQUIRED_DOCUMENTS,
-            "when_asked": WHEN_ASKED,
-            "errors": errors,
-            "missing": [k for k in REQUIRED_DOCUMENTS if k not in latest],
-        },
-        status=422,
-    )
+        if err.outage:
+            return outage_page(request)
+        one = BackendError(err.status, err.code, err.message, {k: v for k, v in err.details.items() if k != "fields"})
+        return carry(request, back, refused=one, field_of={err.code: kind})
+    return redirect_done(f"/apply/documents?uploaded={kind}#doc-{kind}")
+
+
+TOO_LARGE = "The file is larger than 5 MB; make a smaller file or scan at a lower resolution."
 
 
 async def _choices(request: Request, department_code: str, district: str) -> dict[str, Any]:
@@ -511,8 +520,9 @@ async def form(request: Request) -> Response:
     who = await need_employee(request)
     if not isinstance(who, Visitor):
         return who
-    values = {f: request.query_params.get(f, "") for f in FORM_FIELDS}
-    return await _form_page(request, who, values, FormErrors())
+    kept = carried(request)
+    values = kept.values or {f: request.query_params.get(f, "") for f in FORM_FIELDS}
+    return await _form_page(request, who, values, kept.errors, status=kept.status)
 
 
 @router.get("/apply/ddos")
@@ -545,17 +555,27 @@ async def _posted_form(request: Request) -> dict[str, str]:
 LONGEST_ANSWER = 120
 
 
-def _check_form(request: Request, values: dict[str, str]) -> FormErrors:
-    t = i18n.translator(i18n.language_of(request))
-    errors = FormErrors()
+def _check_form(values: dict[str, str]) -> dict[str, str]:
+    """The form's own checks, as the catalogue's keys by field (worded on the page it goes back to)."""
+    errors: dict[str, str] = {}
     for name in FORM_FIELDS:
         if not values.get(name):
-            errors.fields[name] = t("form.fill_in")
+            errors[name] = "form.fill_in"
         elif len(values[name]) > LONGEST_ANSWER:
-            errors.fields[name] = t("form.too_long")
+            errors[name] = "form.too_long"
     if values.get("date_of_joining") and not _is_date(values["date_of_joining"]):
-        errors.fields["date_of_joining"] = t("form.real_date")
+        errors["date_of_joining"] = "form.real_date"
     return errors
+
+
+DRAFT_SECONDS = 3600  # the answers on their way to the review; the binding submit posts them again
+
+
+def _with_draft(request: Request, response: Response, values: dict[str, str]) -> Response:
+    settings = settings_of(request)
+    sealed = cookies.seal(settings, {f: values.get(f, "")[:LONGEST_ANSWER] for f in FORM_FIELDS}, cookies.DRAFT)
+    cookies.set_cookie(response, settings, cookies.DRAFT, sealed, DRAFT_SECONDS)
+    return response
 
 
 @router.post("/apply/review")
@@ -564,10 +584,23 @@ async def review(request: Request) -> Response:
     if not isinstance(who, Visitor):
         return who
     values = await _posted_form(request)
-    errors = _check_form(request, values)
+    errors = _check_form(values)
     if errors:
-        return await _form_page(request, who, values, errors, status=422)
-    return await _review_page(request, who, values, FormErrors())
+        return carry(request, "/apply/form", values=values, keys=errors)
+    return _with_draft(request, redirect_done("/apply/review"), values)
+
+
+@router.get("/apply/review")
+async def review_page(request: Request) -> Response:
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    draft = cookies.unseal(settings_of(request), request.cookies.get(cookies.DRAFT), cookies.DRAFT)
+    values = {f: str((draft or {}).get(f, "")) for f in FORM_FIELDS}
+    if not draft or _check_form(values):  # nothing to review (an old link, a cleared browser): the form
+        return RedirectResponse("/apply/form", status_code=303)
+    kept = carried(request)
+    return await _review_page(request, who, values, kept.errors, status=kept.status)
 
 
 async def _review_page(
@@ -611,12 +644,11 @@ async def submit(request: Request, confirm: str = Form("")) -> Response:
     if not isinstance(who, Visitor):
         return who
     values = await _posted_form(request)
-    t = i18n.translator(i18n.language_of(request))
-    errors = _check_form(request, values)
+    errors = _check_form(values)
     if errors:
-        return await _form_page(request, who, values, errors, status=422)
+        return carry(request, "/apply/form", values=values, keys=errors)
     if confirm != "yes":
-        return await _review_page(request, who, values, FormErrors(fields={"confirm": t("error.confirm_needed")}), 422)
+        return _with_draft(request, carry(request, "/apply/review", keys={"confirm": "error.confirm_needed"}), values)
     backend = backend_of(request)
     try:
         case = await backend.json("applications", "GET", "/applications/mine", who.token)
@@ -631,13 +663,12 @@ async def submit(request: Request, confirm: str = Form("")) -> Response:
             return outage_page(request)
         if err.code in ("session_expired", "invalid_token", "unauthenticated"):
             return backend_failure(request, err)
-        errors = refusal(request, err, APPLICATION_FIELDS)
         if err.code == "application_exists":
-            return RedirectResponse("/me", status_code=303)
-        if errors.fields:
-            return await _form_page(request, who, values, errors, status=err.status)
-        return await _review_page(request, who, values, errors, status=err.status)
-    return RedirectResponse(f"/apply/receipt?resubmitted={again}&no={number}", status_code=303)
+            return redirect_done("/me", cookies.DRAFT)
+        if refusal(request, err, APPLICATION_FIELDS).fields:
+            return carry(request, "/apply/form", values=values, refused=err, field_of=APPLICATION_FIELDS)
+        return _with_draft(request, carry(request, "/apply/review", refused=err), values)
+    return redirect_done(f"/apply/receipt?resubmitted={again}&no={quote(number, safe='')}", cookies.DRAFT)
 
 
 @router.get("/apply/receipt")

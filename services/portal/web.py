@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
@@ -263,3 +263,83 @@ def backend_failure(request: Request, err: BackendError) -> Response:
     return problem_page(
         request, err.status, service_sentence(lang, "error", err.code, err.message), t("error.generic_do")
     )
+
+
+# ---- Post/Redirect/Get --------------------------------------------------------------------------------------
+# Every step's POST answers with a redirect to a GET page: Back, refresh and the language switch then repeat a
+# GET, never a POST (Chrome's "Confirm Form Resubmission", a second OTP asked by a refresh). A refused form's
+# answers and reasons go along sealed in a cookie for a few minutes, as their ingredients (a catalogue key, a
+# service's code with its particulars), so the page words them in whichever language it is read in.
+
+CARRY_SECONDS = 600
+KEPT_ANSWER = 200  # a carried answer is cut here: longer than any field takes, so it is still refused as too long
+
+
+@dataclass
+class Carried:
+    values: dict[str, str] = field(default_factory=dict)
+    errors: FormErrors = field(default_factory=FormErrors)
+    refused_status: int = 422
+
+    @property
+    def status(self) -> int:
+        """The page's status: the refusal's own (a 429 stays a 429), 200 when nothing was refused."""
+        return self.refused_status if self.errors else 200
+
+
+def carry(
+    request: Request,
+    to: str,
+    *,
+    values: dict[str, str] | None = None,
+    keys: dict[str, str] | None = None,
+    refused: BackendError | None = None,
+    field_of: dict[str, str] | None = None,
+) -> Response:
+    """Redirect to the GET page `to` with the form's answers and why it was refused: `keys` are the portal's own
+    sentences by field ("" for the top of the form), `refused` a service's refusal placed by `field_of`."""
+    settings = settings_of(request)
+    kept: dict[str, Any] = {
+        "to": urlsplit(to).path,
+        "values": {k: str(v)[:KEPT_ANSWER] for k, v in (values or {}).items()},
+        "keys": keys or {},
+    }
+    if refused is not None:
+        details = {k: v for k, v in refused.details.items() if isinstance(v, str | int | float | list)}
+        kept["refused"] = [refused.status, refused.code, refused.message[:300], details]
+        kept["field_of"] = field_of or {}
+    response = RedirectResponse(to, status_code=303)
+    cookies.set_cookie(
+        response, settings, cookies.CARRIED, cookies.seal(settings, kept, cookies.CARRIED), CARRY_SECONDS
+    )
+    return response
+
+
+def carried(request: Request) -> Carried:
+    """What the last refused POST handed to this page (nothing if it was handed to another page)."""
+    kept = cookies.unseal(settings_of(request), request.cookies.get(cookies.CARRIED), cookies.CARRIED)
+    if not kept or kept.get("to") != request.url.path:
+        return Carried()
+    t = i18n.translator(i18n.language_of(request))
+    errors, refused_status = FormErrors(), 422
+    if isinstance(kept.get("refused"), list) and len(kept["refused"]) == 4:
+        status, code, message, details = kept["refused"]
+        refused_status = int(status) if 400 <= int(status) < 500 else 422
+        errors = refusal(request, BackendError(int(status), str(code), str(message), details), kept.get("field_of"))
+    for name, key in (kept.get("keys") or {}).items():
+        if not i18n.has(str(key)):
+            continue
+        if name:
+            errors.fields[str(name)] = str(t(key))
+        else:
+            errors.general.append(str(t(key)))
+    values = {str(k): str(v) for k, v in (kept.get("values") or {}).items()}
+    return Carried(values, errors, refused_status)
+
+
+def redirect_done(to: str, *forget: str) -> Response:
+    """A step that went through: on to the next GET page, and what was carried for the step is forgotten."""
+    response = RedirectResponse(to, status_code=303)
+    for name in (cookies.CARRIED, *forget):
+        response.delete_cookie(name, path="/")
+    return response

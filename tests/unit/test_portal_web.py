@@ -324,6 +324,71 @@ def test_a_post_not_in_the_list_can_be_written_and_its_refusal_says_the_data_own
     assert "डेटा स्वामियों को सूचित कर दिया गया है" in r.text
 
 
+APPLICATION_LISTS: dict[str, Any] = {
+    "/master/departments": [{"code": "HEALTH", "name": "Health"}],
+    "/master/district-names": [{"name": "Hisar", "name_hi": "हिसार"}],
+    "/master/posts": [{"code": "DEO", "name": "Data Entry Operator"}],
+    "/master/ddos": [{"ddo_code": "DDO-H-1", "department_code": "HEALTH", "district": "Hisar", "office_name": "O"}],
+    "/applications/mine": {"status": None, "stage": "awaiting_application"},
+    "/master/me": {
+        "family_id": "1234ABCD",
+        "family_id_details": None,
+        "service_record": {"name": "A", "father_name": "B", "date_of_birth": "1985-01-01"},
+        "mismatches": [],
+    },
+    "/applications/documents": [],
+}
+APPLICATION_FORM = {
+    "department_code": "HEALTH",
+    "district": "Hisar",
+    "post_code": "DEO",
+    "ddo_code": "DDO-H-1",
+    "date_of_joining": "2015-04-01",
+}
+
+
+def test_every_step_of_the_application_is_a_page_that_back_refresh_and_the_switch_can_repeat():
+    """The review was the answer to POST /apply/review: Back from the receipt, a refresh or the switch gave
+    "Confirm Form Resubmission" or "Something went wrong"."""
+    posted: list[httpx.Request] = []
+    client = _employee_client(APPLICATION_LISTS, posted)
+    r = client.post("/apply/review", data=APPLICATION_FORM, headers=ORIGIN, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/apply/review"
+    for again in ("/apply/review", "/apply/review?lang=en", "/apply/review?lang=hi"):
+        page = client.get(again)
+        assert page.status_code == 200 and 'action="/apply/submit"' in page.text and "2015-04-01" in page.text
+    unconfirmed = client.post("/apply/submit", data=APPLICATION_FORM, headers=ORIGIN, follow_redirects=False)
+    assert unconfirmed.headers["location"] == "/apply/review" and posted == []
+    assert client.get("/apply/review?lang=en").status_code == 422  # the reason stays, in either language
+    empty = client.post("/apply/review", data={**APPLICATION_FORM, "district": ""}, headers=ORIGIN)
+    assert str(empty.url).endswith("/apply/form") and empty.status_code == 422
+    assert client.get("/apply/form?lang=en").status_code == 422  # refreshed, switched: still the same answers
+    assert (
+        _employee_client(APPLICATION_LISTS).get("/apply/review", follow_redirects=False).headers["location"]
+        == "/apply/form"
+    )  # nothing to review in this browser: the form
+
+
+def test_a_refused_upload_and_identity_come_back_as_pages_not_post_answers():
+    client = _employee_client(
+        {
+            **APPLICATION_LISTS,
+            "/applications/identity": httpx.Response(
+                422, json={"code": "invalid_pan", "message": "A PAN is five letters, four digits, a letter."}
+            ),
+        }
+    )
+    r = client.post(
+        "/apply/identity", data={"aadhaar_number": "98765", "pan": "X"}, headers=ORIGIN, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/apply"
+    page = client.get("/apply")
+    assert page.status_code == 422 and 'id="e-pan"' in page.text and "98765" not in page.text
+    r = client.post("/apply/documents/pan", files={"document": ("", b"")}, headers=ORIGIN, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/apply/documents")
+    assert client.get("/apply/documents").status_code == 422
+
+
 def test_the_sms_question_about_a_number_is_one_tap_and_a_bad_link_is_a_page_in_words():
     """Before the season, the link in the SMS: the masked number and two buttons; the answer goes to the OTP
     service as given; a malformed link never reaches it."""
@@ -429,6 +494,19 @@ def test_a_form_value_of_any_length_is_answered_in_words_never_a_500(field):
     assert posted == []  # nothing binding was sent
 
 
+def _otp_service(verify: httpx.Response) -> tuple[TestClient, list[str]]:
+    """An OTP service that sends every code asked for and answers each verify with `verify`."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.url.path == "/otp/request":
+            return httpx.Response(202, json={"sent": True})
+        return verify
+
+    return _portal(answer), asked
+
+
 def test_a_wrong_otp_says_how_many_tries_are_left_in_hindi_too():
     """English said "4 more tries"; Hindi gave no count."""
     refusal = httpx.Response(
@@ -439,11 +517,52 @@ def test_a_wrong_otp_says_how_many_tries_are_left_in_hindi_too():
             "details": {"tries_left": 4},
         },
     )
-    client = _portal(lambda r: refusal)
+    client, _ = _otp_service(refusal)
+    client.post("/login", data={"mobile": "9876543210"}, headers=ORIGIN)
     r = client.post("/login/verify", data={"mobile": "9876543210", "code": "000000"}, headers=ORIGIN)
     assert r.status_code == 400 and "4 प्रयास और बचे हैं" in r.text
-    english = client.post("/login/verify?lang=en", data={"mobile": "9876543210", "code": "000000"}, headers=ORIGIN)
-    assert "4 more tries" in english.text
+    assert str(r.url).endswith("/login/code")
+    english = client.get("/login/code?lang=en")  # the language switch on the refused page keeps the reason
+    assert english.status_code == 400 and "4 more tries" in english.text
+
+
+def test_every_step_of_sign_in_is_a_page_that_back_refresh_and_the_switch_can_repeat():
+    """The code page was the answer to POST /login: the switch opened GET /login/verify ("Something went
+    wrong"), and a refresh asked for a second OTP, then refused "wait a minute"."""
+    client, asked = _otp_service(httpx.Response(400, json={"code": "otp_invalid", "message": "wrong"}))
+    r = client.post("/login", data={"mobile": "9876543210"}, headers=ORIGIN, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login/code")
+    assert "9876543210" not in r.headers["location"] and "9876543210" not in r.headers.get("set-cookie", "")
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and "9876543210" in page.text and 'action="/login/verify"' in page.text
+    for again in (r.headers["location"], "/login/code?lang=en", "/login/code?lang=hi"):  # refresh, the switch
+        assert client.get(again).status_code == 200
+    assert asked == ["/otp/request"]  # one OTP, however often the code page is opened
+    wrong = client.post("/login/verify", data={"code": "12"}, headers=ORIGIN, follow_redirects=False)
+    assert wrong.status_code == 303 and wrong.headers["location"] == "/login/code"
+    assert client.get("/login/code?lang=en").status_code == 422
+    assert asked == ["/otp/request"]  # a code of two digits is not sent to be checked
+    fresh = _portal(lambda request: httpx.Response(500))
+    assert fresh.get("/login/code", follow_redirects=False).headers["location"] == "/login"  # no OTP was asked
+
+
+def test_a_refused_sign_in_is_not_shown_again_after_the_next_one_goes_through():
+    client, _ = _otp_service(httpx.Response(400, json={"code": "otp_invalid", "message": "wrong"}))
+    client.post("/login", data={"mobile": "9876543210"}, headers=ORIGIN)
+    client.post("/login/verify", data={"code": "000000"}, headers=ORIGIN)
+    assert client.get("/login/code").status_code == 400
+    client.post("/login", data={"mobile": "9876543210"}, headers=ORIGIN)  # asked again: the old refusal is gone
+    assert client.get("/login/code").status_code == 200
+
+
+def test_a_carried_refusal_cannot_be_forged_nor_moved_to_another_cookie():
+    client, _ = _otp_service(httpx.Response(400, json={"code": "otp_invalid", "message": "wrong"}))
+    client.post("/login", data={"mobile": "9876543210"}, headers=ORIGIN)
+    pending = client.cookies.get(cookies.PENDING)
+    client.cookies.set(cookies.CARRIED, pending or "")  # a sealed value from another cookie does not open
+    assert client.get("/login/code").status_code == 200
+    client.cookies.set(cookies.PENDING, "not-sealed")
+    assert client.get("/login/code", follow_redirects=False).headers["location"] == "/login"
 
 
 def test_why_no_otp_says_the_masked_numbers_in_hindi():
