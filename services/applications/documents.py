@@ -93,6 +93,16 @@ async def latest_documents(conn: asyncpg.Connection, employee_id: str) -> list[d
     return [dict(r) for r in rows]
 
 
+async def identity_of(ctx: ApplicationsContext, employee_id: str) -> dict[str, Any]:
+    """What the employee gave, as the review shows it: the Aadhaar number by its last four, the PAN."""
+    row = await ctx.pool.fetchrow(
+        "SELECT aadhaar_last4, pan FROM applications.identity WHERE employee_id = $1", employee_id
+    )
+    if row is None:
+        raise ApiError(404, "identity_missing", "Your Aadhaar number and PAN have not been given yet.")
+    return {"aadhaar": f"XXXX XXXX {row['aadhaar_last4']}", "pan": row["pan"]}
+
+
 async def store_identity(
     ctx: ApplicationsContext, employee_id: str, aadhaar_number: str, pan_number: str
 ) -> dict[str, Any]:

@@ -66,6 +66,14 @@ async def my_documents(
     return await documents.mine(ctx, employee.subject)
 
 
+@router.get("/applications/identity", response_model=IdentityOut, tags=["documents"])
+async def my_identity(
+    ctx: ApplicationsContext = Depends(context), employee: Principal = Depends(require_roles(EMPLOYEE))
+) -> dict[str, Any]:
+    """The Aadhaar number by its last four and the PAN, for the employee's review before they submit."""
+    return await documents.identity_of(ctx, employee.subject)
+
+
 @router.put("/applications/identity", response_model=IdentityOut, tags=["documents"])
 async def set_identity(
     body: IdentityIn,

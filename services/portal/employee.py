@@ -10,7 +10,7 @@ import re
 import time
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, UploadFile
 from starlette.requests import Request
@@ -435,6 +435,7 @@ async def documents(request: Request, identity: int = 0, uploaded: str = "") -> 
             "identity_saved": bool(identity) and not kept.errors,
             "uploaded": "" if kept.errors else uploaded,
             "errors": kept.errors,
+            "max_bytes": MAX_UPLOAD,
             "missing": [k for k in REQUIRED_DOCUMENTS if k not in latest],
         },
         status=kept.status,
@@ -526,8 +527,12 @@ async def form(request: Request) -> Response:
 
 
 @router.get("/apply/ddos")
-async def ddo_options(request: Request, department_code: str = "", district: str = "", ddo_code: str = "") -> Response:
-    """The DDO list for a department and district: htmx swaps it into the form when either changes."""
+async def ddo_options(
+    request: Request, department_code: str = "", district: str = "", ddo_code: str = "", ddo_wanted: str = ""
+) -> Response:
+    """The DDO list for a department and district: htmx swaps it into the form when either changes. The DDO
+    shown is the one chosen if it is in the list, else the one the employee chose before (changing the district
+    cleared the DDO, and putting the district back did not restore it)."""
     who = await need_employee(request)
     if not isinstance(who, Visitor):
         return who
@@ -535,7 +540,9 @@ async def ddo_options(request: Request, department_code: str = "", district: str
         ddos = await _ddos(request, department_code, district)
     except BackendError as err:
         return backend_failure(request, err)
-    return render(request, "employee/_ddo_options.html", {"ddos": ddos, "values": {"ddo_code": ddo_code}})
+    listed = {d["ddo_code"] for d in ddos}
+    chosen = ddo_code if ddo_code in listed else ddo_wanted
+    return render(request, "employee/_ddo_options.html", {"ddos": ddos, "values": {"ddo_code": chosen}})
 
 
 async def _posted_form(request: Request) -> dict[str, str]:
@@ -612,6 +619,7 @@ async def _review_page(
         prefill = await backend.json("otp", "GET", "/master/me", who.token)
         latest = await _documents(request, who.token or "")
         choices = await _choices(request, values["department_code"], values["district"])
+        identity = await _identity(request, who.token or "")
     except BackendError as err:
         return backend_failure(request, err)
     lang = i18n.language_of(request)
@@ -632,10 +640,25 @@ async def _review_page(
             "case": case,
             "prefill": prefill,
             "latest": latest,
+            "identity": identity,
+            "required": REQUIRED_DOCUMENTS,
+            "when_asked": WHEN_ASKED,
+            "change_form": "/apply/form?" + urlencode(values),
             "missing": [k for k in REQUIRED_DOCUMENTS if k not in latest],
         },
         status=status,
     )
+
+
+async def _identity(request: Request, token: str) -> dict[str, Any] | None:
+    """The Aadhaar number (by its last four) and PAN as given, or None before they are."""
+    try:
+        found: dict[str, Any] = await backend_of(request).json("applications", "GET", "/applications/identity", token)
+    except BackendError as err:
+        if err.code == "identity_missing":
+            return None
+        raise
+    return found
 
 
 @router.post("/apply/submit")

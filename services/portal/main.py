@@ -6,6 +6,7 @@ every page reads and acts through the four services' APIs with the signed-in per
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from contract import MAX_DOCUMENT_BYTES
+from contract import DOCUMENTS_WHEN_ASKED, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS
 from services.common.addresses import client_addr
 from services.common.health import Health
 from services.common.input_guard import InputGuard
@@ -29,7 +30,7 @@ from services.common.settings import PortalSettings, get_settings, use_settings
 
 from . import cookies, employee, i18n, officer, pages
 from .backend import BROWSER, Backend, BackendError
-from .web import HERE, outage_page, problem_page
+from .web import HERE, carry, outage_page, problem_page
 
 log = logging.getLogger("seva.portal")
 VENDOR = HERE / "static" / "vendor"
@@ -98,9 +99,9 @@ def create_app() -> FastAPI:
         BROWSER.set(client_addr(request))
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
-            # the largest form is one document of 5 MB; anything bigger is refused before it is read
-            t = i18n.translator(i18n.language_of(request))
-            response = problem_page(request, 413, t("error.too_large"), t("error.too_large_do"))
+            # the largest form is one document of 5 MB; anything bigger is refused before it is read, and a
+            # document goes back to its place on the documents page with the reason (it was a dead end)
+            response = too_large(request)
         elif request.method not in SAFE_METHODS and not _same_origin(request, own_origin):
             log.warning("denied: a %s to %s from origin %r", request.method, request.url.path, _origin(request))
             t = i18n.translator(i18n.language_of(request))
@@ -129,8 +130,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(413)
     async def _too_large(request: Request, exc: Exception) -> Response:
-        t = i18n.translator(i18n.language_of(request))
-        return problem_page(request, 413, t("error.too_large"), t("error.too_large_do"))
+        return too_large(request)
 
     @app.exception_handler(BackendError)
     async def _backend(request: Request, exc: BackendError) -> Response:
@@ -175,6 +175,22 @@ def create_app() -> FastAPI:
     for router in (pages.router, employee.router, officer.router):
         app.include_router(router)
     return app
+
+
+DOCUMENT_PATH = re.compile(r"^/apply/documents/([a-z_]{1,40})$")
+
+
+def too_large(request: Request) -> Response:
+    """A body over the limit: a document goes back to the documents page with the reason beside it; anything
+    else is a page that says so."""
+    kind = DOCUMENT_PATH.match(request.url.path)
+    if kind and kind.group(1) in REQUIRED_DOCUMENTS + DOCUMENTS_WHEN_ASKED:
+        refused = BackendError(413, "document_too_large", "The file is larger than 5 MB.")
+        return carry(
+            request, f"/apply/documents#doc-{kind.group(1)}", refused=refused, field_of={refused.code: kind.group(1)}
+        )
+    t = i18n.translator(i18n.language_of(request))
+    return problem_page(request, 413, t("error.too_large"), t("error.too_large_do"))
 
 
 def _origin(request: Request) -> str | None:

@@ -22,6 +22,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.contact": ("संपर्क", "Contact"),
     "nav.privacy": ("गोपनीयता नीति", "Privacy policy"),
     "nav.terms": ("नियम और शर्तें", "Terms of use"),
+    "nav.accessibility": ("सुगम्यता विवरण", "Accessibility statement"),
+    "nav.sitemap": ("साइट मानचित्र", "Sitemap"),
+    "nav.feedback": ("सुझाव और शिकायत", "Feedback and grievances"),
+    "sitemap.employees": ("कर्मचारियों के लिए", "For employees"),
+    "sitemap.officers": ("अधिकारियों के लिए", "For officers"),
+    "sitemap.about": ("पोर्टल के बारे में", "About the portal"),
     "nav.sign_out": ("साइन आउट", "Sign out"),
     "nav.main": ("मुख्य नेविगेशन", "Main navigation"),
     "nav.footer": ("पोर्टल की जानकारी", "About this portal"),
@@ -430,6 +436,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "apply.pan": ("पैन (PAN)", "PAN"),
     "apply.pan_hint": ("10 अक्षर, जैसे ABCPE1234F।", "10 characters, e.g. ABCPE1234F."),
+    "apply.identity_saved_short": ("आधार और PAN सहेजे गए।", "Aadhaar and PAN saved."),
     "apply.identity_saved": ("आधार और PAN सहेजे गए: {aadhaar}, {pan}।", "Aadhaar and PAN saved: {aadhaar}, {pan}."),
     "apply.documents_intro": (
         "हर दस्तावेज़ PDF, JPEG या PNG हो और 5 MB से बड़ा न हो। अपलोड के बाद हम बताएँगे कि फ़ाइल में क्या मिला। "
@@ -441,6 +448,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "apply.uploaded": ("अपलोड हुआ: {type}, {size}, संस्करण {version}", "Uploaded: {type}, {size}, version {version}"),
     "apply.not_uploaded": ("अभी अपलोड नहीं हुआ", "Not uploaded yet"),
     "apply.documents_missing": ("अभी बाकी: {kinds}", "Still to upload: {kinds}"),
+    "docs.shrinking": (
+        "फ़ोटो 5 MB से बड़ी है: भेजने से पहले छोटी की जा रही है…",
+        "The photo is over 5 MB: making it smaller before sending…",
+    ),
+    "docs.sending": ("भेजा जा रहा है: {done} में से {total} KB", "Sending: {done} of {total} KB"),
+    "docs.sent": ("भेज दिया गया, जाँचा जा रहा है…", "Sent, being checked…"),
+    "docs.too_large": (
+        "यह फ़ाइल 5 MB से बड़ी है और भेजी नहीं गई। PDF को कम रिज़ॉल्यूशन में स्कैन करें या उसकी फ़ोटो लें।",
+        "This file is over 5 MB and was not sent. Scan the PDF at a lower resolution, or take a photo of it.",
+    ),
+    "docs.wrong_type": (
+        "यह फ़ाइल PDF, JPEG या PNG नहीं है, इसलिए भेजी नहीं गई।",
+        "This file is not a PDF, JPEG or PNG, so it was not sent.",
+    ),
+    "docs.network_failed": (
+        "फ़ाइल नहीं पहुँची (नेटवर्क टूट गया)। नेटवर्क मिलने पर 'अपलोड करें' फिर दबाएँ।",
+        "The file did not arrive (the network dropped). Press 'Upload' again when you have a network.",
+    ),
+    "docs.unsent": (
+        "आपने ये फ़ाइलें चुनीं पर भेजी नहीं: {names}। हर एक के नीचे 'अपलोड करें' दबाएँ, या इनके बिना आगे बढ़ने के लिए 'आगे बढ़ें' फिर दबाएँ।",
+        "You chose these files but did not send them: {names}. Press 'Upload' under each, or press 'Continue' "
+        "again to go on without them.",
+    ),
+    "docs.done": ("पूरा", "Done"),
     "apply.documents_done": ("सभी आवश्यक दस्तावेज़ अपलोड हो गए।", "All required documents are uploaded."),
     "doc.family_id": ("परिवार पहचान पत्र", "Family ID card"),
     "doc.aadhaar": ("आधार कार्ड", "Aadhaar card"),
@@ -478,6 +509,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "apply.submit": ("आवेदन जमा करें", "Submit the application"),
     "apply.change": ("बदलें", "Change"),
+    "answers.from_record": ("सेवा अभिलेख से", "From your service record"),
+    "answers.record_wrong": (
+        "नाम, पिता का नाम या जन्म तिथि गलत हो तो वह यहाँ नहीं बदलती: आपका DDO सेवा अभिलेख के सुधार का प्रमाण-पत्र देता "
+        "है, और डेटा स्वामी (अभिलेख रखने वाला विभाग) अभिलेख ठीक करता है।",
+        "If your name, father's name or date of birth is wrong, it is not changed here: your DDO certifies the "
+        "correction of your service record, and the data owners (the department that keeps the record) correct it.",
+    ),
+    "answers.identity": ("आधार और PAN", "Aadhaar and PAN"),
+    "answers.post_and_office": ("पद और कार्यालय", "Post and office"),
+    "answers.not_given": ("नहीं दिया गया", "Not given"),
+    "answers.cannot_submit": (
+        "आवेदन अभी जमा नहीं हो सकता। पहले ये दें: {what}।",
+        "The application cannot be submitted yet. First give: {what}.",
+    ),
     "receipt.title": ("आवेदन की रसीद", "Application receipt"),
     "receipt.body": (
         "आपका आवेदन {no} मिल गया है। यह संख्या संभालकर रखें।",

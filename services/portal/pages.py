@@ -1,5 +1,5 @@
 """The pages everyone may read: the home page with the season's deadlines in force, and the help, contact,
-privacy and terms pages every government site carries (GIGW)."""
+privacy, terms, accessibility, feedback and sitemap pages every government site carries (GIGW 3.0)."""
 
 from __future__ import annotations
 
@@ -35,5 +35,6 @@ def _static_page(name: str) -> Callable[[Request], Awaitable[Response]]:
     return page
 
 
-for _name in ("help", "contact", "privacy", "terms"):  # the pages every government site carries
+# the pages every government site carries (GIGW 3.0)
+for _name in ("help", "contact", "privacy", "terms", "accessibility", "feedback", "sitemap"):
     router.add_api_route(f"/{_name}", _static_page(_name), methods=["GET"])

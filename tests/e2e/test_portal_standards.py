@@ -14,7 +14,19 @@ from playwright.async_api import async_playwright
 from .browser import CHROMIUM, check_page, new_context
 
 pytestmark = pytest.mark.stack
-PUBLIC = ("/", "/login", "/why-no-otp", "/officer", "/help", "/contact", "/privacy", "/terms")
+PUBLIC = (
+    "/",
+    "/login",
+    "/why-no-otp",
+    "/officer",
+    "/help",
+    "/contact",
+    "/privacy",
+    "/terms",
+    "/accessibility",
+    "/feedback",
+    "/sitemap",
+)
 
 
 @pytest_asyncio.fixture(scope="module")

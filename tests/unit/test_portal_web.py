@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from contract import REQUIRED_DOCUMENTS
 from services.common.settings import ConfigurationError, PortalSettings, get_settings, use_settings
 from services.portal import cookies
 from services.portal.backend import Backend
@@ -215,8 +216,24 @@ def test_a_body_larger_than_one_document_is_refused_before_it_is_read():
     calls: list[httpx.Request] = []
     client = _portal(_recording(calls, 200))
     big = b"x" * (6 * 1024 * 1024)
-    r = client.post("/apply/documents/pan", content=big, headers={**ORIGIN, "content-type": "application/pdf"})
+    r = client.post("/login", content=big, headers={**ORIGIN, "content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 413 and "5 MB" in r.text and calls == []
+    r = client.post(
+        "/apply/documents/pan",
+        content=big,
+        headers={**ORIGIN, "content-type": "application/pdf"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/apply/documents#doc-pan" and calls == []
+
+
+def test_a_document_over_the_limit_goes_back_to_its_place_with_the_reason_not_to_a_dead_end():
+    """A file over 5 MB landed on an error page whose only button went home."""
+    client = _employee_client(APPLICATION_LISTS)
+    big = b"x" * (6 * 1024 * 1024)
+    r = client.post("/apply/documents/pan", content=big, headers={**ORIGIN, "content-type": "application/pdf"})
+    assert r.status_code == 413 and r.url.path == "/apply/documents"
+    assert 'id="e-pan"' in r.text and "5 MB" in r.text and 'action="/apply/documents/pan"' in r.text
 
 
 def test_why_no_otp_in_hindi_keeps_the_services_particulars_beside_the_translation():
@@ -290,7 +307,8 @@ def test_a_post_not_in_the_list_can_be_written_and_its_refusal_says_the_data_own
             "service_record": {"name": "A", "father_name": "B", "date_of_birth": "1985-01-01"},
             "mismatches": [],
         },
-        "/applications/documents": [],
+        "/applications/documents": APPLICATION_LISTS["/applications/documents"],
+        "/applications/identity": APPLICATION_LISTS["/applications/identity"],
     }
     posted = []
 
@@ -336,7 +354,10 @@ APPLICATION_LISTS: dict[str, Any] = {
         "service_record": {"name": "A", "father_name": "B", "date_of_birth": "1985-01-01"},
         "mismatches": [],
     },
-    "/applications/documents": [],
+    "/applications/documents": [
+        {"kind": kind, "version": 1, "media_type": "application/pdf", "size_bytes": 2048} for kind in REQUIRED_DOCUMENTS
+    ],
+    "/applications/identity": {"aadhaar": "XXXX XXXX 4321", "pan": "ABCPE1234F"},
 }
 APPLICATION_FORM = {
     "department_code": "HEALTH",
@@ -367,6 +388,37 @@ def test_every_step_of_the_application_is_a_page_that_back_refresh_and_the_switc
         _employee_client(APPLICATION_LISTS).get("/apply/review", follow_redirects=False).headers["location"]
         == "/apply/form"
     )  # nothing to review in this browser: the form
+
+
+def test_the_review_shows_every_answer_with_its_own_change_link_and_cannot_be_submitted_with_something_missing():
+    """The review left out Aadhaar and PAN, had one "change" button, and could be submitted with documents missing
+    (the refusal came after)."""
+    client = _employee_client(APPLICATION_LISTS)
+    client.post("/apply/review", data=APPLICATION_FORM, headers=ORIGIN)
+    page = client.get("/apply/review").text
+    assert "XXXX XXXX 4321" in page and "ABCPE1234F" in page and "1 अप्रैल 2015" in page
+    for target in ("/apply#f-aadhaar_number", "/apply#f-pan", "#f-district", "#f-ddo_code", "#f-date_of_joining"):
+        assert target in html.unescape(page), target
+    for kind in REQUIRED_DOCUMENTS:
+        assert f'href="/apply/documents#doc-{kind}"' in page
+    assert 'action="/apply/submit"' in page
+    missing = _employee_client(
+        {
+            **APPLICATION_LISTS,
+            "/applications/documents": APPLICATION_LISTS["/applications/documents"][1:],
+            "/applications/identity": httpx.Response(404, json={"code": "identity_missing", "message": "not given"}),
+        }
+    )
+    missing.post("/apply/review", data=APPLICATION_FORM, headers=ORIGIN)
+    page = missing.get("/apply/review").text
+    assert 'action="/apply/submit"' not in page and "आवेदन अभी जमा नहीं हो सकता" in page
+    assert "आधार संख्या" in page.split("आवेदन अभी जमा नहीं हो सकता")[1]
+
+
+def test_putting_the_district_back_brings_back_the_ddo_chosen():
+    client = _employee_client(APPLICATION_LISTS)
+    back = client.get("/apply/ddos?department_code=HEALTH&district=Hisar&ddo_code=&ddo_wanted=DDO-H-1").text
+    assert re.search(r'value="DDO-H-1"\s*selected', back), back
 
 
 def test_a_refused_upload_and_identity_come_back_as_pages_not_post_answers():
@@ -427,7 +479,9 @@ def test_a_chunked_body_that_declares_no_length_is_cut_off_at_the_limit():
             yield b"x" * (1024 * 1024)
 
     headers = {**ORIGIN, "content-type": "multipart/form-data; boundary=b"}
-    r = client.post("/apply/documents/pan", content=chunks(), headers=headers)
+    r = client.post("/apply/documents/pan", content=chunks(), headers=headers, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/apply/documents#doc-pan" and calls == []
+    r = client.post("/why-no-otp", content=chunks(), headers=headers)
     assert r.status_code == 413 and "5 MB" in r.text and calls == []
 
 
