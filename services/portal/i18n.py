@@ -100,3 +100,42 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def _fields(template: str) -> list[str]:
     return [name for _, name, _, _ in Formatter().parse(template) if name]
+
+
+# A DDO's remark as stored: a standard remark's key in double brackets, then any words of the DDO's own
+# ("[[illegible]] page 2 is blank"). The key is read in the reader's language; the DDO's words as written.
+STANDARD_REMARKS = (
+    "illegible",
+    "incomplete",
+    "wrong_document",
+    "not_attested",
+    "name_mismatch",
+    "date_mismatch",
+    "wrong_choice",
+)
+_REMARK = re.compile(r"^\[\[([a-z_]+)\]\]\s*(.*)$", re.DOTALL)
+
+
+def remark_stored(key: str, own_words: str) -> str:
+    """What the verification service keeps for one field: the standard remark's key (if one was chosen) and the
+    DDO's own words."""
+    own_words = own_words.strip()
+    if key in STANDARD_REMARKS:
+        return f"[[{key}]] {own_words}".strip()
+    return own_words
+
+
+def remark_text(stored: str, lang: str) -> str:
+    found = _REMARK.match(stored or "")
+    if not found or found.group(1) not in STANDARD_REMARKS:
+        return stored
+    said = translator(lang)(f"remark.{found.group(1)}")
+    return f"{said} {found.group(2)}".strip()
+
+
+def remark_parts(stored: str) -> tuple[str, str]:
+    """(standard key or "", own words): to put a refused form's remarks back where they were."""
+    found = _REMARK.match(stored or "")
+    if found and found.group(1) in STANDARD_REMARKS:
+        return found.group(1), found.group(2)
+    return "", stored or ""

@@ -611,10 +611,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "review.return": ("टिप्पणियों के साथ लौटाएँ", "Return with remarks"),
     "review.reject": ("अस्वीकार करें", "Reject"),
+    "review.item": ("खाना या दस्तावेज़", "Field or document"),
+    "review.standard_remark": ("मानक टिप्पणी", "Standard remark"),
+    "review.own_words": ("अपने शब्दों में (वैकल्पिक)", "In your own words (optional)"),
+    "review.no_remark": ("कोई टिप्पणी नहीं", "No remark"),
+    # The DDO's standard remarks: chosen from a list, stored by key, and read by the employee in their language
+    "remark.illegible": (
+        "दस्तावेज़ पढ़ा नहीं जा सकता; साफ़ प्रति फिर से अपलोड करें।",
+        "The document cannot be read; upload a clear copy again.",
+    ),
+    "remark.incomplete": ("दस्तावेज़ अधूरा है: सभी पृष्ठ अपलोड करें।", "The document is incomplete: upload every page."),
+    "remark.wrong_document": ("यह वह दस्तावेज़ नहीं है जो माँगा गया था।", "This is not the document asked for."),
+    "remark.not_attested": ("दस्तावेज़ सत्यापित (अटेस्टेड) नहीं है।", "The document is not attested."),
+    "remark.name_mismatch": (
+        "दस्तावेज़ पर नाम सेवा अभिलेख से मेल नहीं खाता।",
+        "The name on the document does not match the service record.",
+    ),
+    "remark.date_mismatch": ("तिथि सेवा अभिलेख से मेल नहीं खाती।", "The date does not match the service record."),
+    "remark.wrong_choice": (
+        "चुना गया विकल्प आपके सेवा अभिलेख से मेल नहीं खाता; सही विकल्प चुनें।",
+        "The choice does not match your service record; choose the right one.",
+    ),
     "review.remark_for": ("{field} के लिए टिप्पणी", "Remark on {field}"),
     "review.remarks_intro": (
-        "जिन खानों या दस्तावेज़ों में सुधार चाहिए, उनके सामने लिखें कि क्या ठीक करना है।",
-        "Beside each field or document that needs correcting, write what to correct.",
+        "जिन खानों या दस्तावेज़ों में सुधार चाहिए, उनके सामने मानक टिप्पणी चुनें (कर्मचारी उसे अपनी भाषा में पढ़ता "
+        "है), और चाहें तो अपने शब्द जोड़ें।",
+        "Beside each field or document that needs correcting, choose a standard remark (the employee reads it in "
+        "their language), and add your own words if you wish.",
     ),
     "review.reasons": ("अस्वीकृति के कारण", "Reasons for rejection"),
     "review.decided": ("निर्णय दर्ज हुआ: {status}", "Decision recorded: {status}"),

@@ -398,11 +398,14 @@ async def decide(request: Request, application_no: str) -> Response:
     form = await request.form()
     decision = str(form.get("decision", ""))
     reasons = [str(r) for r in form.getlist("reasons") if str(r) in REJECTION_REASONS]
-    remarks = {
-        str(k)[len("remark_") :]: str(v).strip()
-        for k, v in form.multi_items()
-        if str(k).startswith("remark_") and str(v).strip()
-    }
+    remarks: dict[str, str] = {}
+    for name, own in form.multi_items():
+        name = str(name)
+        if name.startswith("remark_") and not name.startswith("remark_std_"):
+            item = name[len("remark_") :]
+            stored = i18n.remark_stored(str(form.get(f"remark_std_{item}", "")), str(own))
+            if stored:
+                remarks[item] = stored
     values = {"decision": decision, "reasons": reasons, "remarks": remarks}
     if decision == "verified" and form.get("confirm") != "yes":  # a verification is binding: said, not clicked
         t = i18n.translator(i18n.language_of(request))

@@ -230,6 +230,7 @@ async def test_a_ddo_returns_with_remarks_and_the_employee_resubmits(stack, mast
     await form.locator("button").click()  # a return without a remark is refused, in words
     assert await ddo.locator("#e-remarks").count() == 1
     await ddo.locator("#r-date_of_joining").fill("नियुक्ति पत्र से तिथि मिलाएँ")
+    await ddo.select_option("#rs-pan", "illegible")  # a standard remark: the employee reads it in their language
     await ddo.locator("form:has(input[value=returned]) button").click()
     await ddo.wait_for_url("**decided=returned")
 
@@ -238,7 +239,11 @@ async def test_a_ddo_returns_with_remarks_and_the_employee_resubmits(stack, mast
     await employee_signs_in(page, stack, http, employee, db)
     await reload_until(page, "/me", "a[href='/apply/form']")
     assert "नियुक्ति पत्र से तिथि मिलाएँ" in await page.inner_text("main")
+    assert "दस्तावेज़ पढ़ा नहीं जा सकता" in await page.inner_text("main") and "[[" not in await page.inner_text("main")
     await check_page(page, "dashboard-returned")
+    await page.goto("/me?lang=en")
+    assert "The document cannot be read" in await page.inner_text("main")
+    await page.goto("/me?lang=hi")
     await page.click("main a[href='/apply/form']")
     await page.click("main form[action='/apply/review'] button")
     await page.check("#f-confirm")

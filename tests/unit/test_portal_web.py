@@ -986,3 +986,42 @@ def test_a_reason_decided_before_reasons_had_keys_is_shown_in_english_and_marked
     old = {"code": "sanctioned_post", "passed": False, "reason": "Your record shows you are not engaged."}
     assert rule_reason(old, "hi") == ("Your record shows you are not engaged.", False)
     assert rule_reason(old, "en") == ("Your record shows you are not engaged.", True)
+
+
+def test_a_standard_remark_is_kept_by_its_key_and_read_in_the_readers_language():
+    from services.portal import i18n
+
+    stored = i18n.remark_stored("illegible", "  page 2 is blank ")
+    assert stored == "[[illegible]] page 2 is blank"
+    assert i18n.remark_text(stored, "hi").startswith("दस्तावेज़ पढ़ा नहीं जा सकता") and "page 2" in stored
+    assert i18n.remark_text(stored, "en") == "The document cannot be read; upload a clear copy again. page 2 is blank"
+    assert i18n.remark_stored("not-a-key", "own words") == "own words"  # a forged key is not a standard remark
+    assert i18n.remark_text("[[unknown]] as typed", "hi") == "[[unknown]] as typed"
+    assert i18n.remark_parts(stored) == ("illegible", "page 2 is blank")
+
+
+def test_a_ddo_returns_with_a_standard_remark_sent_by_its_key(monkeypatch):
+    """Return offered 11 empty text boxes, and remarks were free text in whatever language the DDO typed."""
+    sent: list[dict[str, Any]] = []
+
+    def service(r: httpx.Request) -> httpx.Response:
+        if r.url.path.endswith("/decision"):
+            import json as _json
+
+            sent.append(_json.loads(r.read()))
+            return httpx.Response(200, json={"status": "returned"})
+        return httpx.Response(404, json={"code": "not_found", "message": "no"})
+
+    from services.common.auth import Principal
+    from services.portal import web
+
+    async def ddo(token, request):
+        return Principal("OFF-DDO-S-1", "ddo", {"ddo_code": "DDO-S-1"})
+
+    monkeypatch.setattr(web, "decode_token", ddo)
+    client = _portal(service)
+    client.cookies.set(cookies.OFFICER, "a-token")
+    form = {"decision": "returned", "remark_std_pan": "illegible", "remark_pan": "", "remark_date_of_joining": "check"}
+    r = client.post("/desk/applications/SS-X-0000001/decision", data=form, headers=ORIGIN, follow_redirects=False)
+    assert r.status_code == 303
+    assert sent == [{"decision": "returned", "remarks": {"pan": "[[illegible]]", "date_of_joining": "check"}}]
