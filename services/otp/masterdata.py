@@ -4,6 +4,7 @@ record that kept an employee from registering is corrected only under a verifica
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date
 from typing import Any
@@ -17,6 +18,7 @@ from services.common.auth import Principal
 from services.common.errors import ApiError
 from services.common.events import publish
 from services.common.runtime import OtpContext
+from services.common.scope import covers
 
 from .diagnosis import first_report_not_in_database
 from .mobile import normalise_mobile
@@ -37,6 +39,8 @@ CORRECTABLE = {
     "ddo_code",
 }
 NEEDS_CERTIFICATE = {"mobile", "pay_head", "status", "name", "father_name", "date_of_birth"}
+
+log = logging.getLogger("seva.otp")
 
 
 def _clean(field: str, value: Any) -> Any:
@@ -257,6 +261,18 @@ async def prefill(ctx: OtpContext, employee_id: str) -> dict[str, Any]:
         },
         "mismatches": mismatches,
     }
+
+
+async def record_for_officer(ctx: OtpContext, officer: Principal, employee_id: str) -> dict[str, Any]:
+    """The service record beside the Family ID, for the officer who decides on this employee's application: the
+    DDO compares it with the documents. Another office's employee is not found, and the refusal is logged."""
+    rec = await ctx.pool.fetchrow(
+        "SELECT ddo_code, department_code FROM otp.employee_master WHERE employee_id = $1", employee_id
+    )
+    if rec is None or not covers(officer, ddo_code=rec["ddo_code"], department=rec["department_code"]):
+        log.warning("denied: %s (%s) asked for the record of an employee not theirs", officer.subject, officer.role)
+        raise ApiError(404, "record_not_found", "There is no service record of an employee of yours with this id.")
+    return await prefill(ctx, employee_id)
 
 
 async def set_sms_language(ctx: OtpContext, employee_id: str, language: str) -> None:

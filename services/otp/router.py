@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from services.common.auth import DATA_OFFICER, DDO, EMPLOYEE, Principal, require_roles
+from services.common.auth import ADMIN_SECRETARY, DATA_OFFICER, DDO, EMPLOYEE, HOD, Principal, require_roles
 from services.common.errors import ApiError
 from services.common.runtime import OtpContext, client_addr, context
 
@@ -207,6 +207,18 @@ async def add_record(
             from_addr=client_addr(request),
         )
     )
+
+
+@master_router.get("/employees/{employee_id}/record", response_model=Prefill, tags=["officers"])
+async def record_for_review(
+    employee_id: str = Path(max_length=32),
+    ctx: OtpContext = Depends(context),
+    officer: Principal = Depends(require_roles(DDO, HOD, ADMIN_SECRETARY)),
+) -> Prefill:
+    """The service record beside the Family ID of an employee whose application the officer decides, to compare
+    with the documents (name, father's name, date of birth)."""
+    found = await masterdata.record_for_officer(ctx, officer, employee_id)
+    return Prefill(**{**found, "mismatches": [FieldMismatch(**m) for m in found["mismatches"]]})
 
 
 @master_router.get("/me", response_model=Prefill, tags=["registration by mobile OTP"])

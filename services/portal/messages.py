@@ -577,6 +577,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "queue.round": ("दौर", "Round"),
     "queue.retires": ("पहले लें: सेवा {on} तक", "Take first: in service until {on}"),
     "queue.select": ("चुनें {no}", "Select {no}"),
+    "queue.select_all": ("इस पृष्ठ के सभी आवेदन चुनें", "Select every application on this page"),
     "queue.bulk_verify": ("चुने हुए सत्यापित करें", "Verify the selected"),
     "queue.bulk_confirm": (
         "मैंने चुने हुए हर आवेदन के दस्तावेज़ और सेवा रिकॉर्ड जाँच लिए हैं।",
@@ -611,6 +612,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "review.return": ("टिप्पणियों के साथ लौटाएँ", "Return with remarks"),
     "review.reject": ("अस्वीकार करें", "Reject"),
+    "review.record": ("सेवा अभिलेख: दस्तावेज़ों से मिलाएँ", "The service record: compare with the documents"),
+    "review.record_intro": (
+        "दस्तावेज़ों पर नाम, पिता का नाम और जन्म तिथि इनसे मिलनी चाहिए।",
+        "The name, father's name and date of birth on the documents should match these.",
+    ),
+    "review.service_record": ("सेवा अभिलेख", "Service record"),
+    "review.family_id": ("परिवार पहचान पत्र", "Family ID"),
+    "review.differs": ("अलग है", "differs"),
+    "review.record_unreadable": (
+        "इस कर्मचारी का सेवा अभिलेख अभी पढ़ा नहीं जा सका।",
+        "This employee's service record could not be read just now.",
+    ),
     "review.item": ("खाना या दस्तावेज़", "Field or document"),
     "review.standard_remark": ("मानक टिप्पणी", "Standard remark"),
     "review.own_words": ("अपने शब्दों में (वैकल्पिक)", "In your own words (optional)"),

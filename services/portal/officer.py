@@ -345,6 +345,7 @@ async def _review_page(
     try:
         found = await backend.json("applications", "GET", f"/review/applications/{quote(application_no)}", who.token)
         diagnoses: list[dict[str, Any]] = []
+        record = await _record_of(request, who, found["employee_id"])
         if who.principal is not None and who.principal.role == DDO:
             diagnoses = await backend.json(
                 "otp", "GET", "/otp/diagnoses", who.token, params={"employee_id": found["employee_id"], "limit": 20}
@@ -358,6 +359,7 @@ async def _review_page(
         "review",
         {
             "app": found,
+            "record": record,
             "names": await _names_of(request, found.get("form") or {}),
             "kinds": kinds,
             "diagnoses": diagnoses,
@@ -388,6 +390,20 @@ async def document(request: Request, application_no: str, kind: str) -> Response
     # by nothing, and the review page's own <object> was refused), and nothing in it may load or run anything
     headers = {"Content-Disposition": "inline", "Content-Security-Policy": DOCUMENT_CSP}
     return Response(r.content, media_type=media_type, headers=headers)
+
+
+async def _record_of(request: Request, who: Visitor, employee_id: str) -> dict[str, Any] | None:
+    """The employee's service record (and Family ID) to compare with the documents; None if it cannot be read,
+    the page says so."""
+    try:
+        found: dict[str, Any] = await backend_of(request).json(
+            "otp", "GET", f"/master/employees/{quote(employee_id, safe='')}/record", who.token
+        )
+    except BackendError as err:
+        if err.status == 404:
+            return None
+        raise
+    return found
 
 
 @router.post("/desk/applications/{application_no}/decision")

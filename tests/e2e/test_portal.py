@@ -20,7 +20,7 @@ from deploy.local.journey import TINY_PDF, application_form
 
 from .browser import CHROMIUM, PHONE, check_page, new_context, officer_page, reload_until
 from .conftest import aadhaar_for, eventually, prepare_application
-from .helpers import employee_session, otps_delivered, read_otp
+from .helpers import employee_session, officer_headers, otps_delivered, read_otp
 
 pytestmark = pytest.mark.stack
 
@@ -119,6 +119,14 @@ async def test_an_employee_goes_from_otp_to_receipt_to_order_in_hindi(stack, mas
     await check_page(ddo, "ddo-queue")
     await ddo.click(f"a[href='/desk/applications/{application_no}']")
     await check_page(ddo, "ddo-review")
+    record = await ddo.inner_text("section[aria-labelledby=h-record]")  # the record beside the documents
+    assert m["name"] in record and m["father_name"] in record
+    other = next(e.master["ddo_code"] for e in master.employees if e.master["ddo_code"] != m["ddo_code"])
+    refused = await http.get(
+        f"{stack.url('otp')}/master/employees/{m['employee_id']}/record",
+        headers=await officer_headers(stack, http, f"OFF-{other}"),
+    )
+    assert refused.status_code == 404 and refused.json()["code"] == "record_not_found"
     await ddo.check("#c-verify")  # a verification is confirmed, not one click
     await ddo.click("form:has(input[value=verified]) button")
     await ddo.wait_for_url("**decided=verified")

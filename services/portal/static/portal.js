@@ -14,6 +14,16 @@
   // A refused form: move the focus to the list of what to correct.
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
+  // "Select all" on a desk's list: shown only where this script runs; ticks every box of its form.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-select-all]"), function (all) {
+    all.parentNode.hidden = false;
+    var boxes = function () {
+      return all.form.querySelectorAll("input[type=checkbox][name='" + all.getAttribute("data-select-all") + "']");
+    };
+    all.addEventListener("change", function () {
+      Array.prototype.forEach.call(boxes(), function (box) { box.checked = all.checked; });
+    });
+  });
   // The DDO chosen is remembered while another district's list is shown (the list comes back with it selected).
   document.addEventListener("change", function (event) {
     var wanted = document.getElementById("f-ddo_wanted");
