@@ -62,9 +62,9 @@ $(PORTAL_VENDOR)/.copied: deploy/portal/package.json deploy/portal/package-lock.
 	   $(FONTS)/noto-sans/files/noto-sans-latin-700-normal.woff2 $(PORTAL_VENDOR)/
 	touch $@
 
-# Debian packages: Pango and the Noto fonts for the order's Devanagari (WeasyPrint), Chromium for the portal's
+# Debian packages: the Noto fonts for the order's Devanagari (Typst finds them), Chromium for the portal's
 # browser tests (driven by Playwright through executable_path). apt-get runs only when one is missing.
-DEBS := chromium fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0
+DEBS := chromium fonts-noto-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 debs:
 	@dpkg -s $(DEBS) >/dev/null 2>&1 || ( $(SUDO) apt-get update -q && \

@@ -1,21 +1,30 @@
-"""The service-security order as a document: a bilingual PDF (WeasyPrint, templates/order.html) with the employee's particulars, the post,
-the effective date and the superannuation date up to which service is secure, and a QR code (qrcode) carrying a
-payload signed with Ed25519 (a compact JWS, pyjwt). Anyone can check it against the published key."""
+"""The service-security order as a document: a bilingual PDF (Typst, templates/order.typ) with the employee's
+particulars, the post, the effective date and the superannuation date up to which service is secure, and a QR
+code (qrcode) carrying a payload signed with Ed25519 (a compact JWS, pyjwt). Anyone can check it against the
+published key.
+
+Why Typst (the `typst` wheel, no system library): it writes PDF/UA-1 (tagged, each part's language, the title,
+alt text for the QR code; it refuses to write a document that breaks the standard) and gives every shaped
+Devanagari cluster its /ActualText, so a reader that honours the standard copies and reads the words as written
+(WeasyPrint mapped each glyph to one piece of text: a matra drawn before its consonant came out out of order). It
+also renders an order in a few milliseconds where WeasyPrint took about 190 ms of CPU."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
+import json
+import threading
 from datetime import date
+from importlib import resources
 from typing import Any
 
 import jwt
 import qrcode
+import qrcode.image.svg
+import typst
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from jinja2 import Environment, PackageLoader, select_autoescape
-from weasyprint import HTML
 
 from contract import RETIREMENT_AGE, superannuation_date
 
@@ -75,20 +84,31 @@ ROWS = (
         "secure_until",
     ),
 )
-_templates = Environment(loader=PackageLoader("services.orders", "templates"), autoescape=select_autoescape(["html"]))
+TEMPLATE = resources.files("services.orders") / "templates" / "order.typ"
+_compilers = threading.local()  # one Typst compiler (its fonts found once) per rendering thread
 
 
 def render_pdf(order: dict[str, Any], qr_payload: str) -> bytes:
-    """The order as people recognise one: in Hindi and English, the Devanagari shaped by Pango and HarfBuzz
-    (WeasyPrint) so conjuncts and matras are right and the text survives copy-and-paste, with the QR code."""
-    qr_image = qrcode.make(qr_payload, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=4, border=4)
-    png = io.BytesIO()
-    qr_image.save(png, format="PNG")
+    """The order as people recognise one: in Hindi and English, the Devanagari shaped (HarfBuzz, in Typst) with
+    the Noto fonts, as PDF/UA-1, with the QR code drawn as vectors (sharp at any zoom). CPU work: callers run it
+    in a thread, never on the event loop."""
+    qr = qrcode.make(
+        qr_payload,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=10,
+        border=4,
+    ).to_string(encoding="unicode")
     rows = [(hi, en, "" if order.get(key) is None else str(order[key])) for hi, en, key in ROWS]
-    html = _templates.get_template("order.html").render(
-        order=order, rows=rows, qr="data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    compiler = getattr(_compilers, "compiler", None)
+    if compiler is None:
+        compiler = _compilers.compiler = typst.Compiler(str(TEMPLATE))
+    pdf = compiler.compile(
+        sys_inputs={"order": json.dumps({"order_no": order["order_no"], "rows": rows}), "qr": str(qr)},
+        pdf_standards="ua-1",
     )
-    return bytes(HTML(string=html).write_pdf())
+    assert isinstance(pdf, bytes)  # one document, not pages
+    return pdf
 
 
 def public_key_b64(key: Ed25519PrivateKey) -> str:

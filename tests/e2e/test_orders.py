@@ -8,10 +8,10 @@ import io
 from typing import Any
 
 import pypdf
+import pypdfium2
 import pytest
 import pytest_asyncio
 import zxingcpp
-from PIL import Image
 
 from contract import Stage, case_workflow_id, superannuation_date
 from workflows.case import CaseWorkflow
@@ -50,11 +50,11 @@ async def issued(stack, master, temporal, http):
 
 
 def qr_payload_of(pdf_bytes: bytes) -> tuple[str, str]:
-    reader = pypdf.PdfReader(io.BytesIO(pdf_bytes))
-    page = reader.pages[0]
-    [image] = page.images
-    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.data)))
-    return page.extract_text(), code.text
+    """The order's text as Chrome's PDF engine copies it, and its QR code as a camera reads the printed page."""
+    assert len(pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages) == 1
+    page = pypdfium2.PdfDocument(pdf_bytes)[0]
+    [code] = zxingcpp.read_barcodes(page.render(scale=3).to_pil())
+    return str(page.get_textpage().get_text_range()), code.text
 
 
 async def test_the_pdf_carries_the_particulars_and_a_verifiable_qr_code(stack, http, issued):

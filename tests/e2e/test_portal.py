@@ -149,7 +149,7 @@ async def test_an_employee_goes_from_otp_to_receipt_to_order_in_hindi(stack, mas
     await check_page(page, "dashboard-order")
     r = await page.request.get("/me/order.pdf")
     assert r.status == 200 and r.headers["content-type"] == "application/pdf"
-    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(await r.body())).pages)
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(await r.body())).pages)  # ids are Latin
     assert m["employee_id"] in text
     await context.close()
 

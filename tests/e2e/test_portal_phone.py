@@ -88,7 +88,8 @@ class Journey:
     """The steps' common checks, and what each found."""
 
     def __init__(self, page: Page, allowed: set[str]) -> None:
-        self.page, self.allowed, self.english = page, allowed, {}
+        self.page, self.allowed = page, allowed
+        self.english: dict[str, list[str]] = {}
 
     async def no_error(self, where: str) -> None:
         """Not the portal's error page (its h1 says something went wrong) nor Chrome's (no portal frame)."""
