@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from contract import (
     IST,
     REGISTRATION_CLOSE,
+    SMS_TOPIC,
     CaseStatus,
     EventType,
     RegistrationHold,
@@ -21,7 +22,7 @@ from contract import (
     search_attributes,
 )
 from services.common.errors import ApiError
-from services.common.events import publish
+from services.common.events import envelope, publish, write_event
 from services.common.runtime import ApplicationsContext
 
 from . import dropdowns
@@ -197,6 +198,19 @@ async def _record_submission(
             "post_code": form.post_code,
             "ddo_code": form.ddo_code,
         },
+    )
+    # the employee's SMS with the application number, in the same transaction: sent once the submission is
+    # kept, and only then (the gateway adapter keys it by this event's id, so a retry is not a second message)
+    await write_event(
+        conn,
+        "applications",
+        SMS_TOPIC,
+        envelope(
+            "sms.requested",
+            "applications",
+            employee_id,
+            {"template": "application_received", "params": {"application_no": application_no}},
+        ),
     )
     return submitted_at
 

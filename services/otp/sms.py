@@ -54,6 +54,12 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "सेवा सुरक्षा: पंजीकरण की तिथि बढ़ा दी गई है, अब {closes} तक पंजीकरण खुला है। इस नंबर पर ओटीपी से पंजीकरण करें "
         "और उससे पहले आवेदन जमा करें।",
     ),
+    "application_received": (
+        "1107000000000000018",
+        "Seva Suraksha: your application {application_no} has been received. Your DDO checks it next; see where it "
+        "stands on the portal.",
+        "सेवा सुरक्षा: आपका आवेदन {application_no} मिल गया है। अब आपका डीडीओ इसे जाँचेगा; स्थिति पोर्टल पर देखें।",
+    ),
     "application_rejected": (
         "1107000000000000003",
         "Seva Suraksha: your application was not accepted by your DDO. Log in to see the reasons.",

@@ -5,6 +5,7 @@ refused form comes back with what was typed and the reason beside the field."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import time
@@ -21,6 +22,7 @@ from services.common.addresses import client_addr
 
 from . import cookies, i18n
 from .backend import BackendError
+from .receipt import receipt_pdf
 from .web import (
     FormErrors,
     Visitor,
@@ -702,9 +704,20 @@ async def receipt(request: Request, no: str = "", resubmitted: int = 0) -> Respo
     if not no.strip():  # the application's number is on the dashboard
         return RedirectResponse("/me", status_code=303)
     try:
-        status = await backend_of(request).json("applications", "GET", f"/applications/{quote(no, safe='')}", who.token)
+        status = await _receipt_status(request, who, no)
     except BackendError as err:
         return backend_failure(request, err)
+    return render(
+        request,
+        "employee/receipt.html",
+        {"status": status, "resubmitted": bool(resubmitted), "resubmitted_flag": resubmitted},
+    )
+
+
+async def _receipt_status(request: Request, who: Visitor, no: str) -> dict[str, Any]:
+    status: dict[str, Any] = await backend_of(request).json(
+        "applications", "GET", f"/applications/{quote(no, safe='')}", who.token
+    )
     if status.get("stage") in BEFORE_THE_APPLICATION:
         # the case has not heard of the submission yet (it comes by an event, seconds later): the receipt is
         # worded from the submission itself, with the DDO's date from the calendar, never "awaiting your
@@ -715,7 +728,26 @@ async def receipt(request: Request, no: str = "", resubmitted: int = 0) -> Respo
             "stage": "received",
             "next_deadline": calendar.ddo_verification.isoformat() if calendar else None,
         }
-    return render(request, "employee/receipt.html", {"status": status, "resubmitted": bool(resubmitted)})
+    return status
+
+
+@router.get("/apply/receipt.pdf")
+async def receipt_download(request: Request, no: str = "", resubmitted: int = 0) -> Response:
+    """The receipt as a PDF to keep: the same particulars as the receipt page, in Hindi and English."""
+    who = await need_employee(request)
+    if not isinstance(who, Visitor):
+        return who
+    if not no.strip() or len(no) > LONGEST_ANSWER:
+        return RedirectResponse("/me", status_code=303)
+    try:
+        status = await _receipt_status(request, who, no)
+    except BackendError as err:
+        return backend_failure(request, err)
+    pdf = await asyncio.to_thread(receipt_pdf, status, bool(resubmitted))
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", no)
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="receipt-{name}.pdf"'}
+    )
 
 
 def _is_date(text: str) -> bool:

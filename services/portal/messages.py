@@ -528,6 +528,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "आपका आवेदन {no} मिल गया है। यह संख्या संभालकर रखें।",
         "Your application {no} has been received. Keep this number.",
     ),
+    "receipt.sms": (
+        "आवेदन संख्या SMS से भी आपके मोबाइल पर भेजी गई है।",
+        "The application number has also been sent to your mobile by SMS.",
+    ),
+    "receipt.download": ("रसीद PDF में सहेजें", "Save the receipt as a PDF"),
     "receipt.resubmitted": (
         "आपका आवेदन {no} सुधार के बाद फिर से आपके DDO को भेजा गया।",
         "Your application {no} has been resubmitted to your DDO.",

@@ -19,7 +19,7 @@ from playwright.async_api import Page, async_playwright
 from deploy.local.journey import TINY_PDF
 
 from .browser import ARTEFACTS, CHROMIUM, PHONE, check_page
-from .conftest import aadhaar_for
+from .conftest import aadhaar_for, eventually
 from .helpers import otps_delivered, read_otp
 
 pytestmark = pytest.mark.stack
@@ -198,7 +198,16 @@ async def test_a_first_time_employee_on_a_slow_phone_gets_through_alone_in_hindi
     await page.check("#f-confirm")
     await page.click("main form[action='/apply/submit'] button[type=submit]")
     await page.wait_for_url("**/apply/receipt**")
+    application_no = (await page.inner_text(".application-no")).strip()
     await journey.step("receipt")
+    pdf = await page.request.get(f"/apply/receipt.pdf?no={application_no}")
+    assert pdf.status == 200 and (await pdf.body()).startswith(b"%PDF")
+
+    async def receipt_sms():
+        r = await http.get(f"{stack.url('otp')}/dev/sms", params={"mobile": employee.actual_mobile})
+        return [m for m in r.json() if m["template"] == "application_received" and application_no in m["body"]]
+
+    assert len(await eventually(receipt_sms, what="the SMS with the application number")) == 1
     await page.goto("/me")
     await journey.step("dashboard-after")
 

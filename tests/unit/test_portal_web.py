@@ -1025,3 +1025,23 @@ def test_a_ddo_returns_with_a_standard_remark_sent_by_its_key(monkeypatch):
     r = client.post("/desk/applications/SS-X-0000001/decision", data=form, headers=ORIGIN, follow_redirects=False)
     assert r.status_code == 303
     assert sent == [{"decision": "returned", "remarks": {"pan": "[[illegible]]", "date_of_joining": "check"}}]
+
+
+def test_the_receipt_can_be_kept_as_a_pdf_in_hindi_and_english():
+    import pypdfium2
+
+    status = {
+        "application_no": "SS-HIS-0000012",
+        "stage": "awaiting_ddo_verification",
+        "submitted_at": "2026-01-10T05:00:00+00:00",
+        "next_deadline": "2026-03-01T18:29:59+00:00",
+    }
+    client = _employee_client({"/applications/SS-HIS-0000012": status})
+    page = client.get("/apply/receipt?no=SS-HIS-0000012")
+    assert 'href="/apply/receipt.pdf?no=SS-HIS-0000012' in page.text
+    r = client.get("/apply/receipt.pdf?no=SS-HIS-0000012")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = "".join(pypdfium2.PdfDocument(r.content)[0].get_textpage().get_text_range().split())
+    for said in ("SS-HIS-0000012", "आवेदनकीरसीद", "Applicationreceipt", "10जनवरी2026,10:30", "1मार्च2026,23:59"):
+        assert said in text, said
+    assert client.get("/apply/receipt.pdf", follow_redirects=False).headers["location"] == "/me"
