@@ -141,12 +141,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "why.title": ("OTP क्यों नहीं आया?", "Why no OTP?"),
     "why.intro": (
-        "अपनी परिवार पहचान पत्र (PPP) ID और जन्म तिथि दें। हम आपका सेवा रिकॉर्ड जाँचकर बताएँगे कि OTP क्यों नहीं आता, "
+        "अपनी परिवार पहचान पत्र ID और जन्म तिथि दें। हम आपका सेवा रिकॉर्ड जाँचकर बताएँगे कि OTP क्यों नहीं आता, "
         "क्या करना है और कौन करेगा।",
         "Give your Family ID (PPP) and date of birth. We check your service record and tell you why no OTP comes, "
         "what to do, and who will do it.",
     ),
-    "why.family_id": ("परिवार पहचान पत्र (PPP) ID", "Family ID (PPP)"),
+    "why.family_id": ("परिवार पहचान पत्र ID", "Family ID (PPP)"),
     "why.family_id_hint": ("जैसे 1234ABCD; परिवार पहचान पत्र पर छपी ID।", "As printed on the Family ID card."),
     "why.date_of_birth": ("जन्म तिथि", "Date of birth"),
     "why.mobile": ("जिस मोबाइल नंबर पर OTP माँगा", "The mobile number you tried"),
@@ -200,7 +200,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Your service record with {owner} is marked inactive.",
     ),
     "cause.ppp_mismatch": (
-        "आपके परिवार पहचान पत्र (PPP) का डेटा आपके सेवा रिकॉर्ड से मेल नहीं खाता (नाम, पिता का नाम या जन्म तिथि)।",
+        "आपके परिवार पहचान पत्र का डेटा आपके सेवा रिकॉर्ड से मेल नहीं खाता (नाम, पिता का नाम या जन्म तिथि)।",
         "",
     ),
     "cause.non_contractual_pay_head": (
@@ -228,7 +228,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "",
     ),
     "remedy.ppp_mismatch": (
-        "PPP केंद्र पर अपना परिवार पहचान पत्र डेटा ठीक करवाएँ, या अपने DDO से सत्यापन प्रमाणपत्र जारी करवाएँ ताकि "
+        "परिवार पहचान पत्र केंद्र पर अपना डेटा ठीक करवाएँ, या अपने DDO से सत्यापन प्रमाणपत्र जारी करवाएँ ताकि "
         "डेटा स्वामी सेवा रिकॉर्ड ठीक करे।",
         "",
     ),
@@ -417,12 +417,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "apply.step_documents": ("2. दस्तावेज़", "2. Documents"),
     "apply.step_form": ("3. पद और कार्यालय", "3. Post and office"),
     "apply.step_review": ("4. जाँचें और जमा करें", "4. Review and submit"),
-    "apply.prefill": ("परिवार पहचान पत्र (PPP) से भरा गया विवरण", "Details filled in from your Family ID (PPP)"),
+    "apply.prefill": ("परिवार पहचान पत्र से भरा गया विवरण", "Details filled in from your Family ID (PPP)"),
     "apply.field": ("विवरण", "Detail"),
     "apply.from_ppp": ("परिवार पहचान पत्र में", "In your Family ID"),
     "apply.from_record": ("सेवा रिकॉर्ड में", "In your service record"),
     "apply.mismatch": (
-        "मेल नहीं खाता: PPP केंद्र पर परिवार पहचान पत्र ठीक करवाएँ या अपने DDO को बताएँ।",
+        "मेल नहीं खाता: परिवार पहचान पत्र केंद्र पर अपना डेटा ठीक करवाएँ या अपने DDO को बताएँ।",
         "Does not match: correct your Family ID at a PPP centre, or tell your DDO.",
     ),
     "apply.match": ("मेल खाता है", "Matches"),
@@ -760,7 +760,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "form.date_of_birth": ("तिथि सही नहीं है।", "Enter the date as day, month, year."),
     "form.family_id": (
-        "परिवार पहचान पत्र ID और जन्म तिथि रजिस्टर से मेल नहीं खाते। दोनों जाँचें, या पहले PPP डेटा ठीक करवाएँ।",
+        "परिवार पहचान पत्र ID और जन्म तिथि रजिस्टर से मेल नहीं खाते। दोनों जाँचें, या पहले परिवार पहचान पत्र का डेटा ठीक करवाएँ।",
         "Enter your Family ID.",
     ),
     "form.aadhaar": ("आधार संख्या सही नहीं है: 12 अंक जाँचें।", "Enter the 12 digits of your Aadhaar."),
@@ -829,7 +829,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.client_limit": ("इस जगह से बहुत अनुरोध आए। कुछ देर बाद प्रयास करें।", ""),
     "error.mobile_locked": ("बार-बार गलत कोड के कारण इस नंबर पर OTP कुछ समय के लिए रुके हैं।", ""),
     "error.identity_not_confirmed": (
-        "परिवार पहचान पत्र ID और जन्म तिथि रजिस्टर से मेल नहीं खाते। दोनों जाँचें, या पहले PPP डेटा ठीक करवाएँ।",
+        "परिवार पहचान पत्र ID और जन्म तिथि रजिस्टर से मेल नहीं खाते। दोनों जाँचें, या पहले परिवार पहचान पत्र का डेटा ठीक करवाएँ।",
         "",
     ),
     "error.diagnosis_limit": ("इस परिवार ID के लिए एक घंटे में बहुत बार पूछा गया; बाद में प्रयास करें।", ""),

@@ -82,12 +82,13 @@ async def test_an_employee_goes_from_otp_to_receipt_to_order_in_hindi(stack, mas
     await page.click("main form[action='/apply/identity'] button")
     await page.wait_for_url("**/apply/documents**")
 
-    # 2. documents: a file that is not a PDF, JPEG or PNG is explained beside its field; then the six uploads
+    # 2. documents: a file that is not a PDF, JPEG or PNG is explained beside its field, before it is sent (the
+    # page's script; without it the portal refuses it the same way); then the six uploads
     bad = tmp_path / "notes.txt"
     bad.write_text("not a document")
     await page.set_input_files("#f-family_id", str(bad))
     await page.click("#doc-family_id button")
-    assert await page.locator("#e-family_id").count() == 1
+    assert await page.locator("#doc-family_id .upload-status.error").count() == 1
     await check_page(page, "apply-documents-refused")
     pdf = tmp_path / "document.pdf"
     pdf.write_bytes(TINY_PDF)

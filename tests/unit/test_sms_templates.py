@@ -12,6 +12,7 @@ from services.otp.sms import TEMPLATES, render
 PARAMS: dict[str, dict[str, Any]] = {
     "otp": {"code": "123456", "minutes": 10},
     "order_issued": {"order_no": "SSO/2026/HEALTH/000001"},
+    "application_received": {"application_no": "SS-2025-26-0000001"},
     "registration_reminder": {"days": 7, "closes": "20 Feb 2026 23:59 IST"},
     "registration_reopened": {"closes": "20 Feb 2026 23:59 IST"},
     "officer_escalated_to_you": {
