@@ -203,6 +203,10 @@ class LocalStack:
                 ]
         ports.append(("oidc", self.oidc_port))
         ports.append(("portal", self.portal_port))
+        for r in range(1, self.topology.replicas + 1):
+            ports += [
+                (replica_name(f"{n}_sdk_metrics", r), self.sdk_metrics_port(n, r)) for n in (*SERVICES, "cases-worker")
+            ]
         if self.topology.http_sms_gateway:
             ports.append(("sms-gateway", self.sms_gateway_port))
         if self.network_faults:
@@ -222,6 +226,14 @@ class LocalStack:
     @property
     def portal_port(self) -> int:
         return portal_port(self.ports)
+
+    def sdk_metrics_port(self, process: str, replica: int = 1) -> int:
+        """Where a process's Temporal SDK serves its metrics (read by the process's own /metrics): a service's
+        port plus 700, the cases worker's health port plus 700; one port per process, never in the shared
+        environment (a command run beside the stack would bind it again)."""
+        if process == "cases-worker":
+            return self._health_port(replica) + 700
+        return int(self.urls(process)[replica - 1].rsplit(":", 1)[1]) + 700
 
     @property
     def portal_url(self) -> str:
@@ -382,11 +394,15 @@ class LocalStack:
                             "warning",
                             "--no-proxy-headers",
                         ],
+                        env={"SEVA_TEMPORAL_METRICS_PORT": str(self.sdk_metrics_port(name, r))},
                     )  # the client address is ours to work out (runtime.client_addr)
                 self._spawn(
                     replica_name("cases-worker", r),
                     [sys.executable, "-m", "workflows.worker"],
-                    env={"SEVA_HEALTH_PORT": str(self._health_port(r))},
+                    env={
+                        "SEVA_HEALTH_PORT": str(self._health_port(r)),
+                        "SEVA_TEMPORAL_METRICS_PORT": str(self.sdk_metrics_port("cases-worker", r)),
+                    },
                 )
             self._spawn(
                 "portal",

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import httpx
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -101,12 +102,30 @@ async def read_outbox(pool: asyncpg.Pool, schema: str) -> None:
     OUTBOX_OLDEST.labels(schema).set(float(row["oldest"]))
 
 
-async def metrics_answer(health: Health, pool: asyncpg.Pool | None = None, schema: str | None = None) -> Response:
-    """The process's metrics in Prometheus' text format, the sampled ones read now."""
+async def sdk_metrics(port: int | None) -> bytes:
+    """The Temporal SDK's own page (its exporter in this process, services/common/temporal.py), to be served on
+    the process's one page; nothing if it does not answer at once (the process's own figures still go out)."""
+    if port is None:
+        return b""
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            r = await client.get(f"http://127.0.0.1:{port}/metrics")
+    except httpx.HTTPError as err:
+        log.warning("the Temporal SDK's metrics did not answer: %s", type(err).__name__)
+        return b""
+    return r.content if r.status_code == 200 else b""
+
+
+async def metrics_answer(
+    health: Health, pool: asyncpg.Pool | None = None, schema: str | None = None, sdk_port: int | None = None
+) -> Response:
+    """The process's metrics in Prometheus' text format, the sampled ones read now, the Temporal SDK's after."""
     read_health(health)
     if pool is not None and schema is not None:
         await read_outbox(pool, schema)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    page = generate_latest()
+    sdk = await sdk_metrics(sdk_port)
+    return Response(page + (b"\n" + sdk if sdk else b""), media_type=CONTENT_TYPE_LATEST)
 
 
 async def sample_cases(client: Client, every: float = 60.0) -> None:

@@ -228,7 +228,7 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
     async def metrics(request: Request) -> Response:
         """Prometheus metrics (services/common/metrics.py): nothing personal in any label."""
         ctx: ServiceContext[Any] = request.app.state.ctx
-        return await metrics_answer(ctx.health, ctx.pool, defn.name)
+        return await metrics_answer(ctx.health, ctx.pool, defn.name, ctx.settings.temporal_metrics_port)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
@@ -278,7 +278,7 @@ async def serve_health(health: Health, process: str, port: int) -> asyncio.Task[
 
     @probe.get("/metrics")
     async def metrics() -> Response:
-        return await metrics_answer(health)
+        return await metrics_answer(health, sdk_port=get_settings().temporal_metrics_port)
 
     @probe.get("/ops/readiness")
     async def readiness_detail(_: Principal = Depends(require_roles(OPS))) -> JSONResponse:

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    temporal_metrics_port: int | None = Field(
+        None,
+        description="where the Temporal SDK's own metrics (worker slots, polls, task latencies) are served on "
+        "127.0.0.1, for this process's /metrics to add to its page; one port per process, so set per process",
+    )
     season_id: str = "demo"
     payload_keys: str = Field(
         "",

@@ -8,6 +8,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from .settings import Settings
@@ -22,6 +23,24 @@ PERMANENT_ACTIVITY_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+_RUNTIMES: dict[int, Runtime] = {}
+
+
+def sdk_runtime(settings: Settings) -> Runtime | None:
+    """The SDK's runtime with its Prometheus exporter on the process's own port (one runtime per process: a port
+    is bound once); None, the SDK's default runtime, when no port is set (a command-line run, a test)."""
+    port = settings.temporal_metrics_port
+    if port is None:
+        return None
+    if port not in _RUNTIMES:
+        _RUNTIMES[port] = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}", durations_as_seconds=True)
+            )
+        )
+    return _RUNTIMES[port]
+
+
 async def connect(settings: Settings) -> Client:
     """Every payload sealed by the codec (services/common/codec.py) with the process's payload keys."""
     from .codec import data_converter
@@ -31,6 +50,7 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings.payload_keys),
         plugins=[OpenTelemetryPlugin(add_temporal_spans=True)],
+        runtime=sdk_runtime(settings),
     )
 
 

@@ -1,6 +1,6 @@
 """Runs late in the stack session, after the journeys: every process answers /metrics in Prometheus' text format
 with what operations watch (requests by route template, outbox, components, parked messages, OTPs requested,
-delivered and verified, SMS gateway answers, cases per stage), and no label value anywhere looks like an employee
+delivered and verified, SMS gateway answers, cases per stage, the Temporal SDK's worker figures), and no label value anywhere looks like an employee
 id or a mobile number."""
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ async def test_every_process_answers_its_metrics_and_no_label_is_personal(stack,
     assert _value(otp, 'seva_sms_gateway_answers_total{outcome="delivered",template="otp"}') > 0
     assert "seva_cases{" in texts["cases"] and 'seva_component_up{component="temporal-worker-cases"' in texts["cases"]
     assert "seva_http_requests_total{" in texts["portal"]
+    # the Temporal SDK's own figures on the same page, where a worker polls: pollers, slots, task latencies
+    for name in ("cases", "otp", "applications", "verification", "orders"):
+        assert "temporal_num_pollers{" in texts[name], f"{name}: no Temporal SDK worker metrics"
+    assert "temporal_workflow_task_execution_latency" in texts["cases"]
 
 
 def test_the_label_check_catches_a_planted_personal_label():
