@@ -13,6 +13,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunn
 from contract import CASES_TASK_QUEUE
 from services.common.health import Health
 from services.common.kafka import KAFKA_STALL_AFTER, EventConsumer, KafkaWatch, start_producer
+from services.common.logs import configure_logging
 from services.common.metrics import sample_cases
 from services.common.runtime import serve_health, task_problem
 from services.common.settings import CasesSettings, get_settings, use_settings
@@ -114,7 +115,7 @@ async def run_cases_worker() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("cases-worker", logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a calendar read every few seconds in a wave
     asyncio.run(run_cases_worker())
 

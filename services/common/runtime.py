@@ -30,6 +30,7 @@ from .errors import install_error_handlers
 from .health import Health
 from .input_guard import InputGuard
 from .kafka import KAFKA_STALL_AFTER, EventConsumer, KafkaWatch, OutboxRelay, start_producer
+from .logs import configure_logging
 from .metrics import metrics_answer, record_http
 from .settings import (
     SETTINGS_BY_PROCESS,
@@ -142,8 +143,7 @@ def detail_answer(report: dict[str, Any]) -> JSONResponse:
 def build_app(defn: ServiceDefinition) -> FastAPI:
     use_settings(SETTINGS_BY_PROCESS[defn.name])
     settings = get_settings()  # fails here, before anything starts, on a missing environment or secret
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("seva").setLevel(logging.INFO)
+    configure_logging(defn.name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -25,6 +25,7 @@ from contract import DOCUMENTS_WHEN_ASKED, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENT
 from services.common.addresses import client_addr
 from services.common.health import Health
 from services.common.input_guard import InputGuard
+from services.common.logs import configure_logging
 from services.common.metrics import metrics_answer, record_http
 from services.common.settings import PortalSettings, get_settings, use_settings
 
@@ -75,8 +76,7 @@ def create_app() -> FastAPI:
     missing = [f for f in VENDOR_FILES if not (VENDOR / f).exists()]
     if missing:
         raise RuntimeError(f"the portal's assets are missing ({', '.join(missing)}): run `make portal-assets`")
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("seva").setLevel(logging.INFO)
+    configure_logging("portal")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
