@@ -30,6 +30,9 @@ class ComponentHealth:
     dead_letters: Counter[str] = field(default_factory=Counter[str])  # by reason code
     stall_after: float = STALL_AFTER_SECONDS
     probe: Callable[[], str | None] | None = None  # extra check: returns a problem or None
+    # a consumer's partitions, read by /metrics: (topic, partition) -> (messages behind, age of the message it is
+    # on in seconds, 0 between messages)
+    partitions: Callable[[], dict[tuple[str, int], tuple[int, float]]] | None = None
 
     def ok(self) -> None:
         self.state, self.failing_since, self.last_progress = "running", None, time.monotonic()

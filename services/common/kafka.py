@@ -414,6 +414,11 @@ class EventConsumer:
         self.health = health or ComponentHealth(f"consumer-{group_id}", "consumer")
         self._task: asyncio.Task[Any] | None = None
         self._consumer: AIOKafkaConsumer | None = None
+        # per partition: the next offset to take (committed or about to be), and the message being handled
+        # (its Kafka timestamp, seconds) while it is: what /metrics reads as lag and as the age of a held message
+        self._next: dict[tuple[str, int], int] = {}
+        self._on: dict[tuple[str, int], float] = {}
+        self.health.partitions = self.partitions
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name=f"consumer-{self.group_id}")
@@ -455,9 +460,35 @@ class EventConsumer:
                 except Exception:
                     log.warning("%s: consumer did not stop cleanly", self.group_id)
 
+    def partitions(self) -> dict[tuple[str, int], tuple[int, float]]:
+        """Each assigned partition's lag (the broker's high watermark as last fetched, less the next offset this
+        consumer takes) and the age of the message it is on (0 between messages)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        now, found = time.time(), {}
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # not started, or mid-rebalance: nothing to say yet
+            return {}
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            high = consumer.highwater(tp)
+            behind = max(0, high - self._next[key]) if high is not None and key in self._next else 0
+            since = self._on.get(key)
+            found[key] = (behind, max(0.0, now - since) if since is not None else 0.0)
+        return found
+
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         async for msg in consumer:
-            await self._process(msg)
+            key = (msg.topic, msg.partition)
+            self._next[key] = msg.offset
+            self._on[key] = (msg.timestamp / 1000) if msg.timestamp and msg.timestamp > 0 else time.time()
+            try:
+                await self._process(msg)
+            finally:
+                self._on.pop(key, None)
+            self._next[key] = msg.offset + 1
             try:
                 await consumer.commit({TopicPartition(msg.topic, msg.partition): msg.offset + 1})
             except Exception as exc:  # lost the partition in a rebalance, or Kafka went away: redelivered later

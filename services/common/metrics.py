@@ -61,6 +61,16 @@ SMS_ANSWERS = Counter(
 SMS_SECONDS = Histogram(
     "seva_sms_gateway_seconds", "Time the SMS gateway took to answer", buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 )
+CONSUMER_LAG = Gauge(
+    "seva_consumer_lag_messages",
+    "Messages on a partition not yet taken by the consumer group (the high watermark less the next offset)",
+    ["group", "topic", "partition"],
+)
+CONSUMER_MESSAGE_AGE = Gauge(
+    "seva_consumer_message_age_seconds",
+    "Age of the message a consumer is on, by partition (0 between messages): a message held for minutes is a stall",
+    ["group", "topic", "partition"],
+)
 CASES = Gauge("seva_cases", "Cases of the season in force, by stage (sampled from Temporal's visibility)", ["stage"])
 
 
@@ -87,6 +97,11 @@ def read_health(health: Health) -> None:
         COMPONENT_FAILING.labels(c.name, c.kind).set(failing)
         for reason, n in c.dead_letters.items():
             PARKED.labels(c.name, reason).set(n)
+        if c.partitions is not None:
+            group = c.name.removeprefix("consumer-")
+            for (topic, partition), (behind, age) in c.partitions().items():
+                CONSUMER_LAG.labels(group, topic, str(partition)).set(behind)
+                CONSUMER_MESSAGE_AGE.labels(group, topic, str(partition)).set(age)
 
 
 async def read_outbox(pool: asyncpg.Pool, schema: str) -> None:
