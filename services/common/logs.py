@@ -59,7 +59,8 @@ def configure_logging(service: str, level: int = logging.WARNING, stream: TextIO
         handler.setFormatter(logging.Formatter(TEXT))
     handler.addFilter(TraceIds(service))
     root = logging.getLogger()
-    root.handlers = [handler]
+    # ours replaces a plain stream handler (a second call, or a default one); any other stays (a test's capture)
+    root.handlers = [h for h in root.handlers if type(h) is not logging.StreamHandler] + [handler]
     root.setLevel(level)
     logging.getLogger("seva").setLevel(logging.INFO)
     logging.captureWarnings(True)  # a library's warning is a line like any other, not raw text on stderr
