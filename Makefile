@@ -9,7 +9,7 @@ OIDC_JARS  := var/oidc/jars
 # without SEVA_ENV (services/common/settings.py).
 export SEVA_ENV ?= dev
 
-.PHONY: run test check lock bench faults install kafka-jars oidc-jars toxiproxy promtool portal-assets debs browser clean
+.PHONY: run test check lock bench faults install kafka-jars oidc-jars toxiproxy promtool temporal-ui portal-assets debs browser clean
 
 install: $(VENV)/.installed kafka-jars oidc-jars portal-assets debs
 
@@ -70,7 +70,7 @@ debs:
 	@dpkg -s $(DEBS) >/dev/null 2>&1 || ( $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(DEBS) )
 
-run: install
+run: install temporal-ui
 	$(BIN)/seva run
 
 # Lint, format and types alone, in seconds: ruff over everything, mypy strict over the contract, the workflows,
@@ -80,7 +80,7 @@ check: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install check promtool
+test: install check promtool temporal-ui
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: install
@@ -105,6 +105,16 @@ promtool: $(PROMTOOL)
 $(PROMTOOL):
 	mkdir -p var/tools
 	GOBIN=$(CURDIR)/var/tools go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+
+# The standalone Temporal UI server, where operations staff sign in through the identity provider and read cases
+# through the codec. Built from the Go module proxy once (about a minute), from a wrapper module: the UI server's
+# own go.mod pins two versions the proxy refuses (deploy/temporal-ui/go.mod pins ones it serves).
+TEMPORAL_UI := var/tools/temporal-ui-server
+temporal-ui: $(TEMPORAL_UI)
+
+$(TEMPORAL_UI): deploy/temporal-ui/go.mod deploy/temporal-ui/go.sum
+	mkdir -p var/tools
+	cd deploy/temporal-ui && GOTOOLCHAIN=go1.27.3 go build -o $(CURDIR)/$@ github.com/temporalio/ui-server/v2/cmd/server
 
 clean:
 	rm -rf var/run

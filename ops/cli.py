@@ -34,7 +34,11 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     stack = LocalStack(
-        Path(settings.data_dir), DEV_PORTS, database_url=os.environ.get("DATABASE_URL"), season_id=settings.season_id
+        Path(settings.data_dir),
+        DEV_PORTS,
+        database_url=os.environ.get("DATABASE_URL"),
+        season_id=settings.season_id,
+        signed_in_ui=True,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -55,7 +59,8 @@ def run(
         typer.echo(f"  portal        {stack.portal_url}   (employees and officers, in Hindi and English)")
         for name in ("otp", "applications", "verification", "orders"):
             typer.echo(f"  {name:<13} {stack.url(name)}/docs")
-        typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}")
+        typer.echo(f"  Temporal UI   http://127.0.0.1:{stack.ports.temporal_ui}  (sign in as OPS-1 with role ops)")
+        typer.echo(f"  codec (HTTPS) {stack.codec_https_url}/codec  (open once, accept the local certificate)")
         typer.echo(f"  officers' sign-in (OpenID provider) {stack.oidc_issuer}")
         typer.echo(
             "  metrics       each service's and the portal's /metrics, the cases worker's "

@@ -18,6 +18,7 @@ import httpx
 ISSUER_ID = "seva"
 AUDIENCE = "seva-suraksha"
 PORTAL_CLIENT = "seva-portal"
+TEMPORAL_UI_CLIENT = "temporal-ui"  # the standalone Temporal UI's sign-in (operations staff)
 TOKEN_EXPIRY_SECONDS = 3600
 
 # Operations staff read cases in the Temporal UI through the payload codec: they act on no case.
@@ -42,6 +43,11 @@ def provider_config(officers: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     # The browser's client: the claims come from the login page (interactive login), the audience from here.
     mappings.append({"requestParam": "client_id", "match": PORTAL_CLIENT, "claims": {"aud": SIGN_IN_AUDIENCES}})
+    # The Temporal UI's client likewise: its ID token's audience is the UI's client id, and the access token it
+    # passes to the codec server carries the services' audience and the role from the login page
+    mappings.append(
+        {"requestParam": "client_id", "match": TEMPORAL_UI_CLIENT, "claims": {"aud": [AUDIENCE, TEMPORAL_UI_CLIENT]}}
+    )
     return {
         "interactiveLogin": True,
         "httpServer": "NettyWrapper",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import os
 import shutil
@@ -25,7 +26,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from deploy.local import oidc
+from deploy.local import oidc, tls_proxy
 from services.common.events import ALL_TOPICS
 from services.common.kafka import ensure_topics
 from services.common.temporal import dev_server_search_attribute_flags
@@ -98,6 +99,7 @@ SINGLE = Topology("single", kafka_nodes=1, replicas=1)
 PRODUCTION = Topology("production", kafka_nodes=3, replicas=2, http_sms_gateway=True)
 TOPOLOGIES = {t.name: t for t in (SINGLE, PRODUCTION)}
 REPLICA_PORT_STEP = 100  # replica r of a service (or Kafka node r) listens on its port + 100 * (r - 1)
+TEMPORAL_UI = ROOT / "var" / "tools" / "temporal-ui-server"  # `make temporal-ui`
 TOXIPROXY = ROOT / "var" / "tools" / "toxiproxy-server"  # `make toxiproxy` builds it from the Go module proxy
 KAFKA_EXTERNAL_STEP = 50  # with network faults, a broker's clients' listener: its port + 50, reached by a proxy
 
@@ -148,7 +150,11 @@ class LocalStack:
         extra_env: dict[str, str] | None = None,
         topology: Topology = SINGLE,
         network_faults: bool = False,
+        signed_in_ui: bool = False,
     ):
+        # the standalone Temporal UI with sign-in (`make temporal-ui`) on the UI port, instead of the dev server's
+        # own UI (no sign-in: it shows sealed payloads as ciphertext to anyone)
+        self.signed_in_ui = signed_in_ui
         self.topology = topology
         self.network_faults = network_faults  # services reach PostgreSQL, Kafka and Temporal through Toxiproxy
         self.data_dir = data_dir.resolve()
@@ -203,6 +209,8 @@ class LocalStack:
                 ]
         ports.append(("oidc", self.oidc_port))
         ports.append(("portal", self.portal_port))
+        if self.signed_in_ui:
+            ports.append(("codec_tls", self.codec_https_port))
         for r in range(1, self.topology.replicas + 1):
             ports += [
                 (replica_name(f"{n}_sdk_metrics", r), self.sdk_metrics_port(n, r)) for n in (*SERVICES, "cases-worker")
@@ -775,8 +783,7 @@ class LocalStack:
                 "127.0.0.1",
                 "--port",
                 str(self.ports.temporal),
-                "--ui-port",
-                str(self.ports.temporal_ui),
+                *(["--headless"] if self.signed_in_ui else ["--ui-port", str(self.ports.temporal_ui)]),
                 "--db-filename",
                 str(home / "temporal.db"),
                 "--log-level",
@@ -788,8 +795,7 @@ class LocalStack:
                 "--metrics-port",
                 str(self.ports.temporal_metrics),
                 # the UI opens sealed payloads through the codec server (ops only)
-                "--ui-codec-endpoint",
-                f"{self.url('verification')}/codec",
+                *([] if self.signed_in_ui else ["--ui-codec-endpoint", f"{self.url('verification')}/codec"]),
                 *dev_server_search_attribute_flags(),
                 *(
                     arg
@@ -800,11 +806,72 @@ class LocalStack:
         )
         _wait(
             "temporal",
-            lambda: _port_open(self.ports.temporal) and _port_open(self.ports.temporal_ui),
+            lambda: _port_open(self.ports.temporal) and (self.signed_in_ui or _port_open(self.ports.temporal_ui)),
             90,
             proc,
             self.logs / "temporal.log",
         )
+        if self.signed_in_ui:
+            self._start_temporal_ui()
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.temporal_ui}"
+
+    @property
+    def codec_https_port(self) -> int:
+        return self.ports.cases_health + 33
+
+    @property
+    def codec_https_url(self) -> str:
+        """The codec server behind TLS (deploy/local/tls_proxy.py), as the signed-in Temporal UI reaches it."""
+        return f"https://127.0.0.1:{self.codec_https_port}"
+
+    def _start_temporal_ui(self) -> None:
+        """The standalone Temporal UI server: operations staff sign in at the identity provider (the UI's own
+        OpenID Connect client), and the UI passes their access token to the codec server, which opens a case's
+        payloads for the ops role only; anyone else reads ciphertext, and the refusal is logged."""
+        if not TEMPORAL_UI.exists():
+            raise StackError(f"{TEMPORAL_UI} is missing: run `make temporal-ui`")
+        root = self.data_dir / "temporal-ui"
+        (root / "config").mkdir(parents=True, exist_ok=True)
+        config = {
+            "temporalGrpcAddress": self.temporal_address,
+            "host": "127.0.0.1",
+            "port": self.ports.temporal_ui,
+            "enableUi": True,
+            "defaultNamespace": "default",
+            "disableNewsFetch": True,
+            "cors": {"cookieInsecure": True, "allowOrigins": [self.temporal_ui_url]},
+            "auth": {
+                "enabled": True,
+                "redirectToProvider": True,
+                "providers": [
+                    {
+                        "label": "Seva Suraksha officers",
+                        "type": "oidc",
+                        "providerUrl": self.oidc_issuer,
+                        "clientId": oidc.TEMPORAL_UI_CLIENT,
+                        "clientSecret": "dev-only",
+                        "scopes": ["openid", "profile"],
+                        "callbackUrl": f"{self.temporal_ui_url}/auth/sso/callback",
+                    }
+                ],
+            },
+            "codec": {"endpoint": f"{self.codec_https_url}/codec", "passAccessToken": True},
+        }
+        # the server reads config/<env>.yaml; YAML is a superset of JSON
+        (root / "config" / "local.yaml").write_text(json.dumps(config, indent=1))
+        # the UI passes the officer's token only to a codec endpoint over HTTPS: TLS in front of the codec server
+        cert, key = tls_proxy.make_certificate(root / "tls")
+        target = self.url("verification").removeprefix("http://")
+        proxy = self._spawn(
+            "codec-tls",
+            [sys.executable, "-m", "deploy.local.tls_proxy", str(self.codec_https_port), target, str(cert), str(key)],
+        )
+        _wait("codec-tls", lambda: _port_open(self.codec_https_port), 30, proxy, self.logs / "codec-tls.log")
+        proc = self._spawn("temporal-ui", [str(TEMPORAL_UI), "--root", str(root), "--env", "local", "start"])
+        _wait("temporal-ui", lambda: _port_open(self.ports.temporal_ui), 60, proc, self.logs / "temporal-ui.log")
 
 
 LOG4J2_YAML = """Configuration:

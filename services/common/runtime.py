@@ -219,7 +219,9 @@ def build_app(defn: ServiceDefinition) -> FastAPI:
             allow_origins=origins,
             allow_methods=["POST"],
             allow_credentials=True,
-            allow_headers=["authorization", "content-type", "x-namespace"],
+            # the signed-in UI sends the officer's ID token beside the access token (Authorization-Extras); the
+            # codec server reads only the access token, but a preflight that refuses the header fails every call
+            allow_headers=["authorization", "authorization-extras", "content-type", "x-namespace"],
         )
 
     app.middleware("http")(record_http)

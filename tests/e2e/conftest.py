@@ -33,6 +33,7 @@ def stack(tmp_path_factory):
         database_url=os.environ.get("SEVA_TEST_DATABASE_URL"),
         season_id=SEASON,
         extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "5000", "OTEL_BSP_SCHEDULE_DELAY": "200"},
+        signed_in_ui=True,
     )
     s.start()
     try:

@@ -26,8 +26,9 @@ def test_manifest_is_valid_kubernetes(name, index, doc):
 
 def test_every_service_and_the_cases_worker_is_deployed_with_a_real_entry_point():
     deployments = {d["metadata"]["name"]: d for _, _, d in DOCS if d["kind"] == "Deployment"}
-    assert set(deployments) == {"otp", "applications", "verification", "orders", "portal", "cases-worker"}
-    for name, d in deployments.items():
+    ours = {"otp", "applications", "verification", "orders", "portal", "cases-worker"}
+    assert set(deployments) == ours | {"temporal-ui"}
+    for name, d in ((n, d) for n, d in deployments.items() if n in ours):
         container = d["spec"]["template"]["spec"]["containers"][0]
         args = container["args"]
         module = args[1].split(":")[0] if args[0] == "uvicorn" else args[2]
@@ -139,3 +140,24 @@ def test_a_pod_given_the_config_map_as_shipped_refuses_to_start(name, monkeypatc
     finally:
         monkeypatch.undo()
         use_settings(Settings)
+
+
+def test_the_temporal_ui_is_the_version_built_locally_signed_in_and_reading_through_the_codec():
+    """The production UI is the release the local stack builds (deploy/temporal-ui/go.mod), with sign-in on and the
+    officer's access token passed to the codec server; write actions off (operations act through `seva`)."""
+    import re
+    from pathlib import Path
+
+    built = re.search(
+        r"github.com/temporalio/ui-server/v2 (v[\d.]+)",
+        (Path(__file__).parents[2] / "deploy/temporal-ui/go.mod").read_text(),
+    )
+    assert built
+    ui = next(d for _, _, d in DOCS if d["kind"] == "Deployment" and d["metadata"]["name"] == "temporal-ui")
+    container = ui["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == f"temporalio/ui:{built.group(1)}"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["TEMPORAL_AUTH_ENABLED"] == "true" and env["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "true"
+    assert env["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true" and env["TEMPORAL_CODEC_ENDPOINT"].startswith("https://")
+    config = next(d for _, _, d in DOCS if d["kind"] == "ConfigMap")["data"]
+    assert env["TEMPORAL_AUTH_PROVIDER_URL"] == config["SEVA_OIDC_ISSUER"]
