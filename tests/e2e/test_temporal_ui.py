@@ -22,6 +22,7 @@ pytestmark = pytest.mark.stack
 
 SHOTS = ARTEFACTS.parent / "temporal-ui"  # docs/images/temporal-ui-ops.png is a copy of one
 
+
 @pytest_asyncio.fixture(scope="module")
 async def browser():
     async with async_playwright() as p:
