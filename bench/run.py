@@ -604,6 +604,7 @@ def run(
     out_dir: Path | None = None,
     phases: tuple[str, ...] = PHASES,
     start_rate: float = 20.0,
+    engine: str = "dev",
 ) -> tuple[Path, bool]:
     """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C or SIGTERM included: a
     run started in the background ignores SIGINT). Returns where the results went and whether every phase ran."""
@@ -614,6 +615,7 @@ def run(
         BENCH_PORTS,
         season_id=SEASON,
         extra_env={"SEVA_OTP_MAX_PER_CLIENT_HOUR": "1000000", "SEVA_OTP_RESEND_GAP_SECONDS": "0"},
+        engine=engine,
     )
     from services.common.telemetry import setup_tracing
 
@@ -634,7 +636,14 @@ def run(
 
             shutil.rmtree(data_dir, ignore_errors=True)
     out = write(
-        results, cases, extension_cases, api_seconds, concurrency, out_dir or ROOT / "bench" / "results", phases
+        results,
+        cases,
+        extension_cases,
+        api_seconds,
+        concurrency,
+        out_dir or ROOT / "bench" / "results",
+        phases,
+        engine,
     )
     return out, not results.failed
 
@@ -686,6 +695,7 @@ def write(
     concurrency: int,
     out_dir: Path,
     phases: tuple[str, ...] = PHASES,
+    engine: str = "dev",
 ) -> Path:
     now = datetime.now(UTC)
     machine = (
@@ -698,7 +708,17 @@ def write(
         f"Machine: {machine}",
         "",
         f"Run: `seva bench --cases {cases} --extension-cases {extension_cases} --api-seconds {api_seconds:g} "
-        f"--concurrency {concurrency}" + ("" if tuple(phases) == PHASES else f" --phases {','.join(phases)}") + "`",
+        f"--concurrency {concurrency}"
+        + ("" if tuple(phases) == PHASES else f" --phases {','.join(phases)}")
+        + ("" if engine == "dev" else f" --engine {engine}")
+        + "`",
+        "",
+        "Engine: "
+        + (
+            "Temporal's dev server (SQLite)"
+            if engine == "dev"
+            else "the Temporal server v1.32.2 on PostgreSQL persistence and SQL visibility (make temporal-server)"
+        ),
         "",
         "| measure | seva | baseline (same run) | ratio (seva vs baseline, >1 is better) |",
         "|---|---|---|---|",

@@ -124,17 +124,22 @@ def bench(
     start_rate: float = typer.Option(
         20.0, min=1.0, help="cases/s `seva import` is assumed to reach when the extension phase sets its old deadline"
     ),
+    engine: str = typer.Option(
+        "dev", help="dev (Temporal's dev server, SQLite) or production (`make temporal-server`, on PostgreSQL)"
+    ),
 ) -> None:
     """Measure on the real local stack (its own ports and data), each figure beside a baseline from the same run."""
     from bench.run import PHASES
     from bench.run import run as run_bench
 
+    if engine not in ("dev", "production"):
+        raise typer.BadParameter("dev or production", param_hint="--engine")
     chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
     if not chosen or set(chosen) - set(PHASES):
         raise typer.BadParameter(f"phases are {', '.join(PHASES)}", param_hint="--phases")
     logging.basicConfig(level=logging.WARNING)
     out, complete = run_bench(
-        cases, extension_cases, api_seconds, concurrency, lead_seconds, keep, out_dir, chosen, start_rate
+        cases, extension_cases, api_seconds, concurrency, lead_seconds, keep, out_dir, chosen, start_rate, engine
     )
     typer.echo(f"\nresults written to {out}")
     if not complete:

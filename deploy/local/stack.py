@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -80,6 +81,21 @@ FAULT_PORTS = Ports(23233, 24233, 22329, 25092, 25093, 24001, 24002, 24003, 2400
 # by default: 2,000 lapsed cases reopened in 41 s with the CPU half idle; at up to 500 a second, in 30 s with
 # the CPU busy (bench/results/2026-11-22T2203-*, T2208-*). A cluster sets the same key in its dynamic config.
 DEV_SERVER_DYNAMIC_CONFIG = {"history.hostLevelCacheMaxSize": 260_000, "worker.batcherRPS": 500}
+
+ENGINES = ("dev", "production")
+# The production engine: the Temporal server and its SQL tool at the version deploy/production names, built from the
+# Go module proxy with the schema files of the same module (`make temporal-server`)
+TEMPORAL_SERVER = ROOT / "var" / "tools" / "temporal-server"
+TEMPORAL_SQL_TOOL = ROOT / "var" / "tools" / "temporal-sql-tool"
+TEMPORAL_SCHEMA = ROOT / "var" / "tools" / "temporal-schema"  # schema/postgresql/v12 of go.temporal.io/server
+# What a production deployment sets beside the defaults: shards sized for 1,20,000 open cases on one history host,
+# the same cache and batcher settings as the dev server here, and search attributes read fresh after registration
+PRODUCTION_DYNAMIC_CONFIG: dict[str, object] = {
+    **DEV_SERVER_DYNAMIC_CONFIG,
+    "system.forceSearchAttributesCacheRefreshOnRead": True,
+    "frontend.enableUpdateWorkflowExecution": True,
+}
+PRODUCTION_HISTORY_SHARDS = 64
 
 
 @dataclass(frozen=True)
@@ -151,7 +167,13 @@ class LocalStack:
         topology: Topology = SINGLE,
         network_faults: bool = False,
         signed_in_ui: bool = False,
+        engine: str = "dev",
     ):
+        # "dev": Temporal's dev server (SQLite), `make run` and `make test`; "production": the Temporal server built
+        # from the Go module proxy (`make temporal-server`) on this stack's PostgreSQL, persistence and SQL visibility
+        if engine not in ENGINES:
+            raise StackError(f"engine {engine!r}: one of {', '.join(ENGINES)}")
+        self.engine = engine
         # the standalone Temporal UI with sign-in (`make temporal-ui`) on the UI port, instead of the dev server's
         # own UI (no sign-in: it shows sealed payloads as ciphertext to anyone)
         self.signed_in_ui = signed_in_ui
@@ -770,6 +792,9 @@ class LocalStack:
     # ---- Temporal ----------------------------------------------------------------------------
 
     def _start_temporal(self) -> None:
+        if self.engine == "production":
+            self._start_temporal_production()
+            return
         home = self.data_dir / "temporal"
         home.mkdir(parents=True, exist_ok=True)
         temporal = Path(sys.executable).parent / "temporal"
@@ -813,6 +838,148 @@ class LocalStack:
         )
         if self.signed_in_ui:
             self._start_temporal_ui()
+
+    def _start_temporal_production(self) -> None:
+        """The Temporal server (all four services in one process) on this stack's PostgreSQL: `temporal` for
+        persistence and `temporal_visibility` for SQL visibility, their schemas set up and brought up to date by the
+        server's own SQL tool; then the namespace and the case search attributes, as an operator would."""
+        missing = [p.name for p in (TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_SCHEMA) if not p.exists()]
+        if missing:
+            raise StackError(f"{', '.join(missing)} missing: run `make temporal-server`")
+        pg = urlsplit(self.database_url)
+        host, port, user = pg.hostname or "127.0.0.1", str(pg.port or 5432), pg.username or "postgres"
+        password = pg.password or ""
+        for database, schema in (("temporal", "temporal"), ("temporal_visibility", "visibility")):
+            tool = [str(TEMPORAL_SQL_TOOL), "--plugin", "postgres12", "--ep", host, "-p", port, "-u", user]
+            tool += ["--pw", password] if password else []
+            tool += ["--db", database]
+            if not self._database_exists(database):
+                subprocess.run([*tool, "create-database"], check=True, capture_output=True, timeout=120)
+                subprocess.run([*tool, "setup-schema", "-v", "0.0"], check=True, capture_output=True, timeout=120)
+            subprocess.run(
+                [*tool, "update-schema", "-d", str(TEMPORAL_SCHEMA / schema / "versioned")],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        home = self.data_dir / "temporal-server"
+        (home / "config" / "dynamicconfig").mkdir(parents=True, exist_ok=True)
+        grpc, member = self.ports.temporal, self.ports.temporal - 300  # membership ports: a smallint column
+        store = {"pluginName": "postgres12", "connectAddr": f"{host}:{port}", "connectProtocol": "tcp", "user": user}
+        store["password"] = password
+        config = {
+            "log": {"stdout": True, "level": "warn"},
+            "persistence": {
+                "defaultStore": "default",
+                "visibilityStore": "visibility",
+                "numHistoryShards": PRODUCTION_HISTORY_SHARDS,
+                "datastores": {
+                    "default": {"sql": {**store, "databaseName": "temporal", "maxConns": 40, "maxIdleConns": 40}},
+                    "visibility": {
+                        "sql": {**store, "databaseName": "temporal_visibility", "maxConns": 10, "maxIdleConns": 10}
+                    },
+                },
+            },
+            "global": {
+                "membership": {"maxJoinDuration": "30s", "broadcastAddress": "127.0.0.1"},
+                "metrics": {
+                    "prometheus": {
+                        "framework": "tally",
+                        "timerType": "histogram",
+                        "listenAddress": f"127.0.0.1:{self.ports.temporal_metrics}",
+                    }
+                },
+            },
+            "services": {
+                name: {"rpc": {"grpcPort": grpc + i, "membershipPort": member + i, "bindOnLocalHost": True}}
+                for i, name in enumerate(("frontend", "history", "matching", "worker"))
+            },
+            "clusterMetadata": {
+                "enableGlobalNamespace": False,
+                "failoverVersionIncrement": 10,
+                "masterClusterName": "active",
+                "currentClusterName": "active",
+                "clusterInformation": {
+                    "active": {
+                        "enabled": True,
+                        "initialFailoverVersion": 1,
+                        "rpcName": "frontend",
+                        "rpcAddress": self.temporal_address,
+                    }
+                },
+            },
+            "dcRedirectionPolicy": {"policy": "noop"},
+            "dynamicConfigClient": {
+                "filepath": str(home / "config" / "dynamicconfig" / "production.yaml"),
+                "pollInterval": "10s",
+            },
+        }
+        (home / "config" / "production.yaml").write_text(json.dumps(config, indent=1))  # YAML reads JSON
+        dynamic = {key: [{"value": value}] for key, value in PRODUCTION_DYNAMIC_CONFIG.items()}
+        (home / "config" / "dynamicconfig" / "production.yaml").write_text(json.dumps(dynamic, indent=1))
+        proc = self._spawn(
+            "temporal",
+            [
+                str(TEMPORAL_SERVER),
+                "--root",
+                str(home),
+                "--config",
+                "config",
+                "--env",
+                "production",
+                "--allow-no-auth",
+                "start",
+            ],
+        )
+        _wait("temporal", lambda: _port_open(self.ports.temporal), 120, proc, self.logs / "temporal.log")
+        asyncio.run(self._prepare_namespace())
+
+    def _database_exists(self, name: str) -> bool:
+        async def exists() -> bool:
+            conn = await asyncpg.connect(self.database_url)
+            try:
+                return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+            finally:
+                await conn.close()
+
+        return asyncio.run(exists())
+
+    async def _prepare_namespace(self) -> None:
+        """The `default` namespace (3 days' retention of closed runs) and the case search attributes, once."""
+        from datetime import timedelta
+
+        from google.protobuf.duration_pb2 import Duration
+        from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+        from temporalio.client import Client
+        from temporalio.service import RPCError, RPCStatusCode
+
+        from services.common.temporal import register_search_attributes
+
+        for _ in range(60):
+            try:
+                client = await Client.connect(self.temporal_address)
+                break
+            except RuntimeError:
+                await asyncio.sleep(1)
+        else:
+            raise StackError("the Temporal server does not answer")
+        retention = Duration()
+        retention.FromTimedelta(timedelta(days=3))
+        for _ in range(60):
+            try:
+                await client.workflow_service.register_namespace(
+                    RegisterNamespaceRequest(namespace="default", workflow_execution_retention_period=retention)
+                )
+                break
+            except RPCError as err:
+                if err.status == RPCStatusCode.ALREADY_EXISTS:
+                    break
+                await asyncio.sleep(1)  # the server's services are still joining
+        try:
+            await register_search_attributes(client)
+        except RPCError as err:
+            if err.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
 
     @property
     def temporal_ui_url(self) -> str:
