@@ -101,3 +101,16 @@ async def prepare_application(stack, http, auth: dict[str, Any], employee_id: st
         r = await http.request(step.method, stack.url("applications") + step.path, **step.request(auth))
         assert r.status_code == 200, r.text
     AADHAAR_USED.append(journey.aadhaar_for(employee_id, E2E_AADHAAR))
+
+
+@pytest_asyncio.fixture(scope="module")
+async def browser():
+    """Headless Chromium (Debian's, driven by Playwright), one per test module."""
+    from playwright.async_api import async_playwright
+
+    from .browser import CHROMIUM
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield b
+        await b.close()

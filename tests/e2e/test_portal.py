@@ -12,25 +12,15 @@ from typing import Any
 
 import pypdf
 import pytest
-import pytest_asyncio
-from playwright.async_api import async_playwright
 
 from contract import IST
 from deploy.local.journey import TINY_PDF, application_form
 
-from .browser import CHROMIUM, PHONE, check_page, new_context, officer_page, reload_until
+from .browser import PHONE, check_page, new_context, officer_page, reload_until
 from .conftest import aadhaar_for, eventually, prepare_application
 from .helpers import employee_session, officer_headers, otps_delivered, read_otp
 
 pytestmark = pytest.mark.stack
-
-
-@pytest_asyncio.fixture(scope="session")
-async def browser():
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield b
-        await b.close()
 
 
 def healthy(master):

@@ -14,27 +14,17 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import async_playwright
 
 from deploy.local.journey import application_form
 from services.otp.records import COLUMNS
 
-from .browser import CHROMIUM, check_page, officer_page
+from .browser import check_page, officer_page
 from .conftest import eventually, prepare_application
 from .helpers import employee_session
 
 pytestmark = pytest.mark.stack
 
 SURGE = 52  # more than a page (50)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser():
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield b
-        await b.close()
 
 
 def _import(stack, rows: list[dict[str, str]], folder: Path) -> None:

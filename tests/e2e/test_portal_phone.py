@@ -13,13 +13,12 @@ import re
 import time
 
 import pytest
-import pytest_asyncio
 from PIL import Image
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from deploy.local.journey import TINY_PDF
 
-from .browser import ARTEFACTS, CHROMIUM, PHONE, check_page
+from .browser import ARTEFACTS, PHONE, check_page
 from .conftest import aadhaar_for, eventually
 from .helpers import otps_delivered, read_otp
 
@@ -32,14 +31,6 @@ ALLOWED_LATIN = {"OTP", "DDO", "PAN", "PDF", "JPEG", "PNG", "KB", "MB", "SMS", "
 ALLOWED_LATIN |= {"HKRN", "HARTRON", "XXXX"}
 # an office's reference (DDO-HEALTH-HISAR): an id, as an application number is
 OFFICE_REF = re.compile(r"^DDO-[A-Z-]+$")
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser():
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield b
-        await b.close()
 
 
 def camera_photo(at_least: int = 6 * 1024 * 1024) -> bytes:

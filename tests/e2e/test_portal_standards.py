@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import pytest_asyncio
-from playwright.async_api import async_playwright
 
-from .browser import CHROMIUM, check_page, new_context
+from .browser import check_page, new_context
 
 pytestmark = pytest.mark.stack
 PUBLIC = (
@@ -27,14 +25,6 @@ PUBLIC = (
     "/feedback",
     "/sitemap",
 )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser():
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield b
-        await b.close()
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])

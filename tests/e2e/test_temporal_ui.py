@@ -9,26 +9,17 @@ import json
 import time
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from contract import case_workflow_id
 from deploy.local import oidc
 
-from .browser import ARTEFACTS, CHROMIUM, DESKTOP
+from .browser import ARTEFACTS, DESKTOP
 from .conftest import SEASON
 
 pytestmark = pytest.mark.stack
 
 SHOTS = ARTEFACTS.parent / "temporal-ui"  # docs/images/temporal-ui-ops.png is a copy of one
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser():
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield b
-        await b.close()
 
 
 async def _signed_in(browser, stack, officer_id: str, role: str, scope: dict[str, str], url: str) -> Page:

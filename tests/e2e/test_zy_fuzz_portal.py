@@ -11,13 +11,12 @@ import os
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import async_playwright
 
 from services.portal import employee as employee_routes
 from services.portal import officer as officer_routes
 from services.portal import pages as page_routes
 
-from .browser import CHROMIUM, officer_page
+from .browser import officer_page
 from .helpers import otps_delivered, read_otp
 from .portal_fuzz import crawl, fuzz, targets
 
@@ -31,14 +30,6 @@ ROUTES = [*employee_routes.router.routes, *officer_routes.router.routes, *page_r
 # its refusals, and nobody and the employee still fuzz it here)
 SIGN_OUT = {"POST /logout", "POST /officer/logout"}
 OFFICERS_SKIP = {"POST /desk/calendar"}
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser():
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield b
-        await b.close()
 
 
 async def portal_employee_cookies(stack, http, employee) -> dict[str, str]:
