@@ -83,10 +83,10 @@ check: $(VENV)/.installed
 test: install check promtool temporal-ui
 	$(BIN)/pytest -q -p no:cacheprovider
 
-bench: install
+bench: install temporal-server
 	$(BIN)/seva bench $(BENCH_ARGS)
 
-faults: install toxiproxy
+faults: install toxiproxy temporal-server
 	$(BIN)/seva faults $(FAULTS_ARGS)
 
 # Toxiproxy (network faults for `make faults`), built from the Go module proxy once.

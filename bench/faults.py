@@ -34,7 +34,7 @@ from contract import MASTERDATA_TOPIC, SMS_TOPIC, TOPICS, CaseStatus, Stage, cas
 from deploy.local.journey import application_form, preparation
 from deploy.local.phone import otp_at_gateway, otp_since
 from deploy.local.seed import import_employees
-from deploy.local.stack import FAULT_PORTS, PRODUCTION, SERVICES, LocalStack, Topology, replica_name
+from deploy.local.stack import ENGINE_NAMES, FAULT_PORTS, PRODUCTION, SERVICES, LocalStack, Topology, replica_name
 from deploy.local.synthetic import SyntheticEmployee, generate
 from services.common.dead_letters import list_dead_letters
 from services.common.events import envelope
@@ -1033,6 +1033,7 @@ def run(
     topology: Topology = PRODUCTION,
     out_dir: Path | None = None,
     plant: bool = False,
+    engine: str = "production",
 ) -> tuple[Path, list[RowResult]]:
     faults = [FAULTS[n] for n in names] if names else list(FAULTS.values())
     signal.signal(signal.SIGTERM, interrupted)  # stop the stack whatever happens
@@ -1049,6 +1050,7 @@ def run(
             "SEVA_OTP_MAX_PER_MOBILE_HOUR": "1000",
             "SEVA_OTP_MAX_PER_MOBILE_DAY": "1000",
         },
+        engine=engine,
     )
     out_dir = out_dir or ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1071,6 +1073,7 @@ def run(
         "",
         f"Topology: {topology.name} ({topology.kafka_nodes} Kafka brokers, {topology.replicas} replicas of each "
         f"service and of the cases worker, SMS through {'the HTTP gateway' if topology.http_sms_gateway else 'the dev inbox'}). "
+        f"Engine: {ENGINE_NAMES[engine]}. "
         f"{per_row} cases a row, {len(faults)} faults, one at a time. The ledger ({ledger.path.name if ledger.path else '-'}) "
         f"holds {len(ledger.lines)} requests, {acknowledged} of them acknowledged.",
         "",

@@ -4,6 +4,7 @@ taken in the same run (these machines are noisy: read the ratios). Results go to
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import platform
 import re
@@ -30,7 +31,7 @@ from contract.search_attributes import cases_where
 from deploy.local.journey import application_form, preparation
 from deploy.local.phone import DELIVERED_OTP, code_of, otp_since
 from deploy.local.seed import import_employees
-from deploy.local.stack import BENCH_PORTS, LocalStack
+from deploy.local.stack import BENCH_PORTS, ENGINE_NAMES, LocalStack
 from deploy.local.synthetic import SyntheticEmployee, generate
 from ops.database import put_calendar
 from services.common.settings import Settings
@@ -343,11 +344,18 @@ async def extension_fanout(
             f"{temporal_db.stat().st_size / 2**20:,.0f} MiB"
         )
 
-    to_old_close = (cal.registration_close - datetime.now(UTC)).total_seconds()
-    if to_old_close > lead_seconds:
-        await asyncio.sleep(to_old_close - lead_seconds)
-    new_close = (cal.registration_close + timedelta(days=20)).astimezone(UTC).replace(microsecond=0)
+    # what an employee asks for during the wave, measured first with the engine idle (the cases wait on timers)
+    mobiles = itertools.cycle([e.actual_mobile for e in data.employees])
+
+    def otp_requests() -> Request:
+        return ("POST", f"{driver.stack.url('otp')}/otp/request", {"mobile": next(mobiles)}, None, None)
+
     await driver.officer("ADMIN-HR")  # the token first: the call is timed alone
+    to_call = (cal.registration_close - datetime.now(UTC)).total_seconds() - lead_seconds
+    await asyncio.sleep(max(to_call - IDLE_PROBE_SECONDS, 0))
+    with Probe(driver.http, otp_requests) as idle:
+        await asyncio.sleep(max(min(to_call, IDLE_PROBE_SECONDS), 5.0))
+    new_close = (cal.registration_close + timedelta(days=20)).astimezone(UTC).replace(microsecond=0)
     t0 = time.monotonic()
     old_close_after = (cal.registration_close - datetime.now(UTC)).total_seconds()
     await driver.extend_registration(season, new_close, "bench: extension")
@@ -362,14 +370,35 @@ async def extension_fanout(
         ).count
 
     cache_before = await server_cache_counts(driver)
-    with CpuMeter(driver.stack) as cpu:
+    during = Probe(driver.http, otp_requests)
+    with CpuMeter(driver.stack) as cpu, during:
         await wait_for(lambda: _ge(moved, n), 3 * 3600, "every case under the new calendar", interval=1.0)
     misses, lookups = (after - before for after, before in zip(await server_cache_counts(driver), cache_before))
     fanout = time.monotonic() - t0
     results.notes.append(cpu.note(f"extension, {n} cases"))
     lapsed = (await temporal.count_workflows(cases_where("CaseStage = 'lapsed_unregistered'"))).count
     results.add("extension: the call (a new calendar version)", call * 1000, None, "ms", higher_is_better=False)
-    results.add(f"extension: until all {n} open cases show the new deadline", fanout, 60.0, "s", higher_is_better=False)
+    for name, q in (("p50", 0.50), ("p99", 0.99)):
+        results.add(
+            f"API OTP request {name} during the wave (vs idle, same run)",
+            during.quantile(q),
+            idle.quantile(q),
+            "ms",
+            higher_is_better=False,
+        )
+    results.notes.append(
+        f"the wave's API probe: {Probe.CLIENTS} clients asking for OTPs, each pausing {Probe.PAUSE * 1000:.0f} ms "
+        f"between requests; idle {idle.summary()}; during the wave {during.summary()}. Goal: p99 during at most "
+        "2x idle (a ratio of at least 0.50)"
+    )
+    results.add(f"extension: until all {n} open cases show the new deadline", fanout, None, "s", higher_is_better=False)
+    results.add(
+        f"extension: from the old deadline until all {n} re-armed (vs the goal, 10 min)",
+        max(fanout - old_close_after, 0.001),
+        WAVE_GOAL_SECONDS,
+        "s",
+        higher_is_better=False,
+    )
     results.add(
         "extension: cases re-armed per second once the old deadline passed",
         n / max(fanout - old_close_after, 0.001),
@@ -379,15 +408,17 @@ async def extension_fanout(
     results.notes.append(
         f"extension: the old deadline was {lead_seconds}s after the call; every case re-read the "
         f"calendar when its timer fired; {lapsed} of {n} lapsed under the old date (must be 0); "
-        "0 signals were sent. The baseline column is the goal (60 s), not a measurement."
+        "0 signals were sent. The baseline column of the re-arm row is the goal (10 minutes), not a measurement."
     )
     results.notes.append(
         f"extension: the Temporal server found a case's state in its cache {lookups - misses:,.0f} "
-        f"times and loaded it from SQLite {misses:,.0f} times while the cases re-armed"
+        f"times and loaded it from its database {misses:,.0f} times while the cases re-armed"
     )
     await lapsed_reopen(driver, temporal, min(n, LAPSED_CASES), results, start_rate)
 
 
+IDLE_PROBE_SECONDS = 15.0
+WAVE_GOAL_SECONDS = 600.0  # issue 27: every case in its next stage or re-armed within 10 minutes of a deadline
 LAPSED_CASES = 2000  # at most: every lapsed case costs one signal, so this figure grows with the lapsed, not the open
 
 
@@ -589,6 +620,52 @@ async def measure(
     }
 
 
+class Probe:
+    """A light, paced load beside a phase (a few employees asking for OTPs), so what the phase does to the APIs'
+    latency is measured against the same probe with the engine idle. `with Probe(...)` runs it until the block
+    ends; requests answered with an error are counted apart."""
+
+    CLIENTS = 4
+    PAUSE = 0.1  # seconds each client waits between requests: the probe must not be the load
+
+    def __init__(self, http: httpx.AsyncClient, next_request: Callable[[], Request]):
+        self.http, self.next_request = http, next_request
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _client(self) -> None:
+        while not self._stop.is_set():
+            method, url, body, _, headers = self.next_request()
+            t = time.monotonic()
+            try:
+                r = await self.http.request(method, url, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                self.errors.append(repr(exc))
+            else:
+                if r.status_code >= 400:
+                    self.errors.append(f"{r.status_code} {r.text[:80]}")
+                else:
+                    self.latencies.append((time.monotonic() - t) * 1000)
+            await asyncio.sleep(self.PAUSE)
+
+    def __enter__(self) -> Probe:
+        self._tasks = [asyncio.create_task(self._client()) for _ in range(self.CLIENTS)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # each client ends after its request in flight
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+    def summary(self) -> str:
+        first = f" (first: {self.errors[0]})" if self.errors else ""
+        return f"{len(self.latencies)} answered, {len(self.errors)} errors{first}"
+
+
 # ---- the command -----------------------------------------------------------------------------------------
 
 PHASES = ("season", "extension", "api", "portal")
@@ -604,7 +681,7 @@ def run(
     out_dir: Path | None = None,
     phases: tuple[str, ...] = PHASES,
     start_rate: float = 20.0,
-    engine: str = "dev",
+    engine: str = "production",
 ) -> tuple[Path, bool]:
     """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C or SIGTERM included: a
     run started in the background ignores SIGINT). Returns where the results went and whether every phase ran."""
@@ -695,7 +772,7 @@ def write(
     concurrency: int,
     out_dir: Path,
     phases: tuple[str, ...] = PHASES,
-    engine: str = "dev",
+    engine: str = "production",
 ) -> Path:
     now = datetime.now(UTC)
     machine = (
@@ -710,15 +787,10 @@ def write(
         f"Run: `seva bench --cases {cases} --extension-cases {extension_cases} --api-seconds {api_seconds:g} "
         f"--concurrency {concurrency}"
         + ("" if tuple(phases) == PHASES else f" --phases {','.join(phases)}")
-        + ("" if engine == "dev" else f" --engine {engine}")
+        + f" --engine {engine}"
         + "`",
         "",
-        "Engine: "
-        + (
-            "Temporal's dev server (SQLite)"
-            if engine == "dev"
-            else "the Temporal server v1.32.2 on PostgreSQL persistence and SQL visibility (make temporal-server)"
-        ),
+        f"Engine: {ENGINE_NAMES[engine]}",
         "",
         "| measure | seva | baseline (same run) | ratio (seva vs baseline, >1 is better) |",
         "|---|---|---|---|",

@@ -125,7 +125,7 @@ def bench(
         20.0, min=1.0, help="cases/s `seva import` is assumed to reach when the extension phase sets its old deadline"
     ),
     engine: str = typer.Option(
-        "dev", help="dev (Temporal's dev server, SQLite) or production (`make temporal-server`, on PostgreSQL)"
+        "production", help="production (`make temporal-server`, on PostgreSQL) or dev (Temporal's dev server, SQLite)"
     ),
 ) -> None:
     """Measure on the real local stack (its own ports and data), each figure beside a baseline from the same run."""
@@ -158,6 +158,9 @@ def faults(
     recover_within: float = typer.Option(300, help="seconds a row may take to recover after the fault"),
     keep: bool = typer.Option(False, help="keep the stack's data folder"),
     out_dir: Path = typer.Option(None, help="where the results go (default bench/results)"),
+    engine: str = typer.Option(
+        "production", help="production (`make temporal-server`, on PostgreSQL) or dev (Temporal's dev server, SQLite)"
+    ),
 ) -> None:
     """Inject one fault at a time into the production-shaped stack while people drive cases, each act written to
     a ledger, then reconcile the ledger with every store: 0 lost, 0 doubled, 0 stalled, 0 wrong stage, 0 dead
@@ -183,10 +186,12 @@ def faults(
                     raise typer.BadParameter(f"there is no row {n} (1-{len(every)})", param_hint="--rows")
                 chosen.append(every[n - 1])
         names = chosen
+    if engine not in ("dev", "production"):
+        raise typer.BadParameter("dev or production", param_hint="--engine")
     if names and set(names) - set(FAULTS):
         raise typer.BadParameter("unknown fault: " + ", ".join(set(names) - set(FAULTS)), param_hint="--fault")
     logging.basicConfig(level=logging.WARNING)
-    out, results = run_faults(cases, names, recover_within, keep, TOPOLOGIES[topology], out_dir, plant)
+    out, results = run_faults(cases, names, recover_within, keep, TOPOLOGIES[topology], out_dir, plant, engine)
     typer.echo(f"\nresults written to {out}")
     if not all(r.ok for r in results if not r.fault.startswith("planted")):
         raise typer.Exit(1)

@@ -83,6 +83,10 @@ FAULT_PORTS = Ports(23233, 24233, 22329, 25092, 25093, 24001, 24002, 24003, 2400
 DEV_SERVER_DYNAMIC_CONFIG = {"history.hostLevelCacheMaxSize": 260_000, "worker.batcherRPS": 500}
 
 ENGINES = ("dev", "production")
+ENGINE_NAMES = {
+    "dev": "Temporal's dev server (SQLite)",
+    "production": "the Temporal server v1.32.2 on PostgreSQL persistence and SQL visibility (make temporal-server)",
+}
 # The production engine: the Temporal server and its SQL tool at the version deploy/production names, built from the
 # Go module proxy with the schema files of the same module (`make temporal-server`)
 TEMPORAL_SERVER = ROOT / "var" / "tools" / "temporal-server"

@@ -29,6 +29,8 @@ def test_a_tiny_bench_produces_the_whole_table(tmp_path):
             "5",
             "--out-dir",
             str(tmp_path),
+            "--engine",
+            "dev",  # make test runs on the dev server; `make bench` on the production engine
         ],
         capture_output=True,
         text=True,
@@ -47,6 +49,8 @@ def test_a_tiny_bench_produces_the_whole_table(tmp_path):
         "PostgreSQL bytes per case at 10 cases",
         "queue page, 50 of 1,000 rows, p50 (API beside)",
         "employee dashboard, p50 (API beside)",
+        "API OTP request p99 during the wave (vs idle, same run)",
+        "extension: from the old deadline until all 20 re-armed",
     ):
         assert measure in table, f"{measure!r} missing from\n{table}"
     assert "0 of 20 lapsed under the old date" in table

@@ -15,7 +15,9 @@ PER_ROW = 12
 def test_nothing_acknowledged_is_lost_or_doubled_when_a_number_is_refused_a_worker_or_broker_dies_or_a_message_goes_bad(
     tmp_path,
 ):
-    out, rows = run(per_row=PER_ROW, names=QUICK, recover_within=240, out_dir=tmp_path, plant=True)
+    out, rows = run(
+        per_row=PER_ROW, names=QUICK, recover_within=240, out_dir=tmp_path, plant=True, engine="dev"
+    )  # make test: the dev server
     print(out.read_text())
     *real, planted = rows
     assert [r.fault for r in real] == QUICK
