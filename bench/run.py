@@ -40,6 +40,10 @@ from workflows.worker import case_worker_tuning
 
 from .bare import BARE_QUEUE, SIGNALS, BareCase, bare_step
 from .portal import portal_pages
+from .profile import Profiler
+from .surge import STEP_SECONDS as SURGE_STEP_SECONDS
+from .surge import USERS as SURGE_USERS
+from .surge import last_day_surge
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -55,6 +59,7 @@ class Results:
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)  # measure, seva, baseline, ratio
     notes: list[str] = field(default_factory=list)
     failed: bool = False
+    files: dict[str, str] = field(default_factory=dict)  # written beside the results: <stamp>-<key>
 
     def add(self, measure: str, seva: float, baseline: float | None, unit: str, higher_is_better: bool = True) -> None:
         ratio = "" if not baseline else f"{(seva / baseline if higher_is_better else baseline / seva):.2f}"
@@ -241,12 +246,17 @@ async def season_throughput(driver: Driver, temporal: Client, n: int, results: R
 
     log("season: employees register and apply, officers act in bulk, until every order is issued")
     t = time.monotonic()
-    with CpuMeter(driver.stack) as cpu:
+    profiler = Profiler(driver.stack, 3600, driver.stack.data_dir / "profile")
+    with CpuMeter(driver.stack) as cpu, profiler:
         officers = asyncio.create_task(driver.officers_until(all_ordered))
         await gather_limited([driver.employee_journey(e) for e in data.employees], 48)
         await asyncio.wait_for(officers, timeout=1800)
     seva = n / (time.monotonic() - t)
     results.notes.append(cpu.note(f"season, {n} cases"))
+    results.notes.append(profiler.hottest())
+    results.files["season-profile.md"] = f"# Season, {n} cases: where each Python process spent its CPU\n\n" + (
+        profiler.report()
+    )
 
     log("season: the bare workflow of the same shape on the same server")
     async with Worker(
@@ -668,7 +678,7 @@ class Probe:
 
 # ---- the command -----------------------------------------------------------------------------------------
 
-PHASES = ("season", "extension", "api", "portal")
+PHASES = ("season", "extension", "api", "portal", "surge")
 
 
 def run(
@@ -682,6 +692,7 @@ def run(
     phases: tuple[str, ...] = PHASES,
     start_rate: float = 20.0,
     engine: str = "production",
+    surge: tuple[tuple[int, ...], int] = (SURGE_USERS, SURGE_STEP_SECONDS),
 ) -> tuple[Path, bool]:
     """Start the bench stack, measure, and stop the stack whatever happens (Ctrl-C or SIGTERM included: a
     run started in the background ignores SIGINT). Returns where the results went and whether every phase ran."""
@@ -701,7 +712,9 @@ def run(
     stack.start()
     try:
         results = asyncio.run(
-            measure_all(stack, cases, extension_cases, api_seconds, concurrency, lead_seconds, phases, start_rate)
+            measure_all(
+                stack, cases, extension_cases, api_seconds, concurrency, lead_seconds, phases, start_rate, surge
+            )
         )
     finally:
         stack.stop()
@@ -721,6 +734,7 @@ def run(
         out_dir or ROOT / "bench" / "results",
         phases,
         engine,
+        surge,
     )
     return out, not results.failed
 
@@ -739,6 +753,7 @@ async def measure_all(
     lead_seconds: int,
     phases: tuple[str, ...],
     start_rate: float,
+    surge: tuple[tuple[int, ...], int] = (SURGE_USERS, SURGE_STEP_SECONDS),
 ) -> Results:
     results = Results()
     temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))
@@ -752,6 +767,7 @@ async def measure_all(
             "extension": lambda: extension_fanout(driver, temporal, extension_cases, results, lead_seconds, start_rate),
             "api": lambda: api_load(driver, results, api_seconds, concurrency),
             "portal": lambda: portal_pages(driver, results, SEASON),
+            "surge": lambda: last_day_surge(driver, results, SEASON, *surge),
         }
         for phase in phases:
             try:
@@ -773,6 +789,7 @@ def write(
     out_dir: Path,
     phases: tuple[str, ...] = PHASES,
     engine: str = "production",
+    surge: tuple[tuple[int, ...], int] = (SURGE_USERS, SURGE_STEP_SECONDS),
 ) -> Path:
     now = datetime.now(UTC)
     machine = (
@@ -788,6 +805,11 @@ def write(
         f"--concurrency {concurrency}"
         + ("" if tuple(phases) == PHASES else f" --phases {','.join(phases)}")
         + f" --engine {engine}"
+        + (
+            ""
+            if surge == (SURGE_USERS, SURGE_STEP_SECONDS) or "surge" not in phases
+            else f" --surge-users {','.join(map(str, surge[0]))} --surge-step-seconds {surge[1]}"
+        )
         + "`",
         "",
         f"Engine: {ENGINE_NAMES[engine]}",
@@ -799,6 +821,9 @@ def write(
     lines += [""] + [f"- {n}" for n in results.notes]
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{now:%Y-%m-%dT%H%M}.md"
+    for key, text in results.files.items():
+        (out_dir / f"{now:%Y-%m-%dT%H%M}-{key}").write_text(text + "\n")
+        lines.append(f"- beside this file: {now:%Y-%m-%dT%H%M}-{key}")
     out.write_text("\n".join(lines) + "\n")
     (out_dir / "latest.md").write_text("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))

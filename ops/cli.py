@@ -120,13 +120,15 @@ def bench(
     lead_seconds: int = typer.Option(20, min=5, help="the old deadline is this long after the extension call"),
     keep: bool = typer.Option(False, help="keep the bench stack's data folder"),
     out_dir: Path = typer.Option(None, help="where the results go (default bench/results)"),
-    phases: str = typer.Option("season,extension,api,portal", help="which phases to run, comma-separated"),
+    phases: str = typer.Option("season,extension,api,portal,surge", help="which phases to run, comma-separated"),
     start_rate: float = typer.Option(
         20.0, min=1.0, help="cases/s `seva import` is assumed to reach when the extension phase sets its old deadline"
     ),
     engine: str = typer.Option(
         "production", help="production (`make temporal-server`, on PostgreSQL) or dev (Temporal's dev server, SQLite)"
     ),
+    surge_users: str = typer.Option("4,8,16,32,64,128", help="the surge's steps: employees at once in each"),
+    surge_step_seconds: int = typer.Option(60, min=5, help="how long each step of the surge lasts"),
 ) -> None:
     """Measure on the real local stack (its own ports and data), each figure beside a baseline from the same run."""
     from bench.run import PHASES
@@ -137,9 +139,25 @@ def bench(
     chosen = tuple(p.strip() for p in phases.split(",") if p.strip())
     if not chosen or set(chosen) - set(PHASES):
         raise typer.BadParameter(f"phases are {', '.join(PHASES)}", param_hint="--phases")
+    try:
+        steps = tuple(int(u) for u in surge_users.split(","))
+    except ValueError:
+        raise typer.BadParameter("numbers, comma-separated: 4,8,16", param_hint="--surge-users") from None
+    if not steps or min(steps) < 1:
+        raise typer.BadParameter("at least one step of at least 1", param_hint="--surge-users")
     logging.basicConfig(level=logging.WARNING)
     out, complete = run_bench(
-        cases, extension_cases, api_seconds, concurrency, lead_seconds, keep, out_dir, chosen, start_rate, engine
+        cases,
+        extension_cases,
+        api_seconds,
+        concurrency,
+        lead_seconds,
+        keep,
+        out_dir,
+        chosen,
+        start_rate,
+        engine,
+        (steps, surge_step_seconds),
     )
     typer.echo(f"\nresults written to {out}")
     if not complete:

@@ -100,6 +100,7 @@ PRODUCTION_DYNAMIC_CONFIG: dict[str, object] = {
     "frontend.enableUpdateWorkflowExecution": True,
 }
 PRODUCTION_HISTORY_SHARDS = 64
+PRODUCTION_SQL_CONNECTIONS = {"default": 40, "visibility": 10}  # each server process's pool, per store
 
 
 @dataclass(frozen=True)
@@ -878,10 +879,11 @@ class LocalStack:
                 "visibilityStore": "visibility",
                 "numHistoryShards": PRODUCTION_HISTORY_SHARDS,
                 "datastores": {
-                    "default": {"sql": {**store, "databaseName": "temporal", "maxConns": 40, "maxIdleConns": 40}},
-                    "visibility": {
-                        "sql": {**store, "databaseName": "temporal_visibility", "maxConns": 10, "maxIdleConns": 10}
-                    },
+                    name: {"sql": {**store, "databaseName": database, "maxConns": conns, "maxIdleConns": conns}}
+                    for name, database, conns in (
+                        ("default", "temporal", PRODUCTION_SQL_CONNECTIONS["default"]),
+                        ("visibility", "temporal_visibility", PRODUCTION_SQL_CONNECTIONS["visibility"]),
+                    )
                 },
             },
             "global": {

@@ -31,6 +31,10 @@ def test_a_tiny_bench_produces_the_whole_table(tmp_path):
             str(tmp_path),
             "--engine",
             "dev",  # make test runs on the dev server; `make bench` on the production engine
+            "--surge-users",
+            "2",
+            "--surge-step-seconds",
+            "30",  # one employee's whole journey (14 pages, a second's pause between) fits in a step
         ],
         capture_output=True,
         text=True,
@@ -51,7 +55,12 @@ def test_a_tiny_bench_produces_the_whole_table(tmp_path):
         "employee dashboard, p50 (API beside)",
         "API OTP request p99 during the wave (vs idle, same run)",
         "extension: from the old deadline until all 20 re-armed",
+        "surge: employees through the portal per hour, sustained (2 users)",
+        "surge page p95 at that rate: submit (then the receipt)",
+        "profile of the busiest Python process",
     ):
         assert measure in table, f"{measure!r} missing from\n{table}"
     assert "0 of 20 lapsed under the old date" in table
     assert "requests failed" not in table
+    profile = next(tmp_path.glob("*-season-profile.md")).read_text()
+    assert "## orders:" in profile and "| own | within | function |" in profile

@@ -27,7 +27,8 @@ def test_manifest_is_valid_kubernetes(name, index, doc):
 def test_every_service_and_the_cases_worker_is_deployed_with_a_real_entry_point():
     deployments = {d["metadata"]["name"]: d for _, _, d in DOCS if d["kind"] == "Deployment"}
     ours = {"otp", "applications", "verification", "orders", "portal", "cases-worker"}
-    assert set(deployments) == ours | {"temporal-ui"}
+    temporal = {f"temporal-{role}" for role in ("frontend", "history", "matching", "worker")}
+    assert set(deployments) == ours | {"temporal-ui"} | temporal
     for name, d in ((n, d) for n, d in deployments.items() if n in ours):
         container = d["spec"]["template"]["spec"]["containers"][0]
         args = container["args"]
@@ -161,3 +162,36 @@ def test_the_temporal_ui_is_the_version_built_locally_signed_in_and_reading_thro
     assert env["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true" and env["TEMPORAL_CODEC_ENDPOINT"].startswith("https://")
     config = next(d for _, _, d in DOCS if d["kind"] == "ConfigMap")["data"]
     assert env["TEMPORAL_AUTH_PROVIDER_URL"] == config["SEVA_OIDC_ISSUER"]
+
+
+def test_the_temporal_server_is_the_release_and_config_the_benchmark_measured():
+    """Production runs the server `make temporal-server` builds for the benchmark's production engine, with the
+    same history shards (fixed for a cluster's life), connection pools and dynamic config (deploy/local/stack.py)."""
+    import re
+
+    from deploy.local.stack import PRODUCTION_DYNAMIC_CONFIG, PRODUCTION_HISTORY_SHARDS, PRODUCTION_SQL_CONNECTIONS
+
+    makefile = (K8S.parents[2] / "Makefile").read_text()
+    version = re.search(r"^TEMPORAL_SERVER_VERSION := v([\d.]+)$", makefile, re.M)
+    assert version
+    roles = {}
+    for _, _, d in DOCS:
+        if (
+            d["kind"] == "Deployment"
+            and d["metadata"]["name"].startswith("temporal-")
+            and d["metadata"]["name"] != ("temporal-ui")
+        ):
+            container = d["spec"]["template"]["spec"]["containers"][0]
+            assert container["image"] == f"temporalio/server:{version.group(1)}"
+            roles[container["args"][-1]] = d["spec"]["replicas"]
+    assert set(roles) == {"frontend", "history", "matching", "worker"}
+    config = next(
+        d for _, _, d in DOCS if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "temporal-server-config"
+    )
+    server = yaml.safe_load(re.sub(r"\{\{[^}]*\}\}", "x", config["data"]["production.yaml"]))
+    assert server["persistence"]["numHistoryShards"] == PRODUCTION_HISTORY_SHARDS
+    for store, conns in PRODUCTION_SQL_CONNECTIONS.items():
+        assert server["persistence"]["datastores"][store]["sql"]["maxConns"] == conns
+    assert server["persistence"]["datastores"]["visibility"]["sql"]["databaseName"] == "temporal_visibility"
+    dynamic = yaml.safe_load(config["data"]["dynamicconfig.yaml"])
+    assert {k: v[0]["value"] for k, v in dynamic.items()} == PRODUCTION_DYNAMIC_CONFIG
