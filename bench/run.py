@@ -14,11 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -86,9 +88,35 @@ async def wait_for(probe: Callable[[], Awaitable[T]], timeout: float, what: str,
 
 
 class Driver:
+    DROPPED_TRIES = 3  # a person whose page drops tries again; a third drop in a row is a failure
+
     def __init__(self, stack: LocalStack, db: asyncpg.Pool, http: httpx.AsyncClient):
         self.stack, self.db, self.http = stack, db, http
         self.tokens: dict[str, dict[str, Any]] = {}
+        self.dropped: list[str] = []  # requests whose connection dropped before an answer, each tried again
+
+    async def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        """A request as a person makes it: when the connection drops before any answer (the server closed or
+        reset it), nothing was acknowledged, so they try again after a moment. Every drop is kept and reported
+        beside the phase; a request that took an answer is never sent again."""
+        for attempt in range(1, self.DROPPED_TRIES + 1):
+            try:
+                return await self.http.request(method, url, **kw)
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
+                self.dropped.append(f"{method} {urlsplit(url).path}: {exc!r}")
+                if attempt == self.DROPPED_TRIES:
+                    raise
+                await asyncio.sleep(attempt)
+        raise AssertionError("unreachable")
+
+    def dropped_note(self, phase: str) -> str | None:
+        if not self.dropped:
+            return None
+        paths = Counter(d.split(":")[0] for d in self.dropped)
+        return (
+            f"{phase}: {len(self.dropped)} requests lost their connection before any answer and were sent again "
+            f"(by path: {', '.join(f'{p} {n}' for p, n in paths.most_common())}; first: {self.dropped[0]})"
+        )
 
     async def officer(self, officer_id: str) -> dict[str, Any]:
         if officer_id not in self.tokens:
@@ -99,7 +127,8 @@ class Driver:
     async def extend_registration(self, season: str, new_close: datetime, reason: str) -> None:
         """The administrator moves the season's registration close, through the API."""
         admin = await self.officer("ADMIN-HR")
-        r = await self.http.post(
+        r = await self.request(
+            "POST",
             f"{self.stack.url('applications')}/calendar/changes",
             params={"season_id": season},
             headers=admin,
@@ -116,22 +145,28 @@ class Driver:
     async def login(self, employee: SyntheticEmployee) -> dict[str, Any]:
         mobile = employee.actual_mobile
         asked = datetime.now(UTC) - timedelta(seconds=1)
-        r = await self.http.post(f"{self.stack.url('otp')}/otp/request", json={"mobile": mobile})
+        r = await self.request("POST", f"{self.stack.url('otp')}/otp/request", json={"mobile": mobile})
         r.raise_for_status()
         code = await self.otp_code(mobile, asked)
-        r = await self.http.post(f"{self.stack.url('otp')}/otp/verify", json={"mobile": mobile, "code": code})
+        r = await self.request("POST", f"{self.stack.url('otp')}/otp/verify", json={"mobile": mobile, "code": code})
         r.raise_for_status()
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
     async def prepare(self, employee: SyntheticEmployee, auth: dict[str, Any]) -> dict[str, Any]:
         base = self.stack.url("applications")
         for step in preparation(employee.master["employee_id"], BENCH_AADHAAR):
-            r = await self.http.request(step.method, base + step.path, **step.request(auth))
+            r = await self.request(step.method, base + step.path, **step.request(auth))
             r.raise_for_status()
         return application_form(employee.master)
 
     async def submit(self, form: dict[str, Any], auth: dict[str, Any]) -> str:
-        r = await self.http.post(f"{self.stack.url('applications')}/applications", json=form, headers=auth)
+        r = await self.request("POST", f"{self.stack.url('applications')}/applications", json=form, headers=auth)
+        if r.status_code == 409 and r.json().get("code") == "application_exists" and self.dropped:
+            # a submit whose connection dropped had reached the service: the application is there
+            mine = await self.request("GET", f"{self.stack.url('applications')}/applications/mine", headers=auth)
+            mine.raise_for_status()
+            number: str = mine.json()["application_no"]
+            return number
         r.raise_for_status()
         application_no: str = r.json()["application_no"]
         return application_no
@@ -147,10 +182,10 @@ class Driver:
         async def desk(officer_id: str, pending_url: str, act_url: str) -> None:
             """One officer clears their desk: everything pending, in one bulk action."""
             h = await self.officer(officer_id)
-            pending = (await self.http.get(pending_url, params={"limit": 500}, headers=h)).json()
+            pending = (await self.request("GET", pending_url, params={"limit": 500}, headers=h)).json()
             if pending:
-                await self.http.post(
-                    act_url, headers=h, json={"application_nos": [p["application_no"] for p in pending]}
+                await self.request(
+                    "POST", act_url, headers=h, json={"application_nos": [p["application_no"] for p in pending]}
                 )
 
         while not await done():
@@ -347,6 +382,15 @@ async def extension_fanout(
     results.add(f"Temporal server memory at {n} open cases", server.memory_info().rss / 2**20, None, "MiB")
     results.add(f"PostgreSQL bytes per case at {at_half} cases", (db_half - size_before) / at_half, None, "bytes")
     results.add(f"PostgreSQL bytes per case at {n} cases", (db_full - size_before) / n, None, "bytes")
+    if driver.stack.engine == "production":  # the server's own databases, on the same PostgreSQL
+        sizes = await pool.fetch(
+            "SELECT datname, pg_database_size(datname) AS bytes FROM pg_database "
+            "WHERE datname IN ('temporal', 'temporal_visibility') ORDER BY datname"
+        )
+        results.notes.append(
+            f"the Temporal server's databases after {n} open cases (and the phases before): "
+            + ", ".join(f"{r['datname']} {r['bytes'] / 2**20:,.0f} MiB" for r in sizes)
+        )
     temporal_db = driver.stack.data_dir / "temporal" / "temporal.db"
     if temporal_db.exists():
         results.notes.append(
@@ -608,7 +652,12 @@ async def measure(
                 return
             method, url, body, after, headers = spec
             t = time.monotonic()
-            r = await http.request(method, url, json=body, headers=headers)
+            try:
+                r = await http.request(method, url, json=body, headers=headers)
+            except httpx.TransportError as exc:  # a dropped connection is a failed request, counted, not a crash
+                errors["count"] += 1
+                errors["first"] = errors["first"] or f"{exc!r} at {urlsplit(url).path}"
+                continue
             latencies.append((time.monotonic() - t) * 1000)
             if r.status_code >= 400:
                 errors["count"] += 1
@@ -773,9 +822,15 @@ async def measure_all(
             try:
                 await chosen[phase]()
             except Exception as exc:  # a failed phase is reported in the table, the others still run
-                log(f"phase failed: {exc!r}")
-                results.notes.append(f"FAILED: {exc!r}")
+                request = getattr(exc, "_request", None)  # an httpx error names its request when it has one
+                where = f" ({request.method} {request.url.path})" if request is not None else ""
+                log(f"phase {phase} failed: {exc!r}{where}")
+                results.notes.append(f"FAILED ({phase}): {exc!r}{where}")
                 results.failed = True
+            dropped = driver.dropped_note(phase)
+            if dropped:
+                results.notes.append(dropped)
+                driver.dropped.clear()
         await db.close()
     return results
 
