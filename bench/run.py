@@ -425,8 +425,24 @@ async def extension_fanout(
 
     cache_before = await server_cache_counts(driver)
     during = Probe(driver.http, otp_requests)
+    given_up = False
     with CpuMeter(driver.stack) as cpu, during:
-        await wait_for(lambda: _ge(moved, n), 3 * 3600, "every case under the new calendar", interval=1.0)
+        try:
+            await wait_for(lambda: _ge(moved, n), WAVE_GIVE_UP_SECONDS, "every case under the new calendar", 1.0)
+        except TimeoutError:
+            given_up = True
+    if given_up:
+        done = await moved()
+        results.notes.append(cpu.note(f"extension, {n} cases, until it was given up"))
+        results.add(
+            f"extension: cases re-armed {WAVE_GIVE_UP_SECONDS / 60:.0f} min after the call (of {n})",
+            done,
+            None,
+            "cases",
+        )
+        raise TimeoutError(
+            f"the wave was given up after {WAVE_GIVE_UP_SECONDS / 60:.0f} min (3x the goal): {done} of {n} cases re-armed"
+        )
     misses, lookups = (after - before for after, before in zip(await server_cache_counts(driver), cache_before))
     fanout = time.monotonic() - t0
     results.notes.append(cpu.note(f"extension, {n} cases"))
@@ -473,6 +489,7 @@ async def extension_fanout(
 
 IDLE_PROBE_SECONDS = 15.0
 WAVE_GOAL_SECONDS = 600.0  # issue 27: every case in its next stage or re-armed within 10 minutes of a deadline
+WAVE_GIVE_UP_SECONDS = 3 * WAVE_GOAL_SECONDS  # a wave still going then has failed: the run goes on to the others
 LAPSED_CASES = 2000  # at most: every lapsed case costs one signal, so this figure grows with the lapsed, not the open
 
 
@@ -759,12 +776,26 @@ def run(
     setup_tracing("bench", Settings(env="dev", data_dir=data_dir))  # the bare worker runs here, traced like the others
     log(f"starting the bench stack in {data_dir}")
     stack.start()
+    results = Results()  # filled as the phases go: an interrupted run still writes what it measured
     try:
-        results = asyncio.run(
+        asyncio.run(
             measure_all(
-                stack, cases, extension_cases, api_seconds, concurrency, lead_seconds, phases, start_rate, surge
+                stack,
+                cases,
+                extension_cases,
+                api_seconds,
+                concurrency,
+                lead_seconds,
+                phases,
+                start_rate,
+                surge,
+                results,
             )
         )
+    except KeyboardInterrupt as stop:
+        log(f"interrupted ({stop}): writing what was measured")
+        results.notes.append(f"INTERRUPTED ({stop or 'Ctrl-C'}): the phases after the last row did not finish")
+        results.failed = True
     finally:
         stack.stop()
         from opentelemetry import trace
@@ -803,8 +834,9 @@ async def measure_all(
     phases: tuple[str, ...],
     start_rate: float,
     surge: tuple[tuple[int, ...], int] = (SURGE_USERS, SURGE_STEP_SECONDS),
+    results: Results | None = None,
 ) -> Results:
-    results = Results()
+    results = results if results is not None else Results()
     temporal = await connect(Settings(env="dev", temporal_address=stack.temporal_address))
     # idle connections expire before uvicorn's 5 s keep-alive does: reusing one the server is closing is a ReadError
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200, keepalive_expiry=2.0)) as http:
