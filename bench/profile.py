@@ -80,9 +80,18 @@ class Profiler:
 
     def report(self, top: int = 12) -> str:
         """Markdown: for each process, most samples first, the functions by own time and by time within."""
-        lines = [f"py-spy, {RATE} samples a second of each process's busy threads (idle threads left out)", ""]
+        lines = [
+            f"py-spy, {RATE} samples a second of each thread it does not see idle (a thread waiting in select is "
+            "sometimes counted busy; a process with a thread pool is sampled in each thread): read the shares, "
+            "not the seconds, which are not CPU seconds",
+            "",
+        ]
         for name, (total, own, within) in sorted(self.samples.items(), key=lambda kv: -kv[1][0]):
-            lines += [f"## {name}: {total:,} samples ({total / RATE:,.0f} CPU-s)", "", "| own | within | function |"]
+            lines += [
+                f"## {name}: {total:,} samples ({total / RATE:,.0f} thread-seconds)",
+                "",
+                "| own | within | function |",
+            ]
             lines += ["|---|---|---|"]
             shown = [f for f, _ in own.most_common(top)] + [
                 f for f, _ in within.most_common(top * 3) if _ours(f) and f not in dict(own.most_common(top))
@@ -100,7 +109,7 @@ class Profiler:
         name, (total, own, within) = max(self.samples.items(), key=lambda kv: kv[1][0])
         ours = [(f, n) for f, n in within.most_common(200) if _ours(f)][:top]
         return (
-            f"profile of the busiest Python process, {name} ({total / RATE:,.0f} CPU-s sampled): own time in "
+            f"profile of the busiest Python process, {name} ({total / RATE:,.0f} thread-seconds sampled): own time in "
             + ", ".join(f"{f} {n / total:.0%}" for f, n in own.most_common(top))
             + "; within our code: "
             + ", ".join(f"{f} {n / total:.0%}" for f, n in ours)

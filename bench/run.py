@@ -41,6 +41,7 @@ from services.common.temporal import connect
 from workflows.worker import case_worker_tuning
 
 from .bare import BARE_QUEUE, SIGNALS, BareCase, bare_step
+from .meters import CpuMeter, at_least, log, wait_for
 from .portal import portal_pages
 from .profile import Profiler
 from .surge import STEP_SECONDS as SURGE_STEP_SECONDS
@@ -68,20 +69,6 @@ class Results:
         base = "" if baseline is None else f"{baseline:,.2f} {unit}"
         self.rows.append((measure, f"{seva:,.2f} {unit}", base, ratio))
         print(f"  {measure:<58} {seva:>12,.2f} {unit:<10} {base:>18} {ratio:>6}", flush=True)
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
-
-
-async def wait_for(probe: Callable[[], Awaitable[T]], timeout: float, what: str, interval: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await probe()
-        if value:
-            return value
-        await asyncio.sleep(interval)
-    raise TimeoutError(f"{what} not reached in {timeout:.0f}s")
 
 
 # ---- the employees' and officers' side, through the APIs -------------------------------------------------
@@ -211,46 +198,6 @@ class Driver:
             await asyncio.sleep(0.5)
 
 
-class CpuMeter:
-    """CPU seconds each stack process (with its children) and this bench process spend during a phase: the
-    machine has two cores, so this says who the phase was waiting for."""
-
-    def __init__(self, stack: LocalStack):
-        self.procs = {name: psutil.Process(p.pid) for name, p in stack.procs}
-        self.own = psutil.Process()  # the driver alone: the stack's processes are its children too
-
-    def _sample(self) -> dict[str, float]:
-        out = {}
-        for name, proc in self.procs.items():
-            total = 0.0
-            try:
-                for p in [proc, *proc.children(recursive=True)]:
-                    t = p.cpu_times()
-                    total += t.user + t.system
-            except psutil.Error:
-                pass
-            out[name] = total
-        t = self.own.cpu_times()
-        out["bench driver"] = t.user + t.system
-        return out
-
-    def __enter__(self) -> CpuMeter:
-        self.start, self.t0 = self._sample(), time.monotonic()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        end, wall = self._sample(), time.monotonic() - self.t0
-        self.used = {n: end[n] - self.start.get(n, 0.0) for n in end}
-        self.wall = wall
-
-    def note(self, phase: str) -> str:
-        busy = sorted(self.used.items(), key=lambda kv: -kv[1])
-        return (
-            f"{phase}: CPU seconds over {self.wall:,.0f} s of wall time ({os.cpu_count()} cores = "
-            f"{(os.cpu_count() or 1) * self.wall:,.0f} s): " + ", ".join(f"{n} {s:,.0f}" for n, s in busy if s >= 0.5)
-        )
-
-
 async def gather_limited(coros: Iterable[Awaitable[T]], limit: int) -> list[T]:
     gate = asyncio.Semaphore(limit)
 
@@ -362,12 +309,12 @@ async def extension_fanout(
         await import_employees(driver.stack.database_url, temporal, season, chunk, show_progress=False)
         # the chunks before this one are open: this one is in flight while the next starts
         if i:
-            await wait_for(lambda: _ge(waiting, i), 1800, f"the first {i} cases waiting")
+            await wait_for(lambda: at_least(waiting, i), 1800, f"the first {i} cases waiting")
         if rss_half is None and i >= half:
             at_half, rss_half, server_half = i, proc.memory_info().rss, server.memory_info().rss
             db_half = await pool.fetchval("SELECT pg_database_size(current_database())")
     budget = (cal.registration_close - datetime.now(UTC)).total_seconds() - lead_seconds
-    await wait_for(lambda: _ge(waiting, n), max(budget, 1), "every extension case waiting before the old deadline")
+    await wait_for(lambda: at_least(waiting, n), max(budget, 1), "every extension case waiting before the old deadline")
     results.add(
         f"open cases started and waiting, per second ({n} cases, in chunks of {step})",
         n / (time.monotonic() - t),
@@ -428,7 +375,7 @@ async def extension_fanout(
     given_up = False
     with CpuMeter(driver.stack) as cpu, during:
         try:
-            await wait_for(lambda: _ge(moved, n), WAVE_GIVE_UP_SECONDS, "every case under the new calendar", 1.0)
+            await wait_for(lambda: at_least(moved, n), WAVE_GIVE_UP_SECONDS, "every case under the new calendar", 1.0)
         except TimeoutError:
             given_up = True
     if given_up:
@@ -510,7 +457,7 @@ async def lapsed_reopen(driver: Driver, temporal: Client, m: int, results: Resul
     log(f"extension: {m} cases of another season lapse at its registration close")
     data = generate(m, seed=31, fault_share=0.0, first_id=900_001)
     await import_employees(driver.stack.database_url, temporal, season, data, show_progress=False)
-    await wait_for(lambda: _ge(lapsed, before + m), 900 + m / start_rate, f"all {m} cases lapsed")
+    await wait_for(lambda: at_least(lapsed, before + m), 900 + m / start_rate, f"all {m} cases lapsed")
     new_close = (cal.registration_close + timedelta(days=20)).astimezone(UTC).replace(microsecond=0)
     t0 = time.monotonic()
     await driver.extend_registration(season, new_close, "bench: extension after the close")
@@ -542,11 +489,6 @@ async def server_cache_counts(driver: Driver) -> tuple[float, float]:
     for kind, value in pick.findall(text):
         total[kind] += float(value)
     return total["miss"], total["requests"]
-
-
-async def _ge(count: Callable[[], Awaitable[int]], n: int) -> int | bool:
-    value = await count()
-    return value >= n and value
 
 
 async def api_load(driver: Driver, results: Results, seconds: float, concurrency: int) -> None:
