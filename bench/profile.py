@@ -4,6 +4,7 @@ spent them, by their own time and with what they called."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -67,7 +68,7 @@ class Profiler:
     def __exit__(self, *exc: object) -> None:
         for name, (proc, out) in self.running.items():
             if proc.poll() is None:
-                proc.send_signal(2)  # SIGINT: py-spy writes what it has and stops
+                proc.send_signal(signal.SIGINT)  # py-spy writes what it has and stops
             try:
                 _, err = proc.communicate(timeout=60)
             except subprocess.TimeoutExpired:
@@ -93,9 +94,8 @@ class Profiler:
                 "| own | within | function |",
             ]
             lines += ["|---|---|---|"]
-            shown = [f for f, _ in own.most_common(top)] + [
-                f for f, _ in within.most_common(top * 3) if _ours(f) and f not in dict(own.most_common(top))
-            ][:top]
+            busiest = [f for f, _ in own.most_common(top)]
+            shown = busiest + [f for f, _ in within.most_common(top * 3) if _ours(f) and f not in busiest][:top]
             for f in shown:
                 lines.append(f"| {own[f] / max(total, 1):.0%} | {within[f] / max(total, 1):.0%} | `{f}` |")
             lines.append("")

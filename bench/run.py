@@ -83,12 +83,16 @@ class Driver:
         self.dropped: list[str] = []  # requests whose connection dropped before an answer, each tried again
 
     async def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        return (await self.request_tried(method, url, **kw))[0]
+
+    async def request_tried(self, method: str, url: str, **kw: Any) -> tuple[httpx.Response, int]:
         """A request as a person makes it: when the connection drops before any answer (the server closed or
         reset it), nothing was acknowledged, so they try again after a moment. Every drop is kept and reported
-        beside the phase; a request that took an answer is never sent again."""
+        beside the phase; a request that took an answer is never sent again. Returns the answer and how many
+        times it was sent."""
         for attempt in range(1, self.DROPPED_TRIES + 1):
             try:
-                return await self.http.request(method, url, **kw)
+                return await self.http.request(method, url, **kw), attempt
             except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
                 self.dropped.append(f"{method} {urlsplit(url).path}: {exc!r}")
                 if attempt == self.DROPPED_TRIES:
@@ -147,9 +151,10 @@ class Driver:
         return application_form(employee.master)
 
     async def submit(self, form: dict[str, Any], auth: dict[str, Any]) -> str:
-        r = await self.request("POST", f"{self.stack.url('applications')}/applications", json=form, headers=auth)
-        if r.status_code == 409 and r.json().get("code") == "application_exists" and self.dropped:
-            # a submit whose connection dropped had reached the service: the application is there
+        url = f"{self.stack.url('applications')}/applications"
+        r, sent = await self.request_tried("POST", url, json=form, headers=auth)
+        if r.status_code == 409 and r.json().get("code") == "application_exists" and sent > 1:
+            # this submit's dropped first try had reached the service: the application is there
             mine = await self.request("GET", f"{self.stack.url('applications')}/applications/mine", headers=auth)
             mine.raise_for_status()
             number: str = mine.json()["application_no"]
