@@ -375,7 +375,7 @@ async def extension_fanout(
             )
         ).count
 
-    cache_before = await server_cache_counts(driver)
+    counts_before = await server_counts(driver)
     during = Probe(driver.http, otp_requests)
     given_up = False
     with CpuMeter(driver.stack) as cpu, during:
@@ -395,7 +395,9 @@ async def extension_fanout(
         raise TimeoutError(
             f"the wave was given up after {WAVE_GIVE_UP_SECONDS / 60:.0f} min (3x the goal): {done} of {n} cases re-armed"
         )
-    misses, lookups = (after - before for after, before in zip(await server_cache_counts(driver), cache_before))
+    counts_after = await server_counts(driver)
+    did = {name: counts_after[name] - counts_before[name] for name in SERVER_COUNTERS}
+    misses, lookups = did["cache misses"], did["cache look-ups"]
     fanout = time.monotonic() - t0
     results.notes.append(cpu.note(f"extension, {n} cases"))
     lapsed = (await temporal.count_workflows(cases_where("CaseStage = 'lapsed_unregistered'"))).count
@@ -435,6 +437,11 @@ async def extension_fanout(
     results.notes.append(
         f"extension: the Temporal server found a case's state in its cache {lookups - misses:,.0f} "
         f"times and loaded it from its database {misses:,.0f} times while the cases re-armed"
+    )
+    results.notes.append(
+        f"extension: per case re-armed, the Temporal server started {did['workflow tasks started'] / n:.2f} "
+        f"workflow tasks, {did['workflow tasks timed out'] / n:.2f} timed out (on the worker's sticky queue: each "
+        f"costs a second task) and wrote a case's state {did['case state writes'] / n:.2f} times"
     )
     await lapsed_reopen(driver, temporal, min(n, LAPSED_CASES), results, start_rate)
 
@@ -484,16 +491,36 @@ async def lapsed_reopen(driver: Driver, temporal: Client, m: int, results: Resul
     results.add("extension: lapsed cases reopened per second", m / max(took, 0.001), None, "cases/s")
 
 
-async def server_cache_counts(driver: Driver) -> tuple[float, float]:
-    """(misses, look-ups) of the Temporal server's cache of workflow state, from its /metrics."""
+# What the Temporal server did, from its /metrics (the same names on both engines): a case's state found in the
+# server's cache or loaded from its database, workflow tasks started, workflow tasks that timed out (in a wave, on
+# the worker's sticky queue: each then costs the server a second task), and writes of a case's state.
+SERVER_COUNTERS = {
+    "cache misses": re.compile(
+        r'^cache_miss\{cache_type="mutablestate",.*operation="HistoryCacheGetOrCreate",.*\} (\S+)$', re.M
+    ),
+    "cache look-ups": re.compile(
+        r'^cache_requests\{cache_type="mutablestate",.*operation="HistoryCacheGetOrCreate",.*\} (\S+)$', re.M
+    ),
+    "workflow tasks started": re.compile(
+        r'^service_requests\{.*operation="RecordWorkflowTaskStarted",service_name="history"\} (\S+)$', re.M
+    ),
+    "workflow tasks timed out": re.compile(
+        r'^task_requests\{.*operation="TimerActiveTaskWorkflowTaskTimeout",.*\} (\S+)$', re.M
+    ),
+    "case state writes": re.compile(
+        r'^persistence_requests\{.*operation="UpdateWorkflowExecution",service_name="history"\} (\S+)$', re.M
+    ),
+}
+
+
+def server_counts_of(text: str) -> dict[str, float]:
+    return {name: sum(float(v) for v in pick.findall(text)) for name, pick in SERVER_COUNTERS.items()}
+
+
+async def server_counts(driver: Driver) -> dict[str, float]:
+    """The server's counters now (see SERVER_COUNTERS)."""
     text = (await driver.http.get(f"http://127.0.0.1:{driver.stack.ports.temporal_metrics}/metrics")).text
-    pick = re.compile(
-        r'^cache_(miss|requests)\{cache_type="mutablestate",.*operation="HistoryCacheGetOrCreate",.*\} (\S+)$', re.M
-    )
-    total = {"miss": 0.0, "requests": 0.0}
-    for kind, value in pick.findall(text):
-        total[kind] += float(value)
-    return total["miss"], total["requests"]
+    return server_counts_of(text)
 
 
 async def api_load(driver: Driver, results: Results, seconds: float, concurrency: int) -> None:

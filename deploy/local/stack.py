@@ -888,6 +888,8 @@ class LocalStack:
             },
             "global": {
                 "membership": {"maxJoinDuration": "30s", "broadcastAddress": "127.0.0.1"},
+                # Go's profiler, on loopback beside the metrics: where the server's CPU goes in a deadline wave
+                "pprof": {"port": self.ports.temporal_metrics + 1, "host": "127.0.0.1"},
                 "metrics": {
                     "prometheus": {
                         "framework": "tally",
