@@ -20,13 +20,16 @@ def log(message: str) -> None:
 
 
 async def wait_for(probe: Callable[[], Awaitable[T]], timeout: float, what: str, interval: float = 0.5) -> T:
+    """Poll until probe() answers something truthy: the stack crosses Kafka and Temporal asynchronously. The
+    bench and the end-to-end tests share it; giving up names the last answer, so a failure says how far it got."""
     deadline = time.monotonic() + timeout
+    last: T | None = None
     while time.monotonic() < deadline:
-        value = await probe()
-        if value:
-            return value
+        last = await probe()
+        if last:
+            return last
         await asyncio.sleep(interval)
-    raise TimeoutError(f"{what} not reached in {timeout:.0f}s")
+    raise TimeoutError(f"{what} not reached in {timeout:.0f}s (last: {last!r})")
 
 
 async def at_least(count: Callable[[], Awaitable[int]], n: int) -> int | bool:

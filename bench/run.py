@@ -440,8 +440,9 @@ async def extension_fanout(
     )
     results.notes.append(
         f"extension: per case re-armed, the Temporal server started {did['workflow tasks started'] / n:.2f} "
-        f"workflow tasks, {did['workflow tasks timed out'] / n:.2f} timed out (on the worker's sticky queue: each "
-        f"costs a second task) and wrote a case's state {did['case state writes'] / n:.2f} times"
+        f"workflow tasks, {did['workflow tasks timed out waiting'] / n:.2f} timed out waiting on the worker's sticky "
+        f"queue (each costs a second task), {did['workflow tasks timed out running'] / n:.2f} timed out after a worker "
+        f"took them, and wrote a case's state {did['case state writes'] / n:.2f} times"
     )
     await lapsed_reopen(driver, temporal, min(n, LAPSED_CASES), results, start_rate)
 
@@ -492,8 +493,9 @@ async def lapsed_reopen(driver: Driver, temporal: Client, m: int, results: Resul
 
 
 # What the Temporal server did, from its /metrics (the same names on both engines): a case's state found in the
-# server's cache or loaded from its database, workflow tasks started, workflow tasks that timed out (in a wave, on
-# the worker's sticky queue: each then costs the server a second task), and writes of a case's state.
+# server's cache or loaded from its database, workflow tasks started, workflow tasks that timed out waiting on the
+# worker's sticky queue (each then costs the server a second task on the shared queue) or after a worker took them
+# and did not answer in time, and writes of a case's state.
 SERVER_COUNTERS = {
     "cache misses": re.compile(
         r'^cache_miss\{cache_type="mutablestate",.*operation="HistoryCacheGetOrCreate",.*\} (\S+)$', re.M
@@ -504,8 +506,11 @@ SERVER_COUNTERS = {
     "workflow tasks started": re.compile(
         r'^service_requests\{.*operation="RecordWorkflowTaskStarted",service_name="history"\} (\S+)$', re.M
     ),
-    "workflow tasks timed out": re.compile(
-        r'^task_requests\{.*operation="TimerActiveTaskWorkflowTaskTimeout",.*\} (\S+)$', re.M
+    "workflow tasks timed out waiting": re.compile(
+        r'^schedule_to_start_timeout\{.*operation="TimerActiveTaskWorkflowTaskTimeout",.*\} (\S+)$', re.M
+    ),
+    "workflow tasks timed out running": re.compile(
+        r'^start_to_close_timeout\{.*operation="TimerActiveTaskWorkflowTaskTimeout",.*\} (\S+)$', re.M
     ),
     "case state writes": re.compile(
         r'^persistence_requests\{.*operation="UpdateWorkflowExecution",service_name="history"\} (\S+)$', re.M

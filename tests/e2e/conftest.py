@@ -3,9 +3,7 @@ once for the session on its own ports and data folder, with a small synthetic da
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from bench.meters import wait_for
 from deploy.local import journey
 from deploy.local.seed import seed
 from deploy.local.stack import TEST_PORTS, LocalStack
@@ -70,15 +69,11 @@ async def http():
 
 
 async def eventually(probe, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
-    """Poll until probe() returns something truthy: the pipeline crosses Kafka and Temporal asynchronously."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"{what} not reached in {timeout}s (last: {last!r})")
+    """bench.meters.wait_for, failing the test rather than the run."""
+    try:
+        return await wait_for(probe, timeout, what, interval)
+    except TimeoutError as gave_up:
+        raise AssertionError(str(gave_up)) from None
 
 
 # Every full Aadhaar number the suite enters, so the leak test can look for each of them everywhere.

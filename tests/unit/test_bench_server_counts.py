@@ -15,6 +15,10 @@ service_requests{namespace="default",operation="RecordWorkflowTaskStarted",servi
 service_requests{namespace="default",operation="RespondWorkflowTaskCompleted",service_name="frontend"} 100
 task_requests{archetype="workflow",namespace="default",operation="TimerActiveTaskWorkflowTaskTimeout",service_name="history",task_priority="low",task_type="TimerActiveTaskWorkflowTaskTimeout"} 15
 task_requests{archetype="workflow",namespace="default",operation="TimerActiveTaskUserTimer",service_name="history",task_priority="low",task_type="TimerActiveTaskUserTimer"} 100
+schedule_to_start_timeout{namespace="default",operation="TimerActiveTaskWorkflowTaskTimeout",service_name="history",task_type="sticky"} 12
+schedule_to_start_timeout{namespace="default",operation="TimerActiveTaskActivityTimeout",service_name="history"} 4
+start_to_close_timeout{first_attempt="true",namespace="default",operation="TimerActiveTaskWorkflowTaskTimeout",service_name="history"} 3
+start_to_close_timeout{first_attempt="true",namespace="default",operation="TimerActiveTaskActivityTimeout",service_name="history"} 8
 persistence_requests{namespace="default",operation="UpdateWorkflowExecution",service_name="history"} 310
 persistence_requests{namespace="default",operation="UpdateWorkflowExecution",service_name="frontend"} 5
 """
@@ -25,7 +29,8 @@ def test_each_counter_sums_its_label_sets_and_nothing_else() -> None:
         "cache misses": 5.0,
         "cache look-ups": 40.0,
         "workflow tasks started": 120.0,
-        "workflow tasks timed out": 15.0,
+        "workflow tasks timed out waiting": 12.0,
+        "workflow tasks timed out running": 3.0,
         "case state writes": 310.0,
     }
 
