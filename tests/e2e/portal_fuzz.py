@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
 from fastapi.routing import APIRoute
@@ -229,9 +229,15 @@ def send(client: httpx.Client, target: Target, request: dict[str, Any], origin: 
     """The request, with every status met on its way (redirects followed within the portal)."""
     fields: dict[str, Any] = request["fields"]
     if target.method in ("GET", "HEAD"):
-        # an address holds a few thousand characters in a browser (and httpx builds none over 65,536)
+        # an address holds a few thousand characters in a browser: the whole of it, encoded, is kept under ADDRESS,
+        # dropping the longest fields. A longer one is refused by the server's HTTP parser before the portal sees it
+        # (uvicorn's h11 takes a request line and headers of at most 16 KiB): its 400 and hang-up race the request
+        # still being sent, so the client may read a reset instead (a ReadError, taken here for a failure).
         short = {k: [x[:ADDRESS] for x in v] if isinstance(v, list) else v[:ADDRESS] for k, v in fields.items()}
-        response = client.request(target.method, request["path"][:ADDRESS], params=short)
+        path = request["path"][:ADDRESS]
+        while short and len(path) + len(urlencode(short, doseq=True)) >= ADDRESS:
+            short.pop(max(short, key=lambda name: len(urlencode({name: short[name]}, doseq=True))))
+        response = client.request(target.method, path, params=short)
     elif request["files"]:
         response = client.request(
             target.method, request["path"][:ADDRESS], data=fields, files=request["files"], headers={"Origin": origin}
