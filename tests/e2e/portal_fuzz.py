@@ -233,7 +233,7 @@ def send(client: httpx.Client, target: Target, request: dict[str, Any], origin: 
         # dropping the longest fields. A longer one is refused by the server's HTTP parser before the portal sees it
         # (uvicorn's h11 takes a request line and headers of at most 16 KiB): its 400 and hang-up race the request
         # still being sent, so the client may read a reset instead (a ReadError, taken here for a failure).
-        short = {k: [x[:ADDRESS] for x in v] if isinstance(v, list) else v[:ADDRESS] for k, v in fields.items()}
+        short = dict(fields)  # a value longer than ADDRESS alone is dropped whole by the loop
         path = request["path"][:ADDRESS]
         while short and len(path) + len(urlencode(short, doseq=True)) >= ADDRESS:
             short.pop(max(short, key=lambda name: len(urlencode({name: short[name]}, doseq=True))))
